@@ -1,0 +1,126 @@
+//! Reference data: university courses and company partners, indexed by topic.
+//!
+//! Universities send `course.upserted` / `course.removed` events, the partner registry sends
+//! `partner.upserted`; at start-up the sample catalogues and registry can be loaded from files.
+//! Either way the entries end up in one [`Catalogue`], which the matcher reads.
+//!
+//! Why a catalogue of its own rather than the raw JSON:
+//!
+//! - **Identity.** A course is identified by its university *and* its code. The university is
+//!   the sender of the event (or the owner of the file), never a field of the course data, so
+//!   a university cannot publish courses under another's name.
+//! - **Speed.** Matching a need must not scan every entry (DESIGN.md §7). Entries are indexed
+//!   by topic ([`index`]), each posting carries a [`digest`] of the entry's filter facts, the
+//!   text is tokenized once at upsert, and only entries that could ever be routed to are
+//!   indexed at all.
+//! - **Typed data.** [`model`] keeps only the fields matching reads, as enums and dates.
+//!
+//! Loading a file validates each entry against its schema; a bad entry is reported in the
+//! [`LoadReport`] and the rest still load.
+
+pub mod digest;
+pub mod index;
+mod load;
+pub mod model;
+mod store;
+
+use std::path::PathBuf;
+
+use thiserror::Error;
+
+use crate::event::Issue;
+use crate::settings::OrgIdError;
+
+pub use load::{EntryError, LoadReport, strip_annotations};
+pub use model::{Course, Partner};
+pub use store::{Catalogue, period_number};
+pub(crate) use store::{CourseSlot, InstancePlan, PartnerSlot};
+
+/// Why a catalogue entry or file could not be taken in.
+#[derive(Debug, Error)]
+pub enum CatalogueError {
+    /// The university or partner id is not an organisation id.
+    #[error("{org:?} is not an organisation id: {source}")]
+    InvalidOrg {
+        /// The id as given.
+        org: String,
+        /// What is wrong with it.
+        source: OrgIdError,
+    },
+    /// Course data that matching cannot read.
+    #[error("course {code:?} of {org} cannot be read: {source}")]
+    InvalidCourse {
+        /// The university.
+        org: String,
+        /// The course code, when the data has one.
+        code: Option<String>,
+        /// The first problem found.
+        source: serde_json::Error,
+    },
+    /// Partner data that matching cannot read.
+    #[error("partner {id:?} cannot be read: {source}")]
+    InvalidPartner {
+        /// The partner id, when the data has one.
+        id: Option<String>,
+        /// The first problem found.
+        source: serde_json::Error,
+    },
+    /// An entry fails its schema (file loading only; events are validated before).
+    #[error("entry fails its schema: {}", issues_text(.issues))]
+    SchemaInvalid {
+        /// Where and what, without values.
+        issues: Vec<Issue>,
+    },
+    /// More distinct topics than a topic bitset holds.
+    #[error(
+        "topic {topic:?} does not fit: the index holds at most {} topics",
+        index::MAX_TOPICS
+    )]
+    TooManyTopics {
+        /// The topic that did not fit.
+        topic: String,
+    },
+    /// More universities than the index numbers (65,536).
+    #[error("too many universities for the catalogue index")]
+    TooManyUniversities,
+    /// `course.removed` for a course the catalogue does not hold.
+    #[error("{org} has no course {code}")]
+    UnknownCourse {
+        /// The university.
+        org: String,
+        /// The course code.
+        code: String,
+    },
+    /// `course.removed` for an instance the course does not have.
+    #[error("course {code} of {org} has no instance {instance}")]
+    UnknownInstance {
+        /// The university.
+        org: String,
+        /// The course code.
+        code: String,
+        /// The instance id.
+        instance: String,
+    },
+    /// A catalogue file could not be read.
+    #[error("cannot read {}: {source}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// A catalogue document is not JSON.
+    #[error("catalogue document is not JSON: {0}")]
+    Json(#[source] serde_json::Error),
+    /// A catalogue document lacks its entry array.
+    #[error("catalogue document has no `{0}` array")]
+    NoEntries(&'static str),
+}
+
+fn issues_text(issues: &[Issue]) -> String {
+    issues
+        .iter()
+        .map(|issue| format!("{}: {}", issue.instance_path, issue.message))
+        .collect::<Vec<_>>()
+        .join("; ")
+}

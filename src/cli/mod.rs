@@ -1,0 +1,236 @@
+//! The `samverkan` command line: argument parsing and dispatch, nothing else.
+//!
+//! Each subcommand lives in its own file and writes to the `out`/`err` writers it is given, so
+//! tests can run it without spawning a process. Machine-readable output goes to stdout, logs go
+//! to stderr (see [`crate::telemetry`]). Exit codes are uniform: 0 success/clean, 1 something
+//! was found (an invalid event, personal data), 2 usage or I/O error.
+
+mod demo;
+mod input;
+mod needs;
+pub mod pii;
+mod publish;
+mod run;
+mod schemas;
+mod topology;
+pub mod validate;
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use time::{Date, OffsetDateTime};
+
+use crate::settings::{self, LogFormat, Settings};
+use crate::telemetry;
+
+/// Samverkan: route healthcare improvement needs between regions, universities and companies.
+#[derive(Debug, Parser)]
+#[command(name = "samverkan", version, about, propagate_version = true)]
+pub struct Cli {
+    /// Configuration file layered over the built-in defaults (env `SAMVERKAN__…` wins over both).
+    #[arg(long, global = true, value_name = "FILE", env = "SAMVERKAN_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Log format on stderr (overrides `log.format`).
+    #[arg(long, global = true, value_enum)]
+    pub log_format: Option<LogFormatArg>,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// The whole story in one process (no broker): needs, PII refusals, matches, answers,
+    /// and every need's reconciled status.
+    Demo,
+    /// Read needs from the store.
+    Needs {
+        /// What to do.
+        #[command(subcommand)]
+        command: NeedsCommand,
+    },
+    /// Run the hub: consume ingress, route, publish, until Ctrl-C or SIGTERM.
+    Run,
+    /// Publish event files to the hub as a configured organisation (a test client).
+    Publish {
+        /// The organisation to send as (its broker user becomes the AMQP user_id).
+        #[arg(long = "as", value_name = "ORG")]
+        org: String,
+        /// Environment variable holding the organisation's broker password; without it the
+        /// `amqp.url` credentials are used.
+        #[arg(long, value_name = "VAR", default_value = "SAMVERKAN_PUBLISH_PASSWORD")]
+        password_env: String,
+        /// CloudEvent files (sent as they are); `-` reads stdin.
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<String>,
+    },
+    /// Check CloudEvent files (envelope and data) exactly as the hub would.
+    Validate {
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+        format: OutputFormat,
+        /// Files to check; `-` reads stdin.
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<String>,
+    },
+    /// List the event types and their schemas, or print one schema.
+    Schemas {
+        /// An event type (e.g. `se.samverkan.need.submitted.v1`) or schema file to print.
+        name: Option<String>,
+    },
+    /// Print the broker topology for the configured organisations.
+    Topology {
+        /// Also declare it on the broker (`amqp.url`); idempotent.
+        #[arg(long)]
+        declare: bool,
+    },
+    /// Personal-data tools.
+    Pii {
+        /// What to do.
+        #[command(subcommand)]
+        command: PiiCommand,
+    },
+}
+
+/// `samverkan needs …`
+#[derive(Debug, Subcommand)]
+pub enum NeedsCommand {
+    /// A need's reconciled state: recipients, scores, latest answers, counts.
+    Show {
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+        format: OutputFormat,
+        /// The need id, e.g. NEED-2026-0101.
+        need_id: String,
+    },
+}
+
+/// `samverkan pii …`
+#[derive(Debug, Subcommand)]
+pub enum PiiCommand {
+    /// Report personnummer, samordningsnummer, phone numbers and e-mail addresses (never values).
+    Scan {
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+        format: OutputFormat,
+        /// Reference date for "birth date not in the future" (default: today, UTC).
+        #[arg(long, value_name = "YYYY-MM-DD", value_parser = parse_date)]
+        today: Option<Date>,
+        /// A JSON document or plain text; `-` reads stdin.
+        #[arg(value_name = "FILE")]
+        file: String,
+    },
+}
+
+/// Report format of `validate` and `pii scan`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    /// For people.
+    Text,
+    /// For programs.
+    Json,
+}
+
+/// `--log-format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormatArg {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// How a command ended; maps to the process exit code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    /// 0: valid / clean / done.
+    Ok,
+    /// 1: something was found (invalid input, personal data).
+    Found,
+    /// 2: usage, configuration or I/O error.
+    Failure,
+}
+
+impl From<Status> for ExitCode {
+    fn from(status: Status) -> Self {
+        match status {
+            Status::Ok => ExitCode::SUCCESS,
+            Status::Found => ExitCode::from(1),
+            Status::Failure => ExitCode::from(2),
+        }
+    }
+}
+
+/// Parse the process arguments and run; the whole of `main`.
+pub fn main() -> ExitCode {
+    // clap exits with 2 on usage errors and 0 for --help/--version.
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(status) => status.into(),
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            Status::Failure.into()
+        }
+    }
+}
+
+/// Load settings, start telemetry, dispatch.
+pub fn run(cli: Cli) -> anyhow::Result<Status> {
+    let settings = settings::load(cli.config.as_deref())?;
+    let log_format = match cli.log_format {
+        Some(LogFormatArg::Json) => LogFormat::Json,
+        Some(LogFormatArg::Text) => LogFormat::Text,
+        None => settings.log.format,
+    };
+    telemetry::init(&settings.log.level, log_format)?;
+    dispatch(
+        cli.command,
+        &settings,
+        &mut std::io::stdout().lock(),
+        &mut std::io::stderr(),
+    )
+}
+
+/// Run one command with loaded settings.
+pub fn dispatch(
+    command: Command,
+    settings: &Settings,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> anyhow::Result<Status> {
+    let limits = settings.limits.to_limits();
+    match command {
+        Command::Run => run::run(settings),
+        Command::Demo => demo::run(out),
+        Command::Needs {
+            command: NeedsCommand::Show { format, need_id },
+        } => needs::show(settings, &need_id, format, out, err),
+        Command::Publish {
+            org,
+            password_env,
+            files,
+        } => publish::run(settings, &org, &password_env, &files, out),
+        Command::Validate { format, files } => validate::run(&files, format, limits, out, err),
+        Command::Schemas { name } => schemas::run(name.as_deref(), out, err),
+        Command::Topology { declare } => topology::run(settings, declare, out),
+        Command::Pii {
+            command:
+                PiiCommand::Scan {
+                    format,
+                    today,
+                    file,
+                },
+        } => {
+            let today = today.unwrap_or_else(|| OffsetDateTime::now_utc().date());
+            pii::run(&file, format, limits, today, out, err)
+        }
+    }
+}
+
+fn parse_date(s: &str) -> Result<Date, String> {
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    Date::parse(s, format).map_err(|e| format!("expected YYYY-MM-DD: {e}"))
+}

@@ -1,0 +1,101 @@
+//! `samverkan needs show NEED-ID`: a need's reconciled state, read from the store.
+//!
+//! Innovation coaches and regional IT ask "where is this need?"; the answer is in the store,
+//! not in anyone's inbox. The output names recipients, scores and latest answers, and the
+//! state's reason; it carries no free text beyond what already passed the PII guard.
+
+use std::io::Write;
+
+use anyhow::{Context, anyhow};
+use serde_json::json;
+
+use super::{OutputFormat, Status};
+use crate::reconcile::Counts;
+use crate::settings::Settings;
+use crate::store::{NeedId, NeedRecord, Store};
+
+/// Print need `id`; exit 1 when it is not in the store.
+pub fn show(
+    settings: &Settings,
+    id: &str,
+    format: OutputFormat,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> anyhow::Result<Status> {
+    let need_id = NeedId::parse(id).map_err(|e| anyhow!("{e}"))?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let record = runtime.block_on(async {
+        let store = Store::from_settings(&settings.store).await?;
+        let record = store.need(&need_id).await;
+        store.close().await;
+        record
+    });
+    let record =
+        record.with_context(|| format!("cannot read {}", settings.store.redacted_url()))?;
+    let Some(need) = record else {
+        writeln!(
+            err,
+            "{id}: not in the store ({})",
+            settings.store.redacted_url()
+        )?;
+        return Ok(Status::Found);
+    };
+    match format {
+        OutputFormat::Json => writeln!(out, "{}", serde_json::to_string_pretty(&as_json(&need))?)?,
+        OutputFormat::Text => write_text(&need, out)?,
+    }
+    Ok(Status::Ok)
+}
+
+fn as_json(need: &NeedRecord) -> serde_json::Value {
+    let counts = Counts::of(need);
+    json!({
+        "needId": need.need_id.as_str(),
+        "region": need.region.as_str(),
+        "state": need.state.as_str(),
+        "reason": need.state_reason,
+        "respondBy": need.respond_by.map(crate::event::format_time),
+        "version": need.version,
+        "counts": {"offers": counts.offers, "proposals": counts.proposals, "interests": counts.interests, "declines": counts.declines},
+        "recipients": need.recipients.iter().map(|r| json!({
+            "org": r.org_id.as_str(),
+            "kind": r.kind.as_str(),
+            "score": r.score,
+            "reasons": r.reasons,
+            "latest": r.latest.as_ref().map(|a| json!({"decision": a.decision.as_str(), "time": crate::event::format_time(a.time), "eventId": a.event_id.as_ref()})),
+        })).collect::<Vec<_>>(),
+    })
+}
+
+fn write_text(need: &NeedRecord, out: &mut dyn Write) -> std::io::Result<()> {
+    writeln!(out, "{}  ({})", need.need_id.as_str(), need.region)?;
+    writeln!(out, "  state:      {}", need.state.as_str())?;
+    if let Some(reason) = &need.state_reason {
+        writeln!(out, "  reason:     {reason}")?;
+    }
+    if let Some(at) = need.respond_by {
+        writeln!(out, "  respond by: {}", crate::event::format_time(at))?;
+    }
+    let c = Counts::of(need);
+    writeln!(
+        out,
+        "  answers:    {} offers, {} proposals, {} interests, {} declines, {} unanswered",
+        c.offers, c.proposals, c.interests, c.declines, c.unanswered
+    )?;
+    for r in &need.recipients {
+        let latest = r
+            .latest
+            .as_ref()
+            .map_or("no answer yet", |a| a.decision.as_str());
+        writeln!(
+            out,
+            "  {:<12} {:<10} score {:.2}  {latest}",
+            r.org_id.as_str(),
+            r.kind.as_str(),
+            r.score
+        )?;
+    }
+    Ok(())
+}

@@ -1,0 +1,39 @@
+//! `samverkan topology [--declare]`: the broker topology for the configured organisations.
+//!
+//! Regional IT reviews what the hub will create before pointing it at a shared broker, and can
+//! create it ahead of the first start (e.g. to set permissions per organisation queue). The
+//! hub declares the same topology itself at every start and reconnect, so `--declare` is
+//! idempotent.
+
+use std::io::Write;
+
+use anyhow::Context;
+
+use super::Status;
+use crate::settings::Settings;
+use crate::transport::amqp::{Topology, connect, declare};
+
+/// Print the topology; with `declare`, also create it on the configured broker.
+pub fn run(settings: &Settings, declare_it: bool, out: &mut dyn Write) -> anyhow::Result<Status> {
+    let topology = Topology::new(
+        settings.organisations.iter().map(|o| o.id.as_str()),
+        settings.amqp.delivery_limit,
+    )?;
+    write!(out, "{topology}")?;
+    if !declare_it {
+        return Ok(Status::Ok);
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(async {
+        let connection = connect(&settings.amqp.url, &settings.amqp.connection_name).await?;
+        let channel = connection.create_channel().await?;
+        declare(&channel, &topology).await?;
+        connection.close(200, "topology declared".into()).await?;
+        anyhow::Ok(())
+    })?;
+    writeln!(out, "declared on {}", settings.amqp.redacted_url())?;
+    Ok(Status::Ok)
+}

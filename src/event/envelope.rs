@@ -1,0 +1,375 @@
+//! The CloudEvents 1.0 envelope in structured JSON mode: parse from and serialize to JSON.
+//!
+//! Parsing checks the envelope only (attributes present and well-formed, type known). Whether
+//! `dataschema` belongs to the type and whether `data` matches it is the schema registry's job
+//! ([`crate::schema::SchemaRegistry::validate`]), which is the only way to get a
+//! [`crate::schema::ValidatedEvent`].
+
+use std::collections::BTreeMap;
+
+use serde_json::{Map, Value};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use super::error::EventError;
+use super::ids::{EventId, Source};
+use super::json::{Limits, parse_json};
+use super::types::EventType;
+
+/// The only CloudEvents version the hub speaks.
+pub const SPEC_VERSION: &str = "1.0";
+/// `content_type` of a structured-mode CloudEvent.
+pub const STRUCTURED_CONTENT_TYPE: &str = "application/cloudevents+json";
+/// The only `datacontenttype` accepted for `data`.
+pub const DATA_CONTENT_TYPE: &str = "application/json";
+
+/// Attributes every event must carry, checked in this order.
+const REQUIRED: [&str; 6] = ["id", "source", "type", "time", "dataschema", "data"];
+/// Context attributes defined by the spec (everything else is an extension).
+const CORE: [&str; 9] = [
+    "specversion",
+    "id",
+    "source",
+    "type",
+    "time",
+    "dataschema",
+    "subject",
+    "datacontenttype",
+    "data",
+];
+/// Extension names: lower-case letters and digits, at most 20 characters (CloudEvents §3.1.1).
+const MAX_EXTENSION_NAME: usize = 20;
+
+/// A parsed CloudEvent. Fields are public for reading; construct with [`CloudEvent::parse`],
+/// [`CloudEvent::from_value`] or [`CloudEvent::new`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct CloudEvent {
+    /// `id`: unique per `source`.
+    pub id: EventId,
+    /// `source`: who produced the event.
+    pub source: Source,
+    /// `type`, parsed.
+    pub event_type: EventType,
+    /// `time`: when the occurrence happened.
+    pub time: OffsetDateTime,
+    /// `dataschema`: the `$id` of the schema `data` follows.
+    pub dataschema: String,
+    /// `subject`: the need id for need-scoped types.
+    pub subject: Option<String>,
+    /// `datacontenttype`, when given (always `application/json`).
+    pub datacontenttype: Option<String>,
+    /// Extension attributes (lower-case names), kept as sent.
+    pub extensions: BTreeMap<String, Value>,
+    /// `data`: the payload.
+    pub data: Value,
+}
+
+impl CloudEvent {
+    /// A new event from the hub or a test client: fresh UUIDv7 id, current time, and the
+    /// registered `dataschema` of `event_type`.
+    pub fn new(
+        event_type: EventType,
+        source: Source,
+        subject: Option<String>,
+        data: Value,
+    ) -> Self {
+        Self {
+            id: EventId::new_v7(),
+            source,
+            event_type,
+            time: OffsetDateTime::now_utc(),
+            dataschema: event_type.dataschema(),
+            subject,
+            datacontenttype: Some(DATA_CONTENT_TYPE.to_owned()),
+            extensions: BTreeMap::new(),
+            data,
+        }
+    }
+
+    /// Parse a structured-mode body (size, depth and JSON checked first).
+    pub fn parse(body: &[u8], limits: Limits) -> Result<Self, EventError> {
+        Self::from_value(parse_json(body, limits)?)
+    }
+
+    /// Parse an already-decoded JSON value.
+    pub fn from_value(value: Value) -> Result<Self, EventError> {
+        let Value::Object(mut obj) = value else {
+            return Err(not_a_cloudevent("the body is not a JSON object"));
+        };
+        match obj.get("specversion") {
+            None => return Err(not_a_cloudevent("attribute `specversion` is missing")),
+            Some(Value::String(v)) if v == SPEC_VERSION => {}
+            Some(_) => return Err(not_a_cloudevent("`specversion` must be \"1.0\"")),
+        }
+        if obj.contains_key("data_base64") {
+            return Err(invalid(
+                "data_base64",
+                "binary data is not accepted; send JSON `data`",
+            ));
+        }
+        if let Some(missing) = REQUIRED.into_iter().find(|a| !obj.contains_key(*a)) {
+            return Err(EventError::MissingAttribute {
+                attribute: missing.to_owned(),
+            });
+        }
+        let id = EventId::parse(string_attr(&obj, "id")?)?;
+        let source = Source::parse(string_attr(&obj, "source")?)?;
+        let time = parse_time(string_attr(&obj, "time")?)?;
+        let datacontenttype = parse_datacontenttype(&obj)?;
+        let type_str = string_attr(&obj, "type")?;
+        let event_type = EventType::parse(type_str).ok_or_else(|| EventError::UnknownType {
+            event_type: type_str.to_owned(),
+        })?;
+        let dataschema = string_attr(&obj, "dataschema")?.to_owned();
+        let subject = parse_subject(&obj, event_type)?;
+        let data = obj.remove("data").unwrap_or(Value::Null);
+        let extensions = parse_extensions(obj)?;
+        Ok(Self {
+            id,
+            source,
+            event_type,
+            time,
+            dataschema,
+            subject,
+            datacontenttype,
+            extensions,
+            data,
+        })
+    }
+
+    /// The structured-mode JSON form (attributes first, then `data`).
+    pub fn to_value(&self) -> Value {
+        let mut obj = Map::new();
+        obj.insert("specversion".into(), SPEC_VERSION.into());
+        obj.insert("id".into(), self.id.as_ref().into());
+        obj.insert("source".into(), self.source.as_ref().into());
+        obj.insert("type".into(), self.event_type.as_str().into());
+        obj.insert("time".into(), format_time(self.time).into());
+        obj.insert("dataschema".into(), self.dataschema.clone().into());
+        if let Some(subject) = &self.subject {
+            obj.insert("subject".into(), subject.clone().into());
+        }
+        if let Some(ct) = &self.datacontenttype {
+            obj.insert("datacontenttype".into(), ct.clone().into());
+        }
+        for (name, value) in &self.extensions {
+            obj.insert(name.clone(), value.clone());
+        }
+        obj.insert("data".into(), self.data.clone());
+        Value::Object(obj)
+    }
+
+    /// The structured-mode body bytes.
+    pub fn to_json_bytes(&self) -> Vec<u8> {
+        // Serializing a `Value` cannot fail: all keys are strings.
+        serde_json::to_vec(&self.to_value()).unwrap_or_default()
+    }
+}
+
+/// RFC 3339 text of a timestamp, as the hub writes it.
+pub fn format_time(t: OffsetDateTime) -> String {
+    t.format(&Rfc3339)
+        .unwrap_or_else(|_| t.unix_timestamp().to_string())
+}
+
+fn not_a_cloudevent(detail: &str) -> EventError {
+    EventError::NotACloudEvent {
+        detail: detail.to_owned(),
+    }
+}
+
+fn invalid(attribute: &str, detail: &str) -> EventError {
+    EventError::InvalidAttribute {
+        attribute: attribute.to_owned(),
+        detail: detail.to_owned(),
+    }
+}
+
+fn string_attr<'a>(obj: &'a Map<String, Value>, name: &str) -> Result<&'a str, EventError> {
+    match obj.get(name) {
+        Some(Value::String(s)) => Ok(s),
+        Some(_) => Err(invalid(name, "must be a string")),
+        None => Err(EventError::MissingAttribute {
+            attribute: name.to_owned(),
+        }),
+    }
+}
+
+fn parse_time(s: &str) -> Result<OffsetDateTime, EventError> {
+    OffsetDateTime::parse(s, &Rfc3339).map_err(|_| {
+        invalid(
+            "time",
+            "must be an RFC 3339 timestamp such as 2026-11-22T09:30:00Z",
+        )
+    })
+}
+
+fn parse_datacontenttype(obj: &Map<String, Value>) -> Result<Option<String>, EventError> {
+    if !obj.contains_key("datacontenttype") {
+        return Ok(None);
+    }
+    let ct = string_attr(obj, "datacontenttype")?;
+    if !is_json_media_type(ct) {
+        return Err(invalid("datacontenttype", "must be application/json"));
+    }
+    Ok(Some(ct.to_owned()))
+}
+
+/// `application/json`, optionally with parameters (`; charset=utf-8`).
+pub(crate) fn is_json_media_type(ct: &str) -> bool {
+    let essence = ct.split(';').next().unwrap_or("").trim();
+    essence.eq_ignore_ascii_case(DATA_CONTENT_TYPE)
+}
+
+fn parse_subject(obj: &Map<String, Value>, t: EventType) -> Result<Option<String>, EventError> {
+    match obj.get("subject") {
+        None if t.need_id_pointer().is_some() => Err(EventError::MissingAttribute {
+            attribute: "subject".into(),
+        }),
+        None => Ok(None),
+        Some(Value::String(s)) if !s.is_empty() => Ok(Some(s.clone())),
+        Some(_) => Err(invalid("subject", "must be a non-empty string")),
+    }
+}
+
+fn parse_extensions(obj: Map<String, Value>) -> Result<BTreeMap<String, Value>, EventError> {
+    let mut extensions = BTreeMap::new();
+    for (name, value) in obj {
+        if CORE.contains(&name.as_str()) {
+            continue;
+        }
+        let name_ok = !name.is_empty()
+            && name.len() <= MAX_EXTENSION_NAME
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
+        if !name_ok {
+            return Err(EventError::InvalidAttribute {
+                attribute: name,
+                detail: "extension names must be 1-20 lower-case letters or digits".into(),
+            });
+        }
+        if !(value.is_string() || value.is_number() || value.is_boolean()) {
+            return Err(EventError::InvalidAttribute {
+                attribute: name,
+                detail: "extension values must be strings, numbers or booleans".into(),
+            });
+        }
+        extensions.insert(name, value);
+    }
+    Ok(extensions)
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::event::RejectReason;
+
+    fn base() -> Value {
+        json!({
+            "specversion": "1.0", "id": "e-1", "source": "urn:samverkan:org:VGR",
+            "type": "se.samverkan.need.withdrawn.v1", "time": "2026-11-22T09:30:00+01:00",
+            "dataschema": "https://schemas.samverkan.se/need-withdrawn.v1.json",
+            "subject": "NEED-2026-0101", "datacontenttype": "application/json",
+            "traceparent": "00-abc-def-01",
+            "data": {"needId": "NEED-2026-0101", "reason": "Solved internally"}
+        })
+    }
+
+    fn reason_after(edit: impl FnOnce(&mut Map<String, Value>)) -> RejectReason {
+        let mut v = base();
+        edit(v.as_object_mut().unwrap());
+        CloudEvent::from_value(v).unwrap_err().reason()
+    }
+
+    #[test]
+    fn a_valid_event_round_trips() {
+        let event = CloudEvent::from_value(base()).unwrap();
+        assert_eq!(event.event_type, EventType::NeedWithdrawn);
+        assert_eq!(event.subject.as_deref(), Some("NEED-2026-0101"));
+        assert_eq!(event.extensions.len(), 1);
+        let again = CloudEvent::from_value(event.to_value()).unwrap();
+        assert_eq!(again, event);
+    }
+
+    #[test]
+    fn each_envelope_fault_has_its_reason() {
+        use RejectReason::*;
+        assert_eq!(
+            reason_after(|o| {
+                o.remove("specversion");
+            }),
+            NotACloudevent
+        );
+        assert_eq!(
+            reason_after(|o| {
+                o.insert("specversion".into(), "0.3".into());
+            }),
+            NotACloudevent
+        );
+        assert_eq!(
+            reason_after(|o| {
+                o.remove("source");
+            }),
+            MissingAttribute
+        );
+        assert_eq!(
+            reason_after(|o| {
+                o.remove("subject");
+            }),
+            MissingAttribute
+        );
+        assert_eq!(
+            reason_after(|o| {
+                o.insert("time".into(), "yesterday".into());
+            }),
+            InvalidAttribute
+        );
+        assert_eq!(
+            reason_after(|o| {
+                o.insert("id".into(), 7.into());
+            }),
+            InvalidAttribute
+        );
+        assert_eq!(
+            reason_after(|o| {
+                o.insert("datacontenttype".into(), "text/xml".into());
+            }),
+            InvalidAttribute
+        );
+        assert_eq!(
+            reason_after(|o| {
+                o.insert("Bad-Ext".into(), "x".into());
+            }),
+            InvalidAttribute
+        );
+        assert_eq!(
+            reason_after(|o| {
+                o.insert("type".into(), "x.y".into());
+            }),
+            UnknownType
+        );
+        assert_eq!(
+            CloudEvent::from_value(json!([1])).unwrap_err().reason(),
+            NotACloudevent
+        );
+    }
+
+    #[test]
+    fn new_events_carry_the_registered_dataschema() {
+        let e = CloudEvent::new(
+            EventType::NeedStatus,
+            Source::hub(),
+            Some("N-1".into()),
+            json!({}),
+        );
+        assert_eq!(
+            e.dataschema,
+            "https://schemas.samverkan.se/need-status.v1.json"
+        );
+        let parsed = CloudEvent::parse(&e.to_json_bytes(), Limits::default()).unwrap();
+        assert_eq!(parsed.id, e.id);
+    }
+}

@@ -1,0 +1,85 @@
+//! `samverkan run`: the hub on RabbitMQ and the configured store, until a signal.
+//!
+//! Start-up fails fast and loudly (broker unreachable, store unreachable, bad catalogue file);
+//! after that, broker outages are absorbed by the reconnecting consumer and publisher, and the
+//! process never needs a restart.
+
+use std::sync::Arc;
+
+use super::{HubError, build, run};
+use crate::clock::SharedClock;
+use crate::settings::Settings;
+use crate::store::Store;
+use crate::transport::amqp::{
+    AmqpConsumer, AmqpPublisher, ConsumerConfig, DEFAULT_CONFIRM_TIMEOUT, Endpoint,
+    HUB_INGRESS_QUEUE, PublisherConfig, Topology,
+};
+use crate::transport::{Shutdown, TransportError};
+
+/// Why `run` stopped before it started.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    /// Building the pipeline failed.
+    #[error(transparent)]
+    Hub(#[from] HubError),
+    /// The broker could not be reached or set up.
+    #[error(transparent)]
+    Transport(#[from] TransportError),
+}
+
+/// The broker endpoint for the configured organisations.
+pub fn endpoint(settings: &Settings, role: &str) -> Result<Endpoint, TransportError> {
+    let topology = Topology::new(
+        settings.organisations.iter().map(|o| o.id.as_str()),
+        settings.amqp.delivery_limit,
+    )?;
+    let name = format!("{}-{role}", settings.amqp.connection_name);
+    Ok(Endpoint::new(settings.amqp.url.clone(), name, topology))
+}
+
+/// Run the hub until `shutdown` fires.
+pub async fn serve(
+    settings: &Settings,
+    clock: SharedClock,
+    shutdown: Shutdown,
+) -> Result<(), ServiceError> {
+    let store = Store::from_settings(&settings.store)
+        .await
+        .map_err(HubError::from)?;
+    let pipeline = Arc::new(build(settings, store.clone(), clock)?);
+    let replayed = pipeline.replay_reference().await.map_err(HubError::from)?;
+    if replayed > 0 {
+        tracing::info!(
+            replayed,
+            "catalogue changes from earlier course/partner events re-applied"
+        );
+    }
+    let publisher = Arc::new(
+        AmqpPublisher::connect(PublisherConfig {
+            endpoint: endpoint(settings, "publisher")?,
+            confirm_window: settings.amqp.confirm_window,
+            confirm_timeout: DEFAULT_CONFIRM_TIMEOUT,
+        })
+        .await?,
+    );
+    let consumer = AmqpConsumer::connect(
+        ConsumerConfig {
+            endpoint: endpoint(settings, "consumer")?,
+            queue: HUB_INGRESS_QUEUE.to_owned(),
+            prefetch: settings.amqp.prefetch,
+        },
+        shutdown.clone(),
+    )
+    .await?;
+    tracing::info!(
+        amqp = %settings.amqp.redacted_url(),
+        store = %settings.store.redacted_url(),
+        organisations = settings.organisations.len(),
+        "hub running"
+    );
+    run(pipeline, consumer, publisher.clone(), settings, shutdown).await;
+    publisher.close().await;
+    store.close().await;
+    tracing::info!("hub stopped");
+    Ok(())
+}

@@ -1,0 +1,64 @@
+//! Samverkan: a message-driven integration hub for healthcare innovation in Sweden.
+//!
+//! Regions publish improvement needs; universities receive them as challenges for their
+//! courses and companies as innovation calls; their answers come back and are reconciled into
+//! one status per need. Everything travels as JSON-Schema-validated CloudEvents over AMQP
+//! (RabbitMQ), and personal data never leaves the region.
+//!
+//! # Layout
+//!
+//! A pure core over plain data, with I/O at the rim:
+//!
+//! | module        | does                                                                  | I/O |
+//! |---------------|-----------------------------------------------------------------------|-----|
+//! | [`event`]     | CloudEvents envelope: bytes/headers → [`event::CloudEvent`], ids, types, reason codes | – |
+//! | [`schema`]    | embedded JSON Schemas, compiled once; `data` checked per event type   | – |
+//! | [`pii`]       | finds personnummer, phone numbers, e-mail in free text; reject/redact | – |
+//! | [`rejection`] | a refusal → `message.rejected` event: reason code, pointers, no values | – |
+//! | [`catalogue`] | courses and partners, indexed by topic                                | – |
+//! | [`matching`]  | a need against the catalogue: filters, scores, reasons                | – |
+//! | [`routing`]   | a need + its matches → challenge, call and status data                | – |
+//! | [`reconcile`] | the need state machine: answers, withdrawal, closing                  | – |
+//! | [`clock`]     | time as a dependency (tests and the demo pin it)                      | – |
+//! | [`pipeline`]  | one delivery: admit → dedupe → guard → route/reconcile → outbox, one transaction | store |
+//! | [`store`]     | SQLite or PostgreSQL: needs, recipients, answers, inbox, outbox, audit | SQL |
+//! | [`transport`] | RabbitMQ (reconnecting consumer, confirmed publisher) and an in-process broker | AMQP |
+//! | [`hub`]       | worker loop (outcome → ack), outbox relay, close timer, `run` service | all |
+//! | [`settings`]  | layered configuration: defaults → file → `SAMVERKAN__…` environment  | file |
+//! | [`telemetry`] | `tracing` subscriber: env filter, text or JSON to stderr              | stderr |
+//! | [`demo`]      | the whole story in one process on the in-process broker               | – |
+//! | [`cli`]       | the `samverkan` command line, one file per subcommand                 | stdio |
+//!
+//! # How an event flows
+//!
+//! ```text
+//! transport::Consume (RabbitMQ or in-process) ─► hub::worker
+//!   ─► pipeline::admit: event::decode → authenticate (AMQP user_id) → authorize → schema
+//!   ─► store tx: inbox (source, id) — seen before? ack, done
+//!   ─► need.submitted: pii::PiiGuard → matching::match_need → routing::outbound
+//!      offer/proposal/need.withdrawn: pii guard → reconcile (need row locked)
+//!      course/partner: catalogue
+//!   ─► outbox rows + audit, commit ─► ack        (refusal: dead letter + message.rejected, commit, ack)
+//!   hub::relay: outbox ─► transport::Publish (confirms, mandatory, persistent) ─► mark sent
+//! ```
+//!
+//! `docs/architecture.md` draws the whole flow.
+
+pub mod catalogue;
+pub mod cli;
+pub mod clock;
+pub mod demo;
+pub mod event;
+pub mod hub;
+pub mod matching;
+pub mod pii;
+pub mod pipeline;
+pub mod reconcile;
+pub mod rejection;
+pub mod routing;
+pub mod schema;
+pub mod settings;
+pub mod store;
+pub mod telemetry;
+mod text;
+pub mod transport;

@@ -1,0 +1,138 @@
+//! Matching: which courses and companies should receive a need, with scores and reasons.
+//!
+//! Pure code over plain data (DESIGN.md §7): a [`NeedProfile`] extracted from the need, the
+//! [`Catalogue`], [`MatchOptions`] and today's date go in; a [`MatchOutcome`] comes out.
+//! No I/O and no system clock — the date is an argument ([`clock`]), so the same need,
+//! catalogue and date always give the same outcome, down to the order of ties.
+//!
+//! The steps:
+//!
+//! 1. **Gates** ([`gates`]): may the need leave the region at all? Visibility `internal`, no
+//!    consent to share, unscanned attachments, stage `idea` or closed, no need owner, a past
+//!    deadline, or no targets stop it; *all* failed gates are reported.
+//! 2. **Candidates** from the topic index: only entries sharing at least one topic with the
+//!    need are looked at — never the whole catalogue. A need without tags therefore matches
+//!    nothing; it is reported as `no_tags` rather than compared with everything.
+//! 3. **Filters and score** per candidate: courses in [`course`], companies in [`partner`];
+//!    the score formula and the bound that skips hopeless candidates are in [`rank`].
+//! 4. **Top N**: per university for courses, overall for companies; reasons are formatted
+//!    for these only.
+//!
+//! When nobody is routed to, the outcome says why: the failed gates, or `no_match` with what
+//! the candidates failed on. That sentence becomes the `unmatched` need status.
+
+mod context;
+mod course;
+mod explain;
+pub mod gates;
+pub mod outcome;
+mod partner;
+pub mod profile;
+pub mod rank;
+mod reasons;
+#[cfg(test)]
+mod testkit;
+pub mod text;
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use time::Date;
+
+use crate::catalogue::Catalogue;
+use context::{Ctx, Work};
+
+pub use crate::clock::{Clock, FixedClock, REFERENCE_DATE, SystemClock};
+pub use outcome::{
+    Blocker, CompanyMatch, CourseMatch, Excluded, Exclusions, Filter, MatchOutcome, NotRouted,
+    UniversityMatches,
+};
+pub use profile::{CallRequest, NeedLanguage, NeedProfile, ProfileError, Stage};
+
+/// Tunables of matching; a `[matching]` configuration section.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MatchOptions {
+    /// Course instances offered to one university in one challenge.
+    pub max_courses_per_university: usize,
+    /// Companies that receive a call for one need.
+    pub max_companies: usize,
+    /// Lowest score (0–1) that still counts as a match.
+    pub min_score: f64,
+    /// Region orgId → ISO 3166-2 county code (`VGR` → `SE-O`), to compare a need's region
+    /// with partners' regions. A region missing here reaches nationwide (`SE`) partners only.
+    pub region_counties: BTreeMap<String, String>,
+}
+
+impl Default for MatchOptions {
+    fn default() -> Self {
+        Self {
+            max_courses_per_university: 3,
+            max_companies: 5,
+            min_score: 0.3,
+            region_counties: [("VGR", "SE-O"), ("RV", "SE-U")]
+                .into_iter()
+                .map(|(region, county)| (region.to_owned(), county.to_owned()))
+                .collect(),
+        }
+    }
+}
+
+/// Matches one need against the catalogue on `today` (Europe/Stockholm).
+#[must_use]
+pub fn match_need(
+    profile: &NeedProfile,
+    catalogue: &Catalogue,
+    options: &MatchOptions,
+    today: Date,
+) -> MatchOutcome {
+    let mut outcome = MatchOutcome::new(&profile.id);
+    let blockers = gates::check(profile, today);
+    if !blockers.is_empty() {
+        outcome.not_routed = Some(NotRouted { blockers });
+        return outcome;
+    }
+    if profile.tags.is_empty() {
+        outcome.not_routed = Some(NotRouted {
+            blockers: vec![Blocker::NoTags],
+        });
+        return outcome;
+    }
+    let ctx = Ctx::new(profile, catalogue, options, today);
+    let mut work = Work::default();
+    if profile.wants_university {
+        outcome.universities = course::match_courses(&ctx, &mut work);
+    }
+    if profile.call.is_some() {
+        outcome.companies = partner::match_partners(&ctx, &mut work);
+    }
+    outcome.candidates_considered = work.considered;
+    outcome.candidates_scored = work.scored;
+    outcome.exclusions = work.into_exclusions();
+    if !outcome.is_routed() {
+        let detail = no_match_detail(profile, &outcome);
+        outcome.not_routed = Some(NotRouted {
+            blockers: vec![Blocker::NoMatch { detail }],
+        });
+    }
+    outcome
+}
+
+/// The `no_match` sentence: what was asked for and what the candidates failed on.
+fn no_match_detail(profile: &NeedProfile, outcome: &MatchOutcome) -> String {
+    let asked = match (profile.wants_university, profile.call.is_some()) {
+        (true, true) => "no course or company",
+        (true, false) => "no course (the need asks for no company call)",
+        (false, _) => "no company",
+    };
+    if outcome.candidates_considered == 0 {
+        return format!(
+            "{asked} shares a topic with the need ({})",
+            profile.tags.join(", ")
+        );
+    }
+    format!(
+        "{asked} that shares a topic passes the filters: {}",
+        outcome.exclusions.summary()
+    )
+}

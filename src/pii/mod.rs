@@ -1,0 +1,144 @@
+//! PII guard: keeps personal identifiers written in free text inside the region.
+//!
+//! Care staff write needs in free text and sometimes paste a patient's
+//! personnummer, their own mobile number or an e-mail address into them. Such
+//! data must never be routed to universities or companies. This module finds
+//! Swedish personnummer and samordningsnummer, Swedish phone numbers and
+//! e-mail addresses (domain.md §1), and lets the pipeline refuse or redact a
+//! document before it leaves the region.
+//!
+//! * [`scan_text`]: findings in one text (sorted, non-overlapping);
+//! * [`scan_json`]: findings in every string of a JSON document, by pointer;
+//! * [`PiiGuard::inspect`]: applies a [`PiiPolicy`] (`reject` or `redact`) and
+//!   fails closed on attachments that were not content-scanned.
+//!
+//! The number detectors are a hand-written single pass over the text (no
+//! regexes to compile, no copy of the text). Dates are checked against an
+//! injected `today`, so results are reproducible and the module never reads the
+//! system clock. Values are never logged: [`Finding`]'s `Debug` shows spans only
+//! and the JSON-level types hold pointers and offsets, not values.
+
+mod email;
+mod finding;
+mod personnummer;
+mod phone;
+mod policy;
+mod scan;
+mod text;
+
+pub use finding::{Finding, PiiKind};
+pub use policy::{GuardOutcome, GuardRefusal, PiiGuard, PiiPolicy, redact};
+pub use scan::{JsonFinding, scan_json};
+
+use finding::Candidate;
+use time::Date;
+
+/// Finds personal identifiers in `text`, as of `today` (birth dates after
+/// `today` are not personnummer). Findings are sorted by `byte_start` and do
+/// not overlap.
+#[must_use]
+pub fn scan_text(text: &str, today: Date) -> Vec<Finding> {
+    let mut candidates = Vec::new();
+    collect_numbers(text, today, &mut candidates);
+    email::collect(text, &mut candidates);
+    finding::resolve(text, candidates)
+}
+
+/// One pass over the bytes: every position that can start a number (a digit,
+/// `+`, `(`, or the lead byte of a full-width character) and has a clean left
+/// boundary is handed to the personnummer and phone detectors.
+fn collect_numbers(text: &str, today: Date, out: &mut Vec<Candidate>) {
+    for (i, &b) in text.as_bytes().iter().enumerate() {
+        let may_start = b.is_ascii_digit() || matches!(b, b'+' | b'(' | 0xEF);
+        if !may_start || !text.is_char_boundary(i) || !text::left_ok(text, i) {
+            continue;
+        }
+        if let Some(c) = personnummer::match_at(text, i, today) {
+            out.push(c);
+        }
+        if let Some(c) = phone::match_at(text, i) {
+            out.push(c);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::date;
+
+    const TODAY: Date = date!(2026 - 11 - 22);
+
+    fn kinds(text: &str) -> Vec<PiiKind> {
+        scan_text(text, TODAY).iter().map(|f| f.kind).collect()
+    }
+
+    #[test]
+    fn planted_need_texts() {
+        let t109 = "Exempel från i måndags: patient 19850522-9891 fick sin remiss skickad. \
+                    Ring mig gärna på 070-174 06 42 om ni vill veta mer.";
+        assert_eq!(kinds(t109), [PiiKind::Personnummer, PiiKind::Phone]);
+        let t110 = "coordination number 781186-2395 avoided readmission, and our oldest \
+                    participant (200101+1564) managed. Contact pilot.contact@example.org.";
+        assert_eq!(
+            kinds(t110),
+            [
+                PiiKind::Samordningsnummer,
+                PiiKind::Personnummer,
+                PiiKind::Email
+            ]
+        );
+    }
+
+    #[test]
+    fn false_positive_traps() {
+        let trap = "regionen (organisationsnummer 232100-0131, i tolvsiffrig form 162321000131) \
+            och leverantören 552901-0174. HSA-id SE2321000131-E999000000106, diarienummer \
+            RS 2026-01234 och VGR 2026-00123. Mellan 2026-10-03 och 2026-11-14, 1 200 rör, \
+            kl. 14:30 och 15:45, 2026-11-03T14:30, artikelnummer 7310865004512, version 4.2.1, \
+            12 % och 2 %, 30–45 minuter, moms SE556036079301, 03-11-2026.";
+        assert!(
+            scan_text(trap, TODAY).is_empty(),
+            "{:?}",
+            scan_text(trap, TODAY)
+        );
+    }
+
+    #[test]
+    fn phone_that_is_also_a_samordningsnummer_is_reported_once() {
+        let found = scan_text("ring 0701740607 nu", TODAY);
+        assert_eq!(found.len(), 1);
+        assert_eq!((found[0].byte_start, found[0].byte_end), (5, 15));
+    }
+
+    #[test]
+    fn findings_are_sorted_with_char_offsets() {
+        let text = "Åsa ö: 070-174 06 05, ärende 850522-9891";
+        let found = scan_text(text, TODAY);
+        assert_eq!(found.len(), 2);
+        assert!(found[0].byte_end <= found[1].byte_start);
+        let chars: Vec<char> = text.chars().collect();
+        let second: String = chars[found[1].char_start..found[1].char_end]
+            .iter()
+            .collect();
+        assert_eq!(second, "850522-9891");
+        assert_eq!(found[1].normalized(), "198505229891");
+        assert_eq!(found[0].normalized(), "+46701740605");
+    }
+
+    #[test]
+    fn full_width_digits_are_read() {
+        let found = scan_text("pnr ８５０５２２－９８９１", TODAY);
+        assert_eq!(
+            found.iter().map(|f| f.kind).collect::<Vec<_>>(),
+            [PiiKind::Personnummer]
+        );
+    }
+
+    #[test]
+    fn redact_text() {
+        let text = "pnr 850522-9891, tel 070-174 06 05.";
+        let out = redact(text, &scan_text(text, TODAY));
+        assert_eq!(out, "pnr [personnummer], tel [telefon].");
+    }
+}

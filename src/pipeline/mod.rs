@@ -1,0 +1,175 @@
+//! One delivery, from bytes to a settled message (DESIGN.md §1, §4).
+//!
+//! ```text
+//! Inbound ─► admit (decode → authenticate → authorize → validate)
+//!         ─► begin tx ─► inbox (source, id): seen before? ─► Duplicate
+//!         ─► per type: need.submitted → PII guard → match → route   (need.rs)
+//!                      course/partner → catalogue                    (reference.rs)
+//!         ─► outbox rows + audit ─► commit ─► Outcome
+//! any refusal ─► dead letter + message.rejected + audit in the same tx (refuse.rs)
+//! ```
+//!
+//! [`Pipeline::handle`] returns an [`Outcome`] only once its effects are committed; the worker
+//! (`crate::hub`) maps it to ack or requeue in one `match`. Nothing here publishes: the outbox
+//! relay does, after commit.
+
+mod admit;
+mod answer;
+mod intake;
+mod need;
+pub mod outbox;
+mod reference;
+mod refuse;
+
+use std::sync::RwLock;
+
+pub use admit::{Admitted, Refusal, RefusedEvent, admit};
+pub use intake::{Directory, authenticate, authorize, sender_kind};
+
+use crate::catalogue::Catalogue;
+use crate::clock::SharedClock;
+use crate::event::{EventType, Limits, RejectReason};
+use crate::matching::MatchOptions;
+use crate::pii::PiiGuard;
+use crate::schema::SchemaRegistry;
+use crate::store::{Store, StoreError};
+use crate::transport::Inbound;
+
+/// What handling a delivery achieved; all of it is durable when returned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// The event's effects are committed.
+    Accepted {
+        /// Its type.
+        event_type: EventType,
+    },
+    /// The event was processed before (redelivery or re-send); nothing changed.
+    Duplicate,
+    /// The event was refused; dead letter and rejection are committed to the outbox.
+    Refused {
+        /// Why.
+        reason: RejectReason,
+    },
+}
+
+/// Everything one delivery needs: the pure core plus the store.
+pub struct Pipeline {
+    registry: SchemaRegistry,
+    guard: PiiGuard,
+    directory: Directory,
+    limits: Limits,
+    clock: SharedClock,
+    catalogue: RwLock<Catalogue>,
+    match_options: MatchOptions,
+    store: Store,
+}
+
+impl std::fmt::Debug for Pipeline {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pipeline")
+            .field("limits", &self.limits)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The parts a [`Pipeline`] is built from.
+pub struct PipelineParts {
+    /// Compiled schemas.
+    pub registry: SchemaRegistry,
+    /// The PII guard with its policy.
+    pub guard: PiiGuard,
+    /// Configured organisations.
+    pub directory: Directory,
+    /// Input limits.
+    pub limits: Limits,
+    /// Time.
+    pub clock: SharedClock,
+    /// Courses and partners (loaded from files, kept current by events).
+    pub catalogue: Catalogue,
+    /// Matching tunables.
+    pub match_options: MatchOptions,
+    /// The store.
+    pub store: Store,
+}
+
+impl Pipeline {
+    /// Assemble a pipeline.
+    pub fn new(parts: PipelineParts) -> Self {
+        Self {
+            registry: parts.registry,
+            guard: parts.guard,
+            directory: parts.directory,
+            limits: parts.limits,
+            clock: parts.clock,
+            catalogue: RwLock::new(parts.catalogue),
+            match_options: parts.match_options,
+            store: parts.store,
+        }
+    }
+
+    /// The store, for the relay and read surfaces.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// The clock.
+    pub fn clock(&self) -> &SharedClock {
+        &self.clock
+    }
+
+    /// Handle one delivery. `Err` is a store failure: nothing was committed and the delivery
+    /// must be retried ([`StoreError::is_transient`]) or given up on.
+    pub async fn handle(&self, inbound: &Inbound) -> Result<Outcome, StoreError> {
+        let admitted = match admit(inbound, self.limits, &self.directory, &self.registry) {
+            Ok(admitted) => admitted,
+            Err(refusal) => return self.refuse(inbound, &refusal).await,
+        };
+        let Admitted { sender, event } = admitted;
+        let mut tx = self.store.begin().await?;
+        if !tx.record_inbox(&event.source, &event.id).await? {
+            tx.rollback().await?;
+            return Ok(Outcome::Duplicate);
+        }
+        match event.event_type {
+            EventType::NeedSubmitted => self.submit_need(tx, inbound, &sender, event).await,
+            EventType::OfferSubmitted | EventType::ProposalSubmitted | EventType::NeedWithdrawn => {
+                self.reconcile(tx, inbound, &sender, event).await
+            }
+            EventType::CourseUpserted | EventType::CourseRemoved | EventType::PartnerUpserted => {
+                self.update_reference(tx, inbound, &sender, &event).await
+            }
+            // `authorize` already refuses these (no organisation may send them); listed so that a
+            // new event type must be given a handler here before it compiles.
+            EventType::ChallengePublished
+            | EventType::CallPublished
+            | EventType::ChallengeWithdrawn
+            | EventType::NeedStatus
+            | EventType::MessageRejected => {
+                tx.rollback().await?;
+                let rejection = crate::rejection::Rejection {
+                    reason: RejectReason::Unauthorized,
+                    detail: format!("`{}` is sent by the hub only", event.event_type),
+                    errors: vec![],
+                };
+                self.refuse_event(inbound, &sender, &event, rejection).await
+            }
+        }
+    }
+
+    /// Record a refusal in its own transaction.
+    ///
+    /// A refusal is not recorded in the inbox: the sender fixes the event and may well send it
+    /// again under the same id, which must then be processed, not skipped as a duplicate.
+    pub(super) async fn refuse(
+        &self,
+        inbound: &Inbound,
+        refusal: &Refusal,
+    ) -> Result<Outcome, StoreError> {
+        let mut tx = self.store.begin().await?;
+        refuse::record(&mut tx, inbound, refusal, self.clock.now()).await?;
+        tx.commit().await?;
+        Ok(Outcome::Refused {
+            reason: refusal.rejection.reason,
+        })
+    }
+}

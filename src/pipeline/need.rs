@@ -1,0 +1,315 @@
+//! `need.submitted`: guard, match, build the outbound events, record everything in one
+//! transaction.
+//!
+//! The PII guard runs before anything is built from the need, so a need with personal data
+//! never reaches matching, the outbox or the store (only its refusal does). Everything the need
+//! causes — the need row, its recipients, every challenge, call and status — is written with
+//! the inbox row in one transaction: either all of it happens once, or none of it.
+
+use serde_json::{Value, json};
+use time::{Date, OffsetDateTime};
+
+use super::admit::{Refusal, RefusedEvent};
+use super::outbox::to_org;
+use super::{Outcome, Pipeline};
+use crate::event::{CloudEvent, EventType, Issue, RejectReason, Source};
+use crate::matching::{MatchOutcome, NeedProfile, match_need};
+use crate::pii::{GuardOutcome, JsonFinding};
+use crate::rejection::Rejection;
+use crate::routing;
+use crate::settings::Organisation;
+use crate::store::{
+    AuditAction, AuditEntry, NeedId, NeedState, NewNeed, NewRecipient, RecipientKind, StoreError,
+    Tx,
+};
+use crate::transport::Inbound;
+
+impl Pipeline {
+    /// Handle an admitted `need.submitted` inside `tx` (inbox already recorded).
+    pub(super) async fn submit_need(
+        &self,
+        mut tx: Tx,
+        inbound: &Inbound,
+        sender: &Organisation,
+        mut event: CloudEvent,
+    ) -> Result<Outcome, StoreError> {
+        let now = self.clock.now();
+        // Guarded in place: a refusal reads only the event's attributes, never its data.
+        let redacted = match self
+            .guard
+            .inspect(&mut event.data, crate::clock::stockholm_date(now))
+        {
+            GuardOutcome::Clean => Vec::new(),
+            GuardOutcome::Redacted { findings } => findings,
+            GuardOutcome::Rejected(refusal) => {
+                let rejection = Rejection::from_guard(&refusal);
+                return self
+                    .refuse_after(tx, inbound, sender, &event, rejection)
+                    .await;
+            }
+        };
+        let plan = match self.plan(&event.data, now) {
+            Ok(plan) => plan,
+            Err(rejection) => {
+                return self
+                    .refuse_after(tx, inbound, sender, &event, rejection)
+                    .await;
+            }
+        };
+        let Some(need_id) = event.subject.as_deref().and_then(|s| NeedId::parse(s).ok()) else {
+            let rejection = invalid_need_id();
+            return self
+                .refuse_after(tx, inbound, sender, &event, rejection)
+                .await;
+        };
+        let mut plan = plan;
+        plan.note_redactions(&redacted);
+        let need = plan.new_need(need_id.clone(), sender, &redacted);
+        match tx.insert_need(&need).await {
+            Err(StoreError::NeedExists { .. }) => {
+                let rejection = need_exists();
+                return self
+                    .refuse_after(tx, inbound, sender, &event, rejection)
+                    .await;
+            }
+            other => other?,
+        }
+        tx.insert_recipients(&need_id, &plan.recipients()).await?;
+        for message in std::mem::take(&mut plan.messages) {
+            let out = CloudEvent::new(
+                message.event_type,
+                Source::hub(),
+                Some(need_id.as_str().to_owned()),
+                message.data,
+            );
+            tx.enqueue(&to_org(
+                &message.recipient,
+                &CloudEvent { time: now, ..out },
+            ))
+            .await?;
+        }
+        let routed = AuditEntry {
+            event_id: Some(event.id.clone()),
+            need_id: Some(need_id),
+            org: Some(sender.id.clone()),
+            ..AuditEntry::new(AuditAction::Routed)
+        };
+        tx.audit(&routed).await?;
+        tx.commit().await?;
+        Ok(Outcome::Accepted {
+            event_type: EventType::NeedSubmitted,
+        })
+    }
+
+    /// Match and build the outbound messages.
+    fn plan(&self, data: &Value, now: OffsetDateTime) -> Result<Plan, Rejection> {
+        let profile = NeedProfile::from_need(data).map_err(|e| {
+            tracing::warn!(error = %e, "schema-valid need could not be profiled");
+            Rejection {
+                reason: RejectReason::SchemaInvalid,
+                detail: "the need could not be read for matching".to_owned(),
+                errors: vec![Issue::new(
+                    "/data",
+                    "a field matching needs is missing or malformed",
+                )],
+            }
+        })?;
+        let mut outcome = {
+            let catalogue = self
+                .catalogue
+                .read()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            match_need(
+                &profile,
+                &catalogue,
+                &self.match_options,
+                crate::clock::stockholm_date(now),
+            )
+        };
+        // Only configured organisations have a queue; a catalogue entry of an organisation
+        // that is not onboarded yet cannot receive anything.
+        outcome
+            .universities
+            .retain(|u| self.directory.by_id(&u.university).is_some());
+        outcome
+            .companies
+            .retain(|c| self.directory.by_id(&c.partner_id).is_some());
+        let messages = routing::outbound(data, &outcome, now).map_err(|e| {
+            tracing::error!(error = %e, need_id = %profile.id, "outbound events could not be built");
+            Rejection {
+                reason: RejectReason::SchemaInvalid,
+                detail: "the need could not be turned into challenges or calls".to_owned(),
+                errors: vec![],
+            }
+        })?;
+        let respond_by = routing::respond_by(
+            &outcome,
+            profile.deadline,
+            crate::clock::stockholm_date(now),
+        );
+        Ok(Plan {
+            identity: json!({"needId": data["id"], "region": data["region"]}),
+            outcome,
+            messages,
+            respond_by,
+        })
+    }
+
+    /// Abandon `tx` (and with it the inbox row) and record the refusal instead.
+    pub(super) async fn refuse_after(
+        &self,
+        tx: Tx,
+        inbound: &Inbound,
+        sender: &Organisation,
+        event: &CloudEvent,
+        rejection: Rejection,
+    ) -> Result<Outcome, StoreError> {
+        tx.rollback().await?;
+        self.refuse_event(inbound, sender, event, rejection).await
+    }
+
+    /// Refuse an admitted event.
+    pub(super) async fn refuse_event(
+        &self,
+        inbound: &Inbound,
+        sender: &Organisation,
+        event: &CloudEvent,
+        rejection: Rejection,
+    ) -> Result<Outcome, StoreError> {
+        let refusal = Refusal {
+            rejection,
+            sender: Some(sender.clone()),
+            event: Some(RefusedEvent::of(event)),
+        };
+        self.refuse(inbound, &refusal).await
+    }
+}
+
+/// What routing a need decided.
+struct Plan {
+    /// `needId` and `region`: the stored view of a need that was sent nowhere.
+    identity: Value,
+    outcome: MatchOutcome,
+    messages: Vec<routing::Outbound>,
+    respond_by: Option<Date>,
+}
+
+impl Plan {
+    fn new_need(
+        &self,
+        need_id: NeedId,
+        region: &Organisation,
+        redacted: &[JsonFinding],
+    ) -> NewNeed {
+        let (state, mut reason) = match &self.outcome.not_routed {
+            None => (NeedState::Published, None),
+            Some(not_routed) => (NeedState::Unmatched, Some(not_routed.reason())),
+        };
+        if !redacted.is_empty() {
+            let kinds: Vec<&str> = redacted.iter().map(|f| f.kind.as_str()).collect();
+            let note = format!("redacted before routing: {}", kinds.join(", "));
+            reason = Some(reason.map_or(note.clone(), |r| format!("{r}; {note}")));
+        }
+        NewNeed {
+            need_id,
+            region: region.id.clone(),
+            state,
+            state_reason: reason,
+            respond_by: self.respond_by.map(crate::reconcile::deadline::closes_at),
+            view: self.view(),
+        }
+    }
+
+    /// Tell the region, in its status, what the guard redacted (kinds and places, no values).
+    fn note_redactions(&mut self, redacted: &[JsonFinding]) {
+        if redacted.is_empty() {
+            return;
+        }
+        let places: Vec<String> = redacted
+            .iter()
+            .map(|f| {
+                format!(
+                    "{} at {} (chars {}..{})",
+                    f.kind.as_str(),
+                    f.pointer,
+                    f.start,
+                    f.end
+                )
+            })
+            .collect();
+        let note = format!(
+            "personal data redacted before routing: {}",
+            places.join(", ")
+        );
+        for message in self
+            .messages
+            .iter_mut()
+            .filter(|m| m.event_type == EventType::NeedStatus)
+        {
+            let changed = message.data["changed"].as_str().unwrap_or("").to_owned();
+            let text = if changed.is_empty() {
+                note.clone()
+            } else {
+                format!("{note}; {changed}")
+            };
+            message.data["changed"] = Value::String(crate::text::clip(&text, 500));
+        }
+    }
+
+    /// The PII-free view sent out with challenges and calls, or the bare identity when nothing
+    /// was sent.
+    fn view(&self) -> Value {
+        self.messages
+            .iter()
+            .find_map(|m| m.data.get("need").cloned())
+            .unwrap_or_else(|| self.identity.clone())
+    }
+
+    fn recipients(&self) -> Vec<NewRecipient> {
+        let universities = self.outcome.universities.iter().filter_map(|u| {
+            Some(NewRecipient {
+                org_id: u.university.parse().ok()?,
+                kind: RecipientKind::University,
+                score: u.best_score(),
+                reasons: u.courses.iter().flat_map(|c| c.reasons.clone()).collect(),
+                courses: json!(
+                    u.courses
+                        .iter()
+                        .map(|c| json!({
+                            "courseCode": c.course_code,
+                            "instanceId": c.instance_id,
+                            "score": c.score,
+                        }))
+                        .collect::<Vec<_>>()
+                ),
+            })
+        });
+        let companies = self.outcome.companies.iter().filter_map(|c| {
+            Some(NewRecipient {
+                org_id: c.partner_id.parse().ok()?,
+                kind: RecipientKind::Company,
+                score: c.score,
+                reasons: c.reasons.clone(),
+                courses: json!([]),
+            })
+        });
+        universities.chain(companies).collect()
+    }
+}
+
+fn invalid_need_id() -> Rejection {
+    Rejection {
+        reason: RejectReason::InvalidAttribute,
+        detail: "`subject` must be the need id (e.g. NEED-2026-0101)".to_owned(),
+        errors: vec![Issue::new("/subject", "not a need id")],
+    }
+}
+
+fn need_exists() -> Rejection {
+    Rejection {
+        reason: RejectReason::InvalidAttribute,
+        detail: "a need with this id was already submitted; use a new id, or withdraw the old need"
+            .to_owned(),
+        errors: vec![Issue::new("/data/id", "need id already in use")],
+    }
+}

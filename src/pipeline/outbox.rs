@@ -1,0 +1,96 @@
+//! Turning what the hub sends into outbox rows and back.
+//!
+//! Every outbound message — challenges, calls, statuses, rejections and dead-letter copies —
+//! is written to the outbox in the same transaction as the effects that caused it, and only
+//! the relay publishes. So a crash between commit and publish loses nothing: the relay finds
+//! the row at start and publishes it (receivers dedupe by event id).
+
+use std::collections::BTreeMap;
+
+use crate::event::{CloudEvent, EventId, EventType, STRUCTURED_CONTENT_TYPE};
+use crate::store::OutboxMessage;
+use crate::transport::Outbound;
+use crate::transport::amqp::{EGRESS_EXCHANGE, Topology};
+
+/// Content type recorded for a dead-lettered body that came without one.
+const UNKNOWN_CONTENT_TYPE: &str = "application/octet-stream";
+
+/// An event for organisation `org`, via the egress exchange (`<org>.<type>`).
+pub fn to_org(org: &str, event: &CloudEvent) -> OutboxMessage {
+    let out = Outbound::event(
+        EGRESS_EXCHANGE,
+        Topology::egress_routing_key(org, event.event_type),
+        event,
+    );
+    to_row(out, event.id.clone())
+}
+
+/// Any outbound message, recorded under `event_id`.
+pub fn to_row(out: Outbound, event_id: EventId) -> OutboxMessage {
+    let mut headers = out.headers;
+    if let Some(kind) = out.kind {
+        headers.insert(TYPE_HEADER.to_owned(), kind);
+    }
+    OutboxMessage {
+        event_id,
+        exchange: out.exchange,
+        routing_key: out.routing_key,
+        content_type: out
+            .content_type
+            .unwrap_or_else(|| UNKNOWN_CONTENT_TYPE.to_owned()),
+        correlation_id: out.correlation_id,
+        headers,
+        body: out.body,
+    }
+}
+
+/// Where the AMQP `type` property rides in the outbox row (the table has no column for it).
+const TYPE_HEADER: &str = "x-samverkan-amqp-type";
+
+/// The message the relay publishes for an outbox row.
+pub fn from_row(message: &OutboxMessage) -> Outbound {
+    let mut headers: BTreeMap<String, String> = message.headers.clone();
+    let kind = headers.remove(TYPE_HEADER);
+    Outbound {
+        exchange: message.exchange.clone(),
+        routing_key: message.routing_key.clone(),
+        body: message.body.clone(),
+        content_type: Some(message.content_type.clone()),
+        message_id: Some(message.event_id.as_ref().to_owned()),
+        correlation_id: message.correlation_id.clone(),
+        kind,
+        headers,
+    }
+}
+
+/// Whether an outbox row carries a structured CloudEvent of `event_type`.
+pub fn is_event(message: &OutboxMessage, event_type: EventType) -> bool {
+    message.content_type == STRUCTURED_CONTENT_TYPE
+        && message.headers.get(TYPE_HEADER).map(String::as_str) == Some(event_type.as_str())
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::event::Source;
+
+    #[test]
+    fn a_row_round_trips_to_the_same_message() {
+        let event = CloudEvent::new(
+            EventType::NeedStatus,
+            Source::hub(),
+            Some("NEED-2026-0101".into()),
+            json!({"x": 1}),
+        );
+        let row = to_org("VGR", &event);
+        assert_eq!(row.routing_key, "VGR.se.samverkan.need.status.v1");
+        assert!(is_event(&row, EventType::NeedStatus));
+        let out = from_row(&row);
+        assert_eq!(
+            out,
+            Outbound::event(EGRESS_EXCHANGE, row.routing_key.clone(), &event)
+        );
+    }
+}

@@ -1,0 +1,77 @@
+//! `[hub]`, `[catalogue]` and `[matching]`: how the running hub works through its queue and
+//! where its reference data comes from.
+
+use std::path::PathBuf;
+
+use serde::Deserialize;
+
+use super::error::SettingsError;
+use super::org::OrgId;
+
+/// `[hub]`: the worker loop.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HubSettings {
+    /// Deliveries handled at the same time (each in its own transaction). At least 1.
+    pub workers: usize,
+    /// Attempts at a delivery whose store transaction fails transiently before it is given up
+    /// as `retries_exhausted`. At least 1.
+    pub max_attempts: u32,
+    /// First retry delay in milliseconds; doubles per attempt.
+    pub retry_base_ms: u64,
+    /// How often the close timer looks for needs past respond-by, in seconds.
+    pub timer_interval_secs: u64,
+    /// Pin the hub's clock to noon UTC of this date (`YYYY-MM-DD`) instead of the system clock:
+    /// for demonstrations and tests against the sample data, whose intake windows and deadlines
+    /// are fixed dates. Never set it in production.
+    #[serde(default)]
+    pub fixed_date: Option<String>,
+}
+
+impl HubSettings {
+    /// The pinned date, if [`fixed_date`](Self::fixed_date) is set.
+    pub fn pinned_date(&self) -> Option<time::Date> {
+        let format = time::macros::format_description!("[year]-[month]-[day]");
+        self.fixed_date
+            .as_deref()
+            .and_then(|d| time::Date::parse(d, format).ok())
+    }
+
+    pub(super) fn validate(&self) -> Result<(), SettingsError> {
+        if self.fixed_date.is_some() && self.pinned_date().is_none() {
+            return Err(SettingsError::value(
+                "hub.fixed_date",
+                "must be a date, YYYY-MM-DD".to_owned(),
+            ));
+        }
+        if self.workers == 0 || self.max_attempts == 0 || self.timer_interval_secs == 0 {
+            return Err(SettingsError::value(
+                "hub",
+                "workers, max_attempts and timer_interval_secs must be at least 1".to_owned(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// `[catalogue]`: reference data loaded at start (events keep it current afterwards).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CatalogueSettings {
+    /// `[[catalogue.courses]]`: a university's course catalogue file.
+    #[serde(default)]
+    pub courses: Vec<CourseFile>,
+    /// Partner registry files (`partner-registry.json` format).
+    #[serde(default)]
+    pub partner_registries: Vec<PathBuf>,
+}
+
+/// One course catalogue file and the university it belongs to.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CourseFile {
+    /// The university's organisation id.
+    pub org: OrgId,
+    /// The file (relative paths are relative to the working directory).
+    pub path: PathBuf,
+}

@@ -1,0 +1,285 @@
+//! The `[amqp]`, `[limits]`, `[log]`, `[pii]` and `[store]` sections. Their defaults live in
+//! `config/default.toml`, not here.
+
+use std::fmt;
+
+use serde::Deserialize;
+
+use super::SettingsError;
+use crate::event::Limits;
+use crate::pii::PiiPolicy;
+
+/// `[amqp]`: the broker connection and its flow control.
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AmqpSettings {
+    /// Broker URL, `amqp://user:password@host:port/vhost` (or `amqps://`). Contains a secret.
+    pub url: String,
+    /// Connection name shown in the management UI.
+    pub connection_name: String,
+    /// Per-consumer QoS: unacknowledged deliveries in flight. At least 1.
+    pub prefetch: u16,
+    /// Publishes that may await a publisher confirm at once. At least 1.
+    pub confirm_window: usize,
+    /// Quorum queues' `x-delivery-limit`. At least 1.
+    pub delivery_limit: u32,
+    /// RabbitMQ management HTTP API base URL.
+    pub management_url: String,
+}
+
+impl AmqpSettings {
+    /// [`url`](Self::url) with its password replaced by `***`, fit for logs and error messages.
+    #[must_use]
+    pub fn redacted_url(&self) -> String {
+        redact_url_password(&self.url)
+    }
+
+    pub(super) fn validate(&self) -> Result<(), SettingsError> {
+        if !(self.url.starts_with("amqp://") || self.url.starts_with("amqps://")) {
+            return Err(SettingsError::value(
+                "amqp.url",
+                format!(
+                    "{:?} must start with amqp:// or amqps://",
+                    self.redacted_url()
+                ),
+            ));
+        }
+        if !(self.management_url.starts_with("http://")
+            || self.management_url.starts_with("https://"))
+        {
+            return Err(SettingsError::value(
+                "amqp.management_url",
+                format!(
+                    "{:?} must start with http:// or https://",
+                    redact_url_password(&self.management_url)
+                ),
+            ));
+        }
+        if self.connection_name.trim().is_empty() {
+            return Err(SettingsError::value(
+                "amqp.connection_name",
+                "must not be empty",
+            ));
+        }
+        if self.prefetch == 0 {
+            return Err(SettingsError::value(
+                "amqp.prefetch",
+                "must be at least 1 (0 would mean unlimited deliveries, without back-pressure)",
+            ));
+        }
+        if self.confirm_window == 0 {
+            return Err(SettingsError::value(
+                "amqp.confirm_window",
+                "must be at least 1",
+            ));
+        }
+        if self.delivery_limit == 0 {
+            return Err(SettingsError::value(
+                "amqp.delivery_limit",
+                "must be at least 1",
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for AmqpSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AmqpSettings")
+            .field("url", &self.redacted_url())
+            .field("connection_name", &self.connection_name)
+            .field("prefetch", &self.prefetch)
+            .field("confirm_window", &self.confirm_window)
+            .field("delivery_limit", &self.delivery_limit)
+            .field("management_url", &redact_url_password(&self.management_url))
+            .finish()
+    }
+}
+
+/// `scheme://user:secret@host/…` → `scheme://user:***@host/…`; other strings unchanged.
+///
+/// The user info ends at the *last* `@`, so a password with an unencoded `@` or `/` is still
+/// hidden whole; at worst a stray `@` later in the URL hides more than the password.
+fn redact_url_password(url: &str) -> String {
+    let Some(scheme_end) = url.find("://").map(|i| i + 3) else {
+        return url.to_owned();
+    };
+    let rest = &url[scheme_end..];
+    let Some(at) = rest.rfind('@') else {
+        return url.to_owned();
+    };
+    match rest[..at].find(':') {
+        Some(colon) => format!(
+            "{}{}:***{}",
+            &url[..scheme_end],
+            &rest[..colon],
+            &rest[at..]
+        ),
+        None => url.to_owned(),
+    }
+}
+
+/// `[limits]`: input limits for every inbound message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitsSettings {
+    /// Largest accepted body in bytes.
+    pub max_message_bytes: usize,
+    /// Deepest accepted nesting of JSON arrays and objects.
+    pub max_depth: usize,
+}
+
+impl LimitsSettings {
+    /// The limits the decoder takes.
+    #[must_use]
+    pub fn to_limits(&self) -> Limits {
+        Limits {
+            max_message_bytes: self.max_message_bytes,
+            max_depth: self.max_depth,
+        }
+    }
+
+    pub(super) fn validate(&self) -> Result<(), SettingsError> {
+        if self.max_message_bytes == 0 {
+            return Err(SettingsError::value(
+                "limits.max_message_bytes",
+                "must be at least 1",
+            ));
+        }
+        if self.max_depth == 0 {
+            return Err(SettingsError::value(
+                "limits.max_depth",
+                "must be at least 1",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// `[log]`: what is logged and how.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogSettings {
+    /// Filter directives in `RUST_LOG` syntax; the `RUST_LOG` variable wins when set.
+    pub level: String,
+    /// Line format on stderr.
+    pub format: LogFormat,
+}
+
+impl LogSettings {
+    pub(super) fn validate(&self) -> Result<(), SettingsError> {
+        tracing_subscriber::EnvFilter::try_new(&self.level).map(drop).map_err(|e| {
+            SettingsError::value(
+                "log.level",
+                format!(
+                    "{:?} is not a valid filter ({e}); use e.g. `info` or `samverkan=debug,warn`",
+                    self.level
+                ),
+            )
+        })
+    }
+}
+
+/// Log line format.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Text,
+    /// One JSON object per line, event fields at the top level.
+    Json,
+}
+
+/// `[pii]`: what happens to documents with personal data.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PiiSettings {
+    /// `reject` (default) or `redact`.
+    pub policy: PiiPolicy,
+}
+
+/// `[store]`: where the hub keeps its durable state.
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoreSettings {
+    /// `sqlite://PATH` (the embedded default; the file is created if missing), `sqlite::memory:`
+    /// (tests, demo) or `postgres://user:password@host:port/database` (several hub instances).
+    /// May contain a secret.
+    pub url: String,
+    /// Most connections the hub opens to the database. At least 1. SQLite always writes
+    /// through one connection; this bounds its readers.
+    pub max_connections: u32,
+}
+
+impl StoreSettings {
+    /// [`url`](Self::url) with its password replaced by `***`, fit for logs and error messages.
+    #[must_use]
+    pub fn redacted_url(&self) -> String {
+        crate::store::redact_url(&self.url)
+    }
+
+    pub(super) fn validate(&self) -> Result<(), SettingsError> {
+        let known = ["sqlite:", "postgres://", "postgresql://"];
+        if !known.iter().any(|scheme| self.url.starts_with(scheme)) {
+            return Err(SettingsError::value(
+                "store.url",
+                format!(
+                    "{:?} must start with sqlite:, postgres:// or postgresql://",
+                    self.redacted_url()
+                ),
+            ));
+        }
+        if self.max_connections == 0 {
+            return Err(SettingsError::value(
+                "store.max_connections",
+                "must be at least 1",
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for StoreSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StoreSettings")
+            .field("url", &self.redacted_url())
+            .field("max_connections", &self.max_connections)
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redacts_only_the_password() {
+        for (url, expected) in [
+            (
+                "amqp://guest:guest@127.0.0.1:5672/%2f",
+                "amqp://guest:***@127.0.0.1:5672/%2f",
+            ),
+            (
+                "amqps://hub:s3cr@t/x@mq.example:5671/vh",
+                "amqps://hub:***@mq.example:5671/vh",
+            ),
+            ("amqp://hub@mq.example/", "amqp://hub@mq.example/"),
+            ("amqp://mq.example:5672", "amqp://mq.example:5672"),
+            (
+                "http://admin:pw@127.0.0.1:15672",
+                "http://admin:***@127.0.0.1:15672",
+            ),
+            ("not a url", "not a url"),
+        ] {
+            assert_eq!(redact_url_password(url), expected, "{url}");
+        }
+    }
+
+    #[test]
+    fn log_format_is_lowercase() {
+        let f: Vec<LogFormat> = serde_json::from_str(r#"["text","json"]"#).expect("parses");
+        assert_eq!(f, [LogFormat::Text, LogFormat::Json]);
+        assert_eq!(LogFormat::default(), LogFormat::Text);
+    }
+}

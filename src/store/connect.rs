@@ -1,0 +1,407 @@
+//! Opening a store: which backend a URL names, how its connections are pooled, and the
+//! migrations that run before anything else touches it.
+//!
+//! SQLite and PostgreSQL want different pools. SQLite allows one writer at a time per file;
+//! sqlx's default *deferred* transactions take the write lock on their first write and fail with
+//! `SQLITE_BUSY` when another connection holds it, without waiting. So SQLite gets a writer pool
+//! of exactly one connection whose transactions start with `BEGIN IMMEDIATE` (writers queue
+//! fairly on the pool, and `BEGIN IMMEDIATE` waits out another *process* for the busy timeout
+//! instead of failing mid-transaction), plus a reader pool for the relay and queries, which WAL
+//! lets run beside the writer. PostgreSQL has row locks and serves both roles from one pool.
+//! SQLite keeps its default `synchronous = FULL`: the hub acks a delivery once the commit
+//! returns, so the commit must survive a power cut, not only a crash of the process.
+//!
+//! The first connection is opened by hand, not through the pool, because a pool retries a
+//! refused connection silently until its timeout and then reports only "timed out"; opening it
+//! directly surfaces "connection refused", which the operator can act on.
+
+use std::time::Duration;
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::migrate::{Migration, MigrationType, Migrator};
+use sqlx::{AnyConnection, AnyPool, Connection, SqlSafeStr};
+
+use super::error::StoreError;
+
+/// The database behind a [`Store`](super::Store).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Backend {
+    /// An embedded SQLite file (or an in-memory database, for tests and `demo`).
+    Sqlite,
+    /// A PostgreSQL server, shared by competing hub instances.
+    Postgres,
+}
+
+impl Backend {
+    /// `sqlite` or `postgres`.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Sqlite => "sqlite",
+            Self::Postgres => "postgres",
+        }
+    }
+}
+
+impl std::fmt::Display for Backend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The migrations, embedded at compile time: one folder per dialect, the same tables in both.
+/// Adding a migration means adding its file to both folders and a line to each list here (a
+/// unit test checks the lists against the folders).
+const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "store",
+        include_str!("../../migrations/sqlite/0001_store.sql"),
+    ),
+    (
+        2,
+        "reference",
+        include_str!("../../migrations/sqlite/0002_reference.sql"),
+    ),
+];
+const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "store",
+        include_str!("../../migrations/postgres/0001_store.sql"),
+    ),
+    (
+        2,
+        "reference",
+        include_str!("../../migrations/postgres/0002_reference.sql"),
+    ),
+];
+
+/// Longest wait for a pooled connection; past it the operation fails as transient.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The pools of an open store; for PostgreSQL and in-memory SQLite both are the same pool.
+#[derive(Debug, Clone)]
+pub(super) struct Pools {
+    pub(super) backend: Backend,
+    pub(super) writer: AnyPool,
+    pub(super) reader: AnyPool,
+}
+
+/// A parsed store URL.
+#[derive(Debug, PartialEq, Eq)]
+pub(super) struct Target {
+    pub(super) backend: Backend,
+    /// The URL handed to the driver (SQLite files get `mode=rwc` so a missing file is created).
+    pub(super) url: String,
+    /// An in-memory SQLite database, which lives only as long as its one connection.
+    pub(super) in_memory: bool,
+    /// The URL for messages.
+    pub(super) redacted: String,
+}
+
+/// Recognises `sqlite://path`, `sqlite::memory:` and `postgres://…` / `postgresql://…`.
+pub(super) fn parse_url(url: &str) -> Result<Target, StoreError> {
+    let redacted = redact_url(url);
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        return Ok(Target {
+            backend: Backend::Postgres,
+            url: url.to_owned(),
+            in_memory: false,
+            redacted,
+        });
+    }
+    let Some(rest) = url.strip_prefix("sqlite:") else {
+        return Err(StoreError::InvalidUrl {
+            url: redacted,
+            detail: "use sqlite://PATH, sqlite::memory: or postgres://USER@HOST:PORT/DATABASE",
+        });
+    };
+    let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+    let path = path.trim_start_matches("//");
+    let in_memory = path == ":memory:" || query.split('&').any(|p| p == "mode=memory");
+    if path.is_empty() && !in_memory {
+        return Err(StoreError::InvalidUrl {
+            url: redacted,
+            detail: "the SQLite URL has no file path: use sqlite://PATH or sqlite::memory:",
+        });
+    }
+    let has_mode = query.split('&').any(|p| p.starts_with("mode="));
+    let url = match (in_memory || has_mode, query.is_empty()) {
+        (true, _) => url.to_owned(),
+        (false, true) => format!("{url}?mode=rwc"),
+        (false, false) => format!("{url}&mode=rwc"),
+    };
+    Ok(Target {
+        backend: Backend::Sqlite,
+        url,
+        in_memory,
+        redacted,
+    })
+}
+
+/// `scheme://user:secret@host/…?password=secret` → `scheme://user:***@host/…?password=***`.
+///
+/// The user info ends at the *last* `@` before the path, so a password with an unencoded `@`
+/// is still hidden whole. Strings that are not URLs come back unchanged.
+#[must_use]
+pub fn redact_url(url: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((base, query)) => (base, Some(query)),
+        None => (url, None),
+    };
+    let mut out = redact_user_info(base);
+    if let Some(query) = query {
+        out.push('?');
+        let pairs: Vec<String> = query
+            .split('&')
+            .map(|pair| match pair.split_once('=') {
+                Some((key, _)) if key.eq_ignore_ascii_case("password") => format!("{key}=***"),
+                _ => pair.to_owned(),
+            })
+            .collect();
+        out.push_str(&pairs.join("&"));
+    }
+    out
+}
+
+fn redact_user_info(base: &str) -> String {
+    let Some(authority_start) = base.find("://").map(|i| i + 3) else {
+        return base.to_owned();
+    };
+    let rest = &base[authority_start..];
+    let Some(at) = rest.rfind('@') else {
+        return base.to_owned();
+    };
+    match rest[..at].find(':') {
+        Some(colon) => format!(
+            "{}{}:***{}",
+            &base[..authority_start],
+            &rest[..colon],
+            &rest[at..]
+        ),
+        None => base.to_owned(),
+    }
+}
+
+/// Connects, migrates and builds the pools.
+pub(super) async fn open(url: &str, max_connections: u32) -> Result<Pools, StoreError> {
+    sqlx::any::install_default_drivers();
+    let target = parse_url(url)?;
+    let options: AnyConnectOptions = target
+        .url
+        .parse()
+        .map_err(|source| connect_error(&target, source))?;
+    if target.in_memory {
+        return open_in_memory(&target, options).await;
+    }
+
+    let mut first = AnyConnection::connect_with(&options)
+        .await
+        .map_err(|source| connect_error(&target, source))?;
+    if target.backend == Backend::Sqlite {
+        // Persistent in the file: readers no longer block the writer, nor it them.
+        sqlx::query("PRAGMA journal_mode = WAL")
+            .execute(&mut first)
+            .await
+            .map_err(|source| connect_error(&target, source))?;
+    }
+    migrate(&target, &mut first).await?;
+    first.close().await.map_err(StoreError::Database)?;
+
+    let max_connections = max_connections.max(1);
+    let pool = |max: u32| {
+        AnyPoolOptions::new()
+            .max_connections(max)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .connect_lazy_with(options.clone())
+    };
+    Ok(match target.backend {
+        Backend::Postgres => {
+            let shared = pool(max_connections);
+            Pools {
+                backend: Backend::Postgres,
+                writer: shared.clone(),
+                reader: shared,
+            }
+        }
+        Backend::Sqlite => Pools {
+            backend: Backend::Sqlite,
+            writer: pool(1),
+            reader: pool(max_connections),
+        },
+    })
+}
+
+/// An in-memory SQLite database exists only inside its connection, so the store keeps exactly
+/// one, forever: it is the writer and the reader. (A reader waits while a transaction is open.)
+async fn open_in_memory(target: &Target, options: AnyConnectOptions) -> Result<Pools, StoreError> {
+    let pool = AnyPoolOptions::new()
+        .max_connections(1)
+        .min_connections(1)
+        .idle_timeout(None)
+        .max_lifetime(None)
+        .acquire_timeout(ACQUIRE_TIMEOUT)
+        .connect_with(options)
+        .await
+        .map_err(|source| connect_error(target, source))?;
+    let mut conn = pool.acquire().await.map_err(StoreError::Database)?;
+    migrate(target, &mut conn).await?;
+    drop(conn);
+    Ok(Pools {
+        backend: Backend::Sqlite,
+        writer: pool.clone(),
+        reader: pool,
+    })
+}
+
+async fn migrate(target: &Target, conn: &mut AnyConnection) -> Result<(), StoreError> {
+    let list = match target.backend {
+        Backend::Sqlite => SQLITE_MIGRATIONS,
+        Backend::Postgres => POSTGRES_MIGRATIONS,
+    };
+    let migrations = list
+        .iter()
+        .map(|&(version, description, sql)| {
+            Migration::new(
+                version,
+                description.into(),
+                MigrationType::Simple,
+                sql.into_sql_str(),
+                false,
+            )
+        })
+        .collect();
+    Migrator::with_migrations(migrations)
+        .run(conn)
+        .await
+        .map_err(|source| StoreError::Migrate {
+            url: target.redacted.clone(),
+            source,
+        })
+}
+
+fn connect_error(target: &Target, source: sqlx::Error) -> StoreError {
+    let refused = matches!(
+        &source,
+        sqlx::Error::Io(e) if e.kind() == std::io::ErrorKind::ConnectionRefused
+    );
+    let hint = match target.backend {
+        Backend::Postgres if refused => {
+            " (is PostgreSQL running? Start it, e.g. on Debian with `pg_ctlcluster \
+             --skip-systemctl-redirect $(ls /etc/postgresql) main start`, or point \
+             SAMVERKAN__STORE__URL at a running server)"
+        }
+        Backend::Postgres => "",
+        Backend::Sqlite => {
+            " (check that the directory exists and is writable, or use another \
+             SAMVERKAN__STORE__URL)"
+        }
+    };
+    StoreError::Connect {
+        url: target.redacted.clone(),
+        hint,
+        source,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redacts_user_info_and_password_parameters() {
+        for (url, expected) in [
+            (
+                "postgres://hub:s3cret@db.example:5432/samverkan",
+                "postgres://hub:***@db.example:5432/samverkan",
+            ),
+            (
+                "postgresql://hub:p@ss:word@db/x?sslmode=require",
+                "postgresql://hub:***@db/x?sslmode=require",
+            ),
+            (
+                "postgres://db.example/x?user=hub&password=s3cret&sslmode=disable",
+                "postgres://db.example/x?user=hub&password=***&sslmode=disable",
+            ),
+            (
+                "postgres://postgres@127.0.0.1:5432/test",
+                "postgres://postgres@127.0.0.1:5432/test",
+            ),
+            ("sqlite://samverkan.db", "sqlite://samverkan.db"),
+            ("sqlite::memory:", "sqlite::memory:"),
+            ("not a url", "not a url"),
+        ] {
+            let redacted = redact_url(url);
+            assert_eq!(redacted, expected, "{url}");
+            assert!(!redacted.contains("s3cret") && !redacted.contains("ss:word"));
+        }
+    }
+
+    #[test]
+    fn urls_select_the_backend_and_sqlite_files_are_created() {
+        let pg = parse_url("postgres://postgres@127.0.0.1/test").expect("postgres");
+        assert_eq!(
+            (pg.backend, pg.in_memory, pg.url.as_str()),
+            (
+                Backend::Postgres,
+                false,
+                "postgres://postgres@127.0.0.1/test"
+            )
+        );
+        let file = parse_url("sqlite://samverkan.db").expect("file");
+        assert_eq!(
+            (file.backend, file.in_memory, file.url.as_str()),
+            (Backend::Sqlite, false, "sqlite://samverkan.db?mode=rwc")
+        );
+        let ro = parse_url("sqlite:///var/lib/x.db?mode=ro").expect("read-only");
+        assert_eq!(ro.url, "sqlite:///var/lib/x.db?mode=ro");
+        let other = parse_url("sqlite://x.db?cache=shared").expect("param");
+        assert_eq!(other.url, "sqlite://x.db?cache=shared&mode=rwc");
+        for memory in [
+            "sqlite::memory:",
+            "sqlite://:memory:",
+            "sqlite://?mode=memory",
+        ] {
+            let m = parse_url(memory).expect(memory);
+            assert!(m.in_memory && m.url == memory, "{memory}");
+        }
+    }
+
+    #[test]
+    fn unusable_urls_are_refused_without_the_password() {
+        for url in [
+            "mysql://root:pw@db/x",
+            "samverkan.db",
+            "sqlite://",
+            "sqlite:",
+        ] {
+            let err = parse_url(url).expect_err(url);
+            assert!(matches!(err, StoreError::InvalidUrl { .. }), "{url}");
+            assert!(!err.to_string().contains(":pw@"), "{err}");
+        }
+    }
+
+    #[test]
+    fn every_migration_file_is_embedded_for_both_dialects() {
+        for (folder, list) in [
+            ("sqlite", SQLITE_MIGRATIONS),
+            ("postgres", POSTGRES_MIGRATIONS),
+        ] {
+            let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("migrations")
+                .join(folder);
+            let mut files: Vec<String> = std::fs::read_dir(&dir)
+                .expect("migrations folder")
+                .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+                .filter(|name| name.ends_with(".sql"))
+                .collect();
+            files.sort();
+            let embedded: Vec<String> = list
+                .iter()
+                .map(|(version, description, _)| format!("{version:04}_{description}.sql"))
+                .collect();
+            assert_eq!(files, embedded, "{folder}");
+        }
+    }
+}

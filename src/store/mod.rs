@@ -1,0 +1,263 @@
+//! The hub's durable state: needs, their recipients and answers, the inbox, the outbox and the
+//! audit trail (DESIGN.md §4, §5).
+//!
+//! # Why it looks like this
+//!
+//! **Two backends, one code path.** SQLite is the embedded default (one file, nothing to run);
+//! PostgreSQL is for several hub instances competing on the same queues. [`Store`] is one type
+//! over both, chosen by URL (`sqlite://PATH`, `sqlite::memory:`, `postgres://…`), built on sqlx's
+//! `Any` driver. The alternative — an enum of `SqlitePool`/`PgPool` — would write every query's
+//! bind-and-decode code twice for the sake of native column types we do not need. The price of
+//! `Any` is a small set of portable types, which this schema turns into a rule: times are unix
+//! milliseconds in `BIGINT` columns (they compare as numbers, so "respond-by has passed" is one
+//! indexed `<=`), JSON is `TEXT`, bytes are `BLOB`/`BYTEA`. The SQL text is the same for both:
+//! `$1` placeholders (SQLite reads `$N` as the N-th argument), `ON CONFLICT … DO NOTHING`,
+//! `RETURNING`. Only two things differ, both about concurrency: PostgreSQL locks a need with
+//! `SELECT … FOR UPDATE`, and SQLite transactions start with `BEGIN IMMEDIATE` on a single
+//! writer connection (`connect.rs` explains why).
+//!
+//! **Two migration folders.** `migrations/sqlite` and `migrations/postgres` create identical
+//! tables; the dialects disagree only on how to spell an auto-increment key, a byte string and a
+//! pattern check. They are embedded at compile time (`include_str!` into an sqlx `Migrator`; the
+//! `migrate!` macro would need sqlx's `macros` feature, which this crate does not build) and run
+//! on every connect, which is idempotent.
+//!
+//! **Nothing lost, nothing twice.** A [`Tx`] carries the inbox row, the effects and the outbox
+//! rows of one event; the delivery is acked after it commits. The relay reads
+//! [`Store::pending_outbox`], publishes with confirms and calls [`Store::mark_sent`]; whatever
+//! was not confirmed before a crash is still pending at the next start, so it is published
+//! again and receivers dedupe by event id.
+//!
+//! **Competing instances.** Answers to one need are serialised by the need's row lock
+//! ([`Tx::load_need_for_update`]) and, as a second line, by the need's `version`
+//! ([`Tx::update_need_state`] fails with [`StoreError::Conflict`], which is transient: reload
+//! and re-apply). The inbox's primary key makes the second instance to see an event skip it.
+//!
+//! **Timers survive restarts.** The close timer asks [`Store::needs_due`] instead of keeping
+//! deadlines in memory.
+//!
+//! **No personal data at rest beyond the need view.** Needs keep only the PII-free view; the
+//! audit trail takes ids and codes only ([`AuditEntry`], [`ReasonCode`]), and the database
+//! checks that its codes are codes.
+
+mod codes;
+mod connect;
+mod error;
+mod records;
+mod rows;
+mod tx;
+
+use sqlx::Any;
+use time::OffsetDateTime;
+
+pub use codes::{
+    AuditAction, Decision, InvalidNeedId, NeedId, NeedState, ReasonCode, RecipientKind,
+};
+pub use connect::{Backend, redact_url};
+pub use error::StoreError;
+pub use records::{
+    AnswerApplied, AuditEntry, AuditRecord, LatestAnswer, NeedRecord, NewAnswer, NewNeed,
+    NewRecipient, OutboxMessage, OutboxRow, RecipientRecord,
+};
+pub use tx::Tx;
+
+use connect::Pools;
+use rows::{audit_from_row, fetch_need, now_ms, outbox_from_row, to_ms};
+
+use crate::settings::StoreSettings;
+
+/// Connections used when [`Store::connect`] is given only a URL.
+pub const DEFAULT_MAX_CONNECTIONS: u32 = 8;
+
+/// Rows per statement in [`Store::mark_sent`], well under both databases' parameter limits.
+const MARK_SENT_CHUNK: usize = 500;
+
+/// The durable state of the hub over SQLite or PostgreSQL. Cloning is cheap and clones share
+/// the connection pools.
+#[derive(Debug, Clone)]
+pub struct Store {
+    pools: Pools,
+}
+
+impl Store {
+    /// Opens the store at `url` and brings its schema up to date.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::InvalidUrl`], [`StoreError::Connect`] (the message names the URL without
+    /// its password and says how to start PostgreSQL when it refused the connection) or
+    /// [`StoreError::Migrate`].
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        Self::connect_with(url, DEFAULT_MAX_CONNECTIONS).await
+    }
+
+    /// [`Store::connect`] with the `[store]` settings.
+    ///
+    /// # Errors
+    ///
+    /// As [`Store::connect`].
+    pub async fn from_settings(settings: &StoreSettings) -> Result<Self, StoreError> {
+        Self::connect_with(&settings.url, settings.max_connections).await
+    }
+
+    async fn connect_with(url: &str, max_connections: u32) -> Result<Self, StoreError> {
+        let pools = connect::open(url, max_connections).await?;
+        tracing::debug!(backend = %pools.backend, url = %redact_url(url), "Store opened.");
+        Ok(Self { pools })
+    }
+
+    /// Which database this is.
+    #[must_use]
+    pub fn backend(&self) -> Backend {
+        self.pools.backend
+    }
+
+    /// Starts a write transaction. See [`Tx`].
+    pub async fn begin(&self) -> Result<Tx, StoreError> {
+        Tx::begin(&self.pools).await
+    }
+
+    /// Checks that the database answers (for `/readyz`).
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pools.reader).await?;
+        Ok(())
+    }
+
+    /// Closes every connection; later calls fail with a pool-closed error. Waits for open
+    /// transactions to end, so commit or drop every [`Tx`] first.
+    pub async fn close(&self) {
+        self.pools.writer.close().await;
+        self.pools.reader.close().await;
+    }
+
+    /// A need with its recipients and their latest answers, read from one consistent snapshot.
+    pub async fn need(&self, need_id: &NeedId) -> Result<Option<NeedRecord>, StoreError> {
+        let mut tx = self.read_tx().await?;
+        let need = fetch_need(&mut tx, need_id, false).await?;
+        tx.commit().await?;
+        Ok(need)
+    }
+
+    /// Up to `limit` needs still waiting for answers whose respond-by is at or before `now`,
+    /// earliest deadline first: the close timer's work list.
+    pub async fn needs_due(
+        &self,
+        now: OffsetDateTime,
+        limit: i64,
+    ) -> Result<Vec<NeedId>, StoreError> {
+        let [a, b] = NeedState::AWAITING_ANSWERS;
+        let ids: Vec<String> = sqlx::query_scalar(
+            "SELECT need_id FROM needs WHERE state IN ($1, $2) AND respond_by_ms <= $3 \
+             ORDER BY respond_by_ms, need_id LIMIT $4",
+        )
+        .bind(a.as_str())
+        .bind(b.as_str())
+        .bind(to_ms(now))
+        .bind(limit)
+        .fetch_all(&self.pools.reader)
+        .await?;
+        ids.iter()
+            .map(|id| {
+                NeedId::parse(id).map_err(|_| StoreError::corrupt("needs.need_id", "not a need id"))
+            })
+            .collect()
+    }
+
+    /// Every recorded reference-data event, oldest first: `(event type, org id, data)`.
+    pub async fn reference_events(
+        &self,
+    ) -> Result<Vec<(String, String, serde_json::Value)>, StoreError> {
+        let rows: Vec<(String, String, String)> =
+            sqlx::query_as("SELECT event_type, org_id, data FROM reference_events ORDER BY id")
+                .fetch_all(&self.pools.reader)
+                .await?;
+        rows.into_iter()
+            .map(|(t, org, data)| {
+                let data = serde_json::from_str(&data)
+                    .map_err(|_| StoreError::corrupt("reference_events.data", "not JSON"))?;
+                Ok((t, org, data))
+            })
+            .collect()
+    }
+
+    /// Up to `limit` outbox rows the broker has not confirmed, oldest first. At start this is
+    /// everything a crash left unconfirmed.
+    pub async fn pending_outbox(&self, limit: i64) -> Result<Vec<OutboxRow>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, event_id, exchange, routing_key, content_type, correlation_id, headers, \
+             body, created_at_ms, attempts FROM outbox WHERE sent_at_ms IS NULL \
+             ORDER BY id LIMIT $1",
+        )
+        .bind(limit)
+        .fetch_all(&self.pools.reader)
+        .await?;
+        rows.iter().map(outbox_from_row).collect()
+    }
+
+    /// Marks outbox rows as confirmed by the broker, so they are not published again.
+    pub async fn mark_sent(&self, ids: &[i64]) -> Result<(), StoreError> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let now = now_ms();
+        let mut tx = self.write_tx().await?;
+        for chunk in ids.chunks(MARK_SENT_CHUNK) {
+            let placeholders: Vec<String> = (2..chunk.len() + 2).map(|i| format!("${i}")).collect();
+            // Only generated placeholders are spliced in; every value is bound.
+            let sql = format!(
+                "UPDATE outbox SET sent_at_ms = $1 WHERE sent_at_ms IS NULL AND id IN ({})",
+                placeholders.join(", ")
+            );
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(now);
+            for id in chunk {
+                query = query.bind(*id);
+            }
+            query.execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Counts a publish attempt of an outbox row (for the relay's backoff and for operators).
+    pub async fn record_attempt(&self, id: i64) -> Result<(), StoreError> {
+        sqlx::query("UPDATE outbox SET attempts = attempts + 1 WHERE id = $1")
+            .bind(id)
+            .execute(&self.pools.writer)
+            .await?;
+        Ok(())
+    }
+
+    /// The audit trail of a need, oldest first.
+    pub async fn audit_trail(&self, need_id: &NeedId) -> Result<Vec<AuditRecord>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, at_ms, action, event_id, need_id, org_id, reason_code FROM audit \
+             WHERE need_id = $1 ORDER BY id",
+        )
+        .bind(need_id.as_str())
+        .fetch_all(&self.pools.reader)
+        .await?;
+        rows.iter().map(audit_from_row).collect()
+    }
+
+    /// A read-only snapshot: on SQLite a deferred transaction (WAL gives it a snapshot at its
+    /// first read), on PostgreSQL `REPEATABLE READ` so both statements of a read see one state.
+    async fn read_tx(&self) -> Result<sqlx::Transaction<'static, Any>, StoreError> {
+        Ok(match self.pools.backend {
+            Backend::Sqlite => self.pools.reader.begin().await?,
+            Backend::Postgres => {
+                self.pools
+                    .reader
+                    .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                    .await?
+            }
+        })
+    }
+
+    /// A short write transaction outside the event pipeline (the relay's bookkeeping).
+    async fn write_tx(&self) -> Result<sqlx::Transaction<'static, Any>, StoreError> {
+        Ok(match self.pools.backend {
+            Backend::Sqlite => self.pools.writer.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.pools.writer.begin().await?,
+        })
+    }
+}

@@ -1,0 +1,324 @@
+//! One unit of durable work: everything an inbound event changes, committed together or not at
+//! all.
+//!
+//! The pipeline opens a [`Tx`], records the event in the inbox, applies its effects (need,
+//! recipients, answers, audit) and writes every outbound message to the outbox, then commits —
+//! and only then acks the delivery (DESIGN.md §4). A crash before the commit leaves nothing
+//! behind, so the redelivery starts clean; a crash after it finds the inbox row, so the
+//! redelivery changes nothing. Dropping a [`Tx`] without [`Tx::commit`] rolls it back.
+//!
+//! Do not hold a [`Tx`] across broker I/O: on SQLite it is the single writer, and every other
+//! write waits for it.
+
+use std::fmt;
+
+use sqlx::{Any, Transaction};
+
+use super::codes::{NeedId, NeedState};
+use super::connect::{Backend, Pools};
+use super::error::StoreError;
+use super::records::OutboxMessage;
+use super::records::{AnswerApplied, AuditEntry, NeedRecord, NewAnswer, NewNeed, NewRecipient};
+use super::rows::{fetch_need, now_ms, to_json, to_ms};
+use crate::event::{EventId, Source};
+use crate::settings::OrgId;
+
+/// An open write transaction: the inbox row, the effects and the outbox rows of one event,
+/// committed together by [`Tx::commit`] or not at all (dropping it rolls back). Ack the delivery
+/// only after the commit, and do not hold a `Tx` across broker I/O.
+pub struct Tx {
+    inner: Transaction<'static, Any>,
+    backend: Backend,
+}
+
+impl fmt::Debug for Tx {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Tx")
+            .field("backend", &self.backend)
+            .finish()
+    }
+}
+
+impl Tx {
+    /// SQLite: `BEGIN IMMEDIATE` takes the write lock now, so the transaction cannot fail later
+    /// with `SQLITE_BUSY` when it first writes; a second process waits for the busy timeout.
+    pub(super) async fn begin(pools: &Pools) -> Result<Self, StoreError> {
+        let inner = match pools.backend {
+            Backend::Sqlite => pools.writer.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => pools.writer.begin().await?,
+        };
+        Ok(Self {
+            inner,
+            backend: pools.backend,
+        })
+    }
+
+    /// The database this transaction runs on.
+    #[must_use]
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Records that the event (`source`, `event_id`) is being processed. `false` means it was
+    /// processed before (a redelivery or a re-send): skip its effects and ack it.
+    ///
+    /// The row is part of this transaction, so if the transaction rolls back the event counts as
+    /// unprocessed and a retry can succeed. On PostgreSQL a second instance recording the same
+    /// event waits for this transaction and then gets `false`.
+    pub async fn record_inbox(
+        &mut self,
+        source: &Source,
+        event_id: &EventId,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "INSERT INTO inbox (source, event_id, received_at_ms) VALUES ($1, $2, $3) \
+             ON CONFLICT (source, event_id) DO NOTHING",
+        )
+        .bind(source.as_ref())
+        .bind(event_id.as_ref())
+        .bind(now_ms())
+        .execute(&mut *self.inner)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Inserts a need at version 1.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::NeedExists`] when the id is taken (the transaction stays usable).
+    pub async fn insert_need(&mut self, need: &NewNeed) -> Result<(), StoreError> {
+        let now = now_ms();
+        let done = sqlx::query(
+            "INSERT INTO needs (need_id, region, state, state_reason, respond_by_ms, view, \
+             version, created_at_ms, updated_at_ms) VALUES ($1, $2, $3, $4, $5, $6, 1, $7, $7) \
+             ON CONFLICT (need_id) DO NOTHING",
+        )
+        .bind(need.need_id.as_str())
+        .bind(need.region.as_str())
+        .bind(need.state.as_str())
+        .bind(need.state_reason.as_deref())
+        .bind(need.respond_by.map(to_ms))
+        .bind(to_json(&need.view, "needs.view")?)
+        .bind(now)
+        .execute(&mut *self.inner)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NeedExists {
+                need_id: need.need_id.to_string(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Records who a need was sent to, with score and reasons.
+    pub async fn insert_recipients(
+        &mut self,
+        need_id: &NeedId,
+        recipients: &[NewRecipient],
+    ) -> Result<(), StoreError> {
+        for r in recipients {
+            sqlx::query(
+                "INSERT INTO recipients (need_id, org_id, kind, score, reasons, courses) \
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(need_id.as_str())
+            .bind(r.org_id.as_str())
+            .bind(r.kind.as_str())
+            .bind(r.score)
+            .bind(to_json(&r.reasons, "recipients.reasons")?)
+            .bind(to_json(&r.courses, "recipients.courses")?)
+            .execute(&mut *self.inner)
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// Reads a need and its recipients for changing it. On PostgreSQL the need row stays locked
+    /// (`SELECT … FOR UPDATE`) until this transaction ends, so a competing instance handling an
+    /// answer to the same need waits instead of overwriting; on SQLite this transaction is
+    /// already the only writer.
+    pub async fn load_need_for_update(
+        &mut self,
+        need_id: &NeedId,
+    ) -> Result<Option<NeedRecord>, StoreError> {
+        let lock = self.backend == Backend::Postgres;
+        fetch_need(&mut self.inner, need_id, lock).await
+    }
+
+    /// Moves a need to `state` if it is still at `expected_version`, and returns its new
+    /// version. `reason` is what the region will read: a reason code or a PII-checked sentence.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Conflict`] when the need is at another version (someone changed it since
+    /// it was read: reload and re-apply; it is transient), [`StoreError::NeedNotFound`] when
+    /// there is no such need.
+    pub async fn update_need_state(
+        &mut self,
+        need_id: &NeedId,
+        expected_version: i64,
+        state: NeedState,
+        reason: Option<&str>,
+    ) -> Result<i64, StoreError> {
+        let done = sqlx::query(
+            "UPDATE needs SET state = $1, state_reason = $2, version = version + 1, \
+             updated_at_ms = $3 WHERE need_id = $4 AND version = $5",
+        )
+        .bind(state.as_str())
+        .bind(reason)
+        .bind(now_ms())
+        .bind(need_id.as_str())
+        .bind(expected_version)
+        .execute(&mut *self.inner)
+        .await?;
+        if done.rows_affected() == 1 {
+            return Ok(expected_version + 1);
+        }
+        let exists = sqlx::query("SELECT 1 FROM needs WHERE need_id = $1")
+            .bind(need_id.as_str())
+            .fetch_optional(&mut *self.inner)
+            .await?
+            .is_some();
+        Err(if exists {
+            StoreError::Conflict {
+                need_id: need_id.to_string(),
+                expected: expected_version,
+            }
+        } else {
+            StoreError::NeedNotFound {
+                need_id: need_id.to_string(),
+            }
+        })
+    }
+
+    /// Appends an answer to the history and makes it the recipient's latest answer if it is
+    /// newer than the current one: later `time` wins, equal times are ordered by event id. The
+    /// comparison is in the `UPDATE`'s `WHERE`, so it holds even without the need lock.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::NotRecipient`] when the organisation is not a recipient of the need (on
+    /// PostgreSQL the transaction is then aborted: roll it back).
+    pub async fn record_answer(&mut self, answer: &NewAnswer) -> Result<AnswerApplied, StoreError> {
+        let time = to_ms(answer.time);
+        let detail = to_json(&answer.detail, "answers.payload")?;
+        let inserted = sqlx::query(
+            "INSERT INTO answers (event_source, event_id, need_id, org_id, time_ms, decision, \
+             payload, recorded_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+             ON CONFLICT (event_source, event_id) DO NOTHING",
+        )
+        .bind(answer.source.as_ref())
+        .bind(answer.event_id.as_ref())
+        .bind(answer.need_id.as_str())
+        .bind(answer.org_id.as_str())
+        .bind(time)
+        .bind(answer.decision.as_str())
+        .bind(detail.as_str())
+        .bind(now_ms())
+        .execute(&mut *self.inner)
+        .await
+        .map_err(|e| match &e {
+            sqlx::Error::Database(db) if db.is_foreign_key_violation() => {
+                StoreError::NotRecipient {
+                    need_id: answer.need_id.to_string(),
+                    org_id: answer.org_id.to_string(),
+                }
+            }
+            _ => StoreError::Database(e),
+        })?;
+        if inserted.rows_affected() == 0 {
+            return Ok(AnswerApplied::Duplicate);
+        }
+        let updated = sqlx::query(
+            "UPDATE recipients SET answer_event_id = $1, answer_time_ms = $2, decision = $3, \
+             detail = $4 WHERE need_id = $5 AND org_id = $6 AND (answer_time_ms IS NULL \
+             OR answer_time_ms < $2 OR (answer_time_ms = $2 AND answer_event_id < $1))",
+        )
+        .bind(answer.event_id.as_ref())
+        .bind(time)
+        .bind(answer.decision.as_str())
+        .bind(detail)
+        .bind(answer.need_id.as_str())
+        .bind(answer.org_id.as_str())
+        .execute(&mut *self.inner)
+        .await?;
+        Ok(if updated.rows_affected() == 1 {
+            AnswerApplied::Latest
+        } else {
+            AnswerApplied::Superseded
+        })
+    }
+
+    /// Writes a message for the relay to publish once this transaction commits; returns its
+    /// outbox id (for [`Store::mark_sent`](super::Store::mark_sent) after a direct publish).
+    pub async fn enqueue(&mut self, message: &OutboxMessage) -> Result<i64, StoreError> {
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO outbox (event_id, exchange, routing_key, content_type, correlation_id, \
+             headers, body, created_at_ms, attempts) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0) \
+             RETURNING id",
+        )
+        .bind(message.event_id.as_ref())
+        .bind(message.exchange.as_str())
+        .bind(message.routing_key.as_str())
+        .bind(message.content_type.as_str())
+        .bind(message.correlation_id.as_deref())
+        .bind(to_json(&message.headers, "outbox.headers")?)
+        .bind(message.body.clone())
+        .bind(now_ms())
+        .fetch_one(&mut *self.inner)
+        .await?;
+        Ok(id)
+    }
+
+    /// Records a reference-data event (`course.upserted`, `course.removed`,
+    /// `partner.upserted`) for replay at start.
+    pub async fn record_reference(
+        &mut self,
+        event_type: &str,
+        org_id: &OrgId,
+        data: &serde_json::Value,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO reference_events (event_type, org_id, data, recorded_at_ms) \
+             VALUES ($1, $2, $3, $4)",
+        )
+        .bind(event_type)
+        .bind(org_id.as_str())
+        .bind(data.to_string())
+        .bind(now_ms())
+        .execute(&mut *self.inner)
+        .await?;
+        Ok(())
+    }
+
+    /// Appends to the audit trail. The entry holds ids and codes only, by type.
+    pub async fn audit(&mut self, entry: &AuditEntry) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO audit (at_ms, action, event_id, need_id, org_id, reason_code) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(now_ms())
+        .bind(entry.action.as_str())
+        .bind(entry.event_id.as_ref().map(AsRef::<str>::as_ref))
+        .bind(entry.need_id.as_ref().map(NeedId::as_str))
+        .bind(entry.org.as_ref().map(|o| o.as_str()))
+        .bind(entry.reason.map(|r| r.as_str()))
+        .execute(&mut *self.inner)
+        .await?;
+        Ok(())
+    }
+
+    /// Makes everything in this transaction durable. Ack the delivery only after this returns
+    /// `Ok`.
+    pub async fn commit(self) -> Result<(), StoreError> {
+        self.inner.commit().await?;
+        Ok(())
+    }
+
+    /// Discards everything in this transaction (dropping it does the same, later).
+    pub async fn rollback(self) -> Result<(), StoreError> {
+        self.inner.rollback().await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,137 @@
+//! Opening a connection to RabbitMQ, with errors an operator can act on.
+//!
+//! lapin 4 runs on the ambient tokio runtime (its `tokio` feature; the 2.x
+//! `with_executor`/`with_reactor` calls are gone), so [`connect`] must be awaited inside one.
+//! The connection carries a `connection_name` client property, which the management UI and
+//! `rabbitmqctl list_connections client_properties` show, so each hub process can be told apart.
+//!
+//! The URL holds the broker password. It is parsed here rather than inside lapin (whose parse
+//! errors quote the URL) and only ever appears in errors and logs through [`redact_url`].
+
+use std::error::Error as _;
+use std::io;
+use std::time::Duration;
+
+use lapin::uri::AMQPUri;
+use lapin::{Connection, ConnectionProperties};
+
+use super::error::TransportError;
+
+/// The broker of a local development setup (`rabbitmq-server` or `docker compose`).
+pub const DEFAULT_AMQP_URL: &str = "amqp://guest:guest@127.0.0.1:5672/%2f";
+/// How long the TCP connect plus AMQP handshake may take before [`connect`] gives up.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// Connect to the broker at `url`, naming the connection `connection_name`.
+///
+/// Errors say where (with the password redacted) and, when nothing listens there, how to
+/// start RabbitMQ.
+pub async fn connect(url: &str, connection_name: &str) -> Result<Connection, TransportError> {
+    let redacted = redact_url(url);
+    let uri: AMQPUri = url
+        .parse()
+        .map_err(|detail: String| TransportError::InvalidUrl {
+            detail: detail.replace(url, &redacted),
+            url: redacted.clone(),
+        })?;
+    let properties = ConnectionProperties::default().with_connection_name(connection_name.into());
+    let connecting = Connection::connect_uri(uri, properties);
+    match tokio::time::timeout(CONNECT_TIMEOUT, connecting).await {
+        Err(_elapsed) => Err(TransportError::ConnectTimeout {
+            url: redacted,
+            seconds: CONNECT_TIMEOUT.as_secs(),
+        }),
+        Ok(Err(source)) if is_connection_refused(&source) => {
+            Err(TransportError::BrokerUnreachable {
+                url: redacted,
+                source,
+            })
+        }
+        Ok(Err(source)) => Err(TransportError::Connect {
+            url: redacted,
+            source,
+        }),
+        Ok(Ok(connection)) => {
+            tracing::info!(url = %redacted, connection_name, "connected to RabbitMQ");
+            Ok(connection)
+        }
+    }
+}
+
+/// `url` with the password replaced by `***` (`amqp://user:***@host/vhost`); other URLs
+/// unchanged. When the shape is ambiguous it redacts more rather than less.
+pub fn redact_url(url: &str) -> String {
+    let (scheme, rest) = match url.find("://") {
+        Some(i) => url.split_at(i + 3),
+        None => ("", url),
+    };
+    // The last `@` ends the user info (an unescaped `@` or `/` in a password stays hidden).
+    let Some(at) = rest.rfind('@') else {
+        return url.to_owned();
+    };
+    let (userinfo, host_and_path) = rest.split_at(at);
+    match userinfo.find(':') {
+        Some(colon) => format!("{scheme}{}:***{host_and_path}", &userinfo[..colon]),
+        None => url.to_owned(),
+    }
+}
+
+/// Whether the error is "nothing listens on that port" anywhere in its source chain.
+fn is_connection_refused(error: &lapin::Error) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = error.source();
+    while let Some(e) = source {
+        if let Some(io) = e.downcast_ref::<io::Error>()
+            && io.kind() == io::ErrorKind::ConnectionRefused
+        {
+            return true;
+        }
+        source = e.source();
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_are_redacted() {
+        assert_eq!(
+            redact_url("amqp://guest:guest@127.0.0.1:5672/%2f"),
+            "amqp://guest:***@127.0.0.1:5672/%2f"
+        );
+        assert_eq!(
+            redact_url("amqps://hub:p%40ss@broker.example:5671/samverkan?heartbeat=30"),
+            "amqps://hub:***@broker.example:5671/samverkan?heartbeat=30"
+        );
+        // An unescaped `@` or `/` in the password must not leak any of it.
+        assert_eq!(
+            redact_url("amqp://hub:a@b/c@host/%2f"),
+            "amqp://hub:***@host/%2f"
+        );
+        assert_eq!(redact_url("amqp://hub:se/cret@host"), "amqp://hub:***@host");
+    }
+
+    #[test]
+    fn urls_without_a_password_are_unchanged() {
+        for url in [
+            "amqp://127.0.0.1:5672/%2f",
+            "amqp://guest@host/%2f",
+            "amqp://host:5672/v",
+        ] {
+            assert_eq!(redact_url(url), url);
+        }
+    }
+
+    #[tokio::test]
+    async fn invalid_urls_are_reported_without_the_password() {
+        let err = connect("amqp://hub:s3cret@", "test").await.unwrap_err();
+        let text = err.to_string();
+        assert!(matches!(err, TransportError::InvalidUrl { .. }), "{text}");
+        assert!(!text.contains("s3cret"), "{text}");
+        let err = connect("http://hub:s3cret@host/", "test")
+            .await
+            .unwrap_err();
+        assert!(!err.to_string().contains("s3cret"), "{err}");
+    }
+}

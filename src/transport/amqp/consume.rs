@@ -1,0 +1,309 @@
+//! Consuming a queue with a supervised reconnect: the caller sees an outage only as a delay.
+//!
+//! # Why the consumer owns the reconnect
+//!
+//! Broker restarts, `rabbitmqctl close_all_connections`, missed heartbeats and network blips
+//! are the most reported failure class of AMQP integration services (research/peers.md §0):
+//! a consumer that ends its stream on the first error leaves the process alive but deaf until
+//! someone restarts it. [`AmqpConsumer::next`](crate::transport::Consume::next) therefore never
+//! reports a lost connection. It logs one WARN for the incident, rebuilds the link from scratch
+//! (connect, channel, declare the topology, `basic.qos`, `basic.consume`; see `session.rs`)
+//! with exponential backoff and jitter ([`Backoff`](super::Backoff): 100 ms doubling to 10 s by
+//! default) until it succeeds or shutdown is signalled, logs one INFO when it is back, and goes
+//! on yielding. Only start-up fails fast ([`AmqpConsumer::connect`]): a wrong URL, password or
+//! a conflicting topology is a configuration error the operator should see at once.
+//!
+//! # What happens to deliveries in flight
+//!
+//! Deliveries handed out before the loss belong to the dead channel: settling one fails with
+//! [`TransportError::SettleFailed`] (lapin 4 reports a poisoned acker as `Ok(false)`; that is
+//! turned into the error here, never into a silent success). The broker still holds those
+//! messages and delivers them again with `redelivered = true`, so delivery is at least once and
+//! the hub's inbox makes the repeat a no-op. Prefetched deliveries the caller never saw are
+//! requeued by the broker the same way.
+//!
+//! Acks are sent one per delivery. Batching them (`multiple = true`) halves the CPU per message
+//! (research/amqp-baseline.md) but ties each ack to the settlement of every earlier delivery;
+//! that belongs in the pipeline, which knows the order in which effects became durable.
+
+use std::time::Instant;
+
+use futures_lite::StreamExt as _;
+use lapin::options::{BasicAckOptions, BasicRejectOptions};
+use lapin::options::{BasicCancelOptions, BasicConsumeOptions, BasicNackOptions, BasicQosOptions};
+use lapin::types::FieldTable;
+use lapin::{Acker, Channel, Connection};
+
+use super::convert::inbound;
+use super::error::TransportError;
+use super::session::{Endpoint, chain, usable};
+use super::topology::short_string;
+use crate::transport::{Consume, Delivery, Inbound, Settle, Shutdown};
+
+/// What [`AmqpConsumer`] consumes, and how.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsumerConfig {
+    /// The broker, the topology to declare on every (re)connect and the backoff.
+    pub endpoint: Endpoint,
+    /// The queue to consume (it must exist after declaring the topology).
+    pub queue: String,
+    /// Per-consumer QoS (`global = false`): unsettled deliveries in flight. 0 is taken as 1,
+    /// since 0 would mean "unlimited".
+    pub prefetch: u16,
+}
+
+/// The connection and channel the consumer currently reads from.
+struct Link {
+    connection: Connection,
+    channel: Channel,
+    consumer: lapin::Consumer,
+}
+
+/// Deliveries from one queue that survive broker restarts (see the module docs).
+pub struct AmqpConsumer {
+    config: ConsumerConfig,
+    shutdown: Shutdown,
+    link: Option<Link>,
+    /// Set once shutdown was seen: no more deliveries.
+    stopped: bool,
+    reconnects: u64,
+}
+
+impl std::fmt::Debug for AmqpConsumer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AmqpConsumer")
+            .field("config", &self.config)
+            .field("connected", &self.link.is_some())
+            .field("stopped", &self.stopped)
+            .field("reconnects", &self.reconnects)
+            .finish()
+    }
+}
+
+impl AmqpConsumer {
+    /// Connect, declare, and start consuming; fails fast when that does not work now.
+    /// Afterwards the consumer reconnects by itself until `shutdown` fires.
+    pub async fn connect(
+        config: ConsumerConfig,
+        shutdown: Shutdown,
+    ) -> Result<Self, TransportError> {
+        let link = open_link(&config).await?;
+        Ok(Self {
+            config,
+            shutdown,
+            link: Some(link),
+            stopped: false,
+            reconnects: 0,
+        })
+    }
+
+    /// How often the link was rebuilt since [`connect`](Self::connect).
+    pub fn reconnects(&self) -> u64 {
+        self.reconnects
+    }
+
+    /// The queue consumed.
+    pub fn queue(&self) -> &str {
+        &self.config.queue
+    }
+
+    /// Stop consuming and close the connection. Settle the deliveries still held first: once
+    /// the connection is closed they cannot be settled (the broker then delivers them again).
+    pub async fn close(mut self) {
+        self.stop().await;
+        if let Some(link) = self.link.take()
+            && let Err(e) = link.connection.close(200, "consumer closed".into()).await
+        {
+            tracing::debug!(error.message = %e, "closing the consumer's connection failed");
+        }
+    }
+
+    /// Cancel the broker-side consumer so no further messages arrive; the connection stays
+    /// open so deliveries in flight can still be settled.
+    async fn stop(&mut self) {
+        if std::mem::replace(&mut self.stopped, true) {
+            return;
+        }
+        if let Some(link) = &self.link
+            && usable(&link.connection, &link.channel)
+        {
+            let tag = link.consumer.tag();
+            if let Err(e) = link
+                .channel
+                .basic_cancel(tag, BasicCancelOptions::default())
+                .await
+            {
+                tracing::debug!(error.message = %e, "basic.cancel at shutdown failed");
+            }
+        }
+        tracing::info!(queue = %self.config.queue, "consumer stopped");
+    }
+
+    async fn next_delivery(&mut self) -> Option<AmqpDelivery> {
+        loop {
+            if self.stopped {
+                return None;
+            }
+            if self.shutdown.is_triggered() {
+                self.stop().await;
+                return None;
+            }
+            let Some(link) = self.link.as_mut() else {
+                self.relink().await;
+                continue;
+            };
+            let lost = tokio::select! {
+                biased;
+                () = self.shutdown.wait() => continue,
+                item = link.consumer.next() => match item {
+                    Some(Ok(delivery)) => return Some(AmqpDelivery::new(delivery)),
+                    Some(Err(e)) => chain(&e),
+                    None => "the broker cancelled the consumer or closed its channel".to_owned(),
+                },
+            };
+            tracing::warn!(
+                queue = %self.config.queue,
+                connection_name = %self.config.endpoint.connection_name,
+                error.cause_chain = %lost,
+                "lost the broker link; reconnecting (unsettled deliveries will come again)"
+            );
+            // Dropping the link closes whatever is left of it.
+            self.link = None;
+        }
+    }
+
+    /// Rebuild the link with backoff until it works or shutdown fires (then `link` stays
+    /// `None` and the caller sees the trigger).
+    async fn relink(&mut self) {
+        let started = Instant::now();
+        let mut failures: u32 = 0;
+        let mut warned = false;
+        loop {
+            let attempt = tokio::select! {
+                () = self.shutdown.wait() => return,
+                attempt = open_link(&self.config) => attempt,
+            };
+            match attempt {
+                Ok(link) => {
+                    self.link = Some(link);
+                    self.reconnects += 1;
+                    tracing::info!(
+                        queue = %self.config.queue,
+                        attempts = failures + 1,
+                        outage_ms = started.elapsed().as_millis(),
+                        "reconnected to the broker; consuming again"
+                    );
+                    return;
+                }
+                Err(e) if !e.is_transient() && !warned => {
+                    warned = true;
+                    tracing::warn!(
+                        queue = %self.config.queue,
+                        error.cause_chain = %chain(&e),
+                        "reconnecting fails for a reason that needs a fix; still retrying"
+                    );
+                }
+                Err(e) => {
+                    tracing::debug!(attempt = failures + 1, error.message = %e, "reconnect failed");
+                }
+            }
+            failures = failures.saturating_add(1);
+            let delay = self.config.endpoint.backoff.delay(failures);
+            tokio::select! {
+                () = self.shutdown.wait() => return,
+                () = tokio::time::sleep(delay) => {}
+            }
+        }
+    }
+}
+
+/// Connect, declare, set QoS and start consuming with manual acks.
+async fn open_link(config: &ConsumerConfig) -> Result<Link, TransportError> {
+    let (connection, channel) = config.endpoint.open().await?;
+    let qos = BasicQosOptions { global: false };
+    channel
+        .basic_qos(config.prefetch.max(1), qos)
+        .await
+        .map_err(|source| TransportError::Channel {
+            operation: "basic.qos",
+            source,
+        })?;
+    let consumer = channel
+        .basic_consume(
+            short_string("queue name", &config.queue)?,
+            // Empty: the broker picks a unique consumer tag.
+            "".into(),
+            BasicConsumeOptions::default(),
+            FieldTable::default(),
+        )
+        .await
+        .map_err(|source| TransportError::Channel {
+            operation: "basic.consume",
+            source,
+        })?;
+    Ok(Link {
+        connection,
+        channel,
+        consumer,
+    })
+}
+
+impl Consume for AmqpConsumer {
+    type Delivery = AmqpDelivery;
+
+    fn next(&mut self) -> impl Future<Output = Option<AmqpDelivery>> + Send {
+        self.next_delivery()
+    }
+}
+
+/// One message from RabbitMQ, to be settled on the channel it came from.
+#[derive(Debug)]
+pub struct AmqpDelivery {
+    inbound: Inbound,
+    acker: Acker,
+}
+
+impl AmqpDelivery {
+    fn new(delivery: lapin::message::Delivery) -> Self {
+        let (inbound, acker) = inbound(delivery);
+        Self { inbound, acker }
+    }
+
+    async fn settle_now(self, how: Settle) -> Result<(), TransportError> {
+        let (operation, outcome) = match how {
+            Settle::Ack => ("ack", self.acker.ack(BasicAckOptions::default()).await),
+            Settle::Requeue => {
+                let options = BasicNackOptions {
+                    multiple: false,
+                    requeue: true,
+                };
+                ("requeue", self.acker.nack(options).await)
+            }
+            Settle::Reject => {
+                let options = BasicRejectOptions { requeue: false };
+                ("reject", self.acker.reject(options).await)
+            }
+        };
+        let failed = |source| TransportError::SettleFailed {
+            operation,
+            message_id: self.inbound.message_id.clone().unwrap_or_default(),
+            source,
+        };
+        match outcome {
+            Ok(true) => Ok(()),
+            // lapin: the acker was poisoned (its channel closed) or already used.
+            Ok(false) => Err(failed(None)),
+            Err(e) => Err(failed(Some(e))),
+        }
+    }
+}
+
+impl Delivery for AmqpDelivery {
+    fn inbound(&self) -> &Inbound {
+        &self.inbound
+    }
+
+    fn settle(self, how: Settle) -> impl Future<Output = Result<(), TransportError>> + Send {
+        self.settle_now(how)
+    }
+}

@@ -1,0 +1,35 @@
+//! AMQP 0-9-1 on RabbitMQ (lapin 4): connect, declare the topology, publish with confirms,
+//! consume, and reconnect.
+//!
+//! One concern per file: [`connect`] opens a named connection with operator-friendly errors,
+//! [`Topology`] and [`declare`] describe and create the exchanges and quorum queues of
+//! DESIGN.md §3, [`Publisher`] publishes on one channel and treats anything but a confirmed,
+//! routed message as an error, and [`TransportError`] says what went wrong.
+//!
+//! The two ends the hub runs on survive broker restarts (DESIGN.md §4 "Reconnect"):
+//! [`AmqpConsumer`] (consume.rs) hides an outage behind a delay, and [`AmqpPublisher`]
+//! (relay.rs) fails the affected publishes transiently and rebuilds its link on the next call.
+//! Both rebuild from scratch — connect, declare, channel setup (session.rs) — with [`Backoff`].
+
+mod backoff;
+mod connection;
+mod consume;
+mod convert;
+mod error;
+mod publish;
+mod relay;
+mod session;
+mod topology;
+
+pub use backoff::{Backoff, DEFAULT_INITIAL_BACKOFF, DEFAULT_MAX_BACKOFF};
+pub use connection::{CONNECT_TIMEOUT, DEFAULT_AMQP_URL, connect, redact_url};
+pub use consume::{AmqpConsumer, AmqpDelivery, ConsumerConfig};
+pub use error::{START_BROKER_HINT, TransportError};
+pub use publish::{APP_ID, PERSISTENT, PendingConfirm, Publisher, event_properties};
+pub use relay::{AmqpPublisher, DEFAULT_CONFIRM_TIMEOUT, DEFAULT_CONFIRM_WINDOW, PublisherConfig};
+pub use session::Endpoint;
+pub use topology::{
+    Binding, DEAD_LETTER_EXCHANGE, DEAD_QUEUE_DELIVERY_LIMIT, DEFAULT_DELIVERY_LIMIT,
+    EGRESS_EXCHANGE, ExchangeSpec, ExchangeType, HUB_DEAD_QUEUE, HUB_INGRESS_QUEUE,
+    INGRESS_EXCHANGE, MAX_ORG_ID_LEN, ORG_QUEUE_PREFIX, QueueSpec, Topology, declare,
+};

@@ -1,0 +1,598 @@
+//! The broker topology of DESIGN.md §3 as plain data, and the one function that declares it.
+//!
+//! [`Topology`] is a pure description: which exchanges, which quorum queues with which
+//! arguments, which bindings. Building it validates the organisation ids (an id becomes a queue
+//! name and a routing-key word, so `.`, `*` or `#` in it would let one organisation read
+//! another's messages). It prints itself for `samverkan topology`, and [`declare`] makes the
+//! broker match it. Declaring is idempotent, so the hub runs it at every start and after every
+//! reconnect.
+//!
+//! ```text
+//! organisation ──► samverkan.ingress (topic) ──"#"──► samverkan.hub.ingress ──► hub
+//! hub ──► samverkan.egress (topic) ──"<orgId>.#"──► samverkan.org.<orgId> ──► organisation
+//! rejected / over the delivery limit ──► samverkan.dlx (fanout) ──► samverkan.hub.dead
+//! ```
+//!
+//! Every queue is a durable quorum queue with an explicit `x-delivery-limit`: RabbitMQ 3.10 has
+//! no limit unless one is set, 4.x drops a message after 20 deliveries unless told otherwise.
+//! Setting it ourselves gives the same behaviour on both. The hub's ingress queue and the
+//! organisation queues use the configured limit and then dead-letter into `samverkan.dlx`
+//! *at least once* (`x-dead-letter-strategy`, which quorum queues support from 3.10 and which
+//! requires `x-overflow: reject-publish`), so a poison message is moved, never dropped. The
+//! dead-letter queue itself has nowhere further to send a message, so its limit is
+//! [`DEAD_QUEUE_DELIVERY_LIMIT`]: dead letters stay until someone handles them.
+//!
+//! RabbitMQ compares these arguments when a queue is declared again: changing the delivery
+//! limit of an existing broker means deleting (after draining) and re-declaring its queues.
+
+use std::collections::BTreeSet;
+use std::fmt;
+
+use lapin::options::{ExchangeDeclareOptions, QueueBindOptions, QueueDeclareOptions};
+use lapin::types::{AMQPValue, FieldTable, ShortString};
+use lapin::{Channel, ExchangeKind};
+
+use super::error::TransportError;
+use crate::event::EventType;
+
+/// Topic exchange every organisation publishes to; routing key = event type.
+pub const INGRESS_EXCHANGE: &str = "samverkan.ingress";
+/// Topic exchange the hub publishes to; routing key = `<orgId>.<event type>`.
+pub const EGRESS_EXCHANGE: &str = "samverkan.egress";
+/// Fanout exchange that receives dead-lettered messages.
+pub const DEAD_LETTER_EXCHANGE: &str = "samverkan.dlx";
+/// The quorum queue the hub consumes: everything published to [`INGRESS_EXCHANGE`].
+pub const HUB_INGRESS_QUEUE: &str = "samverkan.hub.ingress";
+/// The quorum queue that keeps poison and rejected messages, bound to [`DEAD_LETTER_EXCHANGE`].
+pub const HUB_DEAD_QUEUE: &str = "samverkan.hub.dead";
+/// Prefix of each organisation's own queue, `samverkan.org.<orgId>`.
+pub const ORG_QUEUE_PREFIX: &str = "samverkan.org.";
+/// The delivery limit of the hub's ingress queue and the organisation queues unless configured
+/// otherwise; the same as `amqp.delivery_limit` in `config/default.toml`.
+pub const DEFAULT_DELIVERY_LIMIT: u32 = 5;
+/// The delivery limit of [`HUB_DEAD_QUEUE`]: the largest long int, in effect none, so no dead
+/// letter is ever dropped (4.x reads `-1` as "unlimited", 3.10 does not define it).
+pub const DEAD_QUEUE_DELIVERY_LIMIT: u32 = i32::MAX as u32;
+/// Longest organisation id (the `orgId` schema in `schemas/common.v1.json`).
+pub const MAX_ORG_ID_LEN: usize = 63;
+
+/// Kind of an exchange in the topology.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExchangeType {
+    /// Routes by routing-key pattern (`*` one word, `#` any number).
+    Topic,
+    /// Routes to every bound queue.
+    Fanout,
+}
+
+impl ExchangeType {
+    /// The AMQP exchange type name.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Topic => "topic",
+            Self::Fanout => "fanout",
+        }
+    }
+
+    fn to_lapin(self) -> ExchangeKind {
+        match self {
+            Self::Topic => ExchangeKind::Topic,
+            Self::Fanout => ExchangeKind::Fanout,
+        }
+    }
+}
+
+/// One durable exchange.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExchangeSpec {
+    /// Exchange name.
+    pub name: &'static str,
+    /// Exchange type.
+    pub kind: ExchangeType,
+}
+
+/// A binding of a queue to an exchange.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Binding {
+    /// The exchange the queue is bound to.
+    pub exchange: &'static str,
+    /// The binding key (ignored by fanout exchanges; empty there).
+    pub routing_key: String,
+}
+
+/// One durable quorum queue with its arguments and bindings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueSpec {
+    /// Queue name.
+    pub name: String,
+    /// `x-delivery-limit`: deliveries after which the broker dead-letters (or drops) a message.
+    pub delivery_limit: u32,
+    /// `x-dead-letter-exchange`, dead-lettering at least once; `None` for the dead-letter queue
+    /// itself (it would loop).
+    pub dead_letter_exchange: Option<&'static str>,
+    /// Where messages come from.
+    pub bindings: Vec<Binding>,
+}
+
+impl QueueSpec {
+    /// The `x-…` arguments the queue is declared with. Re-declaring with the same arguments is
+    /// a no-op; with different ones the broker answers 406 PRECONDITION_FAILED.
+    pub fn arguments(&self) -> FieldTable {
+        let mut args = FieldTable::default();
+        args.insert(
+            "x-queue-type".into(),
+            AMQPValue::LongString("quorum".into()),
+        );
+        // A long int (signed 32 bits), as RabbitMQ expects for this argument; validated in
+        // `Topology::new`, so the conversion cannot saturate.
+        let limit = i32::try_from(self.delivery_limit).unwrap_or(i32::MAX);
+        args.insert("x-delivery-limit".into(), AMQPValue::LongInt(limit));
+        if let Some(dlx) = self.dead_letter_exchange {
+            args.insert(
+                "x-dead-letter-exchange".into(),
+                AMQPValue::LongString(dlx.into()),
+            );
+            args.insert(
+                "x-dead-letter-strategy".into(),
+                AMQPValue::LongString("at-least-once".into()),
+            );
+            args.insert(
+                "x-overflow".into(),
+                AMQPValue::LongString("reject-publish".into()),
+            );
+        }
+        args
+    }
+}
+
+/// The whole broker topology for a set of organisations (DESIGN.md §3).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Topology {
+    org_ids: Vec<String>,
+    delivery_limit: u32,
+    exchanges: Vec<ExchangeSpec>,
+    queues: Vec<QueueSpec>,
+}
+
+impl Topology {
+    /// The topology for these organisations (duplicates ignored, sorted) with this
+    /// `x-delivery-limit` on the hub's ingress queue and the organisation queues.
+    ///
+    /// Fails on an organisation id outside `^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$` (the `orgId`
+    /// schema) and on a delivery limit of 0 or above `i32::MAX`.
+    pub fn new(
+        org_ids: impl IntoIterator<Item = impl AsRef<str>>,
+        delivery_limit: u32,
+    ) -> Result<Self, TransportError> {
+        if delivery_limit == 0 || i32::try_from(delivery_limit).is_err() {
+            return Err(TransportError::InvalidDeliveryLimit {
+                limit: delivery_limit,
+            });
+        }
+        let mut ids = BTreeSet::new();
+        for id in org_ids {
+            let id = id.as_ref();
+            validate_org_id(id)?;
+            ids.insert(id.to_owned());
+        }
+        let org_ids: Vec<String> = ids.into_iter().collect();
+
+        let exchanges = vec![
+            ExchangeSpec {
+                name: INGRESS_EXCHANGE,
+                kind: ExchangeType::Topic,
+            },
+            ExchangeSpec {
+                name: EGRESS_EXCHANGE,
+                kind: ExchangeType::Topic,
+            },
+            ExchangeSpec {
+                name: DEAD_LETTER_EXCHANGE,
+                kind: ExchangeType::Fanout,
+            },
+        ];
+        let mut queues = vec![
+            QueueSpec {
+                name: HUB_INGRESS_QUEUE.to_owned(),
+                delivery_limit,
+                dead_letter_exchange: Some(DEAD_LETTER_EXCHANGE),
+                bindings: vec![Binding {
+                    exchange: INGRESS_EXCHANGE,
+                    routing_key: "#".into(),
+                }],
+            },
+            QueueSpec {
+                name: HUB_DEAD_QUEUE.to_owned(),
+                delivery_limit: DEAD_QUEUE_DELIVERY_LIMIT,
+                dead_letter_exchange: None,
+                bindings: vec![Binding {
+                    exchange: DEAD_LETTER_EXCHANGE,
+                    routing_key: String::new(),
+                }],
+            },
+        ];
+        queues.extend(org_ids.iter().map(|id| QueueSpec {
+            name: Self::org_queue_name(id),
+            delivery_limit,
+            dead_letter_exchange: Some(DEAD_LETTER_EXCHANGE),
+            bindings: vec![Binding {
+                exchange: EGRESS_EXCHANGE,
+                routing_key: format!("{id}.#"),
+            }],
+        }));
+        Ok(Self {
+            org_ids,
+            delivery_limit,
+            exchanges,
+            queues,
+        })
+    }
+
+    /// The organisation ids, sorted and without duplicates.
+    pub fn org_ids(&self) -> &[String] {
+        &self.org_ids
+    }
+
+    /// The `x-delivery-limit` of the hub's ingress queue and the organisation queues.
+    pub fn delivery_limit(&self) -> u32 {
+        self.delivery_limit
+    }
+
+    /// The exchanges, in declaration order.
+    pub fn exchanges(&self) -> &[ExchangeSpec] {
+        &self.exchanges
+    }
+
+    /// The queues, in declaration order: hub ingress, dead letters, then one per organisation.
+    pub fn queues(&self) -> &[QueueSpec] {
+        &self.queues
+    }
+
+    /// The queue named `name`, if it is part of this topology.
+    pub fn queue(&self, name: &str) -> Option<&QueueSpec> {
+        self.queues.iter().find(|q| q.name == name)
+    }
+
+    /// The queue of one organisation, if it is part of this topology.
+    pub fn org_queue(&self, org_id: &str) -> Option<&QueueSpec> {
+        self.queue(&Self::org_queue_name(org_id))
+    }
+
+    /// Name of an organisation's queue: `samverkan.org.<orgId>`.
+    pub fn org_queue_name(org_id: &str) -> String {
+        format!("{ORG_QUEUE_PREFIX}{org_id}")
+    }
+
+    /// Routing key for an event the hub sends to an organisation: `<orgId>.<event type>`.
+    pub fn egress_routing_key(org_id: &str, event_type: EventType) -> String {
+        format!("{org_id}.{}", event_type.as_str())
+    }
+
+    /// Routing key for an event an organisation sends to the hub: the event type.
+    pub fn ingress_routing_key(event_type: EventType) -> &'static str {
+        event_type.as_str()
+    }
+
+    /// The topology as text (what `samverkan topology` prints).
+    pub fn describe(&self) -> String {
+        self.to_string()
+    }
+}
+
+impl fmt::Display for Topology {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "exchanges (durable):")?;
+        let width = self
+            .exchanges
+            .iter()
+            .map(|e| e.name.len())
+            .max()
+            .unwrap_or(0);
+        for e in &self.exchanges {
+            writeln!(f, "  {:width$}  {}", e.name, e.kind.as_str())?;
+        }
+        writeln!(f, "queues (durable, quorum):")?;
+        let width = self.queues.iter().map(|q| q.name.len()).max().unwrap_or(0);
+        for q in &self.queues {
+            let bindings: Vec<String> = q
+                .bindings
+                .iter()
+                .map(|b| match b.routing_key.as_str() {
+                    "" => format!("<- {}", b.exchange),
+                    key => format!("<- {} \"{key}\"", b.exchange),
+                })
+                .collect();
+            let limit = match (q.delivery_limit, q.dead_letter_exchange) {
+                (DEAD_QUEUE_DELIVERY_LIMIT, _) => "no delivery limit".to_owned(),
+                (n, Some(dlx)) => format!("dead-lettered to {dlx} after {n} deliveries"),
+                (n, None) => format!("dropped after {n} deliveries"),
+            };
+            writeln!(f, "  {:width$}  {}; {limit}", q.name, bindings.join(", "))?;
+        }
+        if self.org_ids.is_empty() {
+            writeln!(f, "  (no organisations configured)")?;
+        }
+        Ok(())
+    }
+}
+
+/// Declare every exchange, queue and binding of `topology` on `channel`, idempotently.
+///
+/// Safe to run at every start and after every reconnect: declaring what exists with the same
+/// arguments changes nothing. An exchange or queue that exists with *other* arguments (for
+/// example a classic queue of the same name) fails with [`TransportError::TopologyConflict`]
+/// and closes the channel, as AMQP channel errors do.
+pub async fn declare(channel: &Channel, topology: &Topology) -> Result<(), TransportError> {
+    for exchange in topology.exchanges() {
+        let options = ExchangeDeclareOptions {
+            durable: true,
+            ..ExchangeDeclareOptions::default()
+        };
+        channel
+            .exchange_declare(
+                exchange.name.into(),
+                exchange.kind.to_lapin(),
+                options,
+                FieldTable::default(),
+            )
+            .await
+            .map_err(|e| TransportError::declare(format!("exchange `{}`", exchange.name), e))?;
+    }
+    for queue in topology.queues() {
+        let name = short_string("queue name", &queue.name)?;
+        channel
+            .queue_declare(
+                name.clone(),
+                QueueDeclareOptions::durable(),
+                queue.arguments(),
+            )
+            .await
+            .map_err(|e| TransportError::declare(format!("queue `{}`", queue.name), e))?;
+        for binding in &queue.bindings {
+            channel
+                .queue_bind(
+                    name.clone(),
+                    binding.exchange.into(),
+                    short_string("binding key", &binding.routing_key)?,
+                    QueueBindOptions::default(),
+                    FieldTable::default(),
+                )
+                .await
+                .map_err(|e| {
+                    let what = format!(
+                        "binding of queue `{}` to `{}` with \"{}\"",
+                        queue.name, binding.exchange, binding.routing_key
+                    );
+                    TransportError::declare(what, e)
+                })?;
+        }
+    }
+    tracing::info!(
+        exchanges = topology.exchanges().len(),
+        queues = topology.queues().len(),
+        delivery_limit = topology.delivery_limit(),
+        "broker topology declared"
+    );
+    Ok(())
+}
+
+/// An AMQP short string, or `TooLong` (lapin's `From<&str>` panics past 255 bytes).
+pub(crate) fn short_string(what: &'static str, s: &str) -> Result<ShortString, TransportError> {
+    ShortString::try_new(s).map_err(|_| TransportError::TooLong { what, len: s.len() })
+}
+
+/// `^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$`: safe as a queue-name suffix and a routing-key word.
+fn validate_org_id(id: &str) -> Result<(), TransportError> {
+    let ok = id.len() <= MAX_ORG_ID_LEN
+        && id.bytes().next().is_some_and(|b| b.is_ascii_alphanumeric())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+    if ok {
+        Ok(())
+    } else {
+        Err(TransportError::InvalidOrgId {
+            org_id: id.to_owned(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn topology() -> Topology {
+        Topology::new(["VGR", "chalmers", "VGR", "partner-001"], 7).unwrap()
+    }
+
+    #[test]
+    fn has_the_three_durable_exchanges_of_the_design() {
+        let t = topology();
+        let kinds: Vec<_> = t.exchanges().iter().map(|e| (e.name, e.kind)).collect();
+        assert_eq!(
+            kinds,
+            [
+                ("samverkan.ingress", ExchangeType::Topic),
+                ("samverkan.egress", ExchangeType::Topic),
+                ("samverkan.dlx", ExchangeType::Fanout),
+            ]
+        );
+    }
+
+    #[test]
+    fn hub_queues_come_first_then_one_queue_per_organisation_sorted_and_deduplicated() {
+        let t = topology();
+        let names: Vec<_> = t.queues().iter().map(|q| q.name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "samverkan.hub.ingress",
+                "samverkan.hub.dead",
+                "samverkan.org.VGR",
+                "samverkan.org.chalmers",
+                "samverkan.org.partner-001",
+            ]
+        );
+        assert_eq!(t.org_ids(), ["VGR", "chalmers", "partner-001"]);
+        assert_eq!(t.delivery_limit(), 7);
+    }
+
+    #[test]
+    fn bindings_follow_the_design() {
+        let t = topology();
+        let binding = |q: &str| t.queue(q).unwrap().bindings.clone();
+        assert_eq!(
+            binding(HUB_INGRESS_QUEUE),
+            [Binding {
+                exchange: INGRESS_EXCHANGE,
+                routing_key: "#".into()
+            }]
+        );
+        assert_eq!(
+            binding(HUB_DEAD_QUEUE),
+            [Binding {
+                exchange: DEAD_LETTER_EXCHANGE,
+                routing_key: String::new()
+            }]
+        );
+        assert_eq!(
+            t.org_queue("chalmers").unwrap().bindings,
+            [Binding {
+                exchange: EGRESS_EXCHANGE,
+                routing_key: "chalmers.#".into()
+            }]
+        );
+        assert!(t.org_queue("KTH").is_none());
+    }
+
+    #[test]
+    fn every_queue_is_quorum_with_a_long_int_delivery_limit_and_dead_letters_stay() {
+        for q in topology().queues() {
+            let args = q.arguments();
+            let args = args.inner();
+            assert_eq!(
+                args.get("x-queue-type"),
+                Some(&AMQPValue::LongString("quorum".into())),
+                "{}",
+                q.name
+            );
+            let limit = if q.name == HUB_DEAD_QUEUE {
+                i32::MAX
+            } else {
+                7
+            };
+            assert_eq!(
+                args.get("x-delivery-limit"),
+                Some(&AMQPValue::LongInt(limit)),
+                "{}",
+                q.name
+            );
+        }
+    }
+
+    #[test]
+    fn all_but_the_dead_letter_queue_dead_letter_at_least_once() {
+        let t = topology();
+        for q in t.queues() {
+            let args = q.arguments();
+            let args = args.inner();
+            let dlx = args.get("x-dead-letter-exchange");
+            if q.name == HUB_DEAD_QUEUE {
+                assert_eq!(dlx, None);
+                assert_eq!(args.get("x-dead-letter-strategy"), None);
+            } else {
+                assert_eq!(
+                    dlx,
+                    Some(&AMQPValue::LongString("samverkan.dlx".into())),
+                    "{}",
+                    q.name
+                );
+                assert_eq!(
+                    args.get("x-dead-letter-strategy"),
+                    Some(&AMQPValue::LongString("at-least-once".into()))
+                );
+                assert_eq!(
+                    args.get("x-overflow"),
+                    Some(&AMQPValue::LongString("reject-publish".into()))
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn routing_keys_put_the_organisation_first() {
+        assert_eq!(
+            Topology::egress_routing_key("VGR", EventType::NeedStatus),
+            "VGR.se.samverkan.need.status.v1"
+        );
+        assert_eq!(
+            Topology::ingress_routing_key(EventType::NeedSubmitted),
+            "se.samverkan.need.submitted.v1"
+        );
+        assert_eq!(Topology::org_queue_name("mdu"), "samverkan.org.mdu");
+    }
+
+    #[test]
+    fn org_ids_that_could_widen_a_binding_are_refused() {
+        for bad in [
+            "",
+            "a.b",
+            "VGR.#",
+            "*",
+            "#",
+            "-VGR",
+            "_x",
+            "é",
+            "a b",
+            &"x".repeat(64),
+        ] {
+            let err = Topology::new([bad], 20).unwrap_err();
+            assert!(
+                matches!(err, TransportError::InvalidOrgId { .. }),
+                "{bad:?}: {err}"
+            );
+        }
+        assert!(Topology::new(["x".repeat(63)], 20).is_ok());
+        assert!(Topology::new(Vec::<String>::new(), 20).is_ok());
+    }
+
+    #[test]
+    fn delivery_limit_must_fit_a_positive_long_int() {
+        for bad in [0, u32::MAX, i32::MAX as u32 + 1] {
+            let err = Topology::new(["VGR"], bad).unwrap_err();
+            assert!(
+                matches!(err, TransportError::InvalidDeliveryLimit { .. }),
+                "{bad}"
+            );
+        }
+        let t = Topology::new(["VGR"], i32::MAX as u32).unwrap();
+        let args = t.queues()[0].arguments();
+        assert_eq!(
+            args.inner().get("x-delivery-limit"),
+            Some(&AMQPValue::LongInt(i32::MAX))
+        );
+    }
+
+    #[test]
+    fn describe_prints_every_exchange_queue_and_binding() {
+        let text = Topology::new(["VGR", "chalmers"], 20).unwrap().describe();
+        let expected = "\
+exchanges (durable):
+  samverkan.ingress  topic
+  samverkan.egress   topic
+  samverkan.dlx      fanout
+queues (durable, quorum):
+  samverkan.hub.ingress   <- samverkan.ingress \"#\"; dead-lettered to samverkan.dlx after 20 deliveries
+  samverkan.hub.dead      <- samverkan.dlx; no delivery limit
+  samverkan.org.VGR       <- samverkan.egress \"VGR.#\"; dead-lettered to samverkan.dlx after 20 deliveries
+  samverkan.org.chalmers  <- samverkan.egress \"chalmers.#\"; dead-lettered to samverkan.dlx after 20 deliveries
+";
+        assert_eq!(text, expected);
+        assert!(
+            Topology::new(Vec::<&str>::new(), 20)
+                .unwrap()
+                .describe()
+                .contains("no organisations")
+        );
+    }
+}

@@ -1,0 +1,200 @@
+//! Transport-neutral messages and the two small traits the hub runs on.
+//!
+//! The pipeline never sees lapin types: a delivery is an [`Inbound`] plus a way to settle it,
+//! and everything the hub sends is an [`Outbound`] (what the outbox stores and the relay
+//! publishes). RabbitMQ and the in-process broker both implement [`Consume`], [`Delivery`] and
+//! [`Publish`] with the same semantics — confirms, `mandatory`, dead-lettering — so the demo
+//! and the fast tests exercise the same pipeline as production.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+
+use serde::{Deserialize, Serialize};
+
+use super::TransportError;
+use crate::event::{CloudEvent, RawMessage, RejectReason, STRUCTURED_CONTENT_TYPE};
+use crate::text::clip;
+
+/// Header naming the stable reason code on a dead letter.
+pub const REASON_HEADER: &str = "x-samverkan-reason";
+/// Header with a one-line, value-free explanation on a dead letter.
+pub const DETAIL_HEADER: &str = "x-samverkan-detail";
+/// Header carrying the routing key the refused message was published with.
+pub const ORIGINAL_ROUTING_KEY_HEADER: &str = "x-samverkan-routing-key";
+/// Longest `x-samverkan-detail` value (AMQP header strings can be long, operators' UIs not).
+pub const MAX_DETAIL_LEN: usize = 1000;
+
+/// One message as delivered to the hub.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Inbound {
+    /// The body, unparsed.
+    pub body: Vec<u8>,
+    /// AMQP `content_type`.
+    pub content_type: Option<String>,
+    /// String-valued headers (binary-mode CloudEvent attributes live here).
+    pub headers: BTreeMap<String, String>,
+    /// AMQP `user_id`, checked by RabbitMQ against the connection's user: the sender identity.
+    pub user_id: Option<String>,
+    /// AMQP `message_id`.
+    pub message_id: Option<String>,
+    /// The routing key it was published with.
+    pub routing_key: String,
+    /// Whether the broker has delivered it before.
+    pub redelivered: bool,
+}
+
+impl Inbound {
+    /// The view [`crate::event::decode`] reads.
+    pub fn raw(&self) -> RawMessage<'_> {
+        RawMessage {
+            body: &self.body,
+            content_type: self.content_type.as_deref(),
+            headers: &self.headers,
+        }
+    }
+}
+
+/// One message to publish (persistent, mandatory, confirmed).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Outbound {
+    /// Exchange to publish to.
+    pub exchange: String,
+    /// Routing key.
+    pub routing_key: String,
+    /// Body bytes.
+    pub body: Vec<u8>,
+    /// AMQP `content_type`.
+    pub content_type: Option<String>,
+    /// AMQP `message_id` (the event id for events the hub emits).
+    pub message_id: Option<String>,
+    /// AMQP `correlation_id` (the need id for need-scoped events).
+    pub correlation_id: Option<String>,
+    /// AMQP `type` (the CloudEvents type).
+    pub kind: Option<String>,
+    /// String headers.
+    pub headers: BTreeMap<String, String>,
+}
+
+impl Outbound {
+    /// A structured-mode CloudEvent.
+    pub fn event(exchange: &str, routing_key: impl Into<String>, event: &CloudEvent) -> Self {
+        Self {
+            exchange: exchange.to_owned(),
+            routing_key: routing_key.into(),
+            body: event.to_json_bytes(),
+            content_type: Some(STRUCTURED_CONTENT_TYPE.to_owned()),
+            message_id: Some(event.id.as_ref().to_owned()),
+            correlation_id: event.subject.clone(),
+            kind: Some(event.event_type.as_str().to_owned()),
+            headers: BTreeMap::new(),
+        }
+    }
+
+    /// The refused `original`, unchanged, for the dead-letter exchange, with the reason code and
+    /// a value-free detail in headers.
+    pub fn dead_letter(
+        exchange: &str,
+        original: &Inbound,
+        reason: RejectReason,
+        detail: &str,
+    ) -> Self {
+        let mut headers = original.headers.clone();
+        headers.insert(REASON_HEADER.to_owned(), reason.as_str().to_owned());
+        headers.insert(DETAIL_HEADER.to_owned(), clip(detail, MAX_DETAIL_LEN));
+        headers.insert(
+            ORIGINAL_ROUTING_KEY_HEADER.to_owned(),
+            original.routing_key.clone(),
+        );
+        Self {
+            exchange: exchange.to_owned(),
+            routing_key: original.routing_key.clone(),
+            body: original.body.clone(),
+            content_type: original.content_type.clone(),
+            message_id: original.message_id.clone(),
+            correlation_id: None,
+            kind: None,
+            headers,
+        }
+    }
+}
+
+/// How a delivery ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Settle {
+    /// Done (its effects are durable, or it was a duplicate).
+    Ack,
+    /// Give it back for another attempt (counts towards the queue's delivery limit).
+    Requeue,
+    /// Reject without requeue: the queue's dead-letter exchange takes it.
+    Reject,
+}
+
+/// A delivery the hub must settle exactly once.
+pub trait Delivery: Send + 'static {
+    /// The message.
+    fn inbound(&self) -> &Inbound;
+    /// Ack, requeue or reject it. Settling on a channel that has since closed fails; the broker
+    /// then redelivers the message and the inbox makes the redelivery a no-op.
+    fn settle(self, how: Settle) -> impl Future<Output = Result<(), TransportError>> + Send;
+}
+
+/// A stream of deliveries that survives broker reconnects.
+pub trait Consume: Send + 'static {
+    /// What it yields.
+    type Delivery: Delivery;
+    /// The next delivery, or `None` once the consumer has been shut down.
+    fn next(&mut self) -> impl Future<Output = Option<Self::Delivery>> + Send;
+}
+
+/// Confirmed publishing.
+pub trait Publish: Send + Sync + 'static {
+    /// Publish every message with confirms pipelined (never one round trip per message) and
+    /// report each one's fate in order: `Ok` only when the broker confirmed it and routed it
+    /// to at least one queue.
+    fn publish_all(
+        &self,
+        messages: &[Outbound],
+    ) -> impl Future<Output = Vec<Result<(), TransportError>>> + Send;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::{EventType, Source};
+
+    #[test]
+    fn an_event_carries_its_ids_in_properties() {
+        let event = CloudEvent::new(
+            EventType::NeedStatus,
+            Source::hub(),
+            Some("NEED-2026-0101".into()),
+            serde_json::json!({}),
+        );
+        let out = Outbound::event("samverkan.egress", "VGR.x", &event);
+        assert_eq!(out.message_id.as_deref(), Some(event.id.as_ref()));
+        assert_eq!(out.correlation_id.as_deref(), Some("NEED-2026-0101"));
+        assert_eq!(out.content_type.as_deref(), Some(STRUCTURED_CONTENT_TYPE));
+    }
+
+    #[test]
+    fn a_dead_letter_keeps_the_original_and_adds_the_reason() {
+        let original = Inbound {
+            body: b"{not json".to_vec(),
+            routing_key: "se.samverkan.need.submitted.v1".into(),
+            ..Inbound::default()
+        };
+        let dl = Outbound::dead_letter(
+            "samverkan.dlx",
+            &original,
+            RejectReason::MalformedJson,
+            &"x".repeat(5000),
+        );
+        assert_eq!(dl.body, original.body);
+        assert_eq!(dl.headers[REASON_HEADER], "malformed_json");
+        assert_eq!(dl.headers[DETAIL_HEADER].chars().count(), MAX_DETAIL_LEN);
+        assert_eq!(
+            dl.headers[ORIGINAL_ROUTING_KEY_HEADER],
+            original.routing_key
+        );
+    }
+}

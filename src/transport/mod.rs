@@ -1,0 +1,39 @@
+//! Transport: how events reach the hub and leave it. In production that is AMQP on RabbitMQ
+//! ([`amqp`]); `samverkan demo` and the fast tests use an in-process broker with the same
+//! semantics ([`memory`]); HTTP webhooks are planned (DESIGN.md §9).
+//!
+//! # Why the transport sits at the rim
+//!
+//! The core of the hub (decoding, schema checks, the PII guard, matching, the need state
+//! machine) works on plain values and never touches a socket, so it is tested without a broker
+//! and cannot block on one. Everything that does I/O with the broker lives here, behind three
+//! small traits ([`Consume`], [`Delivery`], [`Publish`]) over plain messages ([`Inbound`],
+//! [`Outbound`]). Broker quirks stay here too: lapin 4's API, RabbitMQ 3.10 versus 4.x
+//! defaults, AMQP short-string limits, the rule that an unroutable or nacked publish is a
+//! failure, and reconnecting after the broker goes away.
+//!
+//! # What lives here
+//!
+//! | item | does |
+//! |---|---|
+//! | [`amqp::AmqpConsumer`] | consumes a queue; reconnects with backoff, the caller only sees a delay |
+//! | [`amqp::AmqpPublisher`] | pipelined confirmed publishing; fails transiently during an outage, then reconnects |
+//! | [`amqp::connect`] | a named connection; errors hide the password, say how to start RabbitMQ |
+//! | [`amqp::Topology`] | exchanges, quorum queues, bindings of DESIGN.md §3, as printable data |
+//! | [`amqp::declare`] | declares a topology idempotently (at start and on every reconnect) |
+//! | [`amqp::Publisher`] | one channel in confirm mode: mandatory, persistent, confirmed |
+//! | [`memory::MemoryBroker`] | in-process broker: same routing, `mandatory`, prefetch, delivery limit, DLX |
+//! | [`Shutdown`] | the signal that ends consumers (and their reconnect loops) |
+//! | [`TransportError`] | every failure; [`TransportError::is_transient`] decides about retries |
+
+pub mod amqp;
+pub mod memory;
+mod message;
+mod shutdown;
+
+pub use amqp::TransportError;
+pub use message::{
+    Consume, DETAIL_HEADER, Delivery, Inbound, MAX_DETAIL_LEN, ORIGINAL_ROUTING_KEY_HEADER,
+    Outbound, Publish, REASON_HEADER, Settle,
+};
+pub use shutdown::{Shutdown, ShutdownTrigger};

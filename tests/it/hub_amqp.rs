@@ -1,0 +1,368 @@
+//! `samverkan run`'s service on the real RabbitMQ: each test gets its own virtual host (so
+//! hubs running in parallel tests never share a queue) and its own SQLite file.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use lapin::options::{BasicGetOptions, BasicPublishOptions, ConfirmSelectOptions};
+use lapin::types::AMQPValue;
+use lapin::{BasicProperties, Channel, Confirmation, Connection};
+use samverkan::clock::FixedClock;
+use samverkan::event::{CloudEvent, EventType};
+use samverkan::hub::service::serve;
+use samverkan::settings::{self, Settings};
+use samverkan::transport::amqp::{HUB_DEAD_QUEUE, INGRESS_EXCHANGE, Topology, connect};
+use samverkan::transport::{REASON_HEADER, Shutdown, ShutdownTrigger};
+use serde_json::Value;
+use tempfile::TempDir;
+use time::macros::date;
+
+use crate::flow::need_event;
+use crate::repo_path;
+
+const HOST: &str = "127.0.0.1:5672";
+/// Password of the organisations' broker users this suite creates.
+const ORG_PASSWORD: &str = "samverkan-it";
+
+fn rabbitmqctl(args: &[&str]) -> String {
+    let output = std::process::Command::new("rabbitmqctl").args(args).output().unwrap_or_else(|e| {
+        panic!("these tests manage vhosts with `rabbitmqctl` ({e}); start RabbitMQ with `rabbitmq-server -detached` or run scripts/test")
+    });
+    String::from_utf8_lossy(&output.stdout).into_owned() + &String::from_utf8_lossy(&output.stderr)
+}
+
+/// A hub served on its own vhost.
+struct RabbitApp {
+    vhost: String,
+    settings: Settings,
+    trigger: ShutdownTrigger,
+    task: std::thread::JoinHandle<()>,
+    _dir: TempDir,
+}
+
+async fn spawn_rabbit_app() -> RabbitApp {
+    let id = uuid::Uuid::now_v7().simple().to_string();
+    let vhost = format!("it-{}", &id[16..]);
+    let out = rabbitmqctl(&["add_vhost", &vhost]);
+    assert!(out.contains(&vhost) || out.is_empty(), "add_vhost: {out}");
+    rabbitmqctl(&["set_permissions", "-p", &vhost, "guest", ".*", ".*", ".*"]);
+    for user in ["vgr", "rv", "chalmers"] {
+        rabbitmqctl(&["add_user", user, ORG_PASSWORD]);
+        rabbitmqctl(&["set_permissions", "-p", &vhost, user, ".*", ".*", ".*"]);
+    }
+    let dir = TempDir::new().expect("temp dir");
+    let env = HashMap::from([
+        (
+            "SAMVERKAN__AMQP__URL".to_owned(),
+            format!("amqp://guest:guest@{HOST}/{vhost}"),
+        ),
+        (
+            "SAMVERKAN__AMQP__CONNECTION_NAME".to_owned(),
+            format!("hub-{vhost}"),
+        ),
+        (
+            "SAMVERKAN__STORE__URL".to_owned(),
+            format!("sqlite://{}", dir.path().join("hub.db").display()),
+        ),
+    ]);
+    std::env::set_current_dir(repo_path("")).expect("cd to the repository");
+    let settings =
+        settings::load_from(Some(&repo_path("config/sample.toml")), env).expect("settings");
+    let (trigger, shutdown) = Shutdown::new();
+    let clock = Arc::new(FixedClock::at_noon(date!(2026 - 11 - 22)));
+    // The hub gets its own runtime on its own thread, as `samverkan run` does.
+    let task = std::thread::spawn({
+        let settings = settings.clone();
+        move || {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .expect("runtime");
+            runtime
+                .block_on(serve(&settings, clock, shutdown))
+                .expect("the hub starts on RabbitMQ");
+        }
+    });
+    let app = RabbitApp {
+        vhost,
+        settings,
+        trigger,
+        task,
+        _dir: dir,
+    };
+    // The hub declares the topology at start; wait until the org queues exist.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        // A failed passive declare closes the channel, so each try gets a fresh one.
+        let (connection, channel) = app.channel_as("guest", "guest").await;
+        let passive = lapin::options::QueueDeclareOptions {
+            passive: true,
+            ..Default::default()
+        };
+        let declared = channel
+            .queue_declare("samverkan.org.VGR".into(), passive, Default::default())
+            .await;
+        connection.close(200, "done".into()).await.ok();
+        if declared.is_ok() {
+            return app;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the hub did not declare its topology"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+impl RabbitApp {
+    async fn channel_as(&self, user: &str, password: &str) -> (Connection, Channel) {
+        let url = format!("amqp://{user}:{password}@{HOST}/{}", self.vhost);
+        let connection = connect(&url, &format!("it-client-{user}")).await.unwrap_or_else(|e| {
+            panic!("cannot reach RabbitMQ ({e}); start it with `rabbitmq-server -detached` or run scripts/test")
+        });
+        let channel = connection.create_channel().await.expect("channel");
+        (connection, channel)
+    }
+
+    /// Publish raw bodies to ingress as `user` (the AMQP user_id RabbitMQ checks).
+    async fn publish_as(&self, user: &str, bodies: &[(String, Vec<u8>)]) {
+        let (connection, channel) = self.channel_as(user, ORG_PASSWORD).await;
+        channel
+            .confirm_select(ConfirmSelectOptions::default())
+            .await
+            .expect("confirms");
+        let mut confirms = Vec::new();
+        for (routing_key, body) in bodies {
+            let properties = BasicProperties::default()
+                .with_content_type("application/cloudevents+json".into())
+                .with_delivery_mode(2)
+                .with_user_id(user.into());
+            let options = BasicPublishOptions {
+                mandatory: true,
+                immediate: false,
+            };
+            let confirm = channel
+                .basic_publish(
+                    INGRESS_EXCHANGE.into(),
+                    routing_key.as_str().into(),
+                    options,
+                    body,
+                    properties,
+                )
+                .await
+                .expect("publish");
+            confirms.push(confirm);
+        }
+        for confirm in confirms {
+            assert_eq!(confirm.await.expect("confirm"), Confirmation::Ack(None));
+        }
+        connection.close(200, "done".into()).await.ok();
+    }
+
+    async fn send(&self, user: &str, event: &CloudEvent) {
+        self.publish_as(
+            user,
+            &[(event.event_type.as_str().to_owned(), event.to_json_bytes())],
+        )
+        .await;
+    }
+
+    /// Take messages from `queue` until `done` says enough or 90 s pass.
+    async fn take(
+        &self,
+        queue: &str,
+        done: impl Fn(&[lapin::message::BasicGetMessage]) -> bool,
+    ) -> Vec<lapin::message::BasicGetMessage> {
+        let (connection, channel) = self.channel_as("guest", "guest").await;
+        let deadline = Instant::now() + Duration::from_secs(90);
+        let mut got = Vec::new();
+        while !done(&got) {
+            assert!(
+                Instant::now() < deadline,
+                "{queue}: only {} messages within 90 s",
+                got.len()
+            );
+            match channel
+                .basic_get(queue.into(), BasicGetOptions { no_ack: true })
+                .await
+                .expect("get")
+            {
+                Some(message) => got.push(message),
+                None => tokio::time::sleep(Duration::from_millis(50)).await,
+            }
+        }
+        connection.close(200, "done".into()).await.ok();
+        got
+    }
+
+    async fn stop(self) {
+        self.trigger.trigger();
+        let task = self.task;
+        tokio::task::spawn_blocking(move || task.join())
+            .await
+            .expect("join")
+            .expect("hub thread");
+        rabbitmqctl(&["delete_vhost", &self.vhost]);
+    }
+}
+
+fn json(message: &lapin::message::BasicGetMessage) -> Value {
+    serde_json::from_slice(&message.delivery.data).expect("JSON body")
+}
+
+fn header(message: &lapin::message::BasicGetMessage, name: &str) -> Option<String> {
+    let headers = message.delivery.properties.headers().as_ref()?;
+    match headers.inner().get(name)? {
+        AMQPValue::LongString(s) => Some(s.to_string()),
+        other => Some(format!("{other:?}")),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_need_flows_through_rabbitmq_with_persistent_correlated_messages() {
+    let app = spawn_rabbit_app().await;
+    app.send("vgr", &need_event("NEED-2026-0101")).await;
+    let challenge = app
+        .take(&Topology::org_queue_name("chalmers"), |got| !got.is_empty())
+        .await;
+    let props = &challenge[0].delivery.properties;
+    assert_eq!(
+        json(&challenge[0])["type"],
+        EventType::ChallengePublished.as_str()
+    );
+    assert_eq!(props.delivery_mode(), &Some(2));
+    assert_eq!(
+        props.correlation_id().as_ref().map(|c| c.as_str()),
+        Some("NEED-2026-0101")
+    );
+    assert!(props.message_id().is_some());
+    let status = app
+        .take(&Topology::org_queue_name("VGR"), |got| !got.is_empty())
+        .await;
+    assert_eq!(json(&status[0])["data"]["state"], "published");
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refusals_on_rabbitmq_are_dead_lettered_and_reported_to_the_sender() {
+    let app = spawn_rabbit_app().await;
+    let need = need_event("NEED-2026-0105");
+    let key = EventType::NeedSubmitted.as_str().to_owned();
+    app.publish_as("chalmers", &[(key.clone(), need.to_json_bytes())])
+        .await;
+    app.publish_as("vgr", &[(key.clone(), b"{\"specversion\":".to_vec())])
+        .await;
+    app.send("vgr", &need_event("NEED-2026-0109")).await;
+    let dead = app.take(HUB_DEAD_QUEUE, |got| got.len() >= 3).await;
+    let mut reasons: Vec<String> = dead
+        .iter()
+        .filter_map(|m| header(m, REASON_HEADER))
+        .collect();
+    reasons.sort();
+    assert_eq!(reasons, ["malformed_json", "personal_data", "unauthorized"]);
+    let to_vgr = app
+        .take(&Topology::org_queue_name("VGR"), |got| got.len() >= 2)
+        .await;
+    let mut vgr_reasons: Vec<String> = to_vgr
+        .iter()
+        .map(|m| json(m)["data"]["reason"].to_string())
+        .collect();
+    vgr_reasons.sort();
+    assert_eq!(vgr_reasons, ["\"malformed_json\"", "\"personal_data\""]);
+    let to_chalmers = app
+        .take(&Topology::org_queue_name("chalmers"), |got| !got.is_empty())
+        .await;
+    assert_eq!(json(&to_chalmers[0])["data"]["reason"], "unauthorized");
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn closing_the_hubs_connections_mid_stream_loses_no_need() {
+    const NEEDS: usize = 1000;
+    let app = spawn_rabbit_app().await;
+    let template = need_event("NEED-2026-0101");
+    let bodies: Vec<(String, Vec<u8>)> = (0..NEEDS)
+        .map(|i| {
+            let id = format!("NEED-LOAD-{i:05}");
+            let mut event = CloudEvent::new(
+                template.event_type,
+                template.source.clone(),
+                Some(id.clone()),
+                template.data.clone(),
+            );
+            event.data["id"] = Value::String(id);
+            (event.event_type.as_str().to_owned(), event.to_json_bytes())
+        })
+        .collect();
+    let publisher = app.publish_as("vgr", &bodies);
+    let closer = async {
+        // Once the hub is well into the stream, close its connections as a broker would.
+        let queue = Topology::org_queue_name("VGR");
+        let early = app.take(&queue, |got| got.len() >= 100).await;
+        let name = format!("{}-", app.settings.amqp.connection_name);
+        let listed = rabbitmqctl(&[
+            "list_connections",
+            "-q",
+            "--no-table-headers",
+            "pid",
+            "client_properties",
+        ]);
+        let pids: Vec<&str> = listed
+            .lines()
+            .filter(|l| l.contains(&format!("{{\"connection_name\",\"{name}")))
+            .filter_map(|l| l.split('\t').next())
+            .collect();
+        assert!(!pids.is_empty(), "no hub connections found:\n{listed}");
+        for pid in pids {
+            rabbitmqctl(&["close_connection", pid, "test: simulated outage"]);
+        }
+        early
+    };
+    let ((), early) = tokio::join!(publisher, closer);
+    let subjects = |got: &[lapin::message::BasicGetMessage]| -> HashSet<String> {
+        got.iter().map(|m| json(m)["subject"].to_string()).collect()
+    };
+    let mut ids = subjects(&early);
+    let rest = app
+        .take(&Topology::org_queue_name("VGR"), |got| {
+            subjects(got).union(&ids).count() >= NEEDS
+        })
+        .await;
+    ids.extend(subjects(&rest));
+    assert_eq!(
+        ids.len(),
+        NEEDS,
+        "every need has its status, duplicates allowed"
+    );
+    let statuses = early.len() + rest.len();
+    assert!(statuses >= NEEDS, "{statuses}");
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn samverkan_publish_sends_as_the_organisation_and_the_hub_routes_it() {
+    let app = spawn_rabbit_app().await;
+    let dir = TempDir::new().expect("temp dir");
+    let file = dir.path().join("need.json");
+    std::fs::write(&file, need_event("NEED-2026-0101").to_json_bytes()).expect("write");
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_samverkan"))
+        .current_dir(repo_path(""))
+        .args(["--config", "config/sample.toml", "publish", "--as", "VGR"])
+        .arg(&file)
+        .env(
+            "SAMVERKAN__AMQP__URL",
+            format!("amqp://guest:guest@{HOST}/{}", app.vhost),
+        )
+        .env("SAMVERKAN_PUBLISH_PASSWORD", ORG_PASSWORD)
+        .output()
+        .expect("run samverkan publish");
+    assert!(output.status.success(), "{output:?}");
+    assert!(String::from_utf8_lossy(&output.stdout).contains("published as VGR"));
+    let status = app
+        .take(&Topology::org_queue_name("VGR"), |got| !got.is_empty())
+        .await;
+    assert_eq!(json(&status[0])["data"]["state"], "published");
+    app.stop().await;
+}

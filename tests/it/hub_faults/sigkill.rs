@@ -1,0 +1,245 @@
+//! `samverkan run` killed with SIGKILL and started again.
+
+#[allow(unused_imports)]
+use super::*;
+
+// ---------------------------------------------------------------------------------------------
+// SIGKILL mid-stream.
+
+/// `samverkan run` as a child process; killed when dropped.
+pub(crate) struct ProcessHub {
+    pub(crate) child: Child,
+    pub(crate) log: PathBuf,
+}
+
+impl ProcessHub {
+    pub(crate) fn start(env: &[(&'static str, String)], log: &Path) -> Self {
+        let file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(log)
+            .expect("hub log file");
+        let mut command = Command::new(env!("CARGO_BIN_EXE_samverkan"));
+        for (key, _) in std::env::vars().filter(|(k, _)| k.starts_with("SAMVERKAN")) {
+            command.env_remove(key);
+        }
+        let child = command
+            .arg("run")
+            .env_remove("RUST_LOG")
+            .env("SAMVERKAN_CONFIG", "config/sample.toml")
+            .env("SAMVERKAN__HUB__FIXED_DATE", "2026-11-22")
+            .envs(env.iter().map(|(k, v)| (k, v)))
+            .current_dir(repo_path(""))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(file)
+            .spawn()
+            .expect("spawn `samverkan run`");
+        Self {
+            child,
+            log: log.to_owned(),
+        }
+    }
+
+    pub(crate) fn log_tail(&self) -> String {
+        let log = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let start = log.len().saturating_sub(4000);
+        let start = (start..log.len())
+            .find(|&i| log.is_char_boundary(i))
+            .unwrap_or(0);
+        log[start..].to_owned()
+    }
+
+    pub(crate) fn assert_running(&mut self) {
+        if let Ok(Some(status)) = self.child.try_wait() {
+            panic!(
+                "`samverkan run` exited ({status}); its log ends:\n{}",
+                self.log_tail()
+            );
+        }
+    }
+
+    /// SIGKILL, and reap it.
+    pub(crate) fn kill(&mut self) {
+        self.child.kill().expect("SIGKILL");
+        self.child.wait().expect("reap");
+    }
+
+    /// SIGTERM, and wait for a clean stop.
+    pub(crate) async fn terminate(mut self) -> ExitStatus {
+        let pid = self.child.id().to_string();
+        let sent = Command::new("kill").args(["-TERM", &pid]).status();
+        assert!(sent.is_ok_and(|s| s.success()), "kill -TERM {pid}");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(status) = self.child.try_wait().expect("wait") {
+                return status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "`samverkan run` ignored SIGTERM for 30 s; its log ends:\n{}",
+                self.log_tail()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+impl Drop for ProcessHub {
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            self.child.kill().ok();
+            self.child.wait().ok();
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+pub(crate) async fn a_sigkilled_hub_restarts_and_every_event_counts_once() {
+    const NEEDS: usize = 250;
+    const ANSWERED_NEEDS: usize = 125;
+    const ANSWERS_PER_NEED: usize = 2;
+    /// Statuses seen before the first kill, and answer statuses before the second.
+    const KILL_AFTER: usize = 40;
+    let started = Instant::now();
+    let vhost = Vhost::create().await;
+    let dir = TempDir::new().expect("temp dir");
+    let store_url = format!("sqlite://{}", dir.path().join("hub.db").display());
+    let env = hub_env(&vhost, &store_url, "kill");
+    let users = broker_users(&load_settings(&env));
+    let log = dir.path().join("hub.log");
+    let vgr_queue = Topology::org_queue_name("VGR");
+
+    // First run: 250 needs; SIGKILL once 40 statuses are out.
+    let mut hub = ProcessHub::start(&env, &log);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while vhost.queue_counts(&vgr_queue).await.is_none() {
+        hub.assert_running();
+        assert!(
+            Instant::now() < deadline,
+            "the hub did not declare its topology within 30 s"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let needs = need_events("NEED-KILL", NEEDS);
+    let ids: BTreeSet<String> = needs
+        .iter()
+        .filter_map(|(_, e)| e.subject.clone())
+        .collect();
+    vhost.publish(needs.clone()).await;
+    let mut vgr = Watch::open(&vhost, &vgr_queue).await;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while vgr.statuses().count() < KILL_AFTER {
+        vgr.poll().await;
+        hub.assert_running();
+        assert!(
+            Instant::now() < deadline,
+            "no {KILL_AFTER} statuses within 60 s"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    hub.kill();
+    let db = sql_pool(&store_url).await;
+    let at_kill = count(&db, "SELECT count(*) FROM needs", &[]).await;
+    eprintln!(
+        "SIGKILL 1 after {:?}: {} statuses out, {at_kill} of {NEEDS} needs stored",
+        started.elapsed(),
+        vgr.statuses().count()
+    );
+    assert!(
+        (at_kill as usize) < NEEDS,
+        "the hub had stored every need before the kill; kill it earlier"
+    );
+
+    // Second run, on the same store and vhost: the rest of the needs; then answers, and a
+    // SIGKILL once 40 statuses counting answers are out.
+    let mut hub = ProcessHub::start(&env, &log);
+    vgr.wait_until_published(&ids, || hub.assert_running())
+        .await;
+    eprintln!("{NEEDS} needs published after {:?}", started.elapsed());
+    let store = Store::connect(&store_url).await.expect("store");
+    let mut rng = Rng(0x0c1a_551c);
+    // The hub's clock is pinned to noon of the reference date: answer within the hour before.
+    let now = time::macros::datetime!(2026-11-22 12:00 UTC);
+    let base = now.replace_nanosecond(0).expect("whole second") - time::Duration::hours(1);
+    let mut answers = Vec::new();
+    for id in ids.iter().take(ANSWERED_NEEDS) {
+        let record = store
+            .need(&NeedId::parse(id).expect("id"))
+            .await
+            .expect("read")
+            .expect("stored");
+        answers.extend(answers_for(
+            &record,
+            ANSWERS_PER_NEED,
+            base,
+            false,
+            &mut rng,
+            &users,
+        ));
+    }
+    rng.shuffle(&mut answers);
+    let before = vgr.answer_statuses();
+    vhost.publish(answers.clone()).await;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while vgr.answer_statuses() < before + KILL_AFTER {
+        vgr.poll().await;
+        hub.assert_running();
+        assert!(
+            Instant::now() < deadline,
+            "no {KILL_AFTER} answer statuses within 60 s"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    hub.kill();
+    let at_kill = count(&db, "SELECT count(*) FROM answers", &[]).await;
+    eprintln!(
+        "SIGKILL 2 after {:?}: {at_kill} of {} answers stored",
+        started.elapsed(),
+        answers.len()
+    );
+    assert!(
+        (at_kill as usize) < answers.len(),
+        "the hub had stored every answer before the kill; kill it earlier"
+    );
+
+    // Third run: everything else; then a clean stop.
+    let mut hub = ProcessHub::start(&env, &log);
+    let total = answers.len() as i64;
+    wait_until_settled(
+        "after the second SIGKILL",
+        Duration::from_secs(60),
+        &vhost,
+        &store,
+        async || count(&db, "SELECT count(*) FROM answers", &[]).await >= total,
+        || hub.assert_running(),
+    )
+    .await;
+    let status = hub.terminate().await;
+    assert!(status.success(), "`samverkan run` stopped with {status}");
+    eprintln!("settled after {:?}", started.elapsed());
+
+    // On the wire: every need has its status (duplicates allowed).
+    vgr.poll().await;
+    assert!(vgr.subjects_in("published").is_superset(&ids));
+    let distinct: BTreeSet<&str> = vgr.statuses().filter_map(|e| e["id"].as_str()).collect();
+    eprintln!(
+        "{} statuses taken from VGR's queue, {} of them published again after a kill",
+        vgr.statuses().count(),
+        vgr.statuses().count() - distinct.len()
+    );
+    vgr.close().await;
+    // In the store: every event exactly once.
+    assert_each_event_counted_once(&store, &db, &needs, &answers).await;
+    assert_eq!(
+        vhost
+            .queue_counts(HUB_DEAD_QUEUE)
+            .await
+            .map(|(ready, _)| ready),
+        Some(0),
+        "nothing was refused or dead-lettered"
+    );
+    db.close().await;
+    store.close().await;
+    eprintln!("SIGKILL mid-stream: {:?}", started.elapsed());
+}

@@ -1,0 +1,535 @@
+//! Transport tests: the in-process broker's RabbitMQ semantics, the AMQP consumer and
+//! publisher against a real RabbitMQ, and their reconnects.
+//!
+//! The RabbitMQ tests need a broker (`scripts/test` starts one) and fail, never skip, when there
+//! is none. Each uses its own organisation (its own queue, deleted at the end, pass or fail) and
+//! its own connection name, so tests run in parallel with each other and with a live hub: the
+//! reconnect tests close only their own connections (`rabbitmqctl close_connection`, found by
+//! the `connection_name` client property), never everyone's.
+
+use std::collections::{BTreeMap, HashSet};
+use std::panic::AssertUnwindSafe;
+use std::time::{Duration, Instant};
+
+use crate::{amqp_url, chain};
+use futures_lite::FutureExt as _;
+use lapin::options::{BasicPublishOptions, QueueDeclareOptions, QueueDeleteOptions};
+use lapin::types::{AMQPValue, FieldTable};
+use lapin::{BasicProperties, Connection};
+use samverkan::transport::amqp::{
+    AmqpConsumer, AmqpPublisher, ConsumerConfig, DEAD_LETTER_EXCHANGE, DEFAULT_DELIVERY_LIMIT,
+    EGRESS_EXCHANGE, Endpoint, HUB_DEAD_QUEUE, HUB_INGRESS_QUEUE, INGRESS_EXCHANGE,
+    PublisherConfig, Topology, connect,
+};
+use samverkan::transport::memory::{
+    FIRST_DEATH_QUEUE_HEADER, FIRST_DEATH_REASON_HEADER, MemoryBroker,
+};
+use samverkan::transport::{
+    Consume, Delivery, Outbound, Publish, Settle, Shutdown, TransportError,
+};
+
+/// A fresh organisation id, valid by the `orgId` schema.
+fn test_org() -> String {
+    let uuid = uuid::Uuid::now_v7().simple().to_string();
+    format!("tr-{}", &uuid[20..])
+}
+
+fn topology_for(org: &str, delivery_limit: u32) -> Topology {
+    Topology::new([org], delivery_limit).expect("test org ids are valid")
+}
+
+/// A message for `org`'s queue through the egress exchange (reaching no other queue, unlike
+/// ingress, which the hub's own queue takes everything from).
+fn to_org(org: &str, id: &str) -> Outbound {
+    Outbound {
+        exchange: EGRESS_EXCHANGE.to_owned(),
+        routing_key: format!("{org}.se.samverkan.need.status.v1"),
+        body: format!("{{\"id\":\"{id}\"}}").into_bytes(),
+        content_type: Some("application/cloudevents+json".to_owned()),
+        message_id: Some(id.to_owned()),
+        correlation_id: Some("NEED-2026-0001".to_owned()),
+        kind: Some("se.samverkan.need.status.v1".to_owned()),
+        headers: BTreeMap::from([("ce-extra".to_owned(), "x".to_owned())]),
+    }
+}
+
+/// One RabbitMQ test's own organisation, connection name and broker connection (for setup and
+/// inspection).
+struct Rabbit {
+    org: String,
+    /// Connection name of the transport objects under test (closed by the reconnect tests).
+    name: String,
+    admin: Connection,
+}
+
+impl Rabbit {
+    fn endpoint(&self) -> Endpoint {
+        Endpoint::new(
+            amqp_url(),
+            self.name.clone(),
+            topology_for(&self.org, DEFAULT_DELIVERY_LIMIT),
+        )
+    }
+
+    fn queue(&self) -> String {
+        Topology::org_queue_name(&self.org)
+    }
+
+    async fn consumer(&self, prefetch: u16, shutdown: Shutdown) -> AmqpConsumer {
+        let config = ConsumerConfig {
+            endpoint: self.endpoint(),
+            queue: self.queue(),
+            prefetch,
+        };
+        match AmqpConsumer::connect(config, shutdown).await {
+            Ok(consumer) => consumer,
+            Err(e) => panic!("consumer: {}", chain(&e)),
+        }
+    }
+
+    async fn publisher(&self) -> AmqpPublisher {
+        let config = PublisherConfig::new(self.endpoint());
+        match AmqpPublisher::connect(config).await {
+            Ok(publisher) => publisher,
+            Err(e) => panic!("publisher: {}", chain(&e)),
+        }
+    }
+
+    /// Messages ready in this test's queue.
+    async fn ready(&self) -> u32 {
+        let channel = self.admin.create_channel().await.expect("a channel");
+        let passive = QueueDeclareOptions {
+            passive: true,
+            ..Default::default()
+        };
+        let queue = channel
+            .queue_declare(self.queue().into(), passive, FieldTable::default())
+            .await
+            .expect("the test queue exists");
+        let _ = channel.close(200, "done".into()).await;
+        queue.message_count()
+    }
+}
+
+/// Run `body` with a fresh organisation, then delete its queue whatever happened, and only
+/// then let a failed assertion fail the test. Fails (never skips) without a broker.
+async fn with_rabbit(body: impl AsyncFnOnce(&Rabbit)) {
+    let admin = match connect(&amqp_url(), "samverkan-it-transport").await {
+        Ok(connection) => connection,
+        Err(e) => panic!(
+            "the transport tests need RabbitMQ (`scripts/test` starts a local one for you):\n{}",
+            chain(&e)
+        ),
+    };
+    let org = test_org();
+    let rabbit = Rabbit {
+        name: format!("samverkan-it-{org}"),
+        org,
+        admin,
+    };
+    let outcome = AssertUnwindSafe(body(&rabbit)).catch_unwind().await;
+    let cleanup = async {
+        let channel = rabbit.admin.create_channel().await?;
+        channel
+            .queue_delete(rabbit.queue().into(), QueueDeleteOptions::default())
+            .await?;
+        rabbit.admin.close(200, "test done".into()).await
+    };
+    let cleaned = cleanup.await;
+    if let Err(panic) = outcome {
+        std::panic::resume_unwind(panic);
+    }
+    if let Err(e) = cleaned {
+        panic!("could not delete the test queue: {}", chain(&e));
+    }
+}
+
+/// Close every broker connection whose `connection_name` is `name` (and no other), as an
+/// operator or a broker restart would; returns how many were closed.
+async fn close_connections_named(name: &str) -> usize {
+    let pids = connection_pids(name).await;
+    close_connections(pids).await
+}
+
+/// The broker's ids of the connections named `name` (the `connection_name` client property).
+async fn connection_pids(name: &str) -> Vec<String> {
+    let listed = rabbitmqctl(vec![
+        "list_connections".into(),
+        "-q".into(),
+        "--no-table-headers".into(),
+        "pid".into(),
+        "client_properties".into(),
+    ])
+    .await;
+    // client_properties is an Erlang term: [..., {"connection_name","NAME"}, ...]
+    let needle = format!("{{\"connection_name\",\"{name}\"}}");
+    listed
+        .lines()
+        .filter(|line| line.contains(&needle))
+        .filter_map(|line| line.split('\t').next())
+        .map(str::to_owned)
+        .collect()
+}
+
+async fn close_connections(pids: Vec<String>) -> usize {
+    for pid in &pids {
+        let reason = "test: simulated broker outage".to_owned();
+        rabbitmqctl(vec!["close_connection".into(), pid.clone(), reason]).await;
+    }
+    pids.len()
+}
+
+async fn rabbitmqctl(args: Vec<String>) -> String {
+    let run = move || {
+        let output = std::process::Command::new("rabbitmqctl")
+            .args(&args)
+            .output()
+            .unwrap_or_else(|e| panic!("the reconnect tests run `rabbitmqctl` on this host: {e}"));
+        assert!(output.status.success(), "rabbitmqctl {args:?}: {output:?}");
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    };
+    tokio::task::spawn_blocking(run)
+        .await
+        .expect("rabbitmqctl ran")
+}
+
+/// Add every message id the consumer yields to `seen` until it holds all of `expected`,
+/// acking each; returns how many deliveries that took.
+async fn consume_until_seen(
+    consumer: &mut AmqpConsumer,
+    expected: &HashSet<String>,
+    seen: &mut HashSet<String>,
+    deadline: Duration,
+) -> usize {
+    let until = Instant::now() + deadline;
+    let mut deliveries = 0;
+    while !expected.is_subset(seen) {
+        let next = tokio::time::timeout_at(until.into(), consumer.next()).await;
+        let delivery = next
+            .unwrap_or_else(|_| panic!("saw {} of {} in time", seen.len(), expected.len()))
+            .expect("the consumer does not end");
+        seen.insert(delivery.inbound().message_id.clone().unwrap_or_default());
+        deliveries += 1;
+        // A settle may fail after a reconnect; the broker then redelivers.
+        let _ = delivery.settle(Settle::Ack).await;
+    }
+    deliveries
+}
+
+#[tokio::test]
+async fn an_amqp_round_trip_carries_every_field_and_an_ack_empties_the_queue() {
+    with_rabbit(async |rabbit: &Rabbit| {
+        let (trigger, shutdown) = Shutdown::new();
+        let mut consumer = rabbit.consumer(10, shutdown).await;
+        let publisher = rabbit.publisher().await;
+        let id = format!("e-{}", uuid::Uuid::now_v7());
+        let results = publisher.publish_all(&[to_org(&rabbit.org, &id)]).await;
+        assert!(results.iter().all(Result::is_ok), "{results:?}");
+
+        // And one published by hand, with a `user_id` (RabbitMQ checks it is the connection's
+        // user) and headers of several AMQP types, as other clients send them.
+        let channel = rabbit.admin.create_channel().await.unwrap();
+        let mut headers = FieldTable::default();
+        headers.insert("ce-id".into(), AMQPValue::LongString("bin-1".into()));
+        headers.insert("ce-time".into(), AMQPValue::Timestamp(1_767_225_600));
+        headers.insert("ce-count".into(), AMQPValue::LongInt(3));
+        let properties = BasicProperties::default()
+            .with_user_id("guest".into())
+            .with_message_id("m-2".into())
+            .with_headers(headers);
+        let routing_key = format!("{}.x", rabbit.org);
+        channel
+            .basic_publish(
+                EGRESS_EXCHANGE.into(),
+                routing_key.as_str().into(),
+                BasicPublishOptions::default(),
+                b"raw",
+                properties,
+            )
+            .await
+            .unwrap();
+
+        let first = consumer.next().await.expect("a delivery");
+        let inbound = first.inbound().clone();
+        assert_eq!(inbound.message_id.as_deref(), Some(id.as_str()));
+        assert_eq!(inbound.body, format!("{{\"id\":\"{id}\"}}").into_bytes());
+        assert_eq!(
+            inbound.content_type.as_deref(),
+            Some("application/cloudevents+json")
+        );
+        assert_eq!(
+            inbound.routing_key,
+            format!("{}.se.samverkan.need.status.v1", rabbit.org)
+        );
+        assert_eq!(inbound.headers["ce-extra"], "x");
+        assert_eq!(inbound.user_id, None);
+        assert!(!inbound.redelivered);
+        first.settle(Settle::Ack).await.unwrap();
+
+        let second = consumer.next().await.expect("a delivery");
+        let inbound = second.inbound().clone();
+        assert_eq!(inbound.user_id.as_deref(), Some("guest"));
+        assert_eq!(inbound.message_id.as_deref(), Some("m-2"));
+        assert_eq!(inbound.routing_key, routing_key);
+        assert_eq!(inbound.headers["ce-id"], "bin-1");
+        assert_eq!(inbound.headers["ce-time"], "2026-01-01T00:00:00Z");
+        assert_eq!(inbound.headers["ce-count"], "3");
+        // Requeued, it comes back marked; then acked.
+        second.settle(Settle::Requeue).await.unwrap();
+        let again = consumer.next().await.expect("the requeued delivery");
+        assert!(again.inbound().redelivered);
+        again.settle(Settle::Ack).await.unwrap();
+
+        assert_eq!(rabbit.ready().await, 0);
+        trigger.trigger();
+        assert!(
+            consumer.next().await.is_none(),
+            "shutdown ends the consumer"
+        );
+        assert_eq!(consumer.reconnects(), 0);
+        consumer.close().await;
+        publisher.close().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn unroutable_messages_in_a_pipelined_batch_are_errors_and_only_they() {
+    with_rabbit(async |rabbit: &Rabbit| {
+        let publisher = rabbit.publisher().await;
+        // Every third message goes nowhere; confirms for a batch come back coalesced
+        // (`multiple`), so returns must still be matched to the right messages.
+        let nowhere = format!("nobody-{}.x", test_org());
+        let batch: Vec<Outbound> = (0..300)
+            .map(|i| {
+                let mut m = to_org(&rabbit.org, &format!("u-{i:03}"));
+                if i % 3 == 1 {
+                    m.routing_key = nowhere.clone();
+                }
+                m
+            })
+            .collect();
+        let results = publisher.publish_all(&batch).await;
+        for (i, result) in results.iter().enumerate() {
+            match result {
+                Ok(()) if i % 3 != 1 => {}
+                Err(
+                    e @ TransportError::Unroutable {
+                        reply_code: 312,
+                        event_id,
+                        ..
+                    },
+                ) if i % 3 == 1 => {
+                    assert_eq!(event_id, &format!("u-{i:03}"));
+                    assert!(!e.is_transient());
+                }
+                other => panic!("message {i}: {other:?}"),
+            }
+        }
+        assert_eq!(rabbit.ready().await, 200);
+        publisher.close().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn rabbitmq_and_the_memory_broker_agree_on_the_delivery_limit() {
+    // The hub's ingress queue shares the limit, so the test cannot choose another one.
+    const LIMIT: u32 = DEFAULT_DELIVERY_LIMIT;
+    // Requeue one message until the queue gives it up; count its deliveries.
+    async fn deliveries_until_gone<C: Consume>(consumer: &mut C) -> u32 {
+        let mut deliveries = 0;
+        let quiet = Duration::from_millis(500);
+        while let Ok(Some(delivery)) = tokio::time::timeout(quiet, consumer.next()).await {
+            deliveries += 1;
+            assert!(
+                deliveries <= 2 * LIMIT,
+                "the delivery limit is not enforced"
+            );
+            delivery.settle(Settle::Requeue).await.unwrap();
+        }
+        deliveries
+    }
+
+    let memory = MemoryBroker::new(&topology_for("m", LIMIT));
+    let poison = to_org("m", "poison");
+    memory.publisher().publish_all(&[poison]).await;
+    let mut consumer = memory.consumer(&Topology::org_queue_name("m"), 1).unwrap();
+    let in_memory = deliveries_until_gone(&mut consumer).await;
+
+    with_rabbit(async |rabbit: &Rabbit| {
+        let mut consumer = rabbit.consumer(1, Shutdown::never()).await;
+        let publisher = rabbit.publisher().await;
+        let id = format!("poison-{}", uuid::Uuid::now_v7());
+        let results = publisher.publish_all(&[to_org(&rabbit.org, &id)]).await;
+        assert!(results[0].is_ok(), "{results:?}");
+        let on_rabbitmq = deliveries_until_gone(&mut consumer).await;
+        assert_eq!(
+            on_rabbitmq, in_memory,
+            "RabbitMQ {on_rabbitmq}, memory {in_memory}"
+        );
+        assert_eq!(in_memory, LIMIT + 1);
+
+        // Take it back out of the shared dead-letter queue (others' dead letters go back when
+        // the channel closes).
+        let channel = rabbit.admin.create_channel().await.unwrap();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let got = channel
+                .basic_get(HUB_DEAD_QUEUE.into(), Default::default())
+                .await
+                .unwrap();
+            match got {
+                Some(m)
+                    if m.delivery
+                        .properties
+                        .message_id()
+                        .as_ref()
+                        .map(|s| s.as_str())
+                        == Some(id.as_str()) =>
+                {
+                    m.delivery.ack(Default::default()).await.unwrap();
+                    break;
+                }
+                Some(_) => {}
+                None if Instant::now() < deadline => {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                None => panic!("the message was dropped, not dead-lettered"),
+            }
+        }
+        let _ = channel.close(200, "done".into()).await;
+        consumer.close().await;
+        publisher.close().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_consumer_survives_its_connection_being_closed_mid_stream() {
+    with_rabbit(async |rabbit: &Rabbit| {
+        const N: usize = 1000;
+        let publisher = rabbit.publisher().await;
+        let batch: Vec<Outbound> = (0..N)
+            .map(|i| to_org(&rabbit.org, &format!("c-{i:04}")))
+            .collect();
+        let results = publisher.publish_all(&batch).await;
+        assert!(
+            results.iter().all(Result::is_ok),
+            "{:?}",
+            results.iter().find(|r| r.is_err())
+        );
+        publisher.close().await;
+        let expected: HashSet<String> = batch.iter().filter_map(|m| m.message_id.clone()).collect();
+
+        let started = Instant::now();
+        let mut consumer = rabbit.consumer(50, Shutdown::never()).await;
+        let mut seen = HashSet::new();
+        // Consume 300, keep the 300th unsettled, close the connection under it.
+        let held = loop {
+            let delivery = consumer.next().await.expect("a delivery");
+            seen.insert(delivery.inbound().message_id.clone().unwrap_or_default());
+            if seen.len() == 300 {
+                break delivery;
+            }
+            delivery.settle(Settle::Ack).await.unwrap();
+        };
+        let closed = close_connections_named(&rabbit.name).await;
+        assert_eq!(closed, 1, "the consumer's connection was found and closed");
+        // The delivery belongs to the dead channel: settling it fails, transiently.
+        let err = held
+            .settle(Settle::Ack)
+            .await
+            .expect_err("its channel is gone");
+        assert!(
+            matches!(err, TransportError::SettleFailed { .. }),
+            "{}",
+            chain(&err)
+        );
+        assert!(err.is_transient());
+
+        // The same consumer object goes on; every message arrives at least once.
+        let rest =
+            consume_until_seen(&mut consumer, &expected, &mut seen, Duration::from_secs(60)).await;
+        assert!(consumer.reconnects() >= 1, "it reconnected");
+        eprintln!(
+            "consumer reconnect: {N} messages, {} deliveries in {:?}, {} reconnect(s)",
+            300 + rest,
+            started.elapsed(),
+            consumer.reconnects()
+        );
+        consumer.close().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_publisher_survives_its_connection_being_closed_mid_batch() {
+    with_rabbit(async |rabbit: &Rabbit| {
+        const N: usize = 1000;
+        let publisher = rabbit.publisher().await;
+        let pids = connection_pids(&rabbit.name).await;
+        let closer = tokio::spawn(close_connections(pids));
+
+        // Publish batch after batch until the close has happened, so it lands mid-batch.
+        let started = Instant::now();
+        let mut expected = HashSet::new();
+        let (mut failed_first_time, mut retries) = (0, 0);
+        for round in 0.. {
+            let closer_done = closer.is_finished();
+            let batch: Vec<Outbound> = (0..N)
+                .map(|i| to_org(&rabbit.org, &format!("p-{round}-{i:04}")))
+                .collect();
+            expected.extend(batch.iter().filter_map(|m| m.message_id.clone()));
+            let mut pending = batch;
+            for attempt in 0..50 {
+                let results = publisher.publish_all(&pending).await;
+                let mut retry = Vec::new();
+                for (message, result) in pending.into_iter().zip(results) {
+                    match result {
+                        Ok(()) => {}
+                        Err(e) if e.is_transient() => retry.push(message),
+                        Err(e) => panic!("not transient: {}", chain(&e)),
+                    }
+                }
+                if attempt == 0 {
+                    failed_first_time += retry.len();
+                } else {
+                    retries += 1;
+                }
+                pending = retry;
+                if pending.is_empty() {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            assert!(pending.is_empty(), "retrying the failed publishes succeeds");
+            if closer_done {
+                break;
+            }
+        }
+        assert_eq!(
+            closer.await.unwrap(),
+            1,
+            "the publisher's connection was closed"
+        );
+        assert!(publisher.reconnects() >= 1, "it reconnected");
+        eprintln!(
+            "publisher reconnect: {} messages in {:?}; {failed_first_time} failed at first, \
+             {retries} retry round(s)",
+            expected.len(),
+            started.elapsed()
+        );
+
+        // Every message is in the queue (some perhaps twice).
+        assert!(rabbit.ready().await as usize >= expected.len());
+        let mut consumer = rabbit.consumer(500, Shutdown::never()).await;
+        let mut seen = HashSet::new();
+        consume_until_seen(&mut consumer, &expected, &mut seen, Duration::from_secs(60)).await;
+        consumer.close().await;
+        publisher.close().await;
+    })
+    .await;
+}
+
+mod memory;
