@@ -23,6 +23,7 @@
 //! | [`pipeline`]  | one delivery: admit → dedupe → guard → route/reconcile → outbox, one transaction | store |
 //! | [`store`]     | SQLite or PostgreSQL: needs, recipients, answers, inbox, outbox, audit | SQL |
 //! | [`transport`] | RabbitMQ (reconnecting consumer, confirmed publisher) and an in-process broker | AMQP |
+//! | [`onboard`]   | broker users and least-privilege permissions per organisation          | HTTP |
 //! | [`hub`]       | worker loop (outcome → ack), outbox relay, close timer, `run` service | all |
 //! | [`settings`]  | layered configuration: defaults → file → `SAMVERKAN__…` environment  | file |
 //! | [`telemetry`] | `tracing` subscriber: env filter, text or JSON to stderr              | stderr |
@@ -51,6 +52,7 @@ pub mod demo;
 pub mod event;
 pub mod hub;
 pub mod matching;
+pub mod onboard;
 pub mod pii;
 pub mod pipeline;
 pub mod reconcile;

@@ -8,6 +8,7 @@
 mod demo;
 mod input;
 mod needs;
+mod onboard;
 pub mod pii;
 mod publish;
 mod run;
@@ -52,6 +53,9 @@ pub enum Command {
         #[command(subcommand)]
         command: NeedsCommand,
     },
+    /// Create or update organisations' broker users with least-privilege permissions
+    /// (publish to ingress, read their own queue) through the RabbitMQ management API.
+    Onboard(onboard::OnboardArgs),
     /// Run the hub: consume ingress, route, publish, until Ctrl-C or SIGTERM.
     Run,
     /// Publish event files to the hub as a configured organisation (a test client).
@@ -204,6 +208,7 @@ pub fn dispatch(
     let limits = settings.limits.to_limits();
     match command {
         Command::Run => run::run(settings),
+        Command::Onboard(args) => onboard::run(settings, &args, out),
         Command::Demo => demo::run(out),
         Command::Needs {
             command: NeedsCommand::Show { format, need_id },

@@ -11,6 +11,7 @@ use lapin::{BasicProperties, Channel, Confirmation, Connection};
 use samverkan::clock::FixedClock;
 use samverkan::event::{CloudEvent, EventType};
 use samverkan::hub::service::serve;
+use samverkan::onboard::{self, Management, Password};
 use samverkan::settings::{self, Settings};
 use samverkan::transport::amqp::{HUB_DEAD_QUEUE, INGRESS_EXCHANGE, Topology, connect};
 use samverkan::transport::{REASON_HEADER, Shutdown, ShutdownTrigger};
@@ -47,10 +48,6 @@ async fn spawn_rabbit_app() -> RabbitApp {
     let out = rabbitmqctl(&["add_vhost", &vhost]);
     assert!(out.contains(&vhost) || out.is_empty(), "add_vhost: {out}");
     rabbitmqctl(&["set_permissions", "-p", &vhost, "guest", ".*", ".*", ".*"]);
-    for user in ["vgr", "rv", "chalmers"] {
-        rabbitmqctl(&["add_user", user, ORG_PASSWORD]);
-        rabbitmqctl(&["set_permissions", "-p", &vhost, user, ".*", ".*", ".*"]);
-    }
     let dir = TempDir::new().expect("temp dir");
     let env = HashMap::from([
         (
@@ -69,6 +66,20 @@ async fn spawn_rabbit_app() -> RabbitApp {
     std::env::set_current_dir(repo_path("")).expect("cd to the repository");
     let settings =
         settings::load_from(Some(&repo_path("config/sample.toml")), env).expect("settings");
+    // The organisations that send in these tests get exactly what onboarding grants them:
+    // publish to ingress, read their own queue.
+    let grants = onboard::plan(&settings, &["VGR".into(), "RV".into(), "chalmers".into()])
+        .expect("the sample organisations");
+    let management =
+        Management::new("http://127.0.0.1:15672", &settings.amqp.url).expect("management URL");
+    onboard::apply(
+        &management,
+        grants,
+        &Password::Given(ORG_PASSWORD.into()),
+        true,
+    )
+    .await
+    .unwrap_or_else(|e| panic!("cannot onboard the sample organisations: {e}"));
     let (trigger, shutdown) = Shutdown::new();
     let clock = Arc::new(FixedClock::at_noon(date!(2026 - 11 - 22)));
     // The hub gets its own runtime on its own thread, as `samverkan run` does.

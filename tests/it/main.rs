@@ -11,6 +11,7 @@ mod flow;
 mod hub_amqp;
 mod hub_faults;
 mod matching;
+mod onboard;
 mod pii;
 mod reconcile;
 mod settings;

@@ -1,0 +1,291 @@
+//! A small client for the RabbitMQ management HTTP API: users and permissions, nothing else.
+//!
+//! Credentials never travel in the URL: they are taken out of `amqp.management_url` (or, when
+//! it has none, out of `amqp.url`, the hub's own administrative user) and sent as basic auth,
+//! so no error message or log line can show them. Every error names the management URL without
+//! credentials and says what to do.
+
+use std::fmt;
+use std::time::Duration;
+
+use lapin::uri::AMQPUri;
+use percent_encoding::{NON_ALPHANUMERIC, percent_decode_str, utf8_percent_encode};
+use reqwest::{StatusCode, Url};
+use serde_json::json;
+
+use super::Permissions;
+
+/// How long one management request may take.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// A management user and password.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Credentials {
+    /// User name.
+    pub user: String,
+    /// Password.
+    pub password: String,
+}
+
+impl fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Credentials({}, ***)", self.user)
+    }
+}
+
+/// What went wrong talking to the management API.
+#[derive(Debug, thiserror::Error)]
+pub enum ManagementError {
+    /// `amqp.management_url` does not parse.
+    #[error("amqp.management_url {url:?} is not a valid http(s) URL")]
+    InvalidUrl {
+        /// The URL, without credentials.
+        url: String,
+    },
+    /// Neither URL carries a user.
+    #[error(
+        "no management credentials: put them in amqp.management_url \
+         (http://user:password@host:15672) or amqp.url"
+    )]
+    NoCredentials,
+    /// The HTTP request itself failed (connection refused, timeout, …).
+    #[error(
+        "cannot reach the RabbitMQ management API at {url}: {detail}; enable it with \
+         `rabbitmq-plugins enable rabbitmq_management` or set amqp.management_url"
+    )]
+    Unreachable {
+        /// The management base URL.
+        url: String,
+        /// What failed.
+        detail: String,
+    },
+    /// The API answered with an error status.
+    #[error("{action}: the management API at {url} answered {status} ({reason}): {hint}")]
+    Refused {
+        /// What was being done.
+        action: String,
+        /// The management base URL.
+        url: String,
+        /// The HTTP status.
+        status: StatusCode,
+        /// The API's own `reason`, e.g. `vhost_or_user_not_found`.
+        reason: String,
+        /// What to do about it.
+        hint: String,
+    },
+}
+
+/// A connection to the management API of one broker.
+#[derive(Debug, Clone)]
+pub struct Management {
+    base: Url,
+    credentials: Credentials,
+    http: reqwest::Client,
+}
+
+impl Management {
+    /// The API at `management_url`, authenticated with its user info or else `amqp_url`'s.
+    pub fn new(management_url: &str, amqp_url: &str) -> Result<Self, ManagementError> {
+        let mut base = Url::parse(management_url)
+            .ok()
+            .filter(|u| matches!(u.scheme(), "http" | "https") && u.has_host())
+            .ok_or_else(|| ManagementError::InvalidUrl {
+                url: crate::transport::amqp::redact_url(management_url),
+            })?;
+        let credentials = if base.username().is_empty() {
+            let uri: AMQPUri = amqp_url
+                .parse()
+                .map_err(|_| ManagementError::NoCredentials)?;
+            Credentials {
+                user: uri.authority.userinfo.username,
+                password: uri.authority.userinfo.password,
+            }
+        } else {
+            Credentials {
+                user: decode(base.username()),
+                password: decode(base.password().unwrap_or_default()),
+            }
+        };
+        if credentials.user.is_empty() {
+            return Err(ManagementError::NoCredentials);
+        }
+        // Removing user info from an http(s) URL with a host cannot fail.
+        let _ = base.set_username("");
+        let _ = base.set_password(None);
+        let http = reqwest::Client::builder()
+            .timeout(REQUEST_TIMEOUT)
+            .build()
+            .map_err(|e| ManagementError::Unreachable {
+                url: base.to_string(),
+                detail: e.to_string(),
+            })?;
+        Ok(Self {
+            base,
+            credentials,
+            http,
+        })
+    }
+
+    /// The API's base URL, without credentials.
+    #[must_use]
+    pub fn url(&self) -> &str {
+        self.base.as_str()
+    }
+
+    /// Whether broker user `user` exists.
+    pub async fn user_exists(&self, user: &str) -> Result<bool, ManagementError> {
+        let action = format!("looking up user {user:?}");
+        let response = self
+            .send(self.http.get(self.endpoint(&["users", user])), &action)
+            .await?;
+        match response.status() {
+            StatusCode::NOT_FOUND => Ok(false),
+            status if status.is_success() => Ok(true),
+            _ => Err(self.refused(action, response, "").await),
+        }
+    }
+
+    /// Create `user` with `password` and no tags, or set the password of an existing one.
+    pub async fn put_user(&self, user: &str, password: &str) -> Result<(), ManagementError> {
+        let body = json!({ "password": password, "tags": "" });
+        let action = format!("creating user {user:?}");
+        let request = self.http.put(self.endpoint(&["users", user])).json(&body);
+        self.expect_success(request, action, "").await
+    }
+
+    /// Set `user`'s permissions on `vhost`.
+    pub async fn put_permissions(
+        &self,
+        vhost: &str,
+        user: &str,
+        permissions: &Permissions,
+    ) -> Result<(), ManagementError> {
+        let action = format!("setting permissions of {user:?} on vhost {vhost:?}");
+        let request = self
+            .http
+            .put(self.endpoint(&["permissions", vhost, user]))
+            .json(permissions);
+        let missing =
+            format!("does vhost {vhost:?} exist? Create it with `rabbitmqctl add_vhost {vhost}`");
+        self.expect_success(request, action, &missing).await
+    }
+
+    /// `api/<segment>/<segment>…`, each segment percent-encoded (a vhost `/` is `%2F`).
+    fn endpoint(&self, segments: &[&str]) -> String {
+        let mut url = self.base.as_str().trim_end_matches('/').to_owned();
+        url.push_str("/api");
+        for segment in segments {
+            url.push('/');
+            url.extend(utf8_percent_encode(segment, NON_ALPHANUMERIC));
+        }
+        url
+    }
+
+    async fn expect_success(
+        &self,
+        request: reqwest::RequestBuilder,
+        action: String,
+        not_found_hint: &str,
+    ) -> Result<(), ManagementError> {
+        let response = self.send(request, &action).await?;
+        if response.status().is_success() {
+            Ok(())
+        } else {
+            Err(self.refused(action, response, not_found_hint).await)
+        }
+    }
+
+    async fn send(
+        &self,
+        request: reqwest::RequestBuilder,
+        action: &str,
+    ) -> Result<reqwest::Response, ManagementError> {
+        request
+            .basic_auth(&self.credentials.user, Some(&self.credentials.password))
+            .send()
+            .await
+            .map_err(|e| ManagementError::Unreachable {
+                url: self.base.to_string(),
+                // Without the URL: reqwest would print the full request URL.
+                detail: format!("{action}: {}", e.without_url()),
+            })
+    }
+
+    /// The error for a non-success `response`; `not_found_hint` is what to say when the API
+    /// reports something missing (RabbitMQ says 404 or 400 `…_not_found`).
+    async fn refused(
+        &self,
+        action: String,
+        response: reqwest::Response,
+        not_found_hint: &str,
+    ) -> ManagementError {
+        let status = response.status();
+        // The API's error body is `{"error": …, "reason": …}`; it never echoes a password.
+        let reason = response
+            .json::<serde_json::Value>()
+            .await
+            .ok()
+            .and_then(|body| body["reason"].as_str().map(|r| crate::text::clip(r, 200)))
+            .unwrap_or_else(|| "no reason given".to_owned());
+        let missing = status == StatusCode::NOT_FOUND || reason.contains("not_found");
+        let hint = match status {
+            StatusCode::UNAUTHORIZED => format!(
+                "user {:?} was not accepted; check the credentials in amqp.management_url or \
+                 amqp.url",
+                self.credentials.user
+            ),
+            StatusCode::FORBIDDEN => format!(
+                "user {:?} may not manage users; it needs the `administrator` tag",
+                self.credentials.user
+            ),
+            _ if missing && !not_found_hint.is_empty() => not_found_hint.to_owned(),
+            _ => "see the broker's log".to_owned(),
+        };
+        ManagementError::Refused {
+            action,
+            url: self.base.to_string(),
+            status,
+            reason,
+            hint,
+        }
+    }
+}
+
+fn decode(s: &str) -> String {
+    percent_decode_str(s).decode_utf8_lossy().into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credentials_come_from_the_management_url_first() {
+        let m = Management::new(
+            "http://admin:p%40ss@rabbit:15672/",
+            "amqp://guest:guest@x/%2f",
+        )
+        .expect("valid");
+        assert_eq!(m.credentials.user, "admin");
+        assert_eq!(m.credentials.password, "p@ss");
+        assert_eq!(m.url(), "http://rabbit:15672/");
+        let m = Management::new("http://rabbit:15672", "amqp://hub:s3cret@x/%2f").expect("valid");
+        assert_eq!(m.credentials.user, "hub");
+        assert!(!format!("{m:?}").contains("s3cret"));
+    }
+
+    #[test]
+    fn path_segments_are_encoded() {
+        let m = Management::new("http://rabbit:15672/", "amqp://g:g@x/%2f").expect("valid");
+        assert_eq!(
+            m.endpoint(&["permissions", "/", "vgr"]),
+            "http://rabbit:15672/api/permissions/%2F/vgr"
+        );
+    }
+
+    #[test]
+    fn bad_urls_are_named_without_their_password() {
+        let error = Management::new("ftp://u:secret@rabbit", "amqp://g:g@x/%2f").expect_err("ftp");
+        assert!(!error.to_string().contains("secret"), "{error}");
+    }
+}

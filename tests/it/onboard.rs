@@ -1,0 +1,333 @@
+//! Onboarding on the real RabbitMQ: users and permissions through the management API, and
+//! proof that they keep organisations apart (publish to ingress, read own queue, nothing else).
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+use lapin::options::{
+    BasicConsumeOptions, BasicPublishOptions, ConfirmSelectOptions, QueueDeclareOptions,
+};
+use lapin::{BasicProperties, Connection};
+use samverkan::onboard::{self, Management, ManagementError, OnboardError, Password};
+use samverkan::settings::{self, Settings};
+use samverkan::transport::amqp::{EGRESS_EXCHANGE, INGRESS_EXCHANGE, Topology, connect, declare};
+
+const HOST: &str = "127.0.0.1:5672";
+const MANAGEMENT: &str = "http://127.0.0.1:15672";
+const START: &str = "start RabbitMQ with `rabbitmq-server -detached` and \
+    `rabbitmq-plugins enable rabbitmq_management`, or run scripts/test";
+
+fn rabbitmqctl(args: &[&str]) -> String {
+    let output = Command::new("rabbitmqctl")
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("these tests manage vhosts with `rabbitmqctl` ({e}); {START}"));
+    assert!(
+        output.status.success(),
+        "rabbitmqctl {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// A fresh vhost with the topology for two organisations whose broker users are unique to
+/// this test (so tests running at once never share a user); deleted when dropped.
+struct Site {
+    vhost: String,
+    settings: Settings,
+    users: Vec<String>,
+}
+
+impl Site {
+    async fn new() -> Self {
+        let id = &uuid::Uuid::now_v7().simple().to_string()[20..];
+        let vhost = format!("it-onboard-{id}");
+        rabbitmqctl(&["add_vhost", &vhost]);
+        rabbitmqctl(&["set_permissions", "-p", &vhost, "guest", ".*", ".*", ".*"]);
+        let users = vec![format!("ob-{id}-vgr"), format!("ob-{id}-chalmers")];
+        let toml = format!(
+            "[[organisations]]\nid = \"VGR\"\nkind = \"region\"\nbroker_user = \"{}\"\n\
+             display_name = \"Västra Götalandsregionen\"\n\n\
+             [[organisations]]\nid = \"chalmers\"\nkind = \"university\"\n\
+             broker_user = \"{}\"\ndisplay_name = \"Chalmers\"\n",
+            users[0], users[1]
+        );
+        let env = HashMap::from([(
+            "SAMVERKAN__AMQP__URL".to_owned(),
+            format!("amqp://guest:guest@{HOST}/{vhost}"),
+        )]);
+        let settings = settings::load_str(&toml, env).expect("settings");
+        let topology = Topology::new(["VGR", "chalmers"], 5).expect("topology");
+        let connection = connect(&settings.amqp.url, "it-onboard")
+            .await
+            .unwrap_or_else(|e| panic!("cannot reach RabbitMQ ({e}); {START}"));
+        let channel = connection.create_channel().await.expect("channel");
+        declare(&channel, &topology).await.expect("declare");
+        connection.close(200, "done".into()).await.ok();
+        Self {
+            vhost,
+            settings,
+            users,
+        }
+    }
+
+    fn management(&self) -> Management {
+        Management::new(MANAGEMENT, &self.settings.amqp.url).expect("management URL")
+    }
+
+    async fn onboard(&self, password: &str, reset: bool) -> Vec<onboard::Onboarded> {
+        let grants = onboard::plan(&self.settings, &[]).expect("plan");
+        onboard::apply(
+            &self.management(),
+            grants,
+            &Password::Given(password.into()),
+            reset,
+        )
+        .await
+        .unwrap_or_else(|e| panic!("onboarding failed ({e}); {START}"))
+    }
+
+    async fn connect_as(&self, user: &str, password: &str) -> Result<Connection, String> {
+        let url = format!("amqp://{user}:{password}@{HOST}/{}", self.vhost);
+        connect(&url, "it-onboard-org")
+            .await
+            .map_err(|e| e.to_string())
+    }
+}
+
+impl Drop for Site {
+    fn drop(&mut self) {
+        let _ = Command::new("rabbitmqctl")
+            .args(["delete_vhost", &self.vhost])
+            .output();
+        for user in &self.users {
+            let _ = Command::new("rabbitmqctl")
+                .args(["delete_user", user])
+                .output();
+        }
+    }
+}
+
+/// Publish one persistent, mandatory message as `user` and wait for the broker's verdict.
+async fn publish_as(connection: &Connection, user: &str, exchange: &str) -> Result<(), String> {
+    let channel = connection
+        .create_channel()
+        .await
+        .map_err(|e| e.to_string())?;
+    channel
+        .confirm_select(ConfirmSelectOptions::default())
+        .await
+        .map_err(|e| e.to_string())?;
+    let properties = BasicProperties::default()
+        .with_delivery_mode(2)
+        .with_user_id(user.into());
+    let options = BasicPublishOptions {
+        mandatory: true,
+        ..Default::default()
+    };
+    let confirm = channel
+        .basic_publish(
+            exchange.into(),
+            "se.samverkan.need.submitted.v1".into(),
+            options,
+            b"{}",
+            properties,
+        )
+        .await
+        .map_err(|e| e.to_string())?
+        .await
+        .map_err(|e| e.to_string())?;
+    let acked = confirm.is_ack();
+    match confirm.take_message() {
+        None if acked => Ok(()),
+        returned => Err(format!(
+            "not confirmed (ack {acked}, returned {returned:?})"
+        )),
+    }
+}
+
+async fn consume(connection: &Connection, queue: &str) -> Result<(), String> {
+    let channel = connection
+        .create_channel()
+        .await
+        .map_err(|e| e.to_string())?;
+    channel
+        .basic_consume(
+            queue.into(),
+            "it-onboard".into(),
+            BasicConsumeOptions::default(),
+            Default::default(),
+        )
+        .await
+        .map(drop)
+        .map_err(|e| e.to_string())
+}
+
+#[tokio::test]
+async fn onboarded_organisations_write_to_ingress_and_read_only_their_own_queue() {
+    let site = Site::new().await;
+    let done = site.onboard("pw-onboard-1", false).await;
+    assert_eq!(done.len(), 2);
+    assert!(done.iter().all(|o| o.created && o.password.is_none()));
+    let vgr = &site.users[0];
+    let as_vgr = site
+        .connect_as(vgr, "pw-onboard-1")
+        .await
+        .expect("vgr connects");
+
+    publish_as(&as_vgr, vgr, INGRESS_EXCHANGE)
+        .await
+        .expect("an organisation may publish to ingress");
+    consume(&as_vgr, &Topology::org_queue_name("VGR"))
+        .await
+        .expect("an organisation may read its own queue");
+
+    let refused = |result: Result<(), String>, what: &str| {
+        let error = result.expect_err(what);
+        assert!(
+            error.contains("ACCESS_REFUSED") || error.contains("403"),
+            "{what}: {error}"
+        );
+    };
+    refused(
+        consume(&as_vgr, &Topology::org_queue_name("chalmers")).await,
+        "reading another organisation's queue",
+    );
+    refused(
+        publish_as(&as_vgr, vgr, EGRESS_EXCHANGE).await,
+        "publishing as the hub",
+    );
+    let channel = as_vgr.create_channel().await.expect("channel");
+    let declared = channel
+        .queue_declare(
+            "vgr-own-queue".into(),
+            QueueDeclareOptions::default(),
+            Default::default(),
+        )
+        .await
+        .map(drop)
+        .map_err(|e| e.to_string());
+    refused(declared, "declaring a queue");
+    as_vgr.close(200, "done".into()).await.ok();
+
+    let listed = rabbitmqctl(&["list_user_permissions", vgr]);
+    assert!(
+        listed.contains(&site.vhost) && listed.contains(r"^samverkan\.org\.VGR$"),
+        "{listed}"
+    );
+}
+
+#[tokio::test]
+async fn onboarding_again_keeps_the_password_unless_asked_to_reset_it() {
+    let site = Site::new().await;
+    site.onboard("first-password", false).await;
+    let again = site.onboard("second-password", false).await;
+    assert!(again.iter().all(|o| !o.created && !o.password_reset));
+    let chalmers = &site.users[1];
+    let first = site.connect_as(chalmers, "first-password").await;
+    assert!(first.is_ok(), "{first:?}");
+    assert!(site.connect_as(chalmers, "second-password").await.is_err());
+
+    let reset = site.onboard("second-password", true).await;
+    assert!(reset.iter().all(|o| !o.created && o.password_reset));
+    assert!(site.connect_as(chalmers, "second-password").await.is_ok());
+    assert!(site.connect_as(chalmers, "first-password").await.is_err());
+}
+
+#[tokio::test]
+async fn onboarding_errors_say_what_to_fix_without_secrets() {
+    let site = Site::new().await;
+    let unknown = onboard::plan(&site.settings, &["nope".into()]).expect_err("unknown org");
+    assert!(matches!(unknown, OnboardError::UnknownOrganisation(ref id) if id == "nope"));
+
+    let grants = onboard::plan(&site.settings, &[]).expect("plan");
+    let wrong =
+        Management::new("http://guest:not-the-password@127.0.0.1:15672", "amqp://x").expect("url");
+    let error = onboard::apply(&wrong, grants.clone(), &Password::Generate, false)
+        .await
+        .expect_err("wrong credentials");
+    let shown = error.to_string();
+    assert!(
+        shown.contains("401") && !shown.contains("not-the-password"),
+        "{shown}"
+    );
+
+    let closed = Management::new("http://127.0.0.1:1", &site.settings.amqp.url).expect("url");
+    let error = onboard::apply(&closed, grants.clone(), &Password::Generate, false)
+        .await
+        .expect_err("nothing listens");
+    assert!(
+        matches!(
+            error,
+            OnboardError::Management(ManagementError::Unreachable { .. })
+        ),
+        "{error}"
+    );
+    assert!(error.to_string().contains("rabbitmq_management"), "{error}");
+
+    let mut elsewhere = grants;
+    elsewhere[0].vhost = format!("{}-missing", site.vhost);
+    let error = onboard::apply(&site.management(), elsewhere, &Password::Generate, false)
+        .await
+        .expect_err("no such vhost");
+    assert!(error.to_string().contains("add_vhost"), "{error}");
+}
+
+#[tokio::test]
+async fn the_onboard_command_generates_passwords_that_work() {
+    let site = Site::new().await;
+    let dir = tempfile::TempDir::new().expect("temp dir");
+    let config = dir.path().join("orgs.toml");
+    let toml = format!(
+        "[[organisations]]\nid = \"VGR\"\nkind = \"region\"\nbroker_user = \"{}\"\n\
+         display_name = \"VGR\"\n",
+        site.users[0]
+    );
+    std::fs::write(&config, toml).expect("config");
+    let mut command = Command::new(env!("CARGO_BIN_EXE_samverkan"));
+    for (key, _) in std::env::vars().filter(|(k, _)| k.starts_with("SAMVERKAN")) {
+        command.env_remove(key);
+    }
+    let mut child = command
+        .args([
+            "--config",
+            &config.display().to_string(),
+            "onboard",
+            "--format",
+            "json",
+        ])
+        .env("SAMVERKAN__AMQP__URL", &site.settings.amqp.url)
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn samverkan");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(b"")
+        .expect("stdin");
+    let output = child.wait_with_output().expect("samverkan finishes");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    assert_eq!(report[0]["org"], "VGR");
+    assert_eq!(report[0]["created"], true);
+    assert_eq!(report[0]["read"], r"^samverkan\.org\.VGR$");
+    let password = report[0]["password"]
+        .as_str()
+        .expect("a generated password");
+    assert!(password.len() >= 32);
+    assert!(
+        !String::from_utf8_lossy(&output.stderr).contains(password),
+        "the password reached the log"
+    );
+    let connection = site.connect_as(&site.users[0], password).await;
+    assert!(connection.is_ok(), "{connection:?}");
+}
