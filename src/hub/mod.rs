@@ -89,11 +89,15 @@ pub async fn run<C: Consume, P: Publish>(
     shutdown: Shutdown,
 ) {
     let wake = Arc::new(Notify::new());
+    let claim = relay::Claim {
+        batch: settings.amqp.confirm_window,
+        lease: std::time::Duration::from_secs(settings.hub.relay_lease_secs),
+    };
     let relay = tokio::spawn(relay::run(
         pipeline.store().clone(),
         publisher.clone(),
         wake.clone(),
-        settings.amqp.confirm_window,
+        claim,
         shutdown.clone(),
     ));
     let timer = tokio::spawn(timer::run(
@@ -118,13 +122,7 @@ pub async fn run<C: Consume, P: Publish>(
     }
     // What the last deliveries committed after the relay stopped.
     loop {
-        match relay::relay_once(
-            pipeline.store(),
-            publisher.as_ref(),
-            settings.amqp.confirm_window,
-        )
-        .await
-        {
+        match relay::relay_once(pipeline.store(), publisher.as_ref(), claim).await {
             Ok(relay::Pass { published: 0, .. }) | Err(_) => break,
             Ok(_) => {}
         }

@@ -1,11 +1,22 @@
 //! The outbox relay: publishes what the pipeline committed, marks it sent once confirmed.
 //!
-//! It is the only thing that publishes the hub's events. Rows are read oldest first in batches
-//! of the confirm window and published with pipelined confirms; a row is marked sent only
-//! after the broker confirmed it and routed it to a queue. On start the relay simply finds
-//! every row a crash left unconfirmed. Failed rows are retried with a growing pause; a row
-//! that stays unroutable (an organisation's queue was deleted) is moved to the dead-letter
-//! queue after [`MAX_ATTEMPTS`] so it cannot hold the relay forever, and is never dropped.
+//! It is the only thing that publishes the hub's events. Rows are claimed oldest first in
+//! batches of the confirm window ([`Store::claim_outbox`]) and published with pipelined
+//! confirms; a row is marked sent only after the broker confirmed it and routed it to a queue.
+//! Failed rows are given back at once ([`Store::record_attempt`] clears the claim) and retried
+//! with a growing pause; a row that stays unroutable (an organisation's queue was deleted) is
+//! moved to the dead-letter queue after [`MAX_ATTEMPTS`] so it cannot hold the relay forever,
+//! and is never dropped.
+//!
+//! **Several relays, one outbox.** Hub instances sharing a database each run a relay. A claim
+//! is a lease (`[hub] relay_lease_secs`): while one relay holds a row the others skip it, so
+//! each event goes on the wire once, and the relays split the backlog between them (on
+//! PostgreSQL two claims at the same moment take disjoint rows). A relay that dies holding
+//! rows — a SIGKILL between claim and confirm — leaves them claimed until the lease runs out;
+//! then any relay, including the restarted hub's, claims and publishes them again, and
+//! receivers dedupe by event id. A batch must be published well within the lease, or another
+//! relay publishes it too: a broker that withholds confirms for longer than the lease (the
+//! publisher waits up to its confirm timeout) costs duplicates, never a loss.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -25,17 +36,26 @@ const MAX_PAUSE: Duration = Duration::from_secs(5);
 /// How often the relay looks even when nobody woke it (rows from another hub instance).
 const IDLE_POLL: Duration = Duration::from_millis(500);
 
+/// How much the relay claims at a time, and for how long.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Claim {
+    /// Rows per pass (the confirm window).
+    pub batch: usize,
+    /// How long other relays skip the claimed rows.
+    pub lease: Duration,
+}
+
 /// Publish pending outbox rows until `shutdown`.
 pub async fn run<P: Publish>(
     store: Store,
     publisher: Arc<P>,
     wake: Arc<Notify>,
-    batch: usize,
+    claim: Claim,
     shutdown: Shutdown,
 ) {
     let mut pause = Duration::from_millis(100);
     while !shutdown.is_triggered() {
-        match relay_once(&store, publisher.as_ref(), batch).await {
+        match relay_once(&store, publisher.as_ref(), claim).await {
             Ok(Pass {
                 published: 0,
                 failed: 0,
@@ -77,15 +97,15 @@ pub struct Pass {
     pub failed: usize,
 }
 
-/// Publish one batch of pending rows.
+/// Claim one batch of unsent rows no other relay holds, publish it, and mark each row sent or
+/// give it back.
 pub async fn relay_once<P: Publish>(
     store: &Store,
     publisher: &P,
-    batch: usize,
+    claim: Claim,
 ) -> Result<Pass, StoreError> {
-    let rows = store
-        .pending_outbox(i64::try_from(batch).unwrap_or(i64::MAX))
-        .await?;
+    let limit = i64::try_from(claim.batch).unwrap_or(i64::MAX);
+    let rows = store.claim_outbox(limit, claim.lease).await?;
     if rows.is_empty() {
         return Ok(Pass {
             published: 0,
@@ -103,6 +123,7 @@ pub async fn relay_once<P: Publish>(
                 if park(publisher, row, &e).await {
                     sent.push(row.id);
                 } else {
+                    store.record_attempt(row.id).await?;
                     failed += 1;
                 }
             }

@@ -8,7 +8,7 @@ use serde::Deserialize;
 use super::error::SettingsError;
 use super::org::OrgId;
 
-/// `[hub]`: the worker loop.
+/// `[hub]`: the worker loop, the close timer and the outbox relay.
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct HubSettings {
@@ -21,6 +21,11 @@ pub struct HubSettings {
     pub retry_base_ms: u64,
     /// How often the close timer looks for needs past respond-by, in seconds.
     pub timer_interval_secs: u64,
+    /// How long the outbox relay holds the rows it claimed, in seconds: other relays on the
+    /// same database skip them meanwhile, and rows a killed hub claimed but never confirmed are
+    /// published again after at most this long. At least 1; publishing one batch must take
+    /// well less.
+    pub relay_lease_secs: u64,
     /// Pin the hub's clock to noon UTC of this date (`YYYY-MM-DD`) instead of the system clock:
     /// for demonstrations and tests against the sample data, whose intake windows and deadlines
     /// are fixed dates. Never set it in production.
@@ -44,10 +49,16 @@ impl HubSettings {
                 "must be a date, YYYY-MM-DD".to_owned(),
             ));
         }
-        if self.workers == 0 || self.max_attempts == 0 || self.timer_interval_secs == 0 {
+        if self.workers == 0
+            || self.max_attempts == 0
+            || self.timer_interval_secs == 0
+            || self.relay_lease_secs == 0
+        {
             return Err(SettingsError::value(
                 "hub",
-                "workers, max_attempts and timer_interval_secs must be at least 1".to_owned(),
+                "workers, max_attempts, timer_interval_secs and relay_lease_secs must be at \
+                 least 1"
+                    .to_owned(),
             ));
         }
         Ok(())
@@ -74,4 +85,31 @@ pub struct CourseFile {
     pub org: OrgId,
     /// The file (relative paths are relative to the working directory).
     pub path: PathBuf,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hub() -> HubSettings {
+        HubSettings {
+            workers: 8,
+            max_attempts: 5,
+            retry_base_ms: 50,
+            timer_interval_secs: 60,
+            relay_lease_secs: 10,
+            fixed_date: None,
+        }
+    }
+
+    #[test]
+    fn a_relay_lease_of_zero_is_refused() {
+        assert!(hub().validate().is_ok());
+        let zero = HubSettings {
+            relay_lease_secs: 0,
+            ..hub()
+        };
+        let err = zero.validate().expect_err("a zero lease");
+        assert!(err.to_string().contains("relay_lease_secs"), "{err}");
+    }
 }

@@ -63,6 +63,11 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "reference",
         include_str!("../../migrations/sqlite/0002_reference.sql"),
     ),
+    (
+        3,
+        "outbox_claim",
+        include_str!("../../migrations/sqlite/0003_outbox_claim.sql"),
+    ),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (
@@ -74,6 +79,11 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         2,
         "reference",
         include_str!("../../migrations/postgres/0002_reference.sql"),
+    ),
+    (
+        3,
+        "outbox_claim",
+        include_str!("../../migrations/postgres/0003_outbox_claim.sql"),
     ),
 ];
 

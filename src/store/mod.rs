@@ -12,9 +12,10 @@
 //! milliseconds in `BIGINT` columns (they compare as numbers, so "respond-by has passed" is one
 //! indexed `<=`), JSON is `TEXT`, bytes are `BLOB`/`BYTEA`. The SQL text is the same for both:
 //! `$1` placeholders (SQLite reads `$N` as the N-th argument), `ON CONFLICT … DO NOTHING`,
-//! `RETURNING`. Only two things differ, both about concurrency: PostgreSQL locks a need with
-//! `SELECT … FOR UPDATE`, and SQLite transactions start with `BEGIN IMMEDIATE` on a single
-//! writer connection (`connect.rs` explains why).
+//! `RETURNING`. Only two things differ, both about concurrency: PostgreSQL locks rows (a need
+//! with `SELECT … FOR UPDATE`, the outbox rows a relay claims with `FOR UPDATE SKIP LOCKED`),
+//! and SQLite transactions start with `BEGIN IMMEDIATE` on a single writer connection
+//! (`connect.rs` explains why).
 //!
 //! **Two migration folders.** `migrations/sqlite` and `migrations/postgres` create identical
 //! tables; the dialects disagree only on how to spell an auto-increment key, a byte string and a
@@ -23,15 +24,19 @@
 //! on every connect, which is idempotent.
 //!
 //! **Nothing lost, nothing twice.** A [`Tx`] carries the inbox row, the effects and the outbox
-//! rows of one event; the delivery is acked after it commits. The relay reads
-//! [`Store::pending_outbox`], publishes with confirms and calls [`Store::mark_sent`]; whatever
-//! was not confirmed before a crash is still pending at the next start, so it is published
-//! again and receivers dedupe by event id.
+//! rows of one event; the delivery is acked after it commits. The relay claims unsent rows with
+//! [`Store::claim_outbox`] (a lease in `outbox.claimed_until_ms`), publishes them with confirms
+//! and calls [`Store::mark_sent`], or [`Store::record_attempt`] to give a failed row back at
+//! once. Whatever was not confirmed before a crash is claimed again once its lease runs out, so
+//! it is published again and receivers dedupe by event id.
 //!
 //! **Competing instances.** Answers to one need are serialised by the need's row lock
 //! ([`Tx::load_need_for_update`]) and, as a second line, by the need's `version`
 //! ([`Tx::update_need_state`] fails with [`StoreError::Conflict`], which is transient: reload
 //! and re-apply). The inbox's primary key makes the second instance to see an event skip it.
+//! Their relays share the outbox through claims: a row one relay holds is skipped by the others
+//! until it is sent, given back or its lease expires, so each outbound event goes on the wire
+//! once (PostgreSQL picks rows with `FOR UPDATE SKIP LOCKED`; `outbox.rs` explains).
 //!
 //! **Timers survive restarts.** The close timer asks [`Store::needs_due`] instead of keeping
 //! deadlines in memory.
@@ -43,6 +48,7 @@
 mod codes;
 mod connect;
 mod error;
+mod outbox;
 mod records;
 mod rows;
 mod tx;
@@ -62,15 +68,12 @@ pub use records::{
 pub use tx::Tx;
 
 use connect::Pools;
-use rows::{audit_from_row, fetch_need, now_ms, outbox_from_row, to_ms};
+use rows::{audit_from_row, fetch_need, to_ms};
 
 use crate::settings::StoreSettings;
 
 /// Connections used when [`Store::connect`] is given only a URL.
 pub const DEFAULT_MAX_CONNECTIONS: u32 = 8;
-
-/// Rows per statement in [`Store::mark_sent`], well under both databases' parameter limits.
-const MARK_SENT_CHUNK: usize = 500;
 
 /// The durable state of the hub over SQLite or PostgreSQL. Cloning is cheap and clones share
 /// the connection pools.
@@ -180,53 +183,6 @@ impl Store {
             .collect()
     }
 
-    /// Up to `limit` outbox rows the broker has not confirmed, oldest first. At start this is
-    /// everything a crash left unconfirmed.
-    pub async fn pending_outbox(&self, limit: i64) -> Result<Vec<OutboxRow>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT id, event_id, exchange, routing_key, content_type, correlation_id, headers, \
-             body, created_at_ms, attempts FROM outbox WHERE sent_at_ms IS NULL \
-             ORDER BY id LIMIT $1",
-        )
-        .bind(limit)
-        .fetch_all(&self.pools.reader)
-        .await?;
-        rows.iter().map(outbox_from_row).collect()
-    }
-
-    /// Marks outbox rows as confirmed by the broker, so they are not published again.
-    pub async fn mark_sent(&self, ids: &[i64]) -> Result<(), StoreError> {
-        if ids.is_empty() {
-            return Ok(());
-        }
-        let now = now_ms();
-        let mut tx = self.write_tx().await?;
-        for chunk in ids.chunks(MARK_SENT_CHUNK) {
-            let placeholders: Vec<String> = (2..chunk.len() + 2).map(|i| format!("${i}")).collect();
-            // Only generated placeholders are spliced in; every value is bound.
-            let sql = format!(
-                "UPDATE outbox SET sent_at_ms = $1 WHERE sent_at_ms IS NULL AND id IN ({})",
-                placeholders.join(", ")
-            );
-            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(now);
-            for id in chunk {
-                query = query.bind(*id);
-            }
-            query.execute(&mut *tx).await?;
-        }
-        tx.commit().await?;
-        Ok(())
-    }
-
-    /// Counts a publish attempt of an outbox row (for the relay's backoff and for operators).
-    pub async fn record_attempt(&self, id: i64) -> Result<(), StoreError> {
-        sqlx::query("UPDATE outbox SET attempts = attempts + 1 WHERE id = $1")
-            .bind(id)
-            .execute(&self.pools.writer)
-            .await?;
-        Ok(())
-    }
-
     /// The audit trail of a need, oldest first.
     pub async fn audit_trail(&self, need_id: &NeedId) -> Result<Vec<AuditRecord>, StoreError> {
         let rows = sqlx::query(
@@ -253,7 +209,8 @@ impl Store {
         })
     }
 
-    /// A short write transaction outside the event pipeline (the relay's bookkeeping).
+    /// A short write transaction outside the event pipeline (the relay's claims and
+    /// bookkeeping, in `outbox.rs`).
     async fn write_tx(&self) -> Result<sqlx::Transaction<'static, Any>, StoreError> {
         Ok(match self.pools.backend {
             Backend::Sqlite => self.pools.writer.begin_with("BEGIN IMMEDIATE").await?,

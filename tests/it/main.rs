@@ -12,6 +12,7 @@ mod hub_amqp;
 mod hub_faults;
 mod matching;
 mod onboard;
+mod outbox_claim;
 mod pii;
 mod reconcile;
 mod settings;

@@ -7,13 +7,16 @@
 //!
 //! - [`two_hubs_on_one_postgres_lose_and_double_no_answer`]: two hub instances (each `serve` on
 //!   its own thread and runtime) consume the same `samverkan.hub.ingress` and share one fresh
-//!   PostgreSQL database; 200 needs, then 2,000 answers, each answer published twice. Threads rather than `samverkan run` processes: the two instances still
+//!   PostgreSQL database; 200 needs, then 2,000 answers, each answer published twice. The two
+//!   relays share the outbox through claims, so the region's statuses are checked not to be
+//!   doubled on the wire. Threads rather than `samverkan run` processes: the two instances still
 //!   share nothing but the database and the broker (each has its own runtime, connection pools
 //!   and AMQP connections), and a thread lets the clock be pinned to the sample data's reference
 //!   date, as everywhere else in this suite, so the outcome does not change with the calendar.
 //! - [`a_sigkilled_hub_restarts_and_every_event_counts_once`]: `samverkan run` as a child
 //!   process on a SQLite file, killed with SIGKILL twice while it works (once amid 250 needs,
-//!   once amid 250 answers) and started again on the same store and vhost. It has to be a process
+//!   once amid 250 answers) and started again on the same store and vhost (with a 2 s relay
+//!   lease, so what a killed run had claimed is published again soon). It has to be a process
 //!   (a thread cannot be SIGKILLed); its clock is pinned to the reference date with
 //!   `SAMVERKAN__HUB__FIXED_DATE`, like the rest of the suite.
 //!
