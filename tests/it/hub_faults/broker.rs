@@ -229,16 +229,6 @@ impl Watch {
             .collect()
     }
 
-    /// Statuses that count at least one answer.
-    pub(crate) fn answer_statuses(&self) -> usize {
-        let counted = |e: &&Value| {
-            ["offers", "proposals", "interests", "declines"]
-                .iter()
-                .any(|k| e["data"]["counts"][k].as_u64().unwrap_or(0) > 0)
-        };
-        self.statuses().filter(counted).count()
-    }
-
     pub(crate) async fn close(self) {
         self.connection.close(200, "done".into()).await.ok();
     }

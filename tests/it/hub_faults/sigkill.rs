@@ -99,7 +99,7 @@ pub(crate) async fn a_sigkilled_hub_restarts_and_every_event_counts_once() {
     const NEEDS: usize = 250;
     const ANSWERED_NEEDS: usize = 125;
     const ANSWERS_PER_NEED: usize = 2;
-    /// Statuses seen before the first kill, and answer statuses before the second.
+    /// Needs stored before the first kill, and answers stored before the second.
     const KILL_AFTER: usize = 40;
     let started = Instant::now();
     let vhost = Vhost::create().await;
@@ -129,30 +129,30 @@ pub(crate) async fn a_sigkilled_hub_restarts_and_every_event_counts_once() {
         .iter()
         .filter_map(|(_, e)| e.subject.clone())
         .collect();
-    vhost.publish(needs.clone()).await;
+    // Four fifths now, the rest while the hub is dead, so the kill always leaves work behind.
+    let (now_part, later_part) = needs.split_at(NEEDS * 4 / 5);
+    vhost.publish(now_part.to_vec()).await;
     let mut vgr = Watch::open(&vhost, &vgr_queue).await;
+    let db = sql_pool(&store_url).await;
     let deadline = Instant::now() + Duration::from_secs(60);
-    while vgr.statuses().count() < KILL_AFTER {
-        vgr.poll().await;
+    while count(&db, "SELECT count(*) FROM needs", &[]).await < KILL_AFTER as i64 {
         hub.assert_running();
         assert!(
             Instant::now() < deadline,
-            "no {KILL_AFTER} statuses within 60 s"
+            "no {KILL_AFTER} needs stored within 60 s"
         );
-        tokio::time::sleep(Duration::from_millis(10)).await;
+        tokio::time::sleep(Duration::from_millis(5)).await;
     }
     hub.kill();
-    let db = sql_pool(&store_url).await;
     let at_kill = count(&db, "SELECT count(*) FROM needs", &[]).await;
+    vgr.poll().await;
     eprintln!(
-        "SIGKILL 1 after {:?}: {} statuses out, {at_kill} of {NEEDS} needs stored",
+        "SIGKILL 1 after {:?}: {} statuses out, {at_kill} of {} published needs stored",
         started.elapsed(),
-        vgr.statuses().count()
+        vgr.statuses().count(),
+        now_part.len()
     );
-    assert!(
-        (at_kill as usize) < NEEDS,
-        "the hub had stored every need before the kill; kill it earlier"
-    );
+    vhost.publish(later_part.to_vec()).await;
 
     // Second run, on the same store and vhost: the rest of the needs; then answers, and a
     // SIGKILL once 40 statuses counting answers are out.
@@ -182,29 +182,28 @@ pub(crate) async fn a_sigkilled_hub_restarts_and_every_event_counts_once() {
         ));
     }
     rng.shuffle(&mut answers);
-    let before = vgr.answer_statuses();
-    vhost.publish(answers.clone()).await;
+    // Three quarters now, the rest while the hub is dead: however fast the hub is on a quiet
+    // machine or slow on a loaded one, the kill always leaves work for the next run.
+    let (now_part, later_part) = answers.split_at(answers.len() * 3 / 4);
+    vhost.publish(now_part.to_vec()).await;
+    // Watch the store, not the region's queue: the queue lags the commits by a relay pass.
     let deadline = Instant::now() + Duration::from_secs(60);
-    while vgr.answer_statuses() < before + KILL_AFTER {
-        vgr.poll().await;
+    while count(&db, "SELECT count(*) FROM answers", &[]).await < KILL_AFTER as i64 {
         hub.assert_running();
         assert!(
             Instant::now() < deadline,
-            "no {KILL_AFTER} answer statuses within 60 s"
+            "no {KILL_AFTER} answers stored within 60 s"
         );
-        tokio::time::sleep(Duration::from_millis(10)).await;
+        tokio::time::sleep(Duration::from_millis(5)).await;
     }
     hub.kill();
     let at_kill = count(&db, "SELECT count(*) FROM answers", &[]).await;
     eprintln!(
-        "SIGKILL 2 after {:?}: {at_kill} of {} answers stored",
+        "SIGKILL 2 after {:?}: {at_kill} of {} published answers stored",
         started.elapsed(),
-        answers.len()
+        now_part.len()
     );
-    assert!(
-        (at_kill as usize) < answers.len(),
-        "the hub had stored every answer before the kill; kill it earlier"
-    );
+    vhost.publish(later_part.to_vec()).await;
 
     // Third run: everything else; then a clean stop.
     let mut hub = ProcessHub::start(&env, &log);
