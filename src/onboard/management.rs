@@ -1,4 +1,5 @@
-//! A small client for the RabbitMQ management HTTP API: users and permissions, nothing else.
+//! A small client for the RabbitMQ management HTTP API: users, permissions and virtual hosts
+//! (`samverkan bench` runs in throwaway vhosts), nothing else.
 //!
 //! Credentials never travel in the URL: they are taken out of `amqp.management_url` (or, when
 //! it has none, out of `amqp.url`, the hub's own administrative user) and sent as basic auth,
@@ -168,6 +169,41 @@ impl Management {
         let missing =
             format!("does vhost {vhost:?} exist? Create it with `rabbitmqctl add_vhost {vhost}`");
         self.expect_success(request, action, &missing).await
+    }
+
+    /// Create virtual host `vhost` (idempotent: an existing one is left as it is).
+    pub async fn put_vhost(&self, vhost: &str, description: &str) -> Result<(), ManagementError> {
+        let action = format!("creating vhost {vhost:?}");
+        let body = json!({ "description": description });
+        let request = self.http.put(self.endpoint(&["vhosts", vhost])).json(&body);
+        self.expect_success(request, action, "").await
+    }
+
+    /// Whether virtual host `vhost` exists.
+    pub async fn vhost_exists(&self, vhost: &str) -> Result<bool, ManagementError> {
+        let action = format!("looking up vhost {vhost:?}");
+        let response = self
+            .send(self.http.get(self.endpoint(&["vhosts", vhost])), &action)
+            .await?;
+        match response.status() {
+            StatusCode::NOT_FOUND => Ok(false),
+            status if status.is_success() => Ok(true),
+            _ => Err(self.refused(action, response, "").await),
+        }
+    }
+
+    /// Delete virtual host `vhost` with everything in it (queues, exchanges, permissions).
+    /// Returns whether it existed.
+    pub async fn delete_vhost(&self, vhost: &str) -> Result<bool, ManagementError> {
+        let action = format!("deleting vhost {vhost:?}");
+        let response = self
+            .send(self.http.delete(self.endpoint(&["vhosts", vhost])), &action)
+            .await?;
+        match response.status() {
+            StatusCode::NOT_FOUND => Ok(false),
+            status if status.is_success() => Ok(true),
+            _ => Err(self.refused(action, response, "").await),
+        }
     }
 
     /// `api/<segment>/<segment>…`, each segment percent-encoded (a vhost `/` is `%2F`).
