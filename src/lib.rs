@@ -25,6 +25,7 @@
 //! | [`transport`] | RabbitMQ (reconnecting consumer, confirmed publisher) and an in-process broker | AMQP |
 //! | [`onboard`]   | broker users and least-privilege permissions per organisation          | HTTP |
 //! | [`hub`]       | worker loop (outcome → ack), outbox relay, close timer, `run` service | all |
+//! | [`loadgen`]   | `bench`: the hub vs. a pass-through on RabbitMQ, same run; ratio, p50/p99, peak RSS | all |
 //! | [`settings`]  | layered configuration: defaults → file → `SAMVERKAN__…` environment  | file |
 //! | [`telemetry`] | `tracing` subscriber: env filter, text or JSON to stderr              | stderr |
 //! | [`demo`]      | the whole story in one process on the in-process broker               | – |
@@ -51,6 +52,7 @@ pub mod clock;
 pub mod demo;
 pub mod event;
 pub mod hub;
+pub mod loadgen;
 pub mod matching;
 pub mod onboard;
 pub mod pii;

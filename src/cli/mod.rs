@@ -5,6 +5,7 @@
 //! to stderr (see [`crate::telemetry`]). Exit codes are uniform: 0 success/clean, 1 something
 //! was found (an invalid event, personal data), 2 usage or I/O error.
 
+mod bench;
 mod demo;
 mod input;
 mod needs;
@@ -44,6 +45,9 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Load generator: the hub against a pass-through baseline on RabbitMQ, in throwaway vhosts;
+    /// reports throughput, p50/p99 latency, peak memory and the ratio (DESIGN.md §10).
+    Bench(bench::BenchArgs),
     /// The whole story in one process (no broker): needs, PII refusals, matches, answers,
     /// and every need's reconciled status.
     Demo,
@@ -208,6 +212,7 @@ pub fn dispatch(
     let limits = settings.limits.to_limits();
     match command {
         Command::Run => run::run(settings),
+        Command::Bench(args) => bench::run(settings, &args, out),
         Command::Onboard(args) => onboard::run(settings, &args, out),
         Command::Demo => demo::run(out),
         Command::Needs {

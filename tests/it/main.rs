@@ -10,6 +10,7 @@ mod docs;
 mod flow;
 mod hub_amqp;
 mod hub_faults;
+mod loadgen;
 mod matching;
 mod onboard;
 mod outbox_claim;

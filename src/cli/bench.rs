@@ -1,0 +1,198 @@
+//! `samverkan bench`: the load generator. Runs the hub and a pass-through baseline on the
+//! configured RabbitMQ, in throwaway vhosts, and prints both and their ratio
+//! (see [`crate::loadgen`]).
+//!
+//! Progress and errors go to the log on stderr; the report goes to stdout, as a table or as
+//! JSON for scripts (`scripts/bench hub`). Ctrl-C stops the bench and still removes its vhosts
+//! and temporary database.
+
+use std::io::Write;
+use std::time::Duration;
+
+use anyhow::Context;
+
+use super::{OutputFormat, Status};
+use crate::loadgen::{self, BenchOptions, Report, RunReport, StoreChoice};
+use crate::settings::Settings;
+
+const INTERRUPTED: &str = "interrupted; the bench's vhosts and temporary database were removed";
+
+/// Options of `samverkan bench`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct BenchArgs {
+    /// Needs per run (copies of NEED-2026-0101 with unique ids), plus one warm-up need.
+    #[arg(long, default_value_t = 2000, value_parser = clap::value_parser!(u32).range(1..))]
+    pub needs: u32,
+    /// The hub's store: `sqlite` (a temporary file), `postgres` (a temporary database on
+    /// postgres://postgres@127.0.0.1:5432), a `postgres://` server URL (a temporary database
+    /// there) or a `sqlite://PATH` URL (used as it is).
+    #[arg(long, default_value = "sqlite", value_name = "sqlite|postgres|URL")]
+    pub store: String,
+    /// Per-consumer prefetch of the hub and the pass-through (default: `amqp.prefetch`).
+    #[arg(long)]
+    pub prefetch: Option<u16>,
+    /// Publish at most this many needs per second (default: as fast as confirms allow).
+    #[arg(long, value_name = "NEEDS_PER_SEC")]
+    pub rate: Option<u32>,
+    /// Fail a run when nothing arrives for this many seconds.
+    #[arg(long, default_value_t = 60, value_name = "SECONDS")]
+    pub stall_secs: u64,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub format: OutputFormat,
+}
+
+/// Run the bench and print its report.
+pub fn run(settings: &Settings, args: &BenchArgs, out: &mut dyn Write) -> anyhow::Result<Status> {
+    let store: StoreChoice = args.store.parse()?;
+    let options = BenchOptions {
+        needs: args.needs as usize,
+        store,
+        prefetch: args.prefetch,
+        rate: args.rate,
+        stall: Duration::from_secs(args.stall_secs.max(1)),
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let report = runtime.block_on(async {
+        tokio::select! {
+            report = loadgen::run(settings, &options) => Ok(report?),
+            _ = tokio::signal::ctrl_c() => Err(anyhow::anyhow!(INTERRUPTED)),
+        }
+    })?;
+    match args.format {
+        OutputFormat::Json => {
+            serde_json::to_writer_pretty(&mut *out, &report)?;
+            writeln!(out)?;
+        }
+        OutputFormat::Text => text(&report, out)?,
+    }
+    Ok(Status::Ok)
+}
+
+/// The report as a table.
+fn text(r: &Report, out: &mut dyn Write) -> std::io::Result<()> {
+    let rate = r
+        .rate
+        .map_or("flat out".to_owned(), |n| format!("{n} needs/s"));
+    writeln!(
+        out,
+        "samverkan bench: {} needs per run ({rate}), fan-out {} messages per need, prefetch {}",
+        r.needs, r.fan_out, r.prefetch
+    )?;
+    writeln!(out, "broker {}; hub store {}", r.broker, r.store)?;
+    writeln!(out)?;
+    let header = ["", "hub", "pass-through", "hub/pass"].map(str::to_owned);
+    for [name, hub, pass, ratio] in std::iter::once(header).chain(rows(r)) {
+        let line = format!("{name:<22}{hub:>14}{pass:>16}{ratio:>12}");
+        writeln!(out, "{}", line.trim_end())?;
+    }
+    writeln!(out)?;
+    writeln!(
+        out,
+        "Latency: publish → the need's status on the region's queue. RSS covers the whole \
+         process (load generator and observer included); process peak {}.",
+        kib(r.process_peak_rss_kib)
+    )
+}
+
+/// Name, hub, pass-through, ratio.
+fn rows(r: &Report) -> Vec<[String; 4]> {
+    let row = |name: &str, cell: &dyn Fn(&RunReport) -> String, ratio: Option<f64>| {
+        let ratio = ratio.map_or(String::new(), |x| format!("{x:.2}"));
+        [name.to_owned(), cell(&r.hub), cell(&r.pass_through), ratio]
+    };
+    let ms = |v: f64| format!("{v:.1} ms");
+    let x = &r.ratio;
+    vec![
+        row("messages in", &|r| r.messages_in.to_string(), None),
+        row("messages out", &|r| r.messages_out.to_string(), None),
+        row("  duplicates", &|r| r.duplicates.to_string(), None),
+        row("duration", &|r| format!("{:.2} s", r.duration_secs), None),
+        row(
+            "msgs in/s",
+            &|r| format!("{:.0}", r.msgs_in_per_sec),
+            Some(x.throughput),
+        ),
+        row(
+            "msgs out/s",
+            &|r| format!("{:.0}", r.msgs_out_per_sec),
+            None,
+        ),
+        row(
+            "latency p50",
+            &|r| ms(r.latency_ms.p50),
+            Some(x.p50_latency),
+        ),
+        row(
+            "latency p99",
+            &|r| ms(r.latency_ms.p99),
+            Some(x.p99_latency),
+        ),
+        row("latency max", &|r| ms(r.latency_ms.max), None),
+        row("RSS at start", &|r| kib(r.rss_start_kib), None),
+        row("peak RSS", &|r| kib(r.peak_rss_kib), None),
+    ]
+}
+
+fn kib(value: Option<u64>) -> String {
+    value.map_or("n/a".to_owned(), |k| {
+        format!("{:.1} MiB", k as f64 / 1024.0)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::loadgen::{Latency, Ratio};
+
+    fn run_report(run: &'static str, rate: f64) -> RunReport {
+        RunReport {
+            run,
+            messages_in: 10,
+            messages_out: 70,
+            expected_out: 70,
+            duplicates: 0,
+            unexpected: 0,
+            complete_needs: 10,
+            duration_secs: 10.0 / rate,
+            msgs_in_per_sec: rate,
+            msgs_out_per_sec: rate * 7.0,
+            latency_ms: Latency {
+                min: 1.0,
+                p50: 2.0,
+                p99: 3.0,
+                max: 4.0,
+            },
+            rss_start_kib: Some(2048),
+            peak_rss_kib: None,
+        }
+    }
+
+    #[test]
+    fn the_table_has_both_runs_and_the_ratio() {
+        let (hub, pass) = (run_report("hub", 100.0), run_report("pass-through", 400.0));
+        let report = Report {
+            needs: 10,
+            fan_out: 7,
+            prefetch: 500,
+            rate: None,
+            store: "sqlite (temporary file)".into(),
+            broker: "amqp://guest:***@h/%2f".into(),
+            vhosts: vec![],
+            ratio: Ratio::of(&hub, &pass),
+            hub,
+            pass_through: pass,
+            process_peak_rss_kib: Some(4096),
+        };
+        let mut out = Vec::new();
+        text(&report, &mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.contains("msgs in/s"), "{text}");
+        assert!(text.contains("0.25"), "{text}");
+        assert!(text.contains("2.0 MiB") && text.contains("n/a"), "{text}");
+        assert!(text.contains("process peak 4.0 MiB"), "{text}");
+    }
+}

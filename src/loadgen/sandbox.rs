@@ -1,0 +1,177 @@
+//! Two throwaway virtual hosts on the operator's broker, one per run, and the bench user.
+//!
+//! The bench declares the full topology and fills queues with thousands of messages; doing that
+//! in the operator's vhost would mix bench traffic into real organisations' queues. So each
+//! bench creates `samverkan-bench-<run>-hub` and `…-pass` through the management API, gives
+//! the hub's own user (the one in `amqp.url`) full rights there and the bench user exactly what
+//! onboarding grants a region (publish to ingress, read its own queue), and deletes both vhosts
+//! at the end — on success, on error, and (through `Drop`) when the bench is interrupted or
+//! panics. Deleting a vhost removes its queues, exchanges and permissions; the bench user is
+//! left without any permission.
+
+use lapin::uri::AMQPUri;
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+
+use super::LoadgenError;
+use super::world::World;
+use crate::onboard::{self, Management, Password, Permissions};
+
+/// The bench's vhosts and the bench user's password.
+pub(crate) struct Sandbox {
+    management: Management,
+    /// Vhost of the hub run, then of the pass-through run.
+    pub vhosts: [String; 2],
+    /// The bench user's password, generated for this run.
+    pub password: String,
+    removed: bool,
+}
+
+impl Sandbox {
+    /// Create both vhosts, permit the hub's user and onboard the bench user on them. On failure
+    /// whatever was created is deleted again.
+    pub async fn create(
+        management: Management,
+        world: &World,
+        run_id: &str,
+    ) -> Result<Self, LoadgenError> {
+        let mut sandbox = Self {
+            management,
+            vhosts: [
+                format!("samverkan-bench-{run_id}-hub"),
+                format!("samverkan-bench-{run_id}-pass"),
+            ],
+            password: format!(
+                "{}{}",
+                uuid::Uuid::new_v4().simple(),
+                uuid::Uuid::new_v4().simple()
+            ),
+            removed: true,
+        };
+        let admin = admin_user(&world.settings.amqp.url)?;
+        for vhost in sandbox.vhosts.clone() {
+            let description = "samverkan bench (deleted when the bench ends)";
+            sandbox.management.put_vhost(&vhost, description).await?;
+            sandbox.removed = false;
+            sandbox.permit(&vhost, &admin).await?;
+        }
+        let grants = sandbox
+            .vhosts
+            .iter()
+            .map(|vhost| onboard::grant(&world.region, vhost))
+            .collect();
+        let password = Password::Given(sandbox.password.clone());
+        onboard::apply(&sandbox.management, grants, &password, true).await?;
+        Ok(sandbox)
+    }
+
+    async fn permit(&self, vhost: &str, user: &str) -> Result<(), LoadgenError> {
+        let all = Permissions {
+            configure: ".*".into(),
+            write: ".*".into(),
+            read: ".*".into(),
+        };
+        Ok(self.management.put_permissions(vhost, user, &all).await?)
+    }
+
+    /// Delete both vhosts.
+    pub async fn remove(mut self) -> Result<(), LoadgenError> {
+        self.removed = true;
+        let mut failure = None;
+        for vhost in &self.vhosts {
+            if let Err(e) = self.management.delete_vhost(vhost).await {
+                failure.get_or_insert(e);
+            }
+        }
+        failure.map_or(Ok(()), |e| Err(e.into()))
+    }
+}
+
+impl Drop for Sandbox {
+    /// The bench ended without [`Sandbox::remove`] (an error path that returned early, a panic,
+    /// Ctrl-C): delete the vhosts on a thread of its own, since this may run inside a runtime.
+    fn drop(&mut self) {
+        if self.removed {
+            return;
+        }
+        let (management, vhosts) = (self.management.clone(), self.vhosts.clone());
+        let deleted = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .ok()?;
+            runtime.block_on(async {
+                for vhost in &vhosts {
+                    management.delete_vhost(vhost).await.ok()?;
+                }
+                Some(())
+            })
+        })
+        .join();
+        if !matches!(deleted, Ok(Some(()))) {
+            tracing::error!(vhosts = ?self.vhosts, "could not delete the bench's vhosts; delete them with `rabbitmqctl delete_vhost`");
+        }
+    }
+}
+
+/// The user of `amqp_url` (the hub's own, administrative user).
+fn admin_user(amqp_url: &str) -> Result<String, LoadgenError> {
+    let uri: AMQPUri = amqp_url
+        .parse()
+        .map_err(|_| LoadgenError::Sample("amqp.url does not parse".to_owned()))?;
+    Ok(uri.authority.userinfo.username)
+}
+
+/// `url` (an AMQP URL) pointing at `vhost`, with `user` and `password` when given.
+pub(crate) fn run_url(url: &str, vhost: &str, credentials: Option<(&str, &str)>) -> String {
+    let (scheme, rest) = url.split_once("://").unwrap_or(("amqp", url));
+    let (userinfo, host_and_path) = match rest.rfind('@') {
+        Some(at) => (Some(&rest[..at]), &rest[at + 1..]),
+        None => (None, rest),
+    };
+    let end = host_and_path
+        .find(['/', '?'])
+        .unwrap_or(host_and_path.len());
+    let (host, tail) = host_and_path.split_at(end);
+    let query = tail.find('?').map_or("", |q| &tail[q..]);
+    let userinfo = match credentials {
+        Some((user, password)) => Some(format!("{}:{}", encode(user), encode(password))),
+        None => userinfo.map(str::to_owned),
+    };
+    let userinfo = userinfo.map_or(String::new(), |u| format!("{u}@"));
+    format!("{scheme}://{userinfo}{host}/{}{query}", encode(vhost))
+}
+
+/// Everything but RFC 3986's unreserved characters.
+const RESERVED: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+fn encode(s: &str) -> String {
+    utf8_percent_encode(s, RESERVED).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn run_urls_keep_the_host_and_query_and_swap_vhost_and_user() {
+        let base = "amqp://guest:guest@127.0.0.1:5672/%2f?heartbeat=30";
+        assert_eq!(
+            run_url(base, "bench-a", None),
+            "amqp://guest:guest@127.0.0.1:5672/bench-a?heartbeat=30"
+        );
+        assert_eq!(
+            run_url(base, "b", Some(("samverkan-bench", "p@ss"))),
+            "amqp://samverkan-bench:p%40ss@127.0.0.1:5672/b?heartbeat=30"
+        );
+        assert_eq!(run_url("amqp://host", "v", None), "amqp://host/v");
+        let uri: AMQPUri = run_url(base, "samverkan-bench-x", Some(("u", "a/b")))
+            .parse()
+            .unwrap();
+        assert_eq!(uri.vhost, "samverkan-bench-x");
+        assert_eq!(uri.authority.userinfo.password, "a/b");
+    }
+}

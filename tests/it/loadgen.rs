@@ -1,0 +1,104 @@
+//! `samverkan bench`'s logic on the real RabbitMQ with a small load: the report must add up
+//! (every need's fan-out arrived in both runs, counts are N × fan-out, latencies are ordered)
+//! and the throwaway vhosts must be gone afterwards. No timing thresholds: figures depend on
+//! the machine; consistency does not.
+
+use std::collections::HashMap;
+
+use samverkan::loadgen::{self, BenchOptions, LoadgenError, RunReport, StoreChoice};
+use samverkan::onboard::Management;
+use samverkan::settings;
+
+use crate::{amqp_url, chain};
+
+const NEEDS: usize = 50;
+
+fn check_run(run: &RunReport, fan_out: u32) {
+    let name = run.run;
+    assert_eq!(run.messages_in, NEEDS as u64, "{name}");
+    assert_eq!(
+        run.complete_needs, NEEDS,
+        "{name}: every need's fan-out arrived"
+    );
+    assert_eq!(
+        run.expected_out,
+        NEEDS as u64 * u64::from(fan_out),
+        "{name}"
+    );
+    assert_eq!(
+        run.messages_out,
+        run.expected_out + run.duplicates,
+        "{name}: out = N × fan-out (+ copies)"
+    );
+    assert_eq!(run.unexpected, 0, "{name}");
+    assert!(
+        run.duration_secs > 0.0 && run.msgs_in_per_sec > 0.0,
+        "{name}"
+    );
+    let l = run.latency_ms;
+    assert!(l.min > 0.0, "{name}: latencies are positive: {l:?}");
+    assert!(
+        l.min <= l.p50 && l.p50 <= l.p99 && l.p99 <= l.max,
+        "{name}: {l:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_small_bench_adds_up_in_both_runs_and_leaves_no_vhost() {
+    let env = HashMap::from([("SAMVERKAN__AMQP__URL".to_owned(), amqp_url())]);
+    let settings = settings::load_from(None, env).expect("settings");
+    let options = BenchOptions {
+        needs: NEEDS,
+        store: StoreChoice::Sqlite,
+        ..BenchOptions::default()
+    };
+    let report = match loadgen::run(&settings, &options).await {
+        Ok(report) => report,
+        Err(e) => panic!(
+            "the bench needs RabbitMQ with its management API (scripts/test starts one):\n{}",
+            chain(&e)
+        ),
+    };
+    // NEED-2026-0101 is published: a status to VGR and a challenge or call per recipient.
+    assert!(report.fan_out >= 2, "{report:?}");
+    check_run(&report.hub, report.fan_out);
+    check_run(&report.pass_through, report.fan_out);
+    assert_eq!(report.needs, NEEDS);
+    assert!(report.ratio.throughput > 0.0, "{:?}", report.ratio);
+    assert!(report.hub.peak_rss_kib.is_some_and(|k| k > 0));
+    assert!(!report.broker.contains("guest:guest"), "{}", report.broker);
+
+    let management =
+        Management::new(&settings.amqp.management_url, &settings.amqp.url).expect("management");
+    assert_eq!(report.vhosts.len(), 2);
+    for vhost in &report.vhosts {
+        let exists = management
+            .vhost_exists(vhost)
+            .await
+            .expect("management API");
+        assert!(!exists, "vhost {vhost} is left behind");
+    }
+}
+
+#[tokio::test]
+async fn an_unreachable_management_api_is_explained() {
+    let env = HashMap::from([
+        ("SAMVERKAN__AMQP__URL".to_owned(), amqp_url()),
+        (
+            "SAMVERKAN__AMQP__MANAGEMENT_URL".to_owned(),
+            "http://127.0.0.1:1".to_owned(),
+        ),
+    ]);
+    let settings = settings::load_from(None, env).expect("settings");
+    let options = BenchOptions {
+        needs: 1,
+        ..BenchOptions::default()
+    };
+    let err = loadgen::run(&settings, &options)
+        .await
+        .expect_err("nothing listens on port 1");
+    let text = chain(&err);
+    assert!(matches!(err, LoadgenError::Management { .. }), "{text}");
+    assert!(text.contains("rabbitmq_management"), "{text}");
+    assert!(text.contains("rabbitmq-server -detached"), "{text}");
+}
