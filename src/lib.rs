@@ -24,7 +24,7 @@
 //! | [`store`]     | SQLite or PostgreSQL: needs, recipients, answers, inbox, outbox, audit | SQL |
 //! | [`transport`] | RabbitMQ (reconnecting consumer, confirmed publisher) and an in-process broker | AMQP |
 //! | [`onboard`]   | broker users and least-privilege permissions per organisation          | HTTP |
-//! | [`hub`]       | worker loop (outcome → ack), outbox relay, close timer, `run` service | all |
+//! | [`hub`]       | worker loop (outcome → ack), outbox relay, close timer, catalogue poller, `run` | all |
 //! | [`loadgen`]   | `bench`: the hub vs. a pass-through on RabbitMQ, same run; ratio, p50/p99, peak RSS | all |
 //! | [`settings`]  | layered configuration: defaults → file → `SAMVERKAN__…` environment  | file |
 //! | [`telemetry`] | `tracing` subscriber: env filter, text or JSON to stderr              | stderr |

@@ -1,4 +1,5 @@
-//! The running hub: a pipeline, a worker loop over the ingress queue, and the outbox relay.
+//! The running hub: a pipeline, a worker loop over the ingress queue, the outbox relay, the
+//! close timer and the catalogue poller.
 //!
 //! `build` turns [`Settings`] into a [`Pipeline`] (schemas compiled, catalogue loaded, store
 //! connected and migrated); [`run`] drives it over any transport until the shutdown future
@@ -6,6 +7,7 @@
 //! Shutdown stops taking deliveries, lets the ones in flight finish and settle, then lets the
 //! relay publish what they committed.
 
+pub mod reference;
 pub mod relay;
 pub mod service;
 pub mod timer;
@@ -106,6 +108,11 @@ pub async fn run<C: Consume, P: Publish>(
         wake.clone(),
         shutdown.clone(),
     ));
+    let poller = tokio::spawn(reference::run(
+        pipeline.clone(),
+        reference::POLL_INTERVAL,
+        shutdown.clone(),
+    ));
     worker::run(
         pipeline.clone(),
         consumer,
@@ -114,6 +121,9 @@ pub async fn run<C: Consume, P: Publish>(
         wake,
     )
     .await;
+    if let Err(e) = poller.await {
+        tracing::error!(error = %e, "catalogue poller task failed");
+    }
     if let Err(e) = timer.await {
         tracing::error!(error = %e, "close timer task failed");
     }

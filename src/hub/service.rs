@@ -47,7 +47,10 @@ pub async fn serve(
         .await
         .map_err(HubError::from)?;
     let pipeline = Arc::new(build(settings, store.clone(), clock)?);
-    let replayed = pipeline.replay_reference().await.map_err(HubError::from)?;
+    let replayed = pipeline
+        .catch_up_reference()
+        .await
+        .map_err(HubError::from)?;
     if replayed > 0 {
         tracing::info!(
             replayed,

@@ -60,6 +60,9 @@ pub struct Pipeline {
     limits: Limits,
     clock: SharedClock,
     catalogue: RwLock<Catalogue>,
+    /// Id of the last recorded reference event applied to `catalogue`; locked while catching
+    /// up, so changes are applied one catch-up at a time, in id order.
+    reference_seen: tokio::sync::Mutex<i64>,
     match_options: MatchOptions,
     store: Store,
 }
@@ -102,6 +105,7 @@ impl Pipeline {
             limits: parts.limits,
             clock: parts.clock,
             catalogue: RwLock::new(parts.catalogue),
+            reference_seen: tokio::sync::Mutex::new(0),
             match_options: parts.match_options,
             store: parts.store,
         }

@@ -1,17 +1,24 @@
 //! Reference data: `course.upserted` / `course.removed` from universities and
 //! `partner.upserted` from the registry keep the matching catalogue current.
 //!
-//! Entries are applied to the in-memory, topic-indexed [`crate::catalogue::Catalogue`] after
-//! they pass the schema; an entry the catalogue cannot take (e.g. removing a course that does
-//! not exist) is refused back to the sender like any other bad event.
+//! Every hub instance holds the catalogue in memory, and an event reaches only one of them, so
+//! the store's `reference_events` table is the single order of changes: an accepted event is
+//! checked against the catalogue, recorded and committed, and only then applied — by
+//! [`Pipeline::catch_up_reference`], which applies every recorded event after the last one
+//! this instance applied, in id order. The instance that took the event catches up at once;
+//! the others within a poll interval (`hub::reference`), and a hub starting later replays them
+//! all over the catalogue files. So all instances apply the same changes in the same order and
+//! end with the same catalogue. An entry the catalogue cannot take (removing a course that
+//! does not exist) is refused back to the sender like any other bad event.
 
+use serde::Deserialize;
 use serde_json::Value;
 
 use super::{Outcome, Pipeline};
-use crate::catalogue::CatalogueError;
+use crate::catalogue::{CatalogueError, Course, Partner};
 use crate::event::{CloudEvent, EventType, Issue, RejectReason};
 use crate::rejection::Rejection;
-use crate::settings::Organisation;
+use crate::settings::{OrgId, Organisation};
 use crate::store::{AuditAction, AuditEntry, StoreError, Tx};
 use crate::transport::Inbound;
 
@@ -24,7 +31,9 @@ impl Pipeline {
         sender: &Organisation,
         event: &CloudEvent,
     ) -> Result<Outcome, StoreError> {
-        if let Err(err) = self.apply_reference(event.event_type, sender.id.as_str(), &event.data) {
+        // Check against what every instance has recorded so far, not a stale view.
+        self.catch_up_reference().await?;
+        if let Err(err) = self.check_reference(event.event_type, sender.id.as_str(), &event.data) {
             tx.rollback().await?;
             let rejection = catalogue_rejection(&err);
             return self.refuse_event(inbound, sender, event, rejection).await;
@@ -38,13 +47,91 @@ impl Pipeline {
         };
         tx.audit(&entry).await?;
         tx.commit().await?;
+        // Committed: the change is durable whatever happens now; the poller applies it if
+        // this catch-up fails.
+        if let Err(e) = self.catch_up_reference().await {
+            tracing::warn!(error = %e, "catalogue catch-up failed; the poller retries");
+        }
         Ok(Outcome::Accepted {
             event_type: event.event_type,
         })
     }
-}
 
-impl Pipeline {
+    /// Apply the reference events recorded after the last one this instance applied, in id
+    /// order; returns how many were applied. At start that is every event ever recorded,
+    /// replayed over the catalogue loaded from files.
+    pub async fn catch_up_reference(&self) -> Result<usize, StoreError> {
+        // Held across the read: catch-ups run one at a time and never apply out of order.
+        let mut seen = self.reference_seen.lock().await;
+        let events = self.store.reference_events_after(*seen).await?;
+        let mut applied = 0;
+        for event in &events {
+            *seen = event.id;
+            let Some(t) = EventType::parse(&event.event_type) else {
+                continue;
+            };
+            match self.apply_reference(t, &event.org_id, &event.data) {
+                Ok(()) => applied += 1,
+                Err(e) => tracing::warn!(
+                    error = %e,
+                    org = %event.org_id,
+                    "recorded reference event no longer applies"
+                ),
+            }
+        }
+        Ok(applied)
+    }
+
+    /// Whether the catalogue would take the event, without changing it.
+    fn check_reference(&self, t: EventType, org: &str, data: &Value) -> Result<(), CatalogueError> {
+        let catalogue = self.catalogue.read().unwrap_or_else(|p| p.into_inner());
+        match t {
+            EventType::CourseUpserted => Course::deserialize(data).map(drop).map_err(|source| {
+                CatalogueError::InvalidCourse {
+                    org: org.to_owned(),
+                    code: data["courseCode"].as_str().map(str::to_owned),
+                    source,
+                }
+            }),
+            EventType::CourseRemoved => {
+                let code = data["courseCode"].as_str().unwrap_or_default();
+                let course =
+                    catalogue
+                        .course(org, code)
+                        .ok_or_else(|| CatalogueError::UnknownCourse {
+                            org: org.to_owned(),
+                            code: code.to_owned(),
+                        })?;
+                match data.get("instanceId").and_then(Value::as_str) {
+                    Some(instance)
+                        if !course.instances.iter().any(|i| i.instance_id == instance) =>
+                    {
+                        Err(CatalogueError::UnknownInstance {
+                            org: org.to_owned(),
+                            code: code.to_owned(),
+                            instance: instance.to_owned(),
+                        })
+                    }
+                    _ => Ok(()),
+                }
+            }
+            _ => {
+                let partner = Partner::deserialize(data).map_err(|source| {
+                    CatalogueError::InvalidPartner {
+                        id: data["id"].as_str().map(str::to_owned),
+                        source,
+                    }
+                })?;
+                OrgId::parse(&partner.id)
+                    .map(drop)
+                    .map_err(|source| CatalogueError::InvalidOrg {
+                        org: partner.id.clone(),
+                        source,
+                    })
+            }
+        }
+    }
+
     fn apply_reference(&self, t: EventType, org: &str, data: &Value) -> Result<(), CatalogueError> {
         let mut catalogue = self.catalogue.write().unwrap_or_else(|p| p.into_inner());
         match t {
@@ -56,26 +143,6 @@ impl Pipeline {
             ),
             _ => catalogue.upsert_partner(data),
         }
-    }
-
-    /// Re-apply the reference-data events recorded in the store, oldest first, over the
-    /// catalogue loaded from files: what events changed survives restarts. Returns how many
-    /// were applied.
-    pub async fn replay_reference(&self) -> Result<usize, StoreError> {
-        let events = self.store.reference_events().await?;
-        let mut applied = 0;
-        for (t, org, data) in &events {
-            let Some(t) = EventType::parse(t) else {
-                continue;
-            };
-            match self.apply_reference(t, org, data) {
-                Ok(()) => applied += 1,
-                Err(e) => {
-                    tracing::warn!(error = %e, org, "recorded reference event no longer applies")
-                }
-            }
-        }
-        Ok(applied)
     }
 }
 

@@ -63,7 +63,7 @@ pub use connect::{Backend, redact_url};
 pub use error::StoreError;
 pub use records::{
     AnswerApplied, AuditEntry, AuditRecord, LatestAnswer, NeedRecord, NewAnswer, NewNeed,
-    NewRecipient, OutboxMessage, OutboxRow, RecipientRecord,
+    NewRecipient, OutboxMessage, OutboxRow, RecipientRecord, ReferenceEvent,
 };
 pub use tx::Tx;
 
@@ -166,19 +166,29 @@ impl Store {
             .collect()
     }
 
-    /// Every recorded reference-data event, oldest first: `(event type, org id, data)`.
-    pub async fn reference_events(
+    /// The recorded reference-data events with an id above `after`, in id order. Ids are
+    /// committed in order (see [`Tx::record_reference`]), so a hub that remembers the last id it
+    /// applied and asks for the ones after it misses none.
+    pub async fn reference_events_after(
         &self,
-    ) -> Result<Vec<(String, String, serde_json::Value)>, StoreError> {
-        let rows: Vec<(String, String, String)> =
-            sqlx::query_as("SELECT event_type, org_id, data FROM reference_events ORDER BY id")
-                .fetch_all(&self.pools.reader)
-                .await?;
+        after: i64,
+    ) -> Result<Vec<ReferenceEvent>, StoreError> {
+        let rows: Vec<(i64, String, String, String)> = sqlx::query_as(
+            "SELECT id, event_type, org_id, data FROM reference_events WHERE id > $1 ORDER BY id",
+        )
+        .bind(after)
+        .fetch_all(&self.pools.reader)
+        .await?;
         rows.into_iter()
-            .map(|(t, org, data)| {
+            .map(|(id, event_type, org_id, data)| {
                 let data = serde_json::from_str(&data)
                     .map_err(|_| StoreError::corrupt("reference_events.data", "not JSON"))?;
-                Ok((t, org, data))
+                Ok(ReferenceEvent {
+                    id,
+                    event_type,
+                    org_id,
+                    data,
+                })
             })
             .collect()
     }

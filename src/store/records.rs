@@ -159,6 +159,19 @@ pub struct OutboxMessage {
     pub body: Vec<u8>,
 }
 
+/// A recorded reference-data event (`course.upserted`, `course.removed`, `partner.upserted`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReferenceEvent {
+    /// Row id: the order in which every hub instance applies the events.
+    pub id: i64,
+    /// The event type, e.g. `se.samverkan.course.upserted.v1`.
+    pub event_type: String,
+    /// The organisation that sent it.
+    pub org_id: String,
+    /// The event's data.
+    pub data: serde_json::Value,
+}
+
 /// An outbox row not yet confirmed by the broker.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OutboxRow {

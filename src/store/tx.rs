@@ -23,6 +23,9 @@ use super::rows::{fetch_need, now_ms, to_json, to_ms};
 use crate::event::{EventId, Source};
 use crate::settings::OrgId;
 
+/// The PostgreSQL advisory lock key that orders reference-event ids ("samverka" in ASCII).
+const REFERENCE_LOCK: i64 = 0x7361_6d76_6572_6b61;
+
 /// An open write transaction: the inbox row, the effects and the outbox rows of one event,
 /// committed together by [`Tx::commit`] or not at all (dropping it rolls back). Ack the delivery
 /// only after the commit, and do not hold a `Tx` across broker I/O.
@@ -272,13 +275,25 @@ impl Tx {
     }
 
     /// Records a reference-data event (`course.upserted`, `course.removed`,
-    /// `partner.upserted`) for replay at start.
+    /// `partner.upserted`); every hub instance applies them to its catalogue in id order.
+    ///
+    /// Ids must become visible in id order, or a hub reading "ids after the last I applied"
+    /// could skip one that commits late. SQLite has one writer, so they do. On PostgreSQL an
+    /// identity value is taken at insert, not at commit, so the insert first takes a
+    /// transaction-scoped advisory lock: the next reference event cannot get its id until this
+    /// transaction has committed. Reference data changes rarely; the lock costs nothing else.
     pub async fn record_reference(
         &mut self,
         event_type: &str,
         org_id: &OrgId,
         data: &serde_json::Value,
     ) -> Result<(), StoreError> {
+        if self.backend == Backend::Postgres {
+            sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                .bind(REFERENCE_LOCK)
+                .execute(&mut *self.inner)
+                .await?;
+        }
         sqlx::query(
             "INSERT INTO reference_events (event_type, org_id, data, recorded_at_ms) \
              VALUES ($1, $2, $3, $4)",

@@ -408,7 +408,7 @@ async fn catalogue_changes_take_effect_and_survive_a_restart() {
     let store = app.pipeline.store().clone();
     let clock = Arc::new(FixedClock::at_noon(date!(2026 - 11 - 22)));
     let restarted = hub::build(&app.settings, store, clock).expect("pipeline");
-    assert_eq!(restarted.replay_reference().await.expect("replay"), 1);
+    assert_eq!(restarted.catch_up_reference().await.expect("replay"), 1);
     app.stop().await;
 }
 

@@ -5,6 +5,7 @@
 
 mod answers;
 mod broker;
+mod catalogue_sync;
 mod cli;
 mod docs;
 mod flow;

@@ -20,7 +20,7 @@ use crate::hub_faults::PgDatabase;
 const LONG: Duration = Duration::from_secs(600);
 
 /// Runs `test` once on a fresh SQLite file and once on a fresh PostgreSQL database.
-async fn on_both<F, Fut>(test: F)
+pub(crate) async fn on_both<F, Fut>(test: F)
 where
     F: Fn(Backend, String) -> Fut,
     Fut: Future<Output = ()>,

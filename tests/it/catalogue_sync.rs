@@ -1,0 +1,173 @@
+//! Catalogue changes across hub instances: two pipelines on one store (SQLite file or a fresh
+//! PostgreSQL database), like two `samverkan run` processes, end with the same catalogue.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use samverkan::clock::FixedClock;
+use samverkan::event::{CloudEvent, EventType, RejectReason, Source};
+use samverkan::hub;
+use samverkan::pipeline::{Outcome, Pipeline};
+use samverkan::settings::{self, Settings};
+use samverkan::store::Store;
+use samverkan::transport::Inbound;
+use serde_json::{Value, json};
+use time::macros::date;
+
+use crate::flow::need_event;
+use crate::outbox_claim::on_both;
+use crate::{read_json, repo_path, strip_annotations};
+
+/// A hub instance: the sample configuration's pipeline on the store at `url`.
+async fn instance(url: &str) -> Pipeline {
+    let env = HashMap::from([("SAMVERKAN__STORE__URL".to_owned(), url.to_owned())]);
+    std::env::set_current_dir(repo_path("")).expect("cd to the repository");
+    let settings: Settings =
+        settings::load_from(Some(&repo_path("config/sample.toml")), env).expect("settings");
+    let store = Store::connect(url).await.expect("store");
+    let clock = Arc::new(FixedClock::at_noon(date!(2026 - 11 - 22)));
+    let pipeline = hub::build(&settings, store, clock).expect("pipeline");
+    pipeline
+        .catch_up_reference()
+        .await
+        .expect("start-up replay");
+    pipeline
+}
+
+/// Hand `event` to `pipeline` as if broker user `user` had published it.
+async fn deliver(pipeline: &Pipeline, user: &str, event: &CloudEvent) -> Outcome {
+    let inbound = Inbound {
+        body: event.to_json_bytes(),
+        content_type: Some("application/cloudevents+json".into()),
+        headers: Default::default(),
+        user_id: Some(user.into()),
+        message_id: Some(event.id.to_string()),
+        routing_key: event.event_type.as_str().into(),
+        redelivered: false,
+    };
+    pipeline.handle(&inbound).await.expect("handled")
+}
+
+fn chalmers_event(event_type: EventType, data: Value) -> CloudEvent {
+    CloudEvent::new(event_type, Source::for_org("chalmers"), None, data)
+}
+
+/// A new Chalmers course: TEK901 under another code.
+fn new_course(code: &str) -> Value {
+    let mut catalogue = read_json("sample-data/course-catalogue-chalmers.json");
+    strip_annotations(&mut catalogue);
+    let mut course = catalogue["courses"][0].clone();
+    assert_eq!(course["courseCode"], "TEK901");
+    course["courseCode"] = json!(code);
+    course
+}
+
+/// The course codes `pipeline` offers Chalmers for NEED-2026-0101, read from the outbox.
+async fn offered_for_0101(pipeline: &Pipeline) -> Vec<String> {
+    let outcome = deliver(pipeline, "vgr", &need_event("NEED-2026-0101")).await;
+    assert!(matches!(outcome, Outcome::Accepted { .. }), "{outcome:?}");
+    let rows = pipeline
+        .store()
+        .pending_outbox(10_000)
+        .await
+        .expect("outbox");
+    let challenge = rows
+        .iter()
+        .rev()
+        .map(|r| serde_json::from_slice::<Value>(&r.message.body).expect("JSON"))
+        .find(|e| e["type"] == EventType::ChallengePublished.as_str())
+        .expect("a challenge to Chalmers");
+    challenge["data"]["courses"]
+        .as_array()
+        .expect("courses")
+        .iter()
+        .filter_map(|c| c["courseCode"].as_str().map(str::to_owned))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_removal_taken_by_one_instance_reaches_the_other() {
+    on_both(|backend, url| async move {
+        let a = instance(&url).await;
+        let b = instance(&url).await;
+        let removal = chalmers_event(
+            EventType::CourseRemoved,
+            json!({"courseCode": "TEK901", "reason": "Not given next year."}),
+        );
+        let outcome = deliver(&a, "chalmers", &removal).await;
+        assert!(
+            matches!(outcome, Outcome::Accepted { .. }),
+            "{backend}: {outcome:?}"
+        );
+        // B took nothing itself; one catch-up (the poller's, every second) brings it along.
+        assert_eq!(
+            b.catch_up_reference().await.expect("catch up"),
+            1,
+            "{backend}"
+        );
+        assert_eq!(b.catch_up_reference().await.expect("again"), 0, "{backend}");
+        let offered = offered_for_0101(&b).await;
+        assert!(
+            !offered.is_empty(),
+            "{backend}: 0101 still reaches Chalmers"
+        );
+        assert!(
+            !offered.iter().any(|c| c == "TEK901"),
+            "{backend}: B offered a course A removed: {offered:?}"
+        );
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn changes_apply_in_the_order_the_store_recorded_them() {
+    on_both(|backend, url| async move {
+        let a = instance(&url).await;
+        let b = instance(&url).await;
+        // B adds a course; A, which has not polled yet, is asked to remove it. A checks
+        // against everything recorded so far, so the removal is accepted, not `unknown_course`.
+        let added = chalmers_event(EventType::CourseUpserted, new_course("TEK999"));
+        let outcome = deliver(&b, "chalmers", &added).await;
+        assert!(
+            matches!(outcome, Outcome::Accepted { .. }),
+            "{backend}: {outcome:?}"
+        );
+        let removal = chalmers_event(
+            EventType::CourseRemoved,
+            json!({"courseCode": "TEK999", "reason": "Withdrawn."}),
+        );
+        let outcome = deliver(&a, "chalmers", &removal).await;
+        assert!(
+            matches!(outcome, Outcome::Accepted { .. }),
+            "{backend}: {outcome:?}"
+        );
+        // B applies A's removal after its own upsert; removing it again is refused on both.
+        assert_eq!(
+            b.catch_up_reference().await.expect("catch up"),
+            1,
+            "{backend}"
+        );
+        for (name, pipeline) in [("A", &a), ("B", &b)] {
+            let again = chalmers_event(
+                EventType::CourseRemoved,
+                json!({"courseCode": "TEK999", "reason": "Withdrawn."}),
+            );
+            let outcome = deliver(pipeline, "chalmers", &again).await;
+            assert_eq!(
+                outcome,
+                Outcome::Refused {
+                    reason: RejectReason::UnknownCourse
+                },
+                "{backend}: {name}"
+            );
+        }
+        // A hub started later replays both changes, in order, and ends where A and B are.
+        let c = instance(&url).await;
+        let offered = offered_for_0101(&c).await;
+        assert!(
+            !offered.iter().any(|code| code == "TEK999"),
+            "{backend}: {offered:?}"
+        );
+    })
+    .await;
+}
