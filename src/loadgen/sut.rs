@@ -31,7 +31,10 @@ impl Sut {
         let thread = std::thread::Builder::new()
             .name(format!("bench-{run}"))
             .spawn(move || {
+                // Named, so per-thread CPU (`top -H`, /proc/PID/task) tells the worker from
+                // the load generator.
                 let runtime = tokio::runtime::Builder::new_multi_thread()
+                    .thread_name(format!("sut-{run}"))
                     .enable_all()
                     .build()?;
                 runtime.block_on(worker(shutdown))
