@@ -82,6 +82,12 @@ fn text(r: &Report, out: &mut dyn Write) -> std::io::Result<()> {
         "samverkan bench: {} needs per run ({rate}), fan-out {} messages per need, prefetch {}",
         r.needs, r.fan_out, r.prefetch
     )?;
+    let orgs: Vec<&str> = r
+        .destinations
+        .iter()
+        .map(|key| key.split('.').next().unwrap_or_default())
+        .collect();
+    writeln!(out, "fan-out to {}", orgs.join(", "))?;
     writeln!(out, "broker {}; hub store {}", r.broker, r.store)?;
     writeln!(out)?;
     let header = ["", "hub", "pass-through", "hub/pass"].map(str::to_owned);
@@ -177,6 +183,7 @@ mod tests {
         let report = Report {
             needs: 10,
             fan_out: 7,
+            destinations: vec!["VGR.se.samverkan.need.status.v1".into()],
             prefetch: 500,
             rate: None,
             store: "sqlite (temporary file)".into(),
@@ -191,6 +198,7 @@ mod tests {
         text(&report, &mut out).unwrap();
         let text = String::from_utf8(out).unwrap();
         assert!(text.contains("msgs in/s"), "{text}");
+        assert!(text.contains("fan-out to VGR\n"), "{text}");
         assert!(text.contains("0.25"), "{text}");
         assert!(text.contains("2.0 MiB") && text.contains("n/a"), "{text}");
         assert!(text.contains("process peak 4.0 MiB"), "{text}");

@@ -155,6 +155,7 @@ async fn bench(
     Ok(Report {
         needs: options.needs,
         fan_out: u32::try_from(hub.template.len()).unwrap_or(u32::MAX),
+        destinations: hub.template.iter().map(|m| m.routing_key.clone()).collect(),
         prefetch: world.settings.amqp.prefetch,
         rate: options.rate,
         store: store.label.clone(),

@@ -15,6 +15,8 @@ pub struct Report {
     pub needs: usize,
     /// Messages one need causes: its status to the region, one challenge or call per recipient.
     pub fan_out: u32,
+    /// Routing keys of one need's fan-out (`<orgId>.<event type>`), the status last.
+    pub destinations: Vec<String>,
     /// Per-consumer prefetch of both workers.
     pub prefetch: u16,
     /// Publishing rate limit in needs per second; `None`: as fast as confirms allow.

@@ -61,6 +61,11 @@ async fn a_small_bench_adds_up_in_both_runs_and_leaves_no_vhost() {
     };
     // NEED-2026-0101 is published: a status to VGR and a challenge or call per recipient.
     assert!(report.fan_out >= 2, "{report:?}");
+    assert_eq!(report.destinations.len(), report.fan_out as usize);
+    assert_eq!(
+        report.destinations.last().map(String::as_str),
+        Some("VGR.se.samverkan.need.status.v1")
+    );
     check_run(&report.hub, report.fan_out);
     check_run(&report.pass_through, report.fan_out);
     assert_eq!(report.needs, NEEDS);
