@@ -19,7 +19,7 @@ use lapin::{BasicProperties, Channel, Confirmation, Connection, PublisherConfirm
 use super::LoadgenError;
 use super::world::NeedMessage;
 use crate::event::{EventType, STRUCTURED_CONTENT_TYPE};
-use crate::transport::amqp::{INGRESS_EXCHANGE, PERSISTENT, connect};
+use crate::transport::amqp::{INGRESS_EXCHANGE, PERSISTENT};
 
 /// Confirms in flight at most.
 const CONFIRM_WINDOW: usize = 1000;
@@ -35,13 +35,7 @@ impl Loader {
     /// Connect to `url` (the bench user's credentials and a bench vhost) in confirm mode.
     pub async fn connect(url: &str, user: &str, name: &str) -> Result<Self, LoadgenError> {
         let context = "connecting the load generator as the bench user";
-        let connection = connect(url, name)
-            .await
-            .map_err(|e| LoadgenError::broker(context, e))?;
-        let channel = connection
-            .create_channel()
-            .await
-            .map_err(|e| LoadgenError::amqp(context, "channel.open", e))?;
+        let (connection, channel) = super::open_channel(url, name, context).await?;
         channel
             .confirm_select(ConfirmSelectOptions::default())
             .await

@@ -214,3 +214,19 @@ async fn pass_run(
     })
     .await
 }
+
+/// Connect to `url` as `name` and open a channel; errors say `context`.
+async fn open_channel(
+    url: &str,
+    name: &str,
+    context: &'static str,
+) -> Result<(lapin::Connection, lapin::Channel), LoadgenError> {
+    let connection = crate::transport::amqp::connect(url, name)
+        .await
+        .map_err(|e| LoadgenError::broker(context, e))?;
+    let channel = connection
+        .create_channel()
+        .await
+        .map_err(|e| LoadgenError::amqp(context, "channel.open", e))?;
+    Ok((connection, channel))
+}

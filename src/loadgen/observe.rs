@@ -14,7 +14,7 @@ use lapin::types::FieldTable;
 use tokio::sync::mpsc;
 
 use super::LoadgenError;
-use crate::transport::amqp::{Topology, connect};
+use crate::transport::amqp::Topology;
 
 /// One message taken from an organisation's queue.
 #[derive(Debug)]
@@ -48,13 +48,8 @@ impl Observer {
     /// queue of `topology` (declared already).
     pub async fn start(url: &str, topology: &Topology) -> Result<Self, LoadgenError> {
         let context = "starting the observer of the organisation queues";
-        let connection = connect(url, "samverkan-bench-observer")
-            .await
-            .map_err(|e| LoadgenError::broker(context, e))?;
-        let channel = connection
-            .create_channel()
-            .await
-            .map_err(|e| LoadgenError::amqp(context, "channel.open", e))?;
+        let (connection, channel) =
+            super::open_channel(url, "samverkan-bench-observer", context).await?;
         let (sender, arrivals) = mpsc::unbounded_channel();
         let org_ids = topology.org_ids().to_vec();
         for (queue, org) in org_ids.iter().enumerate() {

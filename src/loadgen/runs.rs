@@ -27,7 +27,7 @@ use super::report::{Memory, RunReport, proc_status_kib, reset_peak_rss};
 use super::sut::Sut;
 use super::tally::{FanOut, Tally};
 use super::world::NeedMessage;
-use crate::transport::amqp::{EGRESS_EXCHANGE, HUB_INGRESS_QUEUE, Topology, connect, declare};
+use crate::transport::amqp::{EGRESS_EXCHANGE, HUB_INGRESS_QUEUE, Topology, declare};
 use crate::transport::{Outbound, Shutdown};
 
 /// How long the worker may take to start consuming.
@@ -109,13 +109,7 @@ async fn phases(
 
 async fn declare_topology(url: &str, topology: &Topology) -> Result<Connection, LoadgenError> {
     let context = "declaring the topology in the bench's vhost";
-    let connection = connect(url, "samverkan-bench-admin")
-        .await
-        .map_err(|e| LoadgenError::broker(context, e))?;
-    let channel = connection
-        .create_channel()
-        .await
-        .map_err(|e| LoadgenError::amqp(context, "channel.open", e))?;
+    let (connection, channel) = super::open_channel(url, "samverkan-bench-admin", context).await?;
     declare(&channel, topology)
         .await
         .map_err(|e| LoadgenError::broker(context, e))?;

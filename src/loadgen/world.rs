@@ -19,6 +19,7 @@ use time::Date;
 use time::macros::date;
 
 use super::LoadgenError;
+use crate::catalogue::strip_annotations;
 use crate::event::{CloudEvent, EventType, Source};
 use crate::settings::{self, Organisation, Settings};
 
@@ -128,17 +129,6 @@ fn template_need() -> Result<Value, LoadgenError> {
         .ok_or_else(|| LoadgenError::Sample(format!("{TEMPLATE_NEED} is not in needs.json")))?;
     strip_annotations(&mut need);
     Ok(need)
-}
-
-fn strip_annotations(value: &mut Value) {
-    match value {
-        Value::Object(map) => {
-            map.retain(|key, _| !key.starts_with('_'));
-            map.values_mut().for_each(strip_annotations);
-        }
-        Value::Array(items) => items.iter_mut().for_each(strip_annotations),
-        _ => {}
-    }
 }
 
 /// `count` copies of NEED-2026-0101 from its region, ids `BENCH-<run_id>-000000`…: index 0

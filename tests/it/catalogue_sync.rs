@@ -52,6 +52,14 @@ fn chalmers_event(event_type: EventType, data: Value) -> CloudEvent {
     CloudEvent::new(event_type, Source::for_org("chalmers"), None, data)
 }
 
+/// Chalmers removes course `code` (a new event id each time).
+fn removal_of(code: &str) -> CloudEvent {
+    chalmers_event(
+        EventType::CourseRemoved,
+        json!({"courseCode": code, "reason": "Not given next year."}),
+    )
+}
+
 /// A new Chalmers course: TEK901 under another code.
 fn new_course(code: &str) -> Value {
     let mut catalogue = read_json("sample-data/course-catalogue-chalmers.json");
@@ -90,10 +98,7 @@ async fn a_removal_taken_by_one_instance_reaches_the_other() {
     on_both(|backend, url| async move {
         let a = instance(&url).await;
         let b = instance(&url).await;
-        let removal = chalmers_event(
-            EventType::CourseRemoved,
-            json!({"courseCode": "TEK901", "reason": "Not given next year."}),
-        );
+        let removal = removal_of("TEK901");
         let outcome = deliver(&a, "chalmers", &removal).await;
         assert!(
             matches!(outcome, Outcome::Accepted { .. }),
@@ -132,10 +137,7 @@ async fn changes_apply_in_the_order_the_store_recorded_them() {
             matches!(outcome, Outcome::Accepted { .. }),
             "{backend}: {outcome:?}"
         );
-        let removal = chalmers_event(
-            EventType::CourseRemoved,
-            json!({"courseCode": "TEK999", "reason": "Withdrawn."}),
-        );
+        let removal = removal_of("TEK999");
         let outcome = deliver(&a, "chalmers", &removal).await;
         assert!(
             matches!(outcome, Outcome::Accepted { .. }),
@@ -148,10 +150,7 @@ async fn changes_apply_in_the_order_the_store_recorded_them() {
             "{backend}"
         );
         for (name, pipeline) in [("A", &a), ("B", &b)] {
-            let again = chalmers_event(
-                EventType::CourseRemoved,
-                json!({"courseCode": "TEK999", "reason": "Withdrawn."}),
-            );
+            let again = removal_of("TEK999");
             let outcome = deliver(pipeline, "chalmers", &again).await;
             assert_eq!(
                 outcome,

@@ -10,11 +10,17 @@ use crate::{repo_path, sample_needs, strip_annotations};
 
 /// Run the binary with `args`, feeding `stdin`, with no `SAMVERKAN` configuration inherited.
 fn samverkan(args: &[&str], stdin: &[u8]) -> Output {
+    samverkan_with(args, stdin, &[])
+}
+
+/// Run the binary with `args`, `stdin` and, of the `SAMVERKAN…` environment, only `env`.
+pub(crate) fn samverkan_with(args: &[&str], stdin: &[u8], env: &[(&str, &str)]) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_samverkan"));
     for (key, _) in std::env::vars().filter(|(k, _)| k.starts_with("SAMVERKAN")) {
         cmd.env_remove(key);
     }
     let mut child = cmd
+        .envs(env.iter().copied())
         .args(args)
         .env_remove("RUST_LOG")
         .stdin(Stdio::piped())

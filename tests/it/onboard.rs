@@ -2,8 +2,7 @@
 //! proof that they keep organisations apart (publish to ingress, read own queue, nothing else).
 
 use std::collections::HashMap;
-use std::io::Write;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use lapin::options::{
     BasicConsumeOptions, BasicPublishOptions, ConfirmSelectOptions, QueueDeclareOptions,
@@ -12,6 +11,8 @@ use lapin::{BasicProperties, Connection};
 use samverkan::onboard::{self, Management, ManagementError, OnboardError, Password};
 use samverkan::settings::{self, Settings};
 use samverkan::transport::amqp::{EGRESS_EXCHANGE, INGRESS_EXCHANGE, Topology, connect, declare};
+
+use crate::cli::samverkan_with;
 
 const HOST: &str = "127.0.0.1:5672";
 const MANAGEMENT: &str = "http://127.0.0.1:15672";
@@ -285,32 +286,12 @@ async fn the_onboard_command_generates_passwords_that_work() {
         site.users[0]
     );
     std::fs::write(&config, toml).expect("config");
-    let mut command = Command::new(env!("CARGO_BIN_EXE_samverkan"));
-    for (key, _) in std::env::vars().filter(|(k, _)| k.starts_with("SAMVERKAN")) {
-        command.env_remove(key);
-    }
-    let mut child = command
-        .args([
-            "--config",
-            &config.display().to_string(),
-            "onboard",
-            "--format",
-            "json",
-        ])
-        .env("SAMVERKAN__AMQP__URL", &site.settings.amqp.url)
-        .env_remove("RUST_LOG")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn samverkan");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(b"")
-        .expect("stdin");
-    let output = child.wait_with_output().expect("samverkan finishes");
+    let config = config.display().to_string();
+    let output = samverkan_with(
+        &["--config", &config, "onboard", "--format", "json"],
+        b"",
+        &[("SAMVERKAN__AMQP__URL", &site.settings.amqp.url)],
+    );
     assert!(
         output.status.success(),
         "{}",
