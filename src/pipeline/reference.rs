@@ -19,7 +19,7 @@ use crate::catalogue::{CatalogueError, Course, Partner};
 use crate::event::{CloudEvent, EventType, Issue, RejectReason};
 use crate::rejection::Rejection;
 use crate::settings::{OrgId, Organisation};
-use crate::store::{AuditAction, AuditEntry, StoreError, Tx};
+use crate::store::{AuditAction, AuditEntry, ReferenceEntry, StoreError, Tx};
 use crate::transport::Inbound;
 
 impl Pipeline {
@@ -38,7 +38,8 @@ impl Pipeline {
             let rejection = catalogue_rejection(&err);
             return self.refuse_event(inbound, sender, event, rejection).await;
         }
-        tx.record_reference(event.event_type.as_str(), &sender.id, &event.data)
+        let entry = reference_entry(event.event_type, sender.id.as_str(), &event.data);
+        tx.record_reference(event.event_type.as_str(), &sender.id, &event.data, &entry)
             .await?;
         let entry = AuditEntry {
             event_id: Some(event.id.clone()),
@@ -146,6 +147,24 @@ impl Pipeline {
     }
 }
 
+/// The catalogue entry a reference event touches, and whether it replaces all of it.
+fn reference_entry(t: EventType, org: &str, data: &Value) -> ReferenceEntry {
+    match t {
+        EventType::PartnerUpserted => ReferenceEntry {
+            key: format!("partner:{}", data["id"].as_str().unwrap_or_default()),
+            replaces_earlier: true,
+        },
+        _ => ReferenceEntry {
+            key: format!(
+                "course:{org}:{}",
+                data["courseCode"].as_str().unwrap_or_default()
+            ),
+            // Removing one instance edits the course; everything else replaces it.
+            replaces_earlier: t == EventType::CourseUpserted || data.get("instanceId").is_none(),
+        },
+    }
+}
+
 fn catalogue_rejection(err: &CatalogueError) -> Rejection {
     let (reason, pointer) = match err {
         CatalogueError::UnknownCourse { .. } => (RejectReason::UnknownCourse, "/data/courseCode"),
@@ -156,5 +175,43 @@ fn catalogue_rejection(err: &CatalogueError) -> Rejection {
         reason,
         detail: err.to_string(),
         errors: vec![Issue::new(pointer, "not accepted by the catalogue")],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn whole_entry_changes_replace_earlier_ones_and_instance_removals_do_not() {
+        let upsert = reference_entry(
+            EventType::CourseUpserted,
+            "chalmers",
+            &json!({"courseCode": "TEK901"}),
+        );
+        assert_eq!(upsert.key, "course:chalmers:TEK901");
+        assert!(upsert.replaces_earlier);
+        let removal = reference_entry(
+            EventType::CourseRemoved,
+            "chalmers",
+            &json!({"courseCode": "TEK901"}),
+        );
+        assert_eq!(removal, upsert);
+        let instance = reference_entry(
+            EventType::CourseRemoved,
+            "chalmers",
+            &json!({"courseCode": "TEK901", "instanceId": "2027-LP3"}),
+        );
+        assert_eq!(instance.key, upsert.key);
+        assert!(!instance.replaces_earlier);
+        let partner = reference_entry(
+            EventType::PartnerUpserted,
+            "registry",
+            &json!({"id": "partner-001"}),
+        );
+        assert_eq!(partner.key, "partner:partner-001");
+        assert!(partner.replaces_earlier);
     }
 }

@@ -68,6 +68,11 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "outbox_claim",
         include_str!("../../migrations/sqlite/0003_outbox_claim.sql"),
     ),
+    (
+        4,
+        "reference_compaction",
+        include_str!("../../migrations/sqlite/0004_reference_compaction.sql"),
+    ),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (
@@ -84,6 +89,11 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         3,
         "outbox_claim",
         include_str!("../../migrations/postgres/0003_outbox_claim.sql"),
+    ),
+    (
+        4,
+        "reference_compaction",
+        include_str!("../../migrations/postgres/0004_reference_compaction.sql"),
     ),
 ];
 

@@ -63,7 +63,7 @@ pub use connect::{Backend, redact_url};
 pub use error::StoreError;
 pub use records::{
     AnswerApplied, AuditEntry, AuditRecord, LatestAnswer, NeedRecord, NewAnswer, NewNeed,
-    NewRecipient, OutboxMessage, OutboxRow, RecipientRecord, ReferenceEvent,
+    NewRecipient, OutboxMessage, OutboxRow, RecipientRecord, ReferenceEntry, ReferenceEvent,
 };
 pub use tx::Tx;
 

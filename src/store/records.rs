@@ -159,6 +159,16 @@ pub struct OutboxMessage {
     pub body: Vec<u8>,
 }
 
+/// The catalogue entry a reference-data change touches.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReferenceEntry {
+    /// `course:<org>:<courseCode>` or `partner:<id>`.
+    pub key: String,
+    /// Whether the change replaces the whole entry (an upsert, removing a whole course), so
+    /// the entry's earlier changes are no longer needed.
+    pub replaces_earlier: bool,
+}
+
 /// A recorded reference-data event (`course.upserted`, `course.removed`, `partner.upserted`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReferenceEvent {

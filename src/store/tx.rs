@@ -17,8 +17,8 @@ use sqlx::{Any, Transaction};
 use super::codes::{NeedId, NeedState};
 use super::connect::{Backend, Pools};
 use super::error::StoreError;
-use super::records::OutboxMessage;
 use super::records::{AnswerApplied, AuditEntry, NeedRecord, NewAnswer, NewNeed, NewRecipient};
+use super::records::{OutboxMessage, ReferenceEntry};
 use super::rows::{fetch_need, now_ms, to_json, to_ms};
 use crate::event::{EventId, Source};
 use crate::settings::OrgId;
@@ -282,11 +282,16 @@ impl Tx {
     /// identity value is taken at insert, not at commit, so the insert first takes a
     /// transaction-scoped advisory lock: the next reference event cannot get its id until this
     /// transaction has committed. Reference data changes rarely; the lock costs nothing else.
+    ///
+    /// When the change replaces its whole catalogue entry, the entry's earlier rows are deleted
+    /// first: a hub that has not applied them yet needs only this one, and the log stays about
+    /// as long as the catalogue instead of growing with every change.
     pub async fn record_reference(
         &mut self,
         event_type: &str,
         org_id: &OrgId,
         data: &serde_json::Value,
+        entry: &ReferenceEntry,
     ) -> Result<(), StoreError> {
         if self.backend == Backend::Postgres {
             sqlx::query("SELECT pg_advisory_xact_lock($1)")
@@ -294,14 +299,21 @@ impl Tx {
                 .execute(&mut *self.inner)
                 .await?;
         }
+        if entry.replaces_earlier {
+            sqlx::query("DELETE FROM reference_events WHERE entity_key = $1")
+                .bind(&entry.key)
+                .execute(&mut *self.inner)
+                .await?;
+        }
         sqlx::query(
-            "INSERT INTO reference_events (event_type, org_id, data, recorded_at_ms) \
-             VALUES ($1, $2, $3, $4)",
+            "INSERT INTO reference_events (event_type, org_id, data, recorded_at_ms, entity_key) \
+             VALUES ($1, $2, $3, $4, $5)",
         )
         .bind(event_type)
         .bind(org_id.as_str())
         .bind(data.to_string())
         .bind(now_ms())
+        .bind(&entry.key)
         .execute(&mut *self.inner)
         .await?;
         Ok(())

@@ -15,6 +15,7 @@ use serde_json::{Value, json};
 use time::macros::date;
 
 use crate::flow::need_event;
+use crate::hub_faults::{count, sql_pool};
 use crate::outbox_claim::on_both;
 use crate::{read_json, repo_path, strip_annotations};
 
@@ -167,6 +168,56 @@ async fn changes_apply_in_the_order_the_store_recorded_them() {
             !offered.iter().any(|code| code == "TEK999"),
             "{backend}: {offered:?}"
         );
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_reference_log_keeps_only_what_a_new_hub_needs() {
+    on_both(|backend, url| async move {
+        let a = instance(&url).await;
+        let late = instance(&url).await;
+        let db = sql_pool(&url).await;
+        let rows = async || {
+            count(
+                &db,
+                "SELECT count(*) FROM reference_events WHERE entity_key = $1",
+                &["course:chalmers:TEK999"],
+            )
+            .await
+        };
+        let accepted = async |event: &CloudEvent| {
+            let outcome = deliver(&a, "chalmers", event).await;
+            assert!(matches!(outcome, Outcome::Accepted { .. }), "{backend}: {outcome:?}");
+        };
+        let upsert = || chalmers_event(EventType::CourseUpserted, new_course("TEK999"));
+        for _ in 0..3 {
+            accepted(&upsert()).await;
+        }
+        assert_eq!(rows().await, 1, "{backend}: an upsert replaces the earlier ones");
+        let instance_removal = chalmers_event(
+            EventType::CourseRemoved,
+            json!({"courseCode": "TEK999", "instanceId": "TEK901-2026-2027-LP3", "reason": "Full."}),
+        );
+        accepted(&instance_removal).await;
+        assert_eq!(rows().await, 2, "{backend}: removing an instance edits the course");
+        accepted(&upsert()).await;
+        accepted(&removal_of("TEK999")).await;
+        assert_eq!(rows().await, 1, "{backend}: only the removal is left");
+        // A hub that missed all of it, and one started now, end where A is: no TEK999.
+        late.catch_up_reference().await.expect("catch up");
+        let fresh = instance(&url).await;
+        for (name, pipeline) in [("A", &a), ("late", &late), ("fresh", &fresh)] {
+            let outcome = deliver(pipeline, "chalmers", &removal_of("TEK999")).await;
+            assert_eq!(
+                outcome,
+                Outcome::Refused {
+                    reason: RejectReason::UnknownCourse
+                },
+                "{backend}: {name}"
+            );
+        }
+        db.close().await;
     })
     .await;
 }
