@@ -129,6 +129,11 @@ impl Pipeline {
             Err(refusal) => return self.refuse(inbound, &refusal).await,
         };
         let Admitted { sender, event } = admitted;
+        if is_reference(event.event_type) {
+            // Check a catalogue change against every change recorded so far, not a stale view.
+            // Before the transaction: catching up reads through another connection.
+            self.catch_up_reference().await?;
+        }
         let mut tx = self.store.begin().await?;
         if !tx.record_inbox(&event.source, &event.id).await? {
             tx.rollback().await?;
@@ -176,4 +181,12 @@ impl Pipeline {
             reason: refusal.rejection.reason,
         })
     }
+}
+
+/// Course and partner changes, which [`Pipeline::update_reference`] handles.
+fn is_reference(t: EventType) -> bool {
+    matches!(
+        t,
+        EventType::CourseUpserted | EventType::CourseRemoved | EventType::PartnerUpserted
+    )
 }

@@ -31,8 +31,7 @@ impl Pipeline {
         sender: &Organisation,
         event: &CloudEvent,
     ) -> Result<Outcome, StoreError> {
-        // Check against what every instance has recorded so far, not a stale view.
-        self.catch_up_reference().await?;
+        // `handle` caught the catalogue up just before opening `tx`.
         if let Err(err) = self.check_reference(event.event_type, sender.id.as_str(), &event.data) {
             tx.rollback().await?;
             let rejection = catalogue_rejection(&err);

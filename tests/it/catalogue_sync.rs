@@ -221,3 +221,20 @@ async fn the_reference_log_keeps_only_what_a_new_hub_needs() {
     })
     .await;
 }
+
+/// The in-memory store has one connection: a catalogue change must not wait for a second one
+/// (the catch-up runs before the transaction, not inside it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_catalogue_change_on_the_one_connection_in_memory_store_does_not_wait() {
+    let hub = instance("sqlite::memory:").await;
+    let added = chalmers_event(EventType::CourseUpserted, new_course("TEK999"));
+    let handled = tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        deliver(&hub, "chalmers", &added),
+    )
+    .await
+    .expect("handled without waiting for a connection");
+    assert!(matches!(handled, Outcome::Accepted { .. }), "{handled:?}");
+    let outcome = deliver(&hub, "chalmers", &removal_of("TEK999")).await;
+    assert!(matches!(outcome, Outcome::Accepted { .. }), "{outcome:?}");
+}
