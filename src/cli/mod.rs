@@ -6,6 +6,7 @@
 //! was found (an invalid event, personal data), 2 usage or I/O error.
 
 mod bench;
+mod dead_letters;
 mod demo;
 mod input;
 mod needs;
@@ -51,6 +52,12 @@ pub enum Command {
     /// The whole story in one process (no broker): needs, PII refusals, matches, answers,
     /// and every need's reconciled status.
     Demo,
+    /// Inspect the hub's dead-letter queue (never consumes it, never shows bodies).
+    DeadLetters {
+        /// What to do.
+        #[command(subcommand)]
+        command: DeadLettersCommand,
+    },
     /// Read needs from the store.
     Needs {
         /// What to do.
@@ -113,6 +120,21 @@ pub enum NeedsCommand {
         format: OutputFormat,
         /// The need id, e.g. NEED-2026-0101.
         need_id: String,
+    },
+}
+
+/// `samverkan dead-letters …`
+#[derive(Debug, Subcommand)]
+pub enum DeadLettersCommand {
+    /// Reason, detail, message id, routing key and size of the oldest dead letters, and the
+    /// count per reason; they stay in the queue.
+    List {
+        /// How many messages to show at most.
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+        format: OutputFormat,
     },
 }
 
@@ -215,6 +237,9 @@ pub fn dispatch(
         Command::Bench(args) => bench::run(settings, &args, out),
         Command::Onboard(args) => onboard::run(settings, &args, out),
         Command::Demo => demo::run(out),
+        Command::DeadLetters {
+            command: DeadLettersCommand::List { limit, format },
+        } => dead_letters::list(settings, limit, format, out),
         Command::Needs {
             command: NeedsCommand::Show { format, need_id },
         } => needs::show(settings, &need_id, format, out, err),

@@ -7,6 +7,7 @@ mod answers;
 mod broker;
 mod catalogue_sync;
 mod cli;
+mod dead_letters;
 mod docs;
 mod flow;
 mod hub_amqp;

@@ -1,0 +1,185 @@
+//! `samverkan dead-letters list` on the real RabbitMQ: it shows reasons and leaves every dead
+//! letter where it was.
+
+use lapin::options::{
+    BasicGetOptions, BasicNackOptions, BasicPublishOptions, ConfirmSelectOptions,
+};
+use lapin::types::{AMQPValue, FieldTable};
+use lapin::{BasicProperties, Channel};
+use samverkan::transport::amqp::{
+    DEAD_LETTER_EXCHANGE, HUB_DEAD_QUEUE, HUB_INGRESS_QUEUE, INGRESS_EXCHANGE, Topology, declare,
+    peek,
+};
+use samverkan::transport::{DETAIL_HEADER, ORIGINAL_ROUTING_KEY_HEADER, REASON_HEADER};
+
+use crate::cli::samverkan_with;
+use crate::hub_faults::Vhost;
+
+/// A body that must never be shown.
+const PLANTED: &[u8] = br#"{"description": "ring 070-174 06 42 om patient 19850522-9891"}"#;
+
+async fn publish(channel: &Channel, exchange: &str, key: &str, id: &str, headers: FieldTable) {
+    let properties = BasicProperties::default()
+        .with_message_id(id.into())
+        .with_delivery_mode(2)
+        .with_headers(headers);
+    let confirm = channel
+        .basic_publish(
+            exchange.into(),
+            key.into(),
+            BasicPublishOptions::default(),
+            PLANTED,
+            properties,
+        )
+        .await
+        .expect("publish")
+        .await
+        .expect("confirm");
+    assert!(confirm.is_ack(), "{confirm:?}");
+}
+
+fn hub_headers(reason: &str, detail: &str, key: &str) -> FieldTable {
+    let mut headers = FieldTable::default();
+    for (name, value) in [
+        (REASON_HEADER, reason),
+        (DETAIL_HEADER, detail),
+        (ORIGINAL_ROUTING_KEY_HEADER, key),
+    ] {
+        headers.insert(name.into(), AMQPValue::LongString(value.into()));
+    }
+    headers
+}
+
+/// Two dead letters the hub wrote, one the broker wrote (a delivery rejected without requeue).
+async fn three_dead_letters(vhost: &Vhost) {
+    let (connection, channel) = vhost.channel().await;
+    let topology = Topology::new(["VGR"], 5).expect("topology");
+    declare(&channel, &topology).await.expect("declare");
+    channel
+        .confirm_select(ConfirmSelectOptions::default())
+        .await
+        .expect("confirms");
+    let need = "se.samverkan.need.submitted.v1";
+    let pii = hub_headers("personal_data", "personnummer at character offset 24", need);
+    publish(&channel, DEAD_LETTER_EXCHANGE, need, "evt-pii", pii).await;
+    let invalid = hub_headers("schema_invalid", "/data/title: required", need);
+    publish(&channel, DEAD_LETTER_EXCHANGE, need, "evt-invalid", invalid).await;
+    publish(
+        &channel,
+        INGRESS_EXCHANGE,
+        need,
+        "evt-poison",
+        FieldTable::default(),
+    )
+    .await;
+    let delivery = channel
+        .basic_get(HUB_INGRESS_QUEUE.into(), BasicGetOptions { no_ack: false })
+        .await
+        .expect("get")
+        .expect("the poison message");
+    delivery
+        .delivery
+        .acker
+        .nack(BasicNackOptions {
+            requeue: false,
+            ..Default::default()
+        })
+        .await
+        .expect("nack");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while vhost.messages(HUB_DEAD_QUEUE) != Some(3) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the broker did not dead-letter it"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    connection.close(200, "done".into()).await.ok();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dead_letters_are_listed_with_reasons_and_stay_in_the_queue() {
+    let vhost = Vhost::create().await;
+    three_dead_letters(&vhost).await;
+    for _ in 0..2 {
+        let (connection, channel) = vhost.channel().await;
+        let seen = peek(&channel, 10).await.expect("peek");
+        connection.close(200, "looked".into()).await.ok();
+        assert_eq!(seen.total, 3);
+        let reasons: Vec<&str> = seen.messages.iter().map(|m| m.reason.as_str()).collect();
+        assert_eq!(
+            reasons,
+            ["personal_data", "schema_invalid", "broker:rejected"]
+        );
+        let ids: Vec<_> = seen
+            .messages
+            .iter()
+            .map(|m| m.message_id.as_deref())
+            .collect();
+        assert_eq!(
+            ids,
+            [Some("evt-pii"), Some("evt-invalid"), Some("evt-poison")]
+        );
+        assert!(
+            seen.messages
+                .iter()
+                .all(|m| m.bytes == PLANTED.len()
+                    && m.routing_key == "se.samverkan.need.submitted.v1")
+        );
+        assert_eq!(seen.messages[1].detail, "/data/title: required");
+        assert_eq!(seen.by_reason.values().sum::<usize>(), 3);
+    }
+    let (connection, channel) = vhost.channel().await;
+    let first = peek(&channel, 1).await.expect("peek one");
+    connection.close(200, "looked".into()).await.ok();
+    assert_eq!((first.total, first.messages.len()), (3, 1));
+
+    let url = vhost.url("guest", "guest");
+    let output = samverkan_with(
+        &["dead-letters", "list", "--format", "json"],
+        b"",
+        &[("SAMVERKAN__AMQP__URL", &url)],
+    );
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let listed: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    assert_eq!(listed["total"], 3);
+    assert_eq!(listed["byReason"]["personal_data"], 1);
+    let text = samverkan_with(
+        &["dead-letters", "list"],
+        b"",
+        &[("SAMVERKAN__AMQP__URL", &url)],
+    );
+    let shown = format!(
+        "{}{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&text.stdout),
+        String::from_utf8_lossy(&text.stderr)
+    );
+    assert!(shown.contains("broker:rejected"), "{shown}");
+    for value in ["9891", "850522", "174 06"] {
+        assert!(!shown.contains(value), "a body leaked: {shown}");
+    }
+    assert_eq!(
+        vhost.messages(HUB_DEAD_QUEUE),
+        Some(3),
+        "listing took nothing"
+    );
+}
+
+#[tokio::test]
+async fn listing_without_the_topology_says_how_to_declare_it() {
+    let vhost = Vhost::create().await;
+    let url = vhost.url("guest", "guest");
+    let output = samverkan_with(
+        &["dead-letters", "list"],
+        b"",
+        &[("SAMVERKAN__AMQP__URL", &url)],
+    );
+    assert_eq!(output.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert!(err.contains("topology --declare"), "{err}");
+}
