@@ -1,0 +1,163 @@
+//! The store against both of its databases: every test runs on SQLite (a temporary file) and on
+//! PostgreSQL (a fresh database per test, dropped afterwards, pass or fail).
+//!
+//! PostgreSQL is required: when it cannot be reached these tests fail and say how to start it.
+//! `SAMVERKAN__STORE__PG_URL` points them at another server (default
+//! `postgres://postgres@127.0.0.1:5432/test`; the user must be allowed to create databases).
+//!
+//! Helpers live here; `commit` holds connecting, the inbox, transactions and the outbox,
+//! `needs` the need rows: versions, answers, due dates and the audit trail.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+
+use futures_lite::FutureExt as _;
+use samverkan::event::{EventId, Source};
+use samverkan::settings::OrgId;
+use samverkan::store::{
+    AnswerApplied, AuditAction, AuditEntry, Backend, Decision, NeedId, NeedState, NewAnswer,
+    NewNeed, NewRecipient, OutboxMessage, ReasonCode, RecipientKind, Store, StoreError, redact_url,
+};
+use serde_json::json;
+use sqlx::{AnyConnection, AssertSqlSafe, Connection, Row};
+use time::OffsetDateTime;
+use time::macros::datetime;
+
+const DEFAULT_PG_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
+const START_PG: &str = "start it with `pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) \
+     main start`, or point SAMVERKAN__STORE__PG_URL at a server that is running";
+
+/// Runs `test` once on a fresh SQLite file and once on a fresh PostgreSQL database.
+async fn on_both<F, Fut>(test: F)
+where
+    F: Fn(Backend, String) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    sqlx::any::install_default_drivers();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let sqlite = format!("sqlite://{}", dir.path().join("store.db").display());
+    bounded(Backend::Sqlite, test(Backend::Sqlite, sqlite)).await;
+
+    let admin_url = std::env::var("SAMVERKAN__STORE__PG_URL").unwrap_or(DEFAULT_PG_URL.into());
+    let mut admin = AnyConnection::connect(&admin_url)
+        .await
+        .unwrap_or_else(|e| {
+            panic!(
+                "PostgreSQL at {} is unreachable ({e}): {START_PG}",
+                redact_url(&admin_url)
+            )
+        });
+    let name = format!("it_{}", uuid::Uuid::now_v7().simple());
+    execute(&mut admin, &format!("CREATE DATABASE {name}")).await;
+    let (base, query) = admin_url.split_once('?').unwrap_or((&admin_url, ""));
+    let authority = base.find("://").map_or(0, |i| i + 3);
+    let server = match base[authority..].find('/') {
+        Some(slash) => &base[..authority + slash],
+        None => base,
+    };
+    let url = match query {
+        "" => format!("{server}/{name}"),
+        q => format!("{server}/{name}?{q}"),
+    };
+    let outcome = AssertUnwindSafe(bounded(Backend::Postgres, test(Backend::Postgres, url)))
+        .catch_unwind()
+        .await;
+    execute(&mut admin, &format!("DROP DATABASE {name} WITH (FORCE)")).await;
+    if let Err(panic) = outcome {
+        std::panic::resume_unwind(panic);
+    }
+}
+
+/// A test that hangs (a lock never released, a pool waiting for a connection) fails instead.
+async fn bounded(backend: Backend, test: impl Future<Output = ()>) {
+    let limit = std::time::Duration::from_secs(60);
+    if tokio::time::timeout(limit, test).await.is_err() {
+        panic!("{backend}: the test did not finish within {limit:?}");
+    }
+}
+
+async fn execute(conn: &mut AnyConnection, sql: &str) {
+    sqlx::query(AssertSqlSafe(sql.to_owned()))
+        .execute(conn)
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"));
+}
+
+async fn open(url: &str) -> Store {
+    Store::connect(url)
+        .await
+        .unwrap_or_else(|e| panic!("connect: {e}"))
+}
+
+fn need_id(s: &str) -> NeedId {
+    NeedId::parse(s).expect("need id")
+}
+
+fn org(s: &str) -> OrgId {
+    OrgId::parse(s).expect("org id")
+}
+
+fn new_need(id: &str, state: NeedState, respond_by: Option<OffsetDateTime>) -> NewNeed {
+    NewNeed {
+        need_id: need_id(id),
+        region: org("VGR"),
+        state,
+        state_reason: None,
+        respond_by,
+        view: json!({"needId": id, "title": "Kortare väntetid på akuten", "tags": ["lean"]}),
+    }
+}
+
+fn recipient(id: &str, kind: RecipientKind, score: f64) -> NewRecipient {
+    NewRecipient {
+        org_id: org(id),
+        kind,
+        score,
+        reasons: vec![format!("topics: lean ({id})")],
+        courses: json!([{"code": "IMS902"}]),
+    }
+}
+
+fn message(event: &str, routing_key: &str) -> OutboxMessage {
+    OutboxMessage {
+        event_id: EventId::parse(event).expect("event id"),
+        exchange: "samverkan.egress".into(),
+        routing_key: routing_key.into(),
+        content_type: "application/cloudevents+json".into(),
+        correlation_id: Some("NEED-1".into()),
+        headers: BTreeMap::from([("x-samverkan-kind".into(), "test".into())]),
+        body: vec![0, 159, 146, 150, b'{', b'}'],
+    }
+}
+
+fn answer(need: &str, from: &str, event: &str, time: OffsetDateTime, d: Decision) -> NewAnswer {
+    NewAnswer {
+        need_id: need_id(need),
+        org_id: org(from),
+        source: Source::for_org(from),
+        event_id: EventId::parse(event).expect("event id"),
+        time,
+        decision: d,
+        detail: json!({"event": event}),
+    }
+}
+
+/// Commits one published need with recipients `chalmers` (university) and `acme` (company).
+async fn seed_need(store: &Store, id: &str, respond_by: OffsetDateTime) {
+    let mut tx = store.begin().await.expect("begin");
+    tx.insert_need(&new_need(id, NeedState::Published, Some(respond_by)))
+        .await
+        .expect("insert need");
+    let recipients = [
+        recipient("chalmers", RecipientKind::University, 0.9),
+        recipient("acme", RecipientKind::Company, 0.4),
+    ];
+    tx.insert_recipients(&need_id(id), &recipients)
+        .await
+        .expect("insert recipients");
+    tx.commit().await.expect("commit");
+}
+
+mod commit;
+mod needs;
