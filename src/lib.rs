@@ -19,6 +19,7 @@
 //! | [`matching`]  | a need against the catalogue: filters, scores, reasons                | – |
 //! | [`routing`]   | a need + its matches → challenge, call and status data                | – |
 //! | [`reconcile`] | the need state machine: answers, withdrawal, closing                  | – |
+//! | [`metrics`]     | delivery counters by outcome and reason code, Prometheus text         | – |
 //! | [`clock`]     | time as a dependency (tests and the demo pin it)                      | – |
 //! | [`pipeline`]  | one delivery: admit → dedupe → guard → route/reconcile → outbox, one transaction | store |
 //! | [`store`]     | SQLite or PostgreSQL: needs, recipients, answers, inbox, outbox, audit | SQL |
@@ -26,6 +27,7 @@
 //! | [`onboard`]   | broker users and least-privilege permissions per organisation          | HTTP |
 //! | [`hub`]       | worker loop (outcome → ack), outbox relay, close timer, catalogue poller, `run` | all |
 //! | [`loadgen`]   | `bench`: the hub vs. a pass-through on RabbitMQ, same run; ratio, p50/p99, peak RSS | all |
+//! | [`http`]      | `/healthz`, `/readyz`, `/metrics` for operators (axum)                | HTTP |
 //! | [`settings`]  | layered configuration: defaults → file → `SAMVERKAN__…` environment  | file |
 //! | [`telemetry`] | `tracing` subscriber: env filter, text or JSON to stderr              | stderr |
 //! | [`demo`]      | the whole story in one process on the in-process broker               | – |
@@ -51,9 +53,11 @@ pub mod cli;
 pub mod clock;
 pub mod demo;
 pub mod event;
+pub mod http;
 pub mod hub;
 pub mod loadgen;
 pub mod matching;
+pub mod metrics;
 pub mod onboard;
 pub mod pii;
 pub mod pipeline;

@@ -8,6 +8,8 @@ use std::sync::Arc;
 
 use super::{HubError, build, run};
 use crate::clock::SharedClock;
+use crate::http::HttpState;
+use crate::pipeline::Pipeline;
 use crate::settings::Settings;
 use crate::store::Store;
 use crate::transport::amqp::{
@@ -25,6 +27,37 @@ pub enum ServiceError {
     /// The broker could not be reached or set up.
     #[error(transparent)]
     Transport(#[from] TransportError),
+    /// The HTTP listener could not be opened.
+    #[error("cannot listen on {address} (http.listen): {source}")]
+    Http {
+        /// The configured address.
+        address: std::net::SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
+/// Open the HTTP listener now (so a taken port fails the start) and serve it until shutdown.
+async fn spawn_http(
+    address: std::net::SocketAddr,
+    pipeline: &Arc<Pipeline>,
+    consumer: &AmqpConsumer,
+    shutdown: &Shutdown,
+) -> Result<tokio::task::JoinHandle<()>, ServiceError> {
+    let listener = tokio::net::TcpListener::bind(address)
+        .await
+        .map_err(|source| ServiceError::Http { address, source })?;
+    let state = HttpState {
+        pipeline: pipeline.clone(),
+        broker: Some(consumer.status()),
+    };
+    tracing::info!(%address, "serving /healthz, /readyz and /metrics");
+    let shutdown = shutdown.clone();
+    Ok(tokio::spawn(async move {
+        if let Err(e) = crate::http::serve(listener, state, shutdown).await {
+            tracing::error!(error = %e, "HTTP server stopped");
+        }
+    }))
 }
 
 /// The broker endpoint for the configured organisations.
@@ -74,6 +107,10 @@ pub async fn serve(
         shutdown.clone(),
     )
     .await?;
+    let http = match settings.http.address() {
+        Some(address) => Some(spawn_http(address, &pipeline, &consumer, &shutdown).await?),
+        None => None,
+    };
     tracing::info!(
         amqp = %settings.amqp.redacted_url(),
         store = %settings.store.redacted_url(),
@@ -81,6 +118,11 @@ pub async fn serve(
         "hub running"
     );
     run(pipeline, consumer, publisher.clone(), settings, shutdown).await;
+    if let Some(http) = http
+        && let Err(e) = http.await
+    {
+        tracing::error!(error = %e, "HTTP task failed");
+    }
     publisher.close().await;
     store.close().await;
     tracing::info!("hub stopped");

@@ -14,6 +14,7 @@ use tokio::sync::{Notify, Semaphore};
 use tokio::task::JoinSet;
 
 use crate::event::RejectReason;
+use crate::metrics::Metrics;
 use crate::pipeline::{Outcome, Pipeline};
 use crate::settings::HubSettings;
 use crate::store::StoreError;
@@ -61,6 +62,7 @@ pub async fn run<C: Consume, P: Publish>(
         let settings = settings.clone();
         tasks.spawn(async move {
             let handled = handle(&pipeline, publisher.as_ref(), delivery.inbound(), &settings).await;
+            count(pipeline.metrics(), &handled);
             if matches!(handled, Handled::Done(Outcome::Accepted { .. } | Outcome::Refused { .. })) {
                 relay.notify_one();
             }
@@ -76,6 +78,17 @@ pub async fn run<C: Consume, P: Publish>(
         while tasks.try_join_next().is_some() {}
     }
     while tasks.join_next().await.is_some() {}
+}
+
+/// One delivery, counted once by what became of it.
+fn count(metrics: &Metrics, handled: &Handled) {
+    match handled {
+        Handled::Done(Outcome::Accepted { .. }) => metrics.accepted(),
+        Handled::Done(Outcome::Duplicate) => metrics.duplicate(),
+        Handled::Done(Outcome::Refused { reason }) => metrics.refused(*reason),
+        Handled::GaveUp => metrics.refused(RejectReason::RetriesExhausted),
+        Handled::Failed(_) => metrics.requeued(),
+    }
 }
 
 async fn handle<P: Publish>(

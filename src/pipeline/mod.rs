@@ -30,6 +30,7 @@ use crate::catalogue::Catalogue;
 use crate::clock::SharedClock;
 use crate::event::{EventType, Limits, RejectReason};
 use crate::matching::MatchOptions;
+use crate::metrics::Metrics;
 use crate::pii::PiiGuard;
 use crate::schema::SchemaRegistry;
 use crate::store::{Store, StoreError};
@@ -65,6 +66,7 @@ pub struct Pipeline {
     reference_seen: tokio::sync::Mutex<i64>,
     match_options: MatchOptions,
     store: Store,
+    metrics: Metrics,
 }
 
 impl std::fmt::Debug for Pipeline {
@@ -106,6 +108,7 @@ impl Pipeline {
             clock: parts.clock,
             catalogue: RwLock::new(parts.catalogue),
             reference_seen: tokio::sync::Mutex::new(0),
+            metrics: Metrics::default(),
             match_options: parts.match_options,
             store: parts.store,
         }
@@ -119,6 +122,11 @@ impl Pipeline {
     /// The clock.
     pub fn clock(&self) -> &SharedClock {
         &self.clock
+    }
+
+    /// What this process's deliveries came to, for `/metrics`.
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
     }
 
     /// Handle one delivery. `Err` is a store failure: nothing was committed and the delivery

@@ -113,3 +113,32 @@ mod tests {
         assert!(err.to_string().contains("relay_lease_secs"), "{err}");
     }
 }
+
+/// `[http]`: the operators' HTTP surface (`/healthz`, `/readyz`, `/metrics`).
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpSettings {
+    /// `host:port` to listen on, e.g. `0.0.0.0:9464`; empty (the default) turns it off.
+    pub listen: String,
+}
+
+impl HttpSettings {
+    /// The address to listen on, `None` when off.
+    #[must_use]
+    pub fn address(&self) -> Option<std::net::SocketAddr> {
+        self.listen.trim().parse().ok()
+    }
+
+    pub(super) fn validate(&self) -> Result<(), SettingsError> {
+        if self.listen.trim().is_empty() || self.address().is_some() {
+            return Ok(());
+        }
+        Err(SettingsError::value(
+            "http.listen",
+            format!(
+                "{:?} is not host:port (e.g. 0.0.0.0:9464), or empty to turn it off",
+                self.listen
+            ),
+        ))
+    }
+}

@@ -41,7 +41,7 @@ use config::{Config, ConfigError, Environment, File, FileFormat};
 use serde::Deserialize;
 
 pub use error::SettingsError;
-pub use hub::{CatalogueSettings, CourseFile, HubSettings};
+pub use hub::{CatalogueSettings, CourseFile, HttpSettings, HubSettings};
 pub use org::{OrgId, OrgIdError, OrgKind, Organisation, UnknownOrgKind};
 pub use sections::{
     AmqpSettings, LimitsSettings, LogFormat, LogSettings, PiiSettings, StoreSettings,
@@ -72,6 +72,8 @@ pub struct Settings {
     pub store: StoreSettings,
     /// `[hub]`: workers and retries.
     pub hub: HubSettings,
+    /// `[http]`: health, readiness and metrics endpoints.
+    pub http: HttpSettings,
     /// `[catalogue]`: course and partner files loaded at start.
     #[serde(default)]
     pub catalogue: CatalogueSettings,
@@ -103,6 +105,7 @@ impl Settings {
         self.log.validate()?;
         self.store.validate()?;
         self.hub.validate()?;
+        self.http.validate()?;
         org::validate_all(&self.organisations)
     }
 }

@@ -69,6 +69,14 @@ impl Store {
         rows.iter().map(outbox_from_row).collect()
     }
 
+    /// How many outbox rows the broker has not confirmed yet (a gauge for `/metrics`).
+    pub async fn outbox_pending_count(&self) -> Result<i64, StoreError> {
+        let count: i64 = sqlx::query_scalar("SELECT count(*) FROM outbox WHERE sent_at_ms IS NULL")
+            .fetch_one(&self.pools.reader)
+            .await?;
+        Ok(count)
+    }
+
     /// Claims up to `limit` unsent outbox rows, oldest first, that no relay holds (no claim, or
     /// an expired one) for `lease`, and returns them in id order. Rows another relay holds, or
     /// is claiming at this moment, are skipped. The claim ends with [`Store::mark_sent`], with

@@ -43,13 +43,18 @@ struct RabbitApp {
 }
 
 async fn spawn_rabbit_app() -> RabbitApp {
+    spawn_rabbit_app_with(&[]).await
+}
+
+/// [`spawn_rabbit_app`] with extra `SAMVERKAN__…` settings.
+async fn spawn_rabbit_app_with(extra: &[(&str, String)]) -> RabbitApp {
     let id = uuid::Uuid::now_v7().simple().to_string();
     let vhost = format!("it-{}", &id[16..]);
     let out = rabbitmqctl(&["add_vhost", &vhost]);
     assert!(out.contains(&vhost) || out.is_empty(), "add_vhost: {out}");
     rabbitmqctl(&["set_permissions", "-p", &vhost, "guest", ".*", ".*", ".*"]);
     let dir = TempDir::new().expect("temp dir");
-    let env = HashMap::from([
+    let mut env = HashMap::from([
         (
             "SAMVERKAN__AMQP__URL".to_owned(),
             format!("amqp://guest:guest@{HOST}/{vhost}"),
@@ -63,6 +68,7 @@ async fn spawn_rabbit_app() -> RabbitApp {
             format!("sqlite://{}", dir.path().join("hub.db").display()),
         ),
     ]);
+    env.extend(extra.iter().map(|(k, v)| ((*k).to_owned(), v.clone())));
     std::env::set_current_dir(repo_path("")).expect("cd to the repository");
     let settings =
         settings::load_from(Some(&repo_path("config/sample.toml")), env).expect("settings");
@@ -233,7 +239,16 @@ fn header(message: &lapin::message::BasicGetMessage, name: &str) -> Option<Strin
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_need_flows_through_rabbitmq_with_persistent_correlated_messages() {
-    let app = spawn_rabbit_app().await;
+    // A port nobody uses right now, for the hub's /readyz and /metrics.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let http = format!("http://127.0.0.1:{port}");
+    let app =
+        spawn_rabbit_app_with(&[("SAMVERKAN__HTTP__LISTEN", format!("127.0.0.1:{port}"))]).await;
+    let ready = wait_for_http(&format!("{http}/readyz")).await;
+    assert!(ready.contains("\"broker\":\"connected\""), "{ready}");
     app.send("vgr", &need_event("NEED-2026-0101")).await;
     let challenge = app
         .take(&Topology::org_queue_name("chalmers"), |got| !got.is_empty())
@@ -253,7 +268,29 @@ async fn a_need_flows_through_rabbitmq_with_persistent_correlated_messages() {
         .take(&Topology::org_queue_name("VGR"), |got| !got.is_empty())
         .await;
     assert_eq!(json(&status[0])["data"]["state"], "published");
+    let metrics = wait_for_http(&format!("{http}/metrics")).await;
+    assert!(
+        metrics.contains("samverkan_deliveries_total{outcome=\"accepted\",reason=\"\"} 1\n"),
+        "{metrics}"
+    );
     app.stop().await;
+}
+
+/// GET `url` until it answers 200 (the hub starts its listener while starting up).
+async fn wait_for_http(url: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Ok(response) = reqwest::get(url).await
+            && response.status().is_success()
+        {
+            return response.text().await.expect("body");
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{url} did not answer 200 within 30 s"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -10,6 +10,7 @@ mod cli;
 mod dead_letters;
 mod docs;
 mod flow;
+mod http;
 mod hub_amqp;
 mod hub_faults;
 mod loadgen;

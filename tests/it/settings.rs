@@ -375,3 +375,18 @@ fn debug_output_hides_the_broker_password() {
         );
     }
 }
+
+#[test]
+fn the_http_listener_is_off_by_default_and_a_bad_address_is_named() {
+    let defaults = settings::load_str("", HashMap::new()).expect("defaults");
+    assert_eq!(defaults.http.address(), None);
+    let on = HashMap::from([(
+        "SAMVERKAN__HTTP__LISTEN".to_owned(),
+        "0.0.0.0:9464".to_owned(),
+    )]);
+    let on = settings::load_str("", on).expect("an address");
+    assert_eq!(on.http.address().map(|a| a.port()), Some(9464));
+    let (err, message) = file_error("[http]\nlisten = \"localhost\"\n");
+    assert!(matches!(err, SettingsError::InvalidValue { .. }), "{err:?}");
+    assert!(message.contains("http.listen"), "{message}");
+}

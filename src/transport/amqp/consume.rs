@@ -26,6 +26,8 @@
 //! (research/amqp-baseline.md) but ties each ack to the settlement of every earlier delivery;
 //! that belongs in the pipeline, which knows the order in which effects became durable.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use futures_lite::StreamExt as _;
@@ -67,6 +69,31 @@ pub struct AmqpConsumer {
     /// Set once shutdown was seen: no more deliveries.
     stopped: bool,
     reconnects: u64,
+    /// Whether a link is up, for readiness checks from outside.
+    status: LinkStatus,
+}
+
+/// Whether an [`AmqpConsumer`] currently has a working link to the broker; a cheap clone that
+/// stays valid after the consumer moved into the worker loop (readiness checks read it).
+#[derive(Debug, Clone)]
+pub struct LinkStatus(Arc<AtomicBool>);
+
+impl LinkStatus {
+    /// A status with this value (for tests and for transports without a link).
+    #[must_use]
+    pub fn new(connected: bool) -> Self {
+        Self(Arc::new(AtomicBool::new(connected)))
+    }
+
+    /// Whether the link is up.
+    #[must_use]
+    pub fn is_connected(&self) -> bool {
+        self.0.load(Ordering::Relaxed)
+    }
+
+    fn set(&self, connected: bool) {
+        self.0.store(connected, Ordering::Relaxed);
+    }
 }
 
 impl std::fmt::Debug for AmqpConsumer {
@@ -94,7 +121,14 @@ impl AmqpConsumer {
             link: Some(link),
             stopped: false,
             reconnects: 0,
+            status: LinkStatus::new(true),
         })
+    }
+
+    /// A handle on whether the link is up.
+    #[must_use]
+    pub fn status(&self) -> LinkStatus {
+        self.status.clone()
     }
 
     /// How often the link was rebuilt since [`connect`](Self::connect).
@@ -110,6 +144,7 @@ impl AmqpConsumer {
     /// Stop consuming and close the connection. Settle the deliveries still held first: once
     /// the connection is closed they cannot be settled (the broker then delivers them again).
     pub async fn close(mut self) {
+        self.status.set(false);
         self.stop().await;
         if let Some(link) = self.link.take()
             && let Err(e) = link.connection.close(200, "consumer closed".into()).await
@@ -169,6 +204,7 @@ impl AmqpConsumer {
             );
             // Dropping the link closes whatever is left of it.
             self.link = None;
+            self.status.set(false);
         }
     }
 
@@ -186,6 +222,7 @@ impl AmqpConsumer {
             match attempt {
                 Ok(link) => {
                     self.link = Some(link);
+                    self.status.set(true);
                     self.reconnects += 1;
                     tracing::info!(
                         queue = %self.config.queue,

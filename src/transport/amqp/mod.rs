@@ -24,7 +24,7 @@ mod topology;
 
 pub use backoff::{Backoff, DEFAULT_INITIAL_BACKOFF, DEFAULT_MAX_BACKOFF};
 pub use connection::{CONNECT_TIMEOUT, DEFAULT_AMQP_URL, connect, redact_url};
-pub use consume::{AmqpConsumer, AmqpDelivery, ConsumerConfig};
+pub use consume::{AmqpConsumer, AmqpDelivery, ConsumerConfig, LinkStatus};
 pub use dead_letters::{DeadLetter, DeadLetters, peek};
 pub use error::{START_BROKER_HINT, TransportError};
 pub use publish::{APP_ID, PERSISTENT, PendingConfirm, Publisher, event_properties};
