@@ -44,7 +44,8 @@ pub struct DeadLetter {
 pub struct DeadLetters {
     /// The queue.
     pub queue: String,
-    /// Messages in the queue when looked at.
+    /// Messages ready in the queue when looked at (not those another consumer holds, nor
+    /// those a channel closed a moment ago is still giving back).
     pub total: u32,
     /// How many of each reason among those shown.
     pub by_reason: BTreeMap<String, usize>,
