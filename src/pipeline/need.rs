@@ -75,19 +75,19 @@ impl Pipeline {
             other => other?,
         }
         tx.insert_recipients(&need_id, &plan.recipients()).await?;
-        for message in std::mem::take(&mut plan.messages) {
-            let out = CloudEvent::new(
-                message.event_type,
-                Source::hub(),
-                Some(need_id.as_str().to_owned()),
-                message.data,
-            );
-            tx.enqueue(&to_org(
-                &message.recipient,
-                &CloudEvent { time: now, ..out },
-            ))
-            .await?;
-        }
+        let outbound: Vec<_> = std::mem::take(&mut plan.messages)
+            .into_iter()
+            .map(|message| {
+                let out = CloudEvent::new(
+                    message.event_type,
+                    Source::hub(),
+                    Some(need_id.as_str().to_owned()),
+                    message.data,
+                );
+                to_org(&message.recipient, &CloudEvent { time: now, ..out })
+            })
+            .collect();
+        tx.enqueue_all(&outbound).await?;
         let routed = AuditEntry {
             event_id: Some(event.id.clone()),
             need_id: Some(need_id),

@@ -26,6 +26,33 @@ use crate::settings::OrgId;
 /// The PostgreSQL advisory lock key that orders reference-event ids ("samverka" in ASCII).
 const REFERENCE_LOCK: i64 = 0x7361_6d76_6572_6b61;
 
+/// Rows per multi-row `INSERT`: well under SQLite's 999 and PostgreSQL's 65,535 parameters.
+const ROWS_PER_INSERT: usize = 50;
+
+/// `prefix` followed by `rows` tuples of `columns` placeholders (`$1, $2, …`) and `tail`
+/// (constant columns) each. Only placeholders and constants are spliced in; every value is
+/// bound.
+fn multi_row_insert(prefix: &str, rows: usize, columns: usize, tail: &str) -> String {
+    let mut sql = String::with_capacity(prefix.len() + rows * columns * 5);
+    sql.push_str(prefix);
+    for row in 0..rows {
+        if row > 0 {
+            sql.push_str(", ");
+        }
+        sql.push('(');
+        for column in 0..columns {
+            if column > 0 {
+                sql.push_str(", ");
+            }
+            sql.push('$');
+            sql.push_str(&(row * columns + column + 1).to_string());
+        }
+        sql.push_str(tail);
+        sql.push(')');
+    }
+    sql
+}
+
 /// An open write transaction: the inbox row, the effects and the outbox rows of one event,
 /// committed together by [`Tx::commit`] or not at all (dropping it rolls back). Ack the delivery
 /// only after the commit, and do not hold a `Tx` across broker I/O.
@@ -120,19 +147,26 @@ impl Tx {
         need_id: &NeedId,
         recipients: &[NewRecipient],
     ) -> Result<(), StoreError> {
-        for r in recipients {
-            sqlx::query(
-                "INSERT INTO recipients (need_id, org_id, kind, score, reasons, courses) \
-                 VALUES ($1, $2, $3, $4, $5, $6)",
-            )
-            .bind(need_id.as_str())
-            .bind(r.org_id.as_str())
-            .bind(r.kind.as_str())
-            .bind(r.score)
-            .bind(to_json(&r.reasons, "recipients.reasons")?)
-            .bind(to_json(&r.courses, "recipients.courses")?)
-            .execute(&mut *self.inner)
-            .await?;
+        // One statement per chunk, not per row: a round trip per recipient was a large part of
+        // a need's cost on PostgreSQL.
+        for chunk in recipients.chunks(ROWS_PER_INSERT) {
+            let sql = multi_row_insert(
+                "INSERT INTO recipients (need_id, org_id, kind, score, reasons, courses) VALUES ",
+                chunk.len(),
+                6,
+                "",
+            );
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for r in chunk {
+                query = query
+                    .bind(need_id.as_str())
+                    .bind(r.org_id.as_str())
+                    .bind(r.kind.as_str())
+                    .bind(r.score)
+                    .bind(to_json(&r.reasons, "recipients.reasons")?)
+                    .bind(to_json(&r.courses, "recipients.courses")?);
+            }
+            query.execute(&mut *self.inner).await?;
         }
         Ok(())
     }
@@ -274,6 +308,35 @@ impl Tx {
         Ok(id)
     }
 
+    /// Writes several messages for the relay in as few statements as possible (a need's
+    /// challenges, calls and status); they get ids in the order given.
+    pub async fn enqueue_all(&mut self, messages: &[OutboxMessage]) -> Result<(), StoreError> {
+        let now = now_ms();
+        for chunk in messages.chunks(ROWS_PER_INSERT) {
+            let sql = multi_row_insert(
+                "INSERT INTO outbox (event_id, exchange, routing_key, content_type, \
+                 correlation_id, headers, body, created_at_ms, attempts) VALUES ",
+                chunk.len(),
+                8,
+                ", 0",
+            );
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for message in chunk {
+                query = query
+                    .bind(message.event_id.as_ref().to_owned())
+                    .bind(message.exchange.clone())
+                    .bind(message.routing_key.clone())
+                    .bind(message.content_type.clone())
+                    .bind(message.correlation_id.clone())
+                    .bind(to_json(&message.headers, "outbox.headers")?)
+                    .bind(message.body.clone())
+                    .bind(now);
+            }
+            query.execute(&mut *self.inner).await?;
+        }
+        Ok(())
+    }
+
     /// Records a reference-data event (`course.upserted`, `course.removed`,
     /// `partner.upserted`); every hub instance applies them to its catalogue in id order.
     ///
@@ -347,5 +410,18 @@ impl Tx {
     pub async fn rollback(self) -> Result<(), StoreError> {
         self.inner.rollback().await?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::multi_row_insert;
+
+    #[test]
+    fn multi_row_inserts_number_their_placeholders_row_by_row() {
+        assert_eq!(
+            multi_row_insert("INSERT INTO t (a, b, c) VALUES ", 2, 2, ", 0"),
+            "INSERT INTO t (a, b, c) VALUES ($1, $2, 0), ($3, $4, 0)"
+        );
     }
 }
