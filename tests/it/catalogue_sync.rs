@@ -9,14 +9,14 @@ use samverkan::event::{CloudEvent, EventType, RejectReason, Source};
 use samverkan::hub;
 use samverkan::pipeline::{Outcome, Pipeline};
 use samverkan::settings::{self, Settings};
-use samverkan::store::Store;
+use samverkan::store::{Backend, Store};
 use samverkan::transport::Inbound;
 use serde_json::{Value, json};
 use time::macros::date;
 
 use crate::flow::need_event;
 use crate::hub_faults::{count, sql_pool};
-use crate::outbox_claim::on_both;
+use crate::store::on_both;
 use crate::{read_json, repo_path, strip_annotations};
 
 /// A hub instance: the sample configuration's pipeline on the store at `url`.
@@ -69,6 +69,17 @@ fn new_course(code: &str) -> Value {
     assert_eq!(course["courseCode"], "TEK901");
     course["courseCode"] = json!(code);
     course
+}
+
+/// Each of `hubs` refuses to remove Chalmers' course `code` as `unknown_course`: it is gone.
+async fn assert_course_gone(backend: Backend, code: &str, hubs: &[(&str, &Pipeline)]) {
+    for (name, pipeline) in hubs {
+        let outcome = deliver(pipeline, "chalmers", &removal_of(code)).await;
+        let gone = Outcome::Refused {
+            reason: RejectReason::UnknownCourse,
+        };
+        assert_eq!(outcome, gone, "{backend}: {name}");
+    }
 }
 
 /// The course codes `pipeline` offers Chalmers for NEED-2026-0101, read from the outbox.
@@ -150,17 +161,7 @@ async fn changes_apply_in_the_order_the_store_recorded_them() {
             1,
             "{backend}"
         );
-        for (name, pipeline) in [("A", &a), ("B", &b)] {
-            let again = removal_of("TEK999");
-            let outcome = deliver(pipeline, "chalmers", &again).await;
-            assert_eq!(
-                outcome,
-                Outcome::Refused {
-                    reason: RejectReason::UnknownCourse
-                },
-                "{backend}: {name}"
-            );
-        }
+        assert_course_gone(backend, "TEK999", &[("A", &a), ("B", &b)]).await;
         // A hub started later replays both changes, in order, and ends where A and B are.
         let c = instance(&url).await;
         let offered = offered_for_0101(&c).await;
@@ -207,16 +208,8 @@ async fn the_reference_log_keeps_only_what_a_new_hub_needs() {
         // A hub that missed all of it, and one started now, end where A is: no TEK999.
         late.catch_up_reference().await.expect("catch up");
         let fresh = instance(&url).await;
-        for (name, pipeline) in [("A", &a), ("late", &late), ("fresh", &fresh)] {
-            let outcome = deliver(pipeline, "chalmers", &removal_of("TEK999")).await;
-            assert_eq!(
-                outcome,
-                Outcome::Refused {
-                    reason: RejectReason::UnknownCourse
-                },
-                "{backend}: {name}"
-            );
-        }
+        let hubs = [("A", &a), ("late", &late), ("fresh", &fresh)];
+        assert_course_gone(backend, "TEK999", &hubs).await;
         db.close().await;
     })
     .await;

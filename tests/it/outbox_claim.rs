@@ -11,38 +11,13 @@ use std::time::Duration;
 
 use samverkan::event::EventId;
 use samverkan::hub::relay::{self, Claim};
-use samverkan::store::{Backend, OutboxMessage, OutboxRow, Store};
+use samverkan::store::{OutboxMessage, OutboxRow, Store};
 use samverkan::transport::{Outbound, Publish, TransportError};
 
-use crate::hub_faults::PgDatabase;
+use crate::store::on_both;
 
 /// A lease no test outlives.
 const LONG: Duration = Duration::from_secs(600);
-
-/// Runs `test` once on a fresh SQLite file and once on a fresh PostgreSQL database.
-pub(crate) async fn on_both<F, Fut>(test: F)
-where
-    F: Fn(Backend, String) -> Fut,
-    Fut: Future<Output = ()>,
-{
-    let dir = tempfile::tempdir().expect("temp dir");
-    let sqlite = format!("sqlite://{}", dir.path().join("store.db").display());
-    bounded(Backend::Sqlite, test(Backend::Sqlite, sqlite)).await;
-    let database = PgDatabase::create().await;
-    bounded(
-        Backend::Postgres,
-        test(Backend::Postgres, database.url.clone()),
-    )
-    .await;
-}
-
-/// A test that hangs (a lock never released) fails instead.
-async fn bounded(backend: Backend, test: impl Future<Output = ()>) {
-    let limit = Duration::from_secs(60);
-    if tokio::time::timeout(limit, test).await.is_err() {
-        panic!("{backend}: the test did not finish within {limit:?}");
-    }
-}
 
 async fn open(url: &str) -> Store {
     Store::connect(url)

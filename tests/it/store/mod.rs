@@ -10,26 +10,24 @@
 
 use std::collections::BTreeMap;
 use std::future::Future;
-use std::panic::AssertUnwindSafe;
 
-use futures_lite::FutureExt as _;
 use samverkan::event::{EventId, Source};
 use samverkan::settings::OrgId;
 use samverkan::store::{
     AnswerApplied, AuditAction, AuditEntry, Backend, Decision, NeedId, NeedState, NewAnswer,
-    NewNeed, NewRecipient, OutboxMessage, ReasonCode, RecipientKind, Store, StoreError, redact_url,
+    NewNeed, NewRecipient, OutboxMessage, ReasonCode, RecipientKind, Store, StoreError,
 };
 use serde_json::json;
-use sqlx::{AnyConnection, AssertSqlSafe, Connection, Row};
+use sqlx::{AnyConnection, Connection, Row};
 use time::OffsetDateTime;
 use time::macros::datetime;
 
-const DEFAULT_PG_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
-const START_PG: &str = "start it with `pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) \
-     main start`, or point SAMVERKAN__STORE__PG_URL at a server that is running";
+use crate::hub_faults::PgDatabase;
 
-/// Runs `test` once on a fresh SQLite file and once on a fresh PostgreSQL database.
-async fn on_both<F, Fut>(test: F)
+/// Runs `test` once on a fresh SQLite file and once on a fresh PostgreSQL database (dropped
+/// afterwards, pass or fail; see `hub_faults::PgDatabase`). Every store test in the suite uses
+/// this.
+pub(crate) async fn on_both<F, Fut>(test: F)
 where
     F: Fn(Backend, String) -> Fut,
     Fut: Future<Output = ()>,
@@ -38,35 +36,12 @@ where
     let dir = tempfile::tempdir().expect("temp dir");
     let sqlite = format!("sqlite://{}", dir.path().join("store.db").display());
     bounded(Backend::Sqlite, test(Backend::Sqlite, sqlite)).await;
-
-    let admin_url = std::env::var("SAMVERKAN__STORE__PG_URL").unwrap_or(DEFAULT_PG_URL.into());
-    let mut admin = AnyConnection::connect(&admin_url)
-        .await
-        .unwrap_or_else(|e| {
-            panic!(
-                "PostgreSQL at {} is unreachable ({e}): {START_PG}",
-                redact_url(&admin_url)
-            )
-        });
-    let name = format!("it_{}", uuid::Uuid::now_v7().simple());
-    execute(&mut admin, &format!("CREATE DATABASE {name}")).await;
-    let (base, query) = admin_url.split_once('?').unwrap_or((&admin_url, ""));
-    let authority = base.find("://").map_or(0, |i| i + 3);
-    let server = match base[authority..].find('/') {
-        Some(slash) => &base[..authority + slash],
-        None => base,
-    };
-    let url = match query {
-        "" => format!("{server}/{name}"),
-        q => format!("{server}/{name}?{q}"),
-    };
-    let outcome = AssertUnwindSafe(bounded(Backend::Postgres, test(Backend::Postgres, url)))
-        .catch_unwind()
-        .await;
-    execute(&mut admin, &format!("DROP DATABASE {name} WITH (FORCE)")).await;
-    if let Err(panic) = outcome {
-        std::panic::resume_unwind(panic);
-    }
+    let database = PgDatabase::create().await;
+    bounded(
+        Backend::Postgres,
+        test(Backend::Postgres, database.url.clone()),
+    )
+    .await;
 }
 
 /// A test that hangs (a lock never released, a pool waiting for a connection) fails instead.
@@ -75,13 +50,6 @@ async fn bounded(backend: Backend, test: impl Future<Output = ()>) {
     if tokio::time::timeout(limit, test).await.is_err() {
         panic!("{backend}: the test did not finish within {limit:?}");
     }
-}
-
-async fn execute(conn: &mut AnyConnection, sql: &str) {
-    sqlx::query(AssertSqlSafe(sql.to_owned()))
-        .execute(conn)
-        .await
-        .unwrap_or_else(|e| panic!("{sql}: {e}"));
 }
 
 async fn open(url: &str) -> Store {
