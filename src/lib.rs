@@ -19,7 +19,7 @@
 //! | [`matching`]  | a need against the catalogue: filters, scores, reasons                | – |
 //! | [`routing`]   | a need + its matches → challenge, call and status data                | – |
 //! | [`reconcile`] | the need state machine: answers, withdrawal, closing                  | – |
-//! | [`metrics`]     | delivery counters by outcome and reason code, Prometheus text         | – |
+//! | [`metrics`]   | delivery counters by outcome and reason code, Prometheus text         | – |
 //! | [`clock`]     | time as a dependency (tests and the demo pin it)                      | – |
 //! | [`pipeline`]  | one delivery: admit → dedupe → guard → route/reconcile → outbox, one transaction | store |
 //! | [`store`]     | SQLite or PostgreSQL: needs, recipients, answers, inbox, outbox, audit | SQL |
