@@ -1,5 +1,5 @@
 //! The worker loop: take a delivery, run the pipeline, settle — the outcome → ack mapping lives
-//! in [`settlement`], one `match`.
+//! in `settlement`, one `match`.
 //!
 //! A delivery is acked only after the pipeline committed its effects (or its refusal) to the
 //! store. A transient store failure is retried here with doubling delays, a bounded number of

@@ -12,7 +12,7 @@
 //! - the **hub** — [`crate::hub::service::serve`], exactly what `samverkan run` runs: decode,
 //!   authenticate, validate, PII guard, match, one store transaction with inbox and outbox,
 //!   the relay publishing the challenges, calls and the status with confirms;
-//! - a **pass-through** ([`passthrough`]) — the hub's own consumer and publisher moving the
+//! - a **pass-through** (`passthrough`) — the hub's own consumer and publisher moving the
 //!   same fan-out (same count, queues, routing keys and body sizes) with confirms and an ack
 //!   after confirm, doing nothing else.
 //!
@@ -20,17 +20,17 @@
 //!
 //! # Sandbox
 //!
-//! Each run gets a throwaway vhost ([`sandbox`]) and the hub run a fresh store ([`store`]), so
+//! Each run gets a throwaway vhost (`sandbox`) and the hub run a fresh store (`store`), so
 //! the operator's queues and database are never touched and every bench starts from empty.
 //! The region publishes as the dedicated broker user [`BENCH_USER`], onboarded with exactly a
 //! region's permissions. Everything is deleted at the end, also on error.
 //!
 //! # Files
 //!
-//! [`world`] the sample data and needs, [`sandbox`] vhosts, [`store`] the hub's store,
-//! [`load`] publishing, [`observe`] consuming the organisation queues, [`tally`] counting,
-//! [`sut`] the worker's thread, [`passthrough`] the baseline worker, [`runs`] one run's steps,
-//! [`report`] figures.
+//! `world` the sample data and needs, `sandbox` vhosts, `store` the hub's store,
+//! `load` publishing, `observe` consuming the organisation queues, `tally` counting,
+//! `sut` the worker's thread, `passthrough` the baseline worker, `runs` one run's steps,
+//! `report` figures.
 
 mod error;
 mod load;

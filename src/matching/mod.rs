@@ -2,7 +2,7 @@
 //!
 //! Pure code over plain data (DESIGN.md §7): a [`NeedProfile`] extracted from the need, the
 //! [`Catalogue`], [`MatchOptions`] and today's date go in; a [`MatchOutcome`] comes out.
-//! No I/O and no system clock — the date is an argument ([`clock`]), so the same need,
+//! No I/O and no system clock — the date is an argument ([`crate::clock`]), so the same need,
 //! catalogue and date always give the same outcome, down to the order of ties.
 //!
 //! The steps:
@@ -13,7 +13,7 @@
 //! 2. **Candidates** from the topic index: only entries sharing at least one topic with the
 //!    need are looked at — never the whole catalogue. A need without tags therefore matches
 //!    nothing; it is reported as `no_tags` rather than compared with everything.
-//! 3. **Filters and score** per candidate: courses in [`course`], companies in [`partner`];
+//! 3. **Filters and score** per candidate: courses in `course`, companies in `partner`;
 //!    the score formula and the bound that skips hopeless candidates are in [`rank`].
 //! 4. **Top N**: per university for courses, overall for companies; reasons are formatted
 //!    for these only.

@@ -6,7 +6,7 @@
 //! `need-status.v1.json` come out. Wrapping them in CloudEvents and publishing them is the
 //! pipeline's job.
 //!
-//! Only the PII-free need view ([`view`]) ever goes into a challenge or call, and the builders
+//! Only the PII-free need view (`view`) ever goes into a challenge or call, and the builders
 //! refuse a need whose visibility is internal or whose submitter did not consent — even if a
 //! caller hands them an outcome with matches, nothing leaves the region.
 //!

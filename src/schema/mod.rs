@@ -1,7 +1,7 @@
 //! The schema registry: every event type's `data` schema, compiled once at start-up.
 //!
 //! Partners code against `schemas/`; the hub enforces the same files. They are embedded in the
-//! binary ([`embedded`]) so validation works from any directory, and resolved only against each
+//! binary (`embedded`) so validation works from any directory, and resolved only against each
 //! other: `jsonschema` is built without its HTTP and file retrievers, so a `$ref` can never
 //! trigger a network fetch. Validating an event checks, in order, that its `dataschema` is the
 //! one registered for its `type`, that `data` satisfies that schema, and that a need-scoped
