@@ -323,13 +323,13 @@ impl Tx {
             let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
             for message in chunk {
                 query = query
-                    .bind(message.event_id.as_ref().to_owned())
-                    .bind(message.exchange.clone())
-                    .bind(message.routing_key.clone())
-                    .bind(message.content_type.clone())
-                    .bind(message.correlation_id.clone())
+                    .bind(message.event_id.as_ref())
+                    .bind(message.exchange.as_str())
+                    .bind(message.routing_key.as_str())
+                    .bind(message.content_type.as_str())
+                    .bind(message.correlation_id.as_deref())
                     .bind(to_json(&message.headers, "outbox.headers")?)
-                    .bind(message.body.clone())
+                    .bind(message.body.as_slice())
                     .bind(now);
             }
             query.execute(&mut *self.inner).await?;

@@ -49,6 +49,15 @@ async fn deliver(pipeline: &Pipeline, user: &str, event: &CloudEvent) -> Outcome
     pipeline.handle(&inbound).await.expect("handled")
 }
 
+/// Deliver `event` from Chalmers to `pipeline` and check it was accepted.
+async fn accepted_from_chalmers(backend: Backend, pipeline: &Pipeline, event: &CloudEvent) {
+    let outcome = deliver(pipeline, "chalmers", event).await;
+    assert!(
+        matches!(outcome, Outcome::Accepted { .. }),
+        "{backend}: {outcome:?}"
+    );
+}
+
 fn chalmers_event(event_type: EventType, data: Value) -> CloudEvent {
     CloudEvent::new(event_type, Source::for_org("chalmers"), None, data)
 }
@@ -111,11 +120,7 @@ async fn a_removal_taken_by_one_instance_reaches_the_other() {
         let a = instance(&url).await;
         let b = instance(&url).await;
         let removal = removal_of("TEK901");
-        let outcome = deliver(&a, "chalmers", &removal).await;
-        assert!(
-            matches!(outcome, Outcome::Accepted { .. }),
-            "{backend}: {outcome:?}"
-        );
+        accepted_from_chalmers(backend, &a, &removal).await;
         // B took nothing itself; one catch-up (the poller's, every second) brings it along.
         assert_eq!(
             b.catch_up_reference().await.expect("catch up"),
@@ -144,17 +149,9 @@ async fn changes_apply_in_the_order_the_store_recorded_them() {
         // B adds a course; A, which has not polled yet, is asked to remove it. A checks
         // against everything recorded so far, so the removal is accepted, not `unknown_course`.
         let added = chalmers_event(EventType::CourseUpserted, new_course("TEK999"));
-        let outcome = deliver(&b, "chalmers", &added).await;
-        assert!(
-            matches!(outcome, Outcome::Accepted { .. }),
-            "{backend}: {outcome:?}"
-        );
+        accepted_from_chalmers(backend, &b, &added).await;
         let removal = removal_of("TEK999");
-        let outcome = deliver(&a, "chalmers", &removal).await;
-        assert!(
-            matches!(outcome, Outcome::Accepted { .. }),
-            "{backend}: {outcome:?}"
-        );
+        accepted_from_chalmers(backend, &a, &removal).await;
         // B applies A's removal after its own upsert; removing it again is refused on both.
         assert_eq!(
             b.catch_up_reference().await.expect("catch up"),
@@ -187,10 +184,7 @@ async fn the_reference_log_keeps_only_what_a_new_hub_needs() {
             )
             .await
         };
-        let accepted = async |event: &CloudEvent| {
-            let outcome = deliver(&a, "chalmers", event).await;
-            assert!(matches!(outcome, Outcome::Accepted { .. }), "{backend}: {outcome:?}");
-        };
+        let accepted = async |event: &CloudEvent| accepted_from_chalmers(backend, &a, event).await;
         let upsert = || chalmers_event(EventType::CourseUpserted, new_course("TEK999"));
         for _ in 0..3 {
             accepted(&upsert()).await;
