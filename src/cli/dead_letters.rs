@@ -60,15 +60,24 @@ fn write_text(seen: &DeadLetters, out: &mut dyn Write) -> std::io::Result<()> {
     writeln!(out)?;
     writeln!(
         out,
-        "{:<24} {:<38} {:<40} {:>7}  detail",
-        "reason", "message id", "routing key", "bytes"
+        "{:<24} {:<38} {:<12} {:<18} {:<40} {:>9}  detail",
+        "reason", "event id", "sender", "need id", "routing key", "bytes"
     )?;
     for m in &seen.messages {
+        let kept = match m.body.as_str() {
+            "original" => String::new(),
+            other => format!(" ({other})"),
+        };
         writeln!(
             out,
-            "{:<24} {:<38} {:<40} {:>7}  {}",
+            "{:<24} {:<38} {:<12} {:<18} {:<40} {:>9}  {}{kept}",
             m.reason,
-            m.message_id.as_deref().unwrap_or("-"),
+            m.event_id
+                .as_deref()
+                .or(m.message_id.as_deref())
+                .unwrap_or("-"),
+            m.sender.as_deref().unwrap_or("-"),
+            m.need_id.as_deref().unwrap_or("-"),
             m.routing_key,
             m.bytes,
             clip(&m.detail, 100)

@@ -31,6 +31,7 @@ pub struct RawMessage<'a> {
 /// Decode a message: structured when the content type says `application/cloudevents…`,
 /// binary when CloudEvents headers are present, otherwise the body is tried as structured JSON.
 pub fn decode(msg: RawMessage<'_>, limits: Limits) -> Result<CloudEvent, EventError> {
+    check_headers(msg.headers, limits)?;
     if is_structured(msg.content_type) {
         return CloudEvent::parse(msg.body, limits);
     }
@@ -38,6 +39,21 @@ pub fn decode(msg: RawMessage<'_>, limits: Limits) -> Result<CloudEvent, EventEr
         Some(attributes) => decode_binary(attributes, msg, limits),
         None => CloudEvent::parse(msg.body, limits),
     }
+}
+
+/// Headers are bounded before anything reads them: a header table is copied into dead letters
+/// and logs, and a huge one must not cost more than one pass over it.
+fn check_headers(headers: &BTreeMap<String, String>, limits: Limits) -> Result<(), EventError> {
+    let bytes: usize = headers.iter().map(|(k, v)| k.len() + v.len()).sum();
+    if headers.len() > limits.max_headers || bytes > limits.max_header_bytes {
+        return Err(EventError::HeadersTooLarge {
+            count: headers.len(),
+            bytes,
+            max_count: limits.max_headers,
+            max_bytes: limits.max_header_bytes,
+        });
+    }
+    Ok(())
 }
 
 fn is_structured(content_type: Option<&str>) -> bool {
@@ -193,5 +209,26 @@ mod tests {
         };
         let err = decode(msg, Limits::default()).unwrap_err();
         assert_eq!(err.reason(), RejectReason::NotACloudevent);
+    }
+
+    #[test]
+    fn headers_are_bounded_in_count_and_bytes_before_anything_else() {
+        let limits = Limits::default();
+        let mut many = headers("ce-");
+        many.extend((0..limits.max_headers).map(|i| (format!("x-{i}"), String::new())));
+        let mut big = headers("ce-");
+        big.insert("x-big".into(), "v".repeat(limits.max_header_bytes));
+        for h in [many, big] {
+            let err = decode_with(&h, Some("application/cloudevents+json")).unwrap_err();
+            assert_eq!(err.reason(), RejectReason::TooLarge);
+            assert!(matches!(err, EventError::HeadersTooLarge { .. }), "{err}");
+        }
+        let mut at_limit = headers("ce-");
+        let used: usize = at_limit.iter().map(|(k, v)| k.len() + v.len()).sum();
+        at_limit.insert(
+            "x-pad".into(),
+            "v".repeat(limits.max_header_bytes - used - 5),
+        );
+        assert!(decode_with(&at_limit, None).is_ok());
     }
 }

@@ -12,7 +12,7 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use super::error::EventError;
-use super::ids::{EventId, Source};
+use super::ids::{EventId, MAX_ATTRIBUTE_LEN, Source, check_token, is_need_id};
 use super::json::{Limits, parse_json};
 use super::types::EventType;
 
@@ -39,6 +39,8 @@ const CORE: [&str; 9] = [
 ];
 /// Extension names: lower-case letters and digits, at most 20 characters (CloudEvents §3.1.1).
 const MAX_EXTENSION_NAME: usize = 20;
+/// Longest string value of an extension attribute (they are kept as sent).
+const MAX_EXTENSION_VALUE: usize = 1024;
 
 /// A parsed CloudEvent. Fields are public for reading; construct with [`CloudEvent::parse`],
 /// [`CloudEvent::from_value`] or [`CloudEvent::new`].
@@ -117,10 +119,13 @@ impl CloudEvent {
         let time = parse_time(string_attr(&obj, "time")?)?;
         let datacontenttype = parse_datacontenttype(&obj)?;
         let type_str = string_attr(&obj, "type")?;
+        check_token("type", type_str, MAX_ATTRIBUTE_LEN)?;
         let event_type = EventType::parse(type_str).ok_or_else(|| EventError::UnknownType {
             event_type: type_str.to_owned(),
         })?;
-        let dataschema = string_attr(&obj, "dataschema")?.to_owned();
+        let dataschema = string_attr(&obj, "dataschema")?;
+        check_token("dataschema", dataschema, MAX_ATTRIBUTE_LEN)?;
+        let dataschema = dataschema.to_owned();
         let subject = parse_subject(&obj, event_type)?;
         let data = obj.remove("data").unwrap_or(Value::Null);
         let extensions = parse_extensions(obj)?;
@@ -209,6 +214,7 @@ fn parse_datacontenttype(obj: &Map<String, Value>) -> Result<Option<String>, Eve
         return Ok(None);
     }
     let ct = string_attr(obj, "datacontenttype")?;
+    check_text("datacontenttype", ct)?;
     if !is_json_media_type(ct) {
         return Err(invalid("datacontenttype", "must be application/json"));
     }
@@ -227,9 +233,37 @@ fn parse_subject(obj: &Map<String, Value>, t: EventType) -> Result<Option<String
             attribute: "subject".into(),
         }),
         None => Ok(None),
-        Some(Value::String(s)) if !s.is_empty() => Ok(Some(s.clone())),
+        Some(Value::String(s)) if t.need_id_pointer().is_some() => {
+            if is_need_id(s) {
+                Ok(Some(s.clone()))
+            } else {
+                Err(invalid(
+                    "subject",
+                    "must be the need id: 3-64 ASCII letters, digits and . _ : -, starting with a letter or digit",
+                ))
+            }
+        }
+        Some(Value::String(s)) if !s.is_empty() => {
+            check_text("subject", s)?;
+            Ok(Some(s.clone()))
+        }
         Some(_) => Err(invalid("subject", "must be a non-empty string")),
     }
+}
+
+/// A free-text attribute: at most [`MAX_ATTRIBUTE_LEN`] bytes and no control characters
+/// (NUL included), so it fits an AMQP short string and any store.
+fn check_text(attribute: &str, s: &str) -> Result<(), EventError> {
+    if s.len() > MAX_ATTRIBUTE_LEN {
+        return Err(invalid(
+            attribute,
+            &format!("is {} bytes, longer than {MAX_ATTRIBUTE_LEN}", s.len()),
+        ));
+    }
+    if s.chars().any(char::is_control) {
+        return Err(invalid(attribute, "must not contain control characters"));
+    }
+    Ok(())
 }
 
 fn parse_extensions(obj: Map<String, Value>) -> Result<BTreeMap<String, Value>, EventError> {
@@ -254,6 +288,17 @@ fn parse_extensions(obj: Map<String, Value>) -> Result<BTreeMap<String, Value>, 
                 attribute: name,
                 detail: "extension values must be strings, numbers or booleans".into(),
             });
+        }
+        if let Some(text) = value.as_str() {
+            let bad = text.len() > MAX_EXTENSION_VALUE || text.chars().any(char::is_control);
+            if bad {
+                return Err(EventError::InvalidAttribute {
+                    attribute: name,
+                    detail: format!(
+                        "extension values must be at most {MAX_EXTENSION_VALUE} bytes without control characters"
+                    ),
+                });
+            }
         }
         extensions.insert(name, value);
     }
@@ -354,6 +399,42 @@ mod tests {
         assert_eq!(
             CloudEvent::from_value(json!([1])).unwrap_err().reason(),
             NotACloudevent
+        );
+    }
+
+    #[test]
+    fn attributes_that_become_properties_or_keys_are_bounded() {
+        use RejectReason::*;
+        let long = "x".repeat(MAX_ATTRIBUTE_LEN + 1);
+        let cases: [(&str, Value); 9] = [
+            ("subject", long.clone().into()),
+            ("subject", "NEED\u{0}2026".into()),
+            ("subject", "NEED 2026 0101".into()),
+            ("source", format!("urn:{long}").into()),
+            ("type", format!("se.{long}").into()),
+            ("type", "se.samverkan\u{1b}[2J".into()),
+            ("dataschema", format!("https://{long}").into()),
+            ("datacontenttype", "application/json\u{0}".into()),
+            ("traceparent", "00\u{0}".into()),
+        ];
+        for (attribute, value) in cases {
+            let reason = reason_after(|o| {
+                o.insert(attribute.into(), value.clone());
+            });
+            assert_eq!(reason, InvalidAttribute, "{attribute} = {value:?}");
+        }
+    }
+
+    #[test]
+    fn a_free_subject_may_be_long_text_within_bounds() {
+        let mut v = base();
+        let obj = v.as_object_mut().unwrap();
+        obj.insert("type".into(), "se.samverkan.course.removed.v1".into());
+        obj.insert("subject".into(), "å".repeat(MAX_ATTRIBUTE_LEN / 2).into());
+        let event = CloudEvent::from_value(v).unwrap();
+        assert_eq!(
+            event.subject.unwrap().chars().count(),
+            MAX_ATTRIBUTE_LEN / 2
         );
     }
 

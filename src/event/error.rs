@@ -35,6 +35,16 @@ pub enum EventError {
     /// Body larger than the configured limit.
     #[error("message is {size} bytes, larger than the limit of {limit} bytes")]
     TooLarge { size: usize, limit: usize },
+    /// More headers, or more header bytes, than the configured limits.
+    #[error(
+        "the message has {count} headers of {bytes} bytes; the limits are {max_count} headers and {max_bytes} bytes"
+    )]
+    HeadersTooLarge {
+        count: usize,
+        bytes: usize,
+        max_count: usize,
+        max_bytes: usize,
+    },
     /// Empty body.
     #[error("message is empty")]
     Empty,
@@ -82,7 +92,7 @@ impl EventError {
     /// The stable reason code of this refusal.
     pub fn reason(&self) -> RejectReason {
         match self {
-            Self::TooLarge { .. } => RejectReason::TooLarge,
+            Self::TooLarge { .. } | Self::HeadersTooLarge { .. } => RejectReason::TooLarge,
             Self::Empty => RejectReason::EmptyMessage,
             Self::MalformedJson { .. } => RejectReason::MalformedJson,
             Self::TooDeep { .. } => RejectReason::TooDeep,

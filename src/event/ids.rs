@@ -8,8 +8,11 @@ use super::error::EventError;
 /// Longest accepted event id. Ids become AMQP `message_id` (a short string, ≤ 255 bytes) and
 /// database keys; 128 leaves room and fits UUIDs, ULIDs and region-local ids alike.
 pub const MAX_ID_LEN: usize = 128;
+/// Longest accepted `source`, `type`, `dataschema`, `subject` and `datacontenttype`: each can
+/// become an AMQP short string (≤ 255 bytes) or a store key, so none may be longer.
+pub const MAX_ATTRIBUTE_LEN: usize = 255;
 /// Longest accepted `source`.
-pub const MAX_SOURCE_LEN: usize = 512;
+pub const MAX_SOURCE_LEN: usize = MAX_ATTRIBUTE_LEN;
 
 /// A CloudEvents `id`: 1–128 printable ASCII characters without whitespace.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -50,7 +53,24 @@ impl Source {
     }
 }
 
-fn check_token(attribute: &str, s: &str, max: usize) -> Result<(), EventError> {
+/// Whether `s` has the form of a need id: 3–64 ASCII letters, digits and `. _ : -`, starting
+/// with a letter or digit (the `needId` of `schemas/common.v1.json`).
+pub fn is_need_id(s: &str) -> bool {
+    let allowed = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'-');
+    (3..=64).contains(&s.len())
+        && s.as_bytes().first().is_some_and(u8::is_ascii_alphanumeric)
+        && s.bytes().all(allowed)
+}
+
+/// Whether `s` could be any attribute that becomes an AMQP property (`type`, `source`, …):
+/// 1–255 bytes of printable ASCII without whitespace.
+pub fn is_attribute_token(s: &str) -> bool {
+    check_token("", s, MAX_ATTRIBUTE_LEN).is_ok()
+}
+
+/// Check an attribute that may become an AMQP property or a store key: 1–`max` bytes of
+/// printable ASCII without whitespace. The error says what is wrong without echoing the value.
+pub(crate) fn check_token(attribute: &str, s: &str, max: usize) -> Result<(), EventError> {
     let invalid = |detail: String| EventError::InvalidAttribute {
         attribute: attribute.to_owned(),
         detail,
@@ -93,9 +113,40 @@ mod tests {
     #[test]
     fn ids_reject_empty_whitespace_control_and_overlong() {
         assert!(EventId::parse("018f6b2e-7c1a-7cc0-9d3e-5a1b2c3d4e01").is_ok());
-        for bad in ["", "a b", "tab\there", "é", &"x".repeat(MAX_ID_LEN + 1)] {
+        for bad in [
+            "",
+            "a b",
+            "tab\there",
+            "nul\0",
+            "é",
+            &"x".repeat(MAX_ID_LEN + 1),
+        ] {
             let err = EventId::parse(bad).unwrap_err();
             assert_eq!(err.reason().as_str(), "invalid_attribute", "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn sources_fit_an_amqp_short_string() {
+        assert!(Source::parse(&"s".repeat(MAX_ATTRIBUTE_LEN)).is_ok());
+        assert!(Source::parse(&"s".repeat(MAX_ATTRIBUTE_LEN + 1)).is_err());
+    }
+
+    #[test]
+    fn need_ids_have_the_schema_form() {
+        for good in ["NEED-2026-0101", "VGR:2026.17_a", "abc"] {
+            assert!(is_need_id(good), "{good}");
+        }
+        for bad in [
+            "",
+            "ab",
+            "-NEED",
+            "NEED 1",
+            "NEED\u{0}1",
+            "NEÉD-1",
+            &"N".repeat(65),
+        ] {
+            assert!(!is_need_id(bad), "{bad:?}");
         }
     }
 

@@ -14,6 +14,11 @@ pub struct Limits {
     pub max_message_bytes: usize,
     /// Deepest accepted nesting of JSON arrays and objects.
     pub max_depth: usize,
+    /// Most headers accepted on one message.
+    pub max_headers: usize,
+    /// Largest accepted sum of header name and value bytes (values as the transport renders
+    /// them).
+    pub max_header_bytes: usize,
 }
 
 impl Default for Limits {
@@ -21,6 +26,8 @@ impl Default for Limits {
         Self {
             max_message_bytes: 1024 * 1024,
             max_depth: 32,
+            max_headers: 64,
+            max_header_bytes: 16 * 1024,
         }
     }
 }
@@ -82,6 +89,7 @@ mod tests {
             Limits {
                 max_message_bytes: 64,
                 max_depth: 4,
+                ..Limits::default()
             },
         )
         .unwrap_err()
@@ -107,6 +115,7 @@ mod tests {
         let limits = Limits {
             max_message_bytes: 64,
             max_depth: 2,
+            ..Limits::default()
         };
         assert!(parse_json(body, limits).is_ok());
     }

@@ -18,7 +18,7 @@ pub use envelope::{
     CloudEvent, DATA_CONTENT_TYPE, SPEC_VERSION, STRUCTURED_CONTENT_TYPE, format_time,
 };
 pub use error::{EventError, Issue};
-pub use ids::{EventId, MAX_ID_LEN, Source};
+pub use ids::{EventId, MAX_ATTRIBUTE_LEN, MAX_ID_LEN, Source, is_attribute_token, is_need_id};
 pub use json::{Limits, parse_json};
 pub use reason::RejectReason;
 pub use types::{EventType, SCHEMA_BASE};

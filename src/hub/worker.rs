@@ -19,7 +19,7 @@ use crate::pipeline::{Outcome, Pipeline};
 use crate::settings::HubSettings;
 use crate::store::StoreError;
 use crate::transport::amqp::DEAD_LETTER_EXCHANGE;
-use crate::transport::{Consume, Delivery, Inbound, Outbound, Publish, Settle};
+use crate::transport::{Consume, Delivery, Inbound, KeptBody, Origin, Outbound, Publish, Settle};
 
 /// What became of one delivery, after retries.
 #[derive(Debug)]
@@ -125,6 +125,8 @@ async fn give_up<P: Publish>(publisher: &P, inbound: &Inbound, error: StoreError
         inbound,
         RejectReason::RetriesExhausted,
         detail,
+        &Origin::default(),
+        KeptBody::Original,
     );
     match publisher
         .publish_all(std::slice::from_ref(&dead))

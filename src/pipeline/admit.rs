@@ -7,11 +7,14 @@
 use serde_json::Value;
 
 use super::intake::{Directory, authenticate, authorize};
-use crate::event::{CloudEvent, Limits, decode};
+use crate::event::{
+    CloudEvent, EventError, EventId, EventType, Limits, Source, decode, is_attribute_token,
+    is_need_id,
+};
 use crate::rejection::{Refused, Rejection};
 use crate::schema::SchemaRegistry;
 use crate::settings::Organisation;
-use crate::transport::Inbound;
+use crate::transport::{Inbound, KeptBody, Origin};
 
 /// An event that passed every admission stage.
 #[derive(Debug, Clone)]
@@ -31,9 +34,12 @@ pub struct Refusal {
     pub sender: Option<Organisation>,
     /// The refused event's `id`, `type`, `subject` and `source`, when readable.
     pub event: Option<RefusedEvent>,
+    /// What its dead letter keeps of the body.
+    pub body: KeptBody,
 }
 
-/// What could be read of a refused event.
+/// What could be read of a refused event: only attribute values that pass the envelope's own
+/// checks, because they become AMQP properties and headers of the rejection and dead letter.
 #[derive(Debug, Clone, Default)]
 pub struct RefusedEvent {
     /// `id`.
@@ -57,23 +63,42 @@ impl RefusedEvent {
         }
     }
 
-    /// Best effort for an event that did not parse: string attributes of a JSON object body.
+    /// Best effort for an event that did not parse: the string attributes of a JSON object
+    /// body that are well-formed on their own (an id that is a valid id, a need id as subject).
     fn sniff(body: &[u8]) -> Option<Self> {
         let Ok(Value::Object(obj)) = serde_json::from_slice::<Value>(body) else {
             return None;
         };
-        let text = |key: &str| {
-            obj.get(key)
-                .and_then(Value::as_str)
-                .filter(|s| s.len() <= 256)
-                .map(str::to_owned)
-        };
+        let text = |key: &str| obj.get(key).and_then(Value::as_str);
         Some(Self {
-            id: text("id"),
-            event_type: text("type"),
-            subject: text("subject"),
-            source: text("source"),
+            id: text("id")
+                .filter(|s| EventId::parse(s).is_ok())
+                .map(str::to_owned),
+            event_type: text("type")
+                .filter(|s| is_attribute_token(s))
+                .map(str::to_owned),
+            subject: text("subject").filter(|s| is_need_id(s)).map(str::to_owned),
+            source: text("source")
+                .filter(|s| Source::parse(s).is_ok())
+                .map(str::to_owned),
         })
+    }
+
+    /// The ids a dead letter names, for a refusal from `sender`.
+    pub fn origin(&self, sender: Option<&Organisation>) -> Origin {
+        let need_scoped = self
+            .event_type
+            .as_deref()
+            .and_then(EventType::parse)
+            .and_then(EventType::need_id_pointer)
+            .is_some();
+        Origin {
+            event_id: self.id.as_deref().and_then(|id| EventId::parse(id).ok()),
+            source: self.source.clone(),
+            event_type: self.event_type.clone(),
+            sender: sender.map(|s| s.id.as_str().to_owned()),
+            need_id: self.subject.clone().filter(|_| need_scoped),
+        }
     }
 
     /// The view the rejection event is built from.
@@ -103,10 +128,16 @@ pub fn admit(
         let sender = authenticate(directory, inbound.user_id.as_deref())
             .ok()
             .cloned();
+        // A body over the limit is not kept: it could be anything, of any size.
+        let body = match err {
+            EventError::TooLarge { .. } => KeptBody::Withheld,
+            _ => KeptBody::Original,
+        };
         Box::new(Refusal {
             rejection: Rejection::from_event_error(&err),
             sender,
             event,
+            body,
         })
     })?;
     let refused = |rejection: Rejection, sender: Option<&Organisation>| {
@@ -114,6 +145,7 @@ pub fn admit(
             rejection,
             sender: sender.cloned(),
             event: Some(RefusedEvent::of(&event)),
+            body: KeptBody::Original,
         })
     };
     let sender =

@@ -14,7 +14,7 @@ use super::outbox::to_org;
 use super::{Outcome, Pipeline};
 use crate::event::{CloudEvent, EventType, Issue, RejectReason, Source};
 use crate::matching::{MatchOutcome, NeedProfile, match_need};
-use crate::pii::{GuardOutcome, JsonFinding};
+use crate::pii::{GuardOutcome, JsonFinding, PiiGuard, PiiPolicy};
 use crate::rejection::Rejection;
 use crate::routing;
 use crate::settings::Organisation;
@@ -22,7 +22,7 @@ use crate::store::{
     AuditAction, AuditEntry, NeedId, NeedState, NewNeed, NewRecipient, RecipientKind, StoreError,
     Tx,
 };
-use crate::transport::Inbound;
+use crate::transport::{Inbound, KeptBody};
 
 impl Pipeline {
     /// Handle an admitted `need.submitted` inside `tx` (inbox already recorded).
@@ -176,12 +176,37 @@ impl Pipeline {
         event: &CloudEvent,
         rejection: Rejection,
     ) -> Result<Outcome, StoreError> {
+        let body = self.kept_body(event, rejection.reason);
         let refusal = Refusal {
             rejection,
             sender: Some(sender.clone()),
             event: Some(RefusedEvent::of(event)),
+            body,
         };
         self.refuse(inbound, &refusal).await
+    }
+
+    /// What the dead letter of an admitted event refused for `reason` may keep. Personal data
+    /// never reaches the broker: a `personal_data` refusal keeps the event with every finding
+    /// replaced by its label, an `unscanned_attachment` refusal keeps nothing (the attachment
+    /// itself is what could not be checked).
+    fn kept_body(&self, event: &CloudEvent, reason: RejectReason) -> KeptBody {
+        match reason {
+            RejectReason::PersonalData => {
+                let mut redacted = event.clone();
+                let redactor = PiiGuard::new(PiiPolicy::Redact)
+                    .with_exempt_pointers(self.guard.exempt_pointers().iter());
+                let today = crate::clock::stockholm_date(self.clock.now());
+                match redactor.inspect(&mut redacted.data, today) {
+                    GuardOutcome::Clean | GuardOutcome::Redacted { .. } => {
+                        KeptBody::Redacted(redacted.to_json_bytes())
+                    }
+                    GuardOutcome::Rejected(_) => KeptBody::Withheld,
+                }
+            }
+            RejectReason::UnscannedAttachment => KeptBody::Withheld,
+            _ => KeptBody::Original,
+        }
     }
 }
 

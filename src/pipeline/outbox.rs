@@ -31,6 +31,9 @@ pub fn to_row(out: Outbound, event_id: EventId) -> OutboxMessage {
     if let Some(kind) = out.kind {
         headers.insert(TYPE_HEADER.to_owned(), kind);
     }
+    if let Some(message_id) = out.message_id.filter(|m| m != event_id.as_ref()) {
+        headers.insert(MESSAGE_ID_HEADER.to_owned(), message_id);
+    }
     OutboxMessage {
         event_id,
         exchange: out.exchange,
@@ -47,16 +50,23 @@ pub fn to_row(out: Outbound, event_id: EventId) -> OutboxMessage {
 /// Where the AMQP `type` property rides in the outbox row (the table has no column for it).
 const TYPE_HEADER: &str = "x-samverkan-amqp-type";
 
+/// Where an AMQP `message_id` other than the row's event id rides (a dead letter carries the
+/// refused event's id, which may be refused, and recorded, more than once).
+const MESSAGE_ID_HEADER: &str = "x-samverkan-amqp-message-id";
+
 /// The message the relay publishes for an outbox row.
 pub fn from_row(message: &OutboxMessage) -> Outbound {
     let mut headers: BTreeMap<String, String> = message.headers.clone();
     let kind = headers.remove(TYPE_HEADER);
+    let message_id = headers
+        .remove(MESSAGE_ID_HEADER)
+        .unwrap_or_else(|| message.event_id.as_ref().to_owned());
     Outbound {
         exchange: message.exchange.clone(),
         routing_key: message.routing_key.clone(),
         body: message.body.clone(),
         content_type: Some(message.content_type.clone()),
-        message_id: Some(message.event_id.as_ref().to_owned()),
+        message_id: Some(message_id),
         correlation_id: message.correlation_id.clone(),
         kind,
         headers,
@@ -92,5 +102,20 @@ mod tests {
             out,
             Outbound::event(EGRESS_EXCHANGE, row.routing_key.clone(), &event)
         );
+    }
+
+    #[test]
+    fn a_message_id_other_than_the_row_id_survives_the_row() {
+        let out = Outbound {
+            message_id: Some("refused-event-1".into()),
+            ..Outbound::event(
+                EGRESS_EXCHANGE,
+                "k",
+                &CloudEvent::new(EventType::NeedStatus, Source::hub(), None, json!({})),
+            )
+        };
+        let row = to_row(out.clone(), EventId::new_v7());
+        assert_ne!(row.event_id.as_ref(), "refused-event-1");
+        assert_eq!(from_row(&row), out);
     }
 }

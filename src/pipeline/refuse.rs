@@ -6,7 +6,7 @@ use time::OffsetDateTime;
 
 use super::admit::Refusal;
 use super::outbox::{to_org, to_row};
-use crate::event::{EventId, EventType};
+use crate::event::EventId;
 use crate::store::{AuditAction, AuditEntry, NeedId, StoreError, Tx};
 use crate::transport::Inbound;
 use crate::transport::Outbound;
@@ -21,33 +21,29 @@ pub async fn record(
 ) -> Result<(), StoreError> {
     let rejection = &refusal.rejection;
     let event = refusal.event.clone().unwrap_or_default();
-    let event_id = event.id.as_deref().and_then(|id| EventId::parse(id).ok());
+    let origin = event.origin(refusal.sender.as_ref());
     let dead = Outbound::dead_letter(
         DEAD_LETTER_EXCHANGE,
         inbound,
         rejection.reason,
         &rejection.detail,
+        &origin,
+        refusal.body.clone(),
     );
-    // Each dead letter is its own message (the same event may be refused twice, e.g. sent by
-    // two unknown users), so it gets a fresh id; the refused event's id is in its body.
+    // Each dead letter is its own outbox row (the same event may be refused twice, e.g. sent
+    // by two unknown users); its AMQP message id is the refused event's id where it had one.
     tx.enqueue(&to_row(dead, EventId::new_v7())).await?;
     if let Some(sender) = &refusal.sender {
         let mut reply = rejection.to_event(event.as_refused());
         reply.time = now;
         tx.enqueue(&to_org(sender.id.as_str(), &reply)).await?;
     }
-    let need_id = match event.event_type.as_deref() {
-        Some(t)
-            if EventType::parse(t)
-                .and_then(EventType::need_id_pointer)
-                .is_some() =>
-        {
-            event.subject.as_deref().and_then(|s| NeedId::parse(s).ok())
-        }
-        _ => None,
-    };
+    let need_id = origin
+        .need_id
+        .as_deref()
+        .and_then(|s| NeedId::parse(s).ok());
     tx.audit(&AuditEntry {
-        event_id,
+        event_id: origin.event_id,
         need_id,
         org: refusal.sender.as_ref().map(|s| s.id.clone()),
         reason: Some(rejection.reason.into()),

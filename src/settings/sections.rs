@@ -127,6 +127,10 @@ pub struct LimitsSettings {
     pub max_message_bytes: usize,
     /// Deepest accepted nesting of JSON arrays and objects.
     pub max_depth: usize,
+    /// Most headers accepted on one message.
+    pub max_headers: usize,
+    /// Largest accepted total of header names and values in bytes.
+    pub max_header_bytes: usize,
 }
 
 impl LimitsSettings {
@@ -136,6 +140,8 @@ impl LimitsSettings {
         Limits {
             max_message_bytes: self.max_message_bytes,
             max_depth: self.max_depth,
+            max_headers: self.max_headers,
+            max_header_bytes: self.max_header_bytes,
         }
     }
 
@@ -150,6 +156,14 @@ impl LimitsSettings {
             return Err(SettingsError::value(
                 "limits.max_depth",
                 "must be at least 1",
+            ));
+        }
+        // Binary-mode events carry their attributes in headers; fewer than these cannot
+        // hold one.
+        if self.max_headers < 16 || self.max_header_bytes < 4096 {
+            return Err(SettingsError::value(
+                "limits.max_headers",
+                "limits.max_headers must be at least 16 and limits.max_header_bytes at least 4096",
             ));
         }
         Ok(())

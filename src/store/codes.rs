@@ -245,11 +245,7 @@ impl NeedId {
     ///
     /// When `s` does not match `^[A-Za-z0-9][A-Za-z0-9._:-]{2,63}$`.
     pub fn parse(s: &str) -> Result<Self, InvalidNeedId> {
-        let allowed = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'-');
-        let ok = (3..=64).contains(&s.len())
-            && s.as_bytes()[0].is_ascii_alphanumeric()
-            && s.bytes().all(allowed);
-        if ok {
+        if crate::event::is_need_id(s) {
             Ok(Self(s.to_owned()))
         } else {
             Err(InvalidNeedId {

@@ -12,17 +12,7 @@ use std::future::Future;
 use serde::{Deserialize, Serialize};
 
 use super::TransportError;
-use crate::event::{CloudEvent, RawMessage, RejectReason, STRUCTURED_CONTENT_TYPE};
-use crate::text::clip;
-
-/// Header naming the stable reason code on a dead letter.
-pub const REASON_HEADER: &str = "x-samverkan-reason";
-/// Header with a one-line, value-free explanation on a dead letter.
-pub const DETAIL_HEADER: &str = "x-samverkan-detail";
-/// Header carrying the routing key the refused message was published with.
-pub const ORIGINAL_ROUTING_KEY_HEADER: &str = "x-samverkan-routing-key";
-/// Longest `x-samverkan-detail` value (AMQP header strings can be long, operators' UIs not).
-pub const MAX_DETAIL_LEN: usize = 1000;
+use crate::event::{CloudEvent, RawMessage, STRUCTURED_CONTENT_TYPE};
 
 /// One message as delivered to the hub.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -89,33 +79,6 @@ impl Outbound {
             headers: BTreeMap::new(),
         }
     }
-
-    /// The refused `original`, unchanged, for the dead-letter exchange, with the reason code and
-    /// a value-free detail in headers.
-    pub fn dead_letter(
-        exchange: &str,
-        original: &Inbound,
-        reason: RejectReason,
-        detail: &str,
-    ) -> Self {
-        let mut headers = original.headers.clone();
-        headers.insert(REASON_HEADER.to_owned(), reason.as_str().to_owned());
-        headers.insert(DETAIL_HEADER.to_owned(), clip(detail, MAX_DETAIL_LEN));
-        headers.insert(
-            ORIGINAL_ROUTING_KEY_HEADER.to_owned(),
-            original.routing_key.clone(),
-        );
-        Self {
-            exchange: exchange.to_owned(),
-            routing_key: original.routing_key.clone(),
-            body: original.body.clone(),
-            content_type: original.content_type.clone(),
-            message_id: original.message_id.clone(),
-            correlation_id: None,
-            kind: None,
-            headers,
-        }
-    }
 }
 
 /// How a delivery ends.
@@ -174,27 +137,5 @@ mod tests {
         assert_eq!(out.message_id.as_deref(), Some(event.id.as_ref()));
         assert_eq!(out.correlation_id.as_deref(), Some("NEED-2026-0101"));
         assert_eq!(out.content_type.as_deref(), Some(STRUCTURED_CONTENT_TYPE));
-    }
-
-    #[test]
-    fn a_dead_letter_keeps_the_original_and_adds_the_reason() {
-        let original = Inbound {
-            body: b"{not json".to_vec(),
-            routing_key: "se.samverkan.need.submitted.v1".into(),
-            ..Inbound::default()
-        };
-        let dl = Outbound::dead_letter(
-            "samverkan.dlx",
-            &original,
-            RejectReason::MalformedJson,
-            &"x".repeat(5000),
-        );
-        assert_eq!(dl.body, original.body);
-        assert_eq!(dl.headers[REASON_HEADER], "malformed_json");
-        assert_eq!(dl.headers[DETAIL_HEADER].chars().count(), MAX_DETAIL_LEN);
-        assert_eq!(
-            dl.headers[ORIGINAL_ROUTING_KEY_HEADER],
-            original.routing_key
-        );
     }
 }

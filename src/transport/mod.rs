@@ -27,13 +27,16 @@
 //! | [`TransportError`] | every failure; [`TransportError::is_transient`] decides about retries |
 
 pub mod amqp;
+mod dead_letter;
 pub mod memory;
 mod message;
 mod shutdown;
 
 pub use amqp::TransportError;
-pub use message::{
-    Consume, DETAIL_HEADER, Delivery, Inbound, MAX_DETAIL_LEN, ORIGINAL_ROUTING_KEY_HEADER,
-    Outbound, Publish, REASON_HEADER, Settle,
+pub use dead_letter::{
+    BODY_BYTES_HEADER, BODY_HEADER, BODY_SHA256_HEADER, DETAIL_HEADER, EVENT_ID_HEADER,
+    EVENT_TYPE_HEADER, KeptBody, MAX_DETAIL_LEN, MAX_KEPT_HEADER_BYTES, NEED_ID_HEADER,
+    ORIGINAL_ROUTING_KEY_HEADER, Origin, REASON_HEADER, SENDER_HEADER, SOURCE_HEADER, sha256_hex,
 };
+pub use message::{Consume, Delivery, Inbound, Outbound, Publish, Settle};
 pub use shutdown::{Shutdown, ShutdownTrigger};

@@ -7,7 +7,8 @@
 //! is practically unbounded, so nothing is ever dropped for being looked at.)
 //!
 //! What is shown is what the hub wrote on the dead letter — the reason code and detail
-//! headers, the original routing key and message id — or, for a message the broker
+//! headers, the refused event's id, sender and need id, the original routing key and body
+//! size — or, for a message the broker
 //! dead-lettered itself (delivery limit reached), RabbitMQ's `x-first-death-reason`. Bodies are
 //! never shown: a refused need may be refused precisely because it carries personal data.
 
@@ -19,7 +20,10 @@ use serde::Serialize;
 
 use super::convert::header_texts;
 use super::topology::HUB_DEAD_QUEUE;
-use crate::transport::{DETAIL_HEADER, ORIGINAL_ROUTING_KEY_HEADER, REASON_HEADER, TransportError};
+use crate::transport::{
+    BODY_BYTES_HEADER, BODY_HEADER, DETAIL_HEADER, EVENT_ID_HEADER, NEED_ID_HEADER,
+    ORIGINAL_ROUTING_KEY_HEADER, REASON_HEADER, SENDER_HEADER, TransportError,
+};
 
 /// One dead letter, without its body.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -32,9 +36,18 @@ pub struct DeadLetter {
     pub detail: String,
     /// The original message id (usually the event id), when it had one.
     pub message_id: Option<String>,
+    /// The refused event's id (`x-samverkan-event-id`), when it could be read.
+    pub event_id: Option<String>,
+    /// The organisation that sent it (`x-samverkan-sender`), when it was authenticated.
+    pub sender: Option<String>,
+    /// The need it concerns (`x-samverkan-need-id`), for need-scoped events.
+    pub need_id: Option<String>,
     /// The routing key it was first published with (the event type it claimed).
     pub routing_key: String,
-    /// Body size in bytes.
+    /// What the dead letter holds of the body: `original`, `redacted` or `withheld`
+    /// (`x-samverkan-body`); `original` for broker dead letters.
+    pub body: String,
+    /// Size in bytes of the body as it was received.
     pub bytes: usize,
 }
 
@@ -115,10 +128,20 @@ fn describe(delivery: &lapin::message::Delivery) -> DeadLetter {
             .message_id()
             .as_ref()
             .map(|id| id.as_str().to_owned()),
+        event_id: headers.get(EVENT_ID_HEADER).cloned(),
+        sender: headers.get(SENDER_HEADER).cloned(),
+        need_id: headers.get(NEED_ID_HEADER).cloned(),
         routing_key: headers
             .get(ORIGINAL_ROUTING_KEY_HEADER)
             .cloned()
             .unwrap_or_else(|| delivery.routing_key.as_str().to_owned()),
-        bytes: delivery.data.len(),
+        body: headers
+            .get(BODY_HEADER)
+            .cloned()
+            .unwrap_or_else(|| "original".to_owned()),
+        bytes: headers
+            .get(BODY_BYTES_HEADER)
+            .and_then(|b| b.parse().ok())
+            .unwrap_or(delivery.data.len()),
     }
 }
