@@ -24,7 +24,7 @@ use crate::repo_path;
 
 const HOST: &str = "127.0.0.1:5672";
 /// Password of the organisations' broker users this suite creates.
-const ORG_PASSWORD: &str = "samverkan-it";
+pub(crate) const ORG_PASSWORD: &str = "samverkan-it";
 
 fn rabbitmqctl(args: &[&str]) -> String {
     let output = std::process::Command::new("rabbitmqctl").args(args).output().unwrap_or_else(|e| {
@@ -34,7 +34,7 @@ fn rabbitmqctl(args: &[&str]) -> String {
 }
 
 /// A hub served on its own vhost.
-struct RabbitApp {
+pub(crate) struct RabbitApp {
     vhost: String,
     settings: Settings,
     trigger: ShutdownTrigger,
@@ -42,7 +42,7 @@ struct RabbitApp {
     _dir: TempDir,
 }
 
-async fn spawn_rabbit_app() -> RabbitApp {
+pub(crate) async fn spawn_rabbit_app() -> RabbitApp {
     spawn_rabbit_app_with(&[]).await
 }
 
@@ -134,7 +134,7 @@ async fn spawn_rabbit_app_with(extra: &[(&str, String)]) -> RabbitApp {
 }
 
 impl RabbitApp {
-    async fn channel_as(&self, user: &str, password: &str) -> (Connection, Channel) {
+    pub(crate) async fn channel_as(&self, user: &str, password: &str) -> (Connection, Channel) {
         let url = format!("amqp://{user}:{password}@{HOST}/{}", self.vhost);
         let connection = connect(&url, &format!("it-client-{user}")).await.unwrap_or_else(|e| {
             panic!("cannot reach RabbitMQ ({e}); start it with `rabbitmq-server -detached` or run scripts/test")
@@ -144,7 +144,7 @@ impl RabbitApp {
     }
 
     /// Publish raw bodies to ingress as `user` (the AMQP user_id RabbitMQ checks).
-    async fn publish_as(&self, user: &str, bodies: &[(String, Vec<u8>)]) {
+    pub(crate) async fn publish_as(&self, user: &str, bodies: &[(String, Vec<u8>)]) {
         let (connection, channel) = self.channel_as(user, ORG_PASSWORD).await;
         channel
             .confirm_select(ConfirmSelectOptions::default())
@@ -178,7 +178,7 @@ impl RabbitApp {
         connection.close(200, "done".into()).await.ok();
     }
 
-    async fn send(&self, user: &str, event: &CloudEvent) {
+    pub(crate) async fn send(&self, user: &str, event: &CloudEvent) {
         self.publish_as(
             user,
             &[(event.event_type.as_str().to_owned(), event.to_json_bytes())],
@@ -187,7 +187,7 @@ impl RabbitApp {
     }
 
     /// Take messages from `queue` until `done` says enough or 90 s pass.
-    async fn take(
+    pub(crate) async fn take(
         &self,
         queue: &str,
         done: impl Fn(&[lapin::message::BasicGetMessage]) -> bool,
@@ -214,7 +214,7 @@ impl RabbitApp {
         got
     }
 
-    async fn stop(self) {
+    pub(crate) async fn stop(self) {
         self.trigger.trigger();
         let task = self.task;
         tokio::task::spawn_blocking(move || task.join())
@@ -225,11 +225,11 @@ impl RabbitApp {
     }
 }
 
-fn json(message: &lapin::message::BasicGetMessage) -> Value {
+pub(crate) fn json(message: &lapin::message::BasicGetMessage) -> Value {
     serde_json::from_slice(&message.delivery.data).expect("JSON body")
 }
 
-fn header(message: &lapin::message::BasicGetMessage, name: &str) -> Option<String> {
+pub(crate) fn header(message: &lapin::message::BasicGetMessage, name: &str) -> Option<String> {
     let headers = message.delivery.properties.headers().as_ref()?;
     match headers.inner().get(name)? {
         AMQPValue::LongString(s) => Some(s.to_string()),

@@ -10,6 +10,8 @@ mod cli;
 mod dead_letters;
 mod docs;
 mod flow;
+mod hostile;
+mod hostile_amqp;
 mod http;
 mod hub_amqp;
 mod hub_faults;

@@ -1,0 +1,136 @@
+//! A hostile partner on the real RabbitMQ: oversized headers, a body far over the limit and
+//! hundreds of events whose subject cannot be an AMQP short string, all from one organisation,
+//! must not stop the hub publishing for anyone. (On the in-process broker the same inputs are
+//! checked in `hostile.rs`; only RabbitMQ enforces frame and short-string limits.)
+
+use lapin::options::{BasicPublishOptions, ConfirmSelectOptions};
+use lapin::types::{AMQPValue, FieldTable};
+use lapin::{BasicProperties, Confirmation};
+use samverkan::event::EventType;
+use samverkan::transport::amqp::{HUB_DEAD_QUEUE, INGRESS_EXCHANGE, Topology};
+use samverkan::transport::{BODY_BYTES_HEADER, BODY_HEADER, MAX_KEPT_HEADER_BYTES, REASON_HEADER};
+
+use crate::flow::need_event;
+use crate::hub_amqp::{ORG_PASSWORD, RabbitApp, header, json, spawn_rabbit_app};
+
+/// How many long-subject events the partner sends.
+const LONG_SUBJECTS: usize = 300;
+
+/// Publish `body` as VGR with `headers`, confirmed.
+async fn publish_with_headers(app: &RabbitApp, body: &[u8], headers: FieldTable) {
+    let (connection, channel) = app.channel_as("vgr", ORG_PASSWORD).await;
+    channel
+        .confirm_select(ConfirmSelectOptions::default())
+        .await
+        .expect("confirms");
+    let properties = BasicProperties::default()
+        .with_content_type("application/cloudevents+json".into())
+        .with_user_id("vgr".into())
+        .with_headers(headers);
+    let confirm = channel
+        .basic_publish(
+            INGRESS_EXCHANGE.into(),
+            EventType::NeedSubmitted.as_str().into(),
+            BasicPublishOptions::default(),
+            body,
+            properties,
+        )
+        .await
+        .expect("publish")
+        .await
+        .expect("confirm");
+    assert_eq!(confirm, Confirmation::Ack(None));
+    connection.close(200, "done".into()).await.ok();
+}
+
+fn withdrawal_with_long_subject(i: usize) -> (String, Vec<u8>) {
+    let mut event = need_event("NEED-2026-0101");
+    event.event_type = EventType::NeedWithdrawn;
+    event.dataschema = EventType::NeedWithdrawn.dataschema();
+    event.data = serde_json::json!({"needId": "NEED-2026-0101", "reason": "Solved internally"});
+    event.subject = Some(format!("NEED-{i:04}-{}", "8".repeat(300)));
+    (event.event_type.as_str().to_owned(), event.to_json_bytes())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hostile_partner_cannot_stop_outbound_traffic_on_rabbitmq() {
+    let app = spawn_rabbit_app().await;
+    // ~126 KB of headers: fits RabbitMQ's 128 KiB frame on the way in, but a dead letter that
+    // kept them (typed values rendered as longer strings) would not on the way out.
+    let mut headers = FieldTable::default();
+    for i in 0..40 {
+        headers.insert(
+            format!("x-junk-{i}").into(),
+            AMQPValue::LongString("j".repeat(3150).into()),
+        );
+    }
+    publish_with_headers(&app, &need_event("NEED-2026-0102").to_json_bytes(), headers).await;
+    // 12 MiB: far over the hub's 1 MiB limit, under RabbitMQ 4's 16 MiB message size limit.
+    let mut big = need_event("NEED-2026-0103").to_json_bytes();
+    big.resize(12 * 1024 * 1024, b' ');
+    publish_with_headers(&app, &big, FieldTable::default()).await;
+    let long: Vec<_> = (0..LONG_SUBJECTS)
+        .map(withdrawal_with_long_subject)
+        .collect();
+    app.publish_as("vgr", &long).await;
+    app.send("vgr", &need_event("NEED-2026-0101")).await;
+
+    let expected = LONG_SUBJECTS + 2;
+    let is_status =
+        |m: &lapin::message::BasicGetMessage| json(m)["type"] == EventType::NeedStatus.as_str();
+    let to_vgr = app
+        .take(&Topology::org_queue_name("VGR"), |got| {
+            got.iter().any(is_status) && got.len() > expected
+        })
+        .await;
+    let status = to_vgr
+        .iter()
+        .find(|m| is_status(m))
+        .map(json)
+        .expect("a status");
+    assert_eq!(status["subject"], "NEED-2026-0101");
+    assert_eq!(status["data"]["state"], "published");
+    let mut reasons: Vec<String> = to_vgr
+        .iter()
+        .filter(|m| !is_status(m))
+        .map(|m| {
+            json(m)["data"]["reason"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned()
+        })
+        .collect();
+    reasons.sort();
+    reasons.dedup();
+    assert_eq!(reasons, ["invalid_attribute", "too_large"]);
+
+    let dead = app.take(HUB_DEAD_QUEUE, |got| got.len() >= expected).await;
+    assert_eq!(dead.len(), expected);
+    for d in &dead {
+        let table = d.delivery.properties.headers().clone().unwrap_or_default();
+        let size: usize = table
+            .inner()
+            .iter()
+            .map(|(k, v)| k.as_str().len() + format!("{v:?}").len())
+            .sum();
+        assert!(
+            size < 2 * MAX_KEPT_HEADER_BYTES,
+            "{size} bytes of headers kept"
+        );
+        if header(d, BODY_HEADER).as_deref() == Some("withheld") {
+            assert!(d.delivery.data.is_empty());
+            assert_eq!(header(d, BODY_BYTES_HEADER), Some(big.len().to_string()));
+        }
+    }
+    let withheld = dead
+        .iter()
+        .filter(|d| header(d, BODY_HEADER).as_deref() == Some("withheld"))
+        .count();
+    assert_eq!(withheld, 1);
+    let too_large = dead
+        .iter()
+        .filter(|d| header(d, REASON_HEADER).as_deref() == Some("too_large"))
+        .count();
+    assert_eq!(too_large, 2);
+    app.stop().await;
+}
