@@ -10,6 +10,7 @@ use std::io::Write;
 use anyhow::Context;
 
 use super::Status;
+use crate::onboard::policy::{DEAD_LETTER_POLICY, apply_configured_retention};
 use crate::settings::Settings;
 use crate::transport::amqp::{Topology, connect, declare};
 
@@ -27,13 +28,24 @@ pub fn run(settings: &Settings, declare_it: bool, out: &mut dyn Write) -> anyhow
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    runtime.block_on(async {
+    let retention = runtime.block_on(async {
         let connection = connect(&settings.amqp.url, &settings.amqp.connection_name).await?;
         let channel = connection.create_channel().await?;
         declare(&channel, &topology).await?;
         connection.close(200, "topology declared".into()).await?;
-        anyhow::Ok(())
+        let retention = apply_configured_retention(settings).await?;
+        anyhow::Ok(retention)
     })?;
     writeln!(out, "declared on {}", settings.amqp.redacted_url())?;
+    let limit = |n: u64, unit: &str| match n {
+        0 => "no limit".to_owned(),
+        n => format!("{n} {unit}"),
+    };
+    writeln!(
+        out,
+        "dead-letter retention (policy {DEAD_LETTER_POLICY}): {}, {}",
+        limit(retention.max_messages, "messages"),
+        limit(retention.max_age_hours, "hours"),
+    )?;
     Ok(Status::Ok)
 }

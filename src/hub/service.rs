@@ -60,6 +60,20 @@ async fn spawn_http(
     }))
 }
 
+/// Set the dead-letter queue's retention policy. In the background: the management API may be
+/// slow or firewalled off from the hub, which must not delay or stop it; the operator is told
+/// and can set the policy from elsewhere with `samverkan topology --declare`.
+async fn apply_retention(settings: Settings) {
+    match crate::onboard::policy::apply_configured_retention(&settings).await {
+        Ok(retention) => tracing::debug!(?retention, "dead-letter retention policy set"),
+        Err(e) => tracing::warn!(
+            error = %e,
+            "dead-letter retention not applied; samverkan.hub.dead keeps everything until it is \
+             (run `samverkan topology --declare` where the management API is reachable)"
+        ),
+    }
+}
+
 /// The broker endpoint for the configured organisations.
 pub fn endpoint(settings: &Settings, role: &str) -> Result<Endpoint, TransportError> {
     let topology = Topology::new(
@@ -107,6 +121,7 @@ pub async fn serve(
         shutdown.clone(),
     )
     .await?;
+    tokio::spawn(apply_retention(settings.clone()));
     let http = match settings.http.address() {
         Some(address) => Some(spawn_http(address, &pipeline, &consumer, &shutdown).await?),
         None => None,

@@ -206,6 +206,69 @@ impl Management {
         }
     }
 
+    /// Create or replace policy `name` on `vhost` (`policy` as the API takes it: pattern,
+    /// apply-to, priority, definition).
+    pub async fn put_policy(
+        &self,
+        vhost: &str,
+        name: &str,
+        policy: &serde_json::Value,
+    ) -> Result<(), ManagementError> {
+        let action = format!("setting policy {name:?} on vhost {vhost:?}");
+        let request = self
+            .http
+            .put(self.endpoint(&["policies", vhost, name]))
+            .json(policy);
+        let missing =
+            format!("does vhost {vhost:?} exist? Create it with `rabbitmqctl add_vhost {vhost}`");
+        self.expect_success(request, action, &missing).await
+    }
+
+    /// The definition of policy `name` on `vhost`, if there is one.
+    pub async fn get_policy(
+        &self,
+        vhost: &str,
+        name: &str,
+    ) -> Result<Option<serde_json::Value>, ManagementError> {
+        let action = format!("reading policy {name:?} on vhost {vhost:?}");
+        let response = self
+            .send(
+                self.http.get(self.endpoint(&["policies", vhost, name])),
+                &action,
+            )
+            .await?;
+        match response.status() {
+            StatusCode::NOT_FOUND => Ok(None),
+            status if status.is_success() => {
+                let body = response
+                    .json()
+                    .await
+                    .map_err(|e| ManagementError::Unreachable {
+                        url: self.base.to_string(),
+                        detail: format!("{action}: {}", e.without_url()),
+                    })?;
+                Ok(Some(body))
+            }
+            _ => Err(self.refused(action, response, "").await),
+        }
+    }
+
+    /// Delete policy `name` on `vhost`. Returns whether it existed.
+    pub async fn delete_policy(&self, vhost: &str, name: &str) -> Result<bool, ManagementError> {
+        let action = format!("deleting policy {name:?} on vhost {vhost:?}");
+        let response = self
+            .send(
+                self.http.delete(self.endpoint(&["policies", vhost, name])),
+                &action,
+            )
+            .await?;
+        match response.status() {
+            StatusCode::NOT_FOUND => Ok(false),
+            status if status.is_success() => Ok(true),
+            _ => Err(self.refused(action, response, "").await),
+        }
+    }
+
     /// `api/<segment>/<segment>…`, each segment percent-encoded (a vhost `/` is `%2F`).
     fn endpoint(&self, segments: &[&str]) -> String {
         let mut url = self.base.as_str().trim_end_matches('/').to_owned();

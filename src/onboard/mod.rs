@@ -17,6 +17,7 @@
 //! its password unless a reset is asked for, and its permissions are set again.
 
 pub mod management;
+pub mod policy;
 
 use std::fmt;
 

@@ -25,9 +25,22 @@ pub struct AmqpSettings {
     pub delivery_limit: u32,
     /// RabbitMQ management HTTP API base URL.
     pub management_url: String,
+    /// Most messages `samverkan.hub.dead` keeps (oldest dropped first); 0: no limit.
+    pub dead_letter_max_messages: u64,
+    /// Longest a dead letter is kept, in hours; 0: no limit.
+    pub dead_letter_max_age_hours: u64,
 }
 
 impl AmqpSettings {
+    /// What the dead-letter queue keeps.
+    #[must_use]
+    pub fn dead_letter_retention(&self) -> crate::onboard::policy::Retention {
+        crate::onboard::policy::Retention {
+            max_messages: self.dead_letter_max_messages,
+            max_age_hours: self.dead_letter_max_age_hours,
+        }
+    }
+
     /// [`url`](Self::url) with its password replaced by `***`, fit for logs and error messages.
     #[must_use]
     pub fn redacted_url(&self) -> String {
@@ -92,6 +105,8 @@ impl fmt::Debug for AmqpSettings {
             .field("confirm_window", &self.confirm_window)
             .field("delivery_limit", &self.delivery_limit)
             .field("management_url", &redact_url_password(&self.management_url))
+            .field("dead_letter_max_messages", &self.dead_letter_max_messages)
+            .field("dead_letter_max_age_hours", &self.dead_letter_max_age_hours)
             .finish()
     }
 }

@@ -6,12 +6,18 @@
 use lapin::options::{BasicPublishOptions, ConfirmSelectOptions};
 use lapin::types::{AMQPValue, FieldTable};
 use lapin::{BasicProperties, Confirmation};
-use samverkan::event::EventType;
+use samverkan::event::{CloudEvent, EventType};
+use samverkan::onboard::Management;
+use samverkan::onboard::policy::DEAD_LETTER_POLICY;
+use samverkan::transport::amqp::peek;
 use samverkan::transport::amqp::{HUB_DEAD_QUEUE, INGRESS_EXCHANGE, Topology};
 use samverkan::transport::{BODY_BYTES_HEADER, BODY_HEADER, MAX_KEPT_HEADER_BYTES, REASON_HEADER};
+use serde_json::Value;
 
 use crate::flow::need_event;
-use crate::hub_amqp::{ORG_PASSWORD, RabbitApp, header, json, spawn_rabbit_app};
+use crate::hub_amqp::{
+    ORG_PASSWORD, RabbitApp, header, json, spawn_rabbit_app, spawn_rabbit_app_with,
+};
 
 /// How many long-subject events the partner sends.
 const LONG_SUBJECTS: usize = 300;
@@ -132,5 +138,79 @@ async fn a_hostile_partner_cannot_stop_outbound_traffic_on_rabbitmq() {
         .filter(|d| header(d, REASON_HEADER).as_deref() == Some("too_large"))
         .count();
     assert_eq!(too_large, 2);
+    app.stop().await;
+}
+
+/// Five schema-invalid needs from VGR, each with its own need id.
+fn invalid_needs() -> Vec<CloudEvent> {
+    (1..=5)
+        .map(|i| {
+            let id = format!("NEED-2026-090{i}");
+            let mut event = need_event("NEED-2026-0101");
+            event.subject = Some(id.clone());
+            event.data["id"] = Value::String(id);
+            event.data["title"] = Value::Null;
+            event
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dead_letters_name_the_refused_event_and_are_kept_within_the_retention() {
+    let app =
+        spawn_rabbit_app_with(&[("SAMVERKAN__AMQP__DEAD_LETTER_MAX_MESSAGES", "3".to_owned())])
+            .await;
+    // The hub sets the policy in the background as it starts.
+    let management =
+        Management::new("http://127.0.0.1:15672", &app.settings.amqp.url).expect("management");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let policy = loop {
+        if let Some(policy) = management
+            .get_policy(&app.vhost, DEAD_LETTER_POLICY)
+            .await
+            .expect("management API")
+        {
+            break policy;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no retention policy within 30 s"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    assert_eq!(policy["definition"]["max-length"], 3);
+    assert_eq!(policy["definition"]["message-ttl"], 720 * 3_600_000_u64);
+    let needs = invalid_needs();
+    for need in &needs {
+        app.send("vgr", need).await;
+    }
+    app.take(&Topology::org_queue_name("VGR"), |got| {
+        got.len() >= needs.len()
+    })
+    .await;
+    // A dead letter may reach its queue a moment after the rejection reached VGR's (two quorum
+    // queues), and what a closed peek channel held is ready again a moment after the close.
+    let newest: Vec<_> = needs[2..].iter().map(|n| Some(n.id.to_string())).collect();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let seen = loop {
+        let (connection, channel) = app.channel_as("guest", "guest").await;
+        let seen = peek(&channel, 10).await.expect("peek");
+        connection.close(200, "looked".into()).await.ok();
+        let ids: Vec<_> = seen.messages.iter().map(|m| m.event_id.clone()).collect();
+        if ids.last() == newest.last() && seen.messages.len() == 3 {
+            break seen;
+        }
+        assert!(std::time::Instant::now() < deadline, "{seen:#?}");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    assert_eq!(seen.total, 3, "{seen:#?}");
+    let kept: Vec<_> = seen.messages.iter().map(|m| m.event_id.clone()).collect();
+    assert_eq!(kept, newest, "the oldest are dropped first");
+    for (m, need) in seen.messages.iter().zip(&needs[2..]) {
+        assert_eq!(m.reason, "schema_invalid");
+        assert_eq!(m.sender.as_deref(), Some("VGR"));
+        assert_eq!(m.need_id.as_deref(), need.subject.as_deref());
+        assert_eq!(m.message_id.as_deref(), Some(need.id.as_ref()));
+    }
     app.stop().await;
 }

@@ -35,8 +35,8 @@ fn rabbitmqctl(args: &[&str]) -> String {
 
 /// A hub served on its own vhost.
 pub(crate) struct RabbitApp {
-    vhost: String,
-    settings: Settings,
+    pub(crate) vhost: String,
+    pub(crate) settings: Settings,
     trigger: ShutdownTrigger,
     task: std::thread::JoinHandle<()>,
     _dir: TempDir,
@@ -47,7 +47,7 @@ pub(crate) async fn spawn_rabbit_app() -> RabbitApp {
 }
 
 /// [`spawn_rabbit_app`] with extra `SAMVERKAN__…` settings.
-async fn spawn_rabbit_app_with(extra: &[(&str, String)]) -> RabbitApp {
+pub(crate) async fn spawn_rabbit_app_with(extra: &[(&str, String)]) -> RabbitApp {
     let id = uuid::Uuid::now_v7().simple().to_string();
     let vhost = format!("it-{}", &id[16..]);
     let out = rabbitmqctl(&["add_vhost", &vhost]);
