@@ -21,6 +21,7 @@
 //! | [`reconcile`] | the need state machine: answers, withdrawal, closing                  | – |
 //! | [`metrics`]   | delivery counters by outcome and reason code, Prometheus text         | – |
 //! | [`clock`]     | time as a dependency (tests and the demo pin it)                      | – |
+//! | [`pause`]     | the switch that stops taking deliveries while the store is down       | – |
 //! | [`pipeline`]  | one delivery: admit → dedupe → guard → route/reconcile → outbox, one transaction | store |
 //! | [`store`]     | SQLite or PostgreSQL: needs, recipients, answers, inbox, outbox, audit | SQL |
 //! | [`transport`] | RabbitMQ (reconnecting consumer, confirmed publisher) and an in-process broker | AMQP |
@@ -59,6 +60,7 @@ pub mod loadgen;
 pub mod matching;
 pub mod metrics;
 pub mod onboard;
+pub mod pause;
 pub mod pii;
 pub mod pipeline;
 pub mod reconcile;

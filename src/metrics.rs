@@ -20,6 +20,7 @@ pub struct Metrics {
     duplicates: AtomicU64,
     requeued: AtomicU64,
     refused: Mutex<BTreeMap<&'static str, u64>>,
+    store_faults: Mutex<BTreeMap<&'static str, u64>>,
 }
 
 /// Gauges read when the metrics are scraped.
@@ -29,6 +30,10 @@ pub struct Gauges {
     pub outbox_pending: Option<i64>,
     /// Whether the consumer's broker link is up, when there is one.
     pub broker_connected: Option<bool>,
+    /// Whether the hub is paused for a store fault.
+    pub paused: bool,
+    /// Age in seconds of the oldest outbox row not yet confirmed, when the store answered.
+    pub outbox_oldest_age_secs: Option<f64>,
 }
 
 impl Metrics {
@@ -51,6 +56,19 @@ impl Metrics {
     /// A delivery given back to the broker after a failure that was not settled otherwise.
     pub fn requeued(&self) {
         self.requeued.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A store failure of `kind` ([`crate::store::StoreError::kind`]).
+    pub fn store_fault(&self, kind: &'static str) {
+        let mut faults = self.store_faults.lock().unwrap_or_else(|p| p.into_inner());
+        *faults.entry(kind).or_insert(0) += 1;
+    }
+
+    /// Store failures so far of `kind`.
+    #[must_use]
+    pub fn store_faults(&self, kind: &str) -> u64 {
+        let faults = self.store_faults.lock().unwrap_or_else(|p| p.into_inner());
+        faults.get(kind).copied().unwrap_or(0)
     }
 
     /// Refusals so far with `reason`.
@@ -83,6 +101,28 @@ impl Metrics {
             line("refused", reason, *n);
         }
         drop(refused);
+        out.push_str(
+            "# HELP samverkan_store_faults_total Failed store operations, by kind.\n\
+             # TYPE samverkan_store_faults_total counter\n",
+        );
+        let faults = self.store_faults.lock().unwrap_or_else(|p| p.into_inner());
+        for (kind, n) in faults.iter() {
+            let _ = writeln!(out, "samverkan_store_faults_total{{kind=\"{kind}\"}} {n}");
+        }
+        drop(faults);
+        let _ = write!(
+            out,
+            "# HELP samverkan_paused Whether the hub has stopped taking deliveries until the store can write.\n\
+             # TYPE samverkan_paused gauge\nsamverkan_paused {}\n",
+            u8::from(gauges.paused)
+        );
+        if let Some(age) = gauges.outbox_oldest_age_secs {
+            let _ = write!(
+                out,
+                "# HELP samverkan_outbox_oldest_age_seconds Age of the oldest outbound message not yet confirmed by the broker.\n\
+                 # TYPE samverkan_outbox_oldest_age_seconds gauge\nsamverkan_outbox_oldest_age_seconds {age:.3}\n"
+            );
+        }
         if let Some(pending) = gauges.outbox_pending {
             let _ = write!(
                 out,
@@ -113,10 +153,16 @@ mod tests {
         metrics.accepted();
         metrics.refused(RejectReason::PersonalData);
         metrics.duplicate();
+        metrics.store_fault("read_only");
         let text = metrics.render(Gauges {
             outbox_pending: Some(3),
             broker_connected: Some(true),
+            paused: true,
+            outbox_oldest_age_secs: Some(1.5),
         });
+        assert!(text.contains("samverkan_store_faults_total{kind=\"read_only\"} 1\n"), "{text}");
+        assert!(text.contains("samverkan_paused 1\n"), "{text}");
+        assert!(text.contains("samverkan_outbox_oldest_age_seconds 1.500\n"), "{text}");
         assert!(
             text.contains("samverkan_deliveries_total{outcome=\"accepted\",reason=\"\"} 2\n"),
             "{text}"

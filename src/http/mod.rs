@@ -2,9 +2,11 @@
 //!
 //! Orchestrators (Kubernetes, systemd, a load balancer) need to know two different things:
 //! whether the process is alive (`/healthz`: restart it if not) and whether it can do its job
-//! now (`/readyz`: the store answers and the broker link is up; while the consumer reconnects
-//! after a broker restart, the hub is alive but not ready). `/metrics` gives the delivery
-//! counters of [`crate::metrics`] plus the unsent outbox rows, in Prometheus text format.
+//! now (`/readyz`: the store can write, the consumer's and the publisher's broker links are up
+//! and the hub is not paused; while it reconnects after a broker restart or waits for its
+//! database, the hub is alive but not ready). Every check has a deadline, so a hung database
+//! makes `/readyz` answer 503, not hang. `/metrics` gives the counters of [`crate::metrics`]
+//! plus the outbox and pause gauges, in Prometheus text format.
 //!
 //! Nothing here carries personal data: counts, reason codes and component states only. The
 //! listener is off unless `[http] listen` is set, and is meant for the operators' network.
@@ -31,7 +33,12 @@ pub struct HttpState {
     pub pipeline: Arc<Pipeline>,
     /// The consumer's broker link; `None` on a transport without one (the in-process broker).
     pub broker: Option<LinkStatus>,
+    /// The publisher's broker link, when there is one.
+    pub publisher: Option<LinkStatus>,
 }
+
+/// How long `/readyz` waits for the store's write check.
+const STORE_CHECK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// The router, in a function so tests can serve it on a port of their own.
 pub fn router(state: HttpState) -> Router {
@@ -60,29 +67,50 @@ async fn healthz() -> &'static str {
 /// 200 when the store answers and the broker link is up, else 503; the body says which part
 /// is not ready (no error text: it could name hosts or users).
 async fn readyz(State(state): State<HttpState>) -> Response {
-    let store = state.pipeline.store().ping().await.is_ok();
-    let broker = state.broker.as_ref().is_none_or(LinkStatus::is_connected);
-    let status = if store && broker {
+    let store = state
+        .pipeline
+        .store()
+        .probe_write(STORE_CHECK_TIMEOUT)
+        .await;
+    let link = |status: &Option<LinkStatus>| match status {
+        None => "none",
+        Some(link) if link.is_connected() => "connected",
+        Some(_) => "reconnecting",
+    };
+    let (broker, publisher) = (link(&state.broker), link(&state.publisher));
+    let paused = state.pipeline.pause().is_paused();
+    let ready = store.is_ok() && broker != "reconnecting" && publisher != "reconnecting" && !paused;
+    let status = if ready {
         StatusCode::OK
     } else {
         StatusCode::SERVICE_UNAVAILABLE
     };
     let body = json!({
-        "ready": store && broker,
-        "store": if store { "ok" } else { "unavailable" },
-        "broker": match &state.broker {
-            None => "none",
-            Some(link) if link.is_connected() => "connected",
-            Some(_) => "reconnecting",
+        "ready": ready,
+        "store": match &store {
+            Ok(()) => "ok",
+            Err(e) if e.kind() == "read_only" => "read_only",
+            Err(_) => "unavailable",
         },
+        "broker": broker,
+        "publisher": publisher,
+        "paused": paused,
     });
     (status, axum::Json(body)).into_response()
 }
 
 async fn metrics(State(state): State<HttpState>) -> Response {
+    let store = state.pipeline.store();
+    let now_ms = state.pipeline.clock().now().unix_timestamp_nanos() / 1_000_000;
+    let oldest = store.outbox_oldest_unsent_ms().await.ok();
     let gauges = Gauges {
-        outbox_pending: state.pipeline.store().outbox_pending_count().await.ok(),
+        outbox_pending: store.outbox_pending_count().await.ok(),
         broker_connected: state.broker.as_ref().map(LinkStatus::is_connected),
+        paused: state.pipeline.pause().is_paused(),
+        // Zero when nothing waits.
+        outbox_oldest_age_secs: oldest.map(|o| {
+            o.map_or(0.0, |created| (now_ms - i128::from(created)).max(0) as f64 / 1000.0)
+        }),
     };
     let text = state.pipeline.metrics().render(gauges);
     (

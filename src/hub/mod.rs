@@ -7,6 +7,7 @@
 //! Shutdown stops taking deliveries, lets the ones in flight finish and settle, then lets the
 //! relay publish what they committed.
 
+pub mod recover;
 pub mod reference;
 pub mod relay;
 pub mod service;
@@ -113,14 +114,19 @@ pub async fn run<C: Consume, P: Publish>(
         reference::POLL_INTERVAL,
         shutdown.clone(),
     ));
+    let recover = tokio::spawn(recover::run(pipeline.clone(), shutdown.clone()));
     worker::run(
         pipeline.clone(),
         consumer,
         publisher.clone(),
         settings.hub.clone(),
         wake,
+        shutdown.clone(),
     )
     .await;
+    if let Err(e) = recover.await {
+        tracing::error!(error = %e, "store prober task failed");
+    }
     if let Err(e) = poller.await {
         tracing::error!(error = %e, "catalogue poller task failed");
     }

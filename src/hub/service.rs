@@ -41,15 +41,17 @@ pub enum ServiceError {
 async fn spawn_http(
     address: std::net::SocketAddr,
     pipeline: &Arc<Pipeline>,
-    consumer: &AmqpConsumer,
+    links: (&AmqpConsumer, &AmqpPublisher),
     shutdown: &Shutdown,
 ) -> Result<tokio::task::JoinHandle<()>, ServiceError> {
+    let (consumer, publisher) = links;
     let listener = tokio::net::TcpListener::bind(address)
         .await
         .map_err(|source| ServiceError::Http { address, source })?;
     let state = HttpState {
         pipeline: pipeline.clone(),
         broker: Some(consumer.status()),
+        publisher: Some(publisher.status()),
     };
     tracing::info!(%address, "serving /healthz, /readyz and /metrics");
     let shutdown = shutdown.clone();
@@ -123,7 +125,10 @@ pub async fn serve(
     .await?;
     tokio::spawn(apply_retention(settings.clone()));
     let http = match settings.http.address() {
-        Some(address) => Some(spawn_http(address, &pipeline, &consumer, &shutdown).await?),
+        Some(address) => {
+            let links = (&consumer, publisher.as_ref());
+            Some(spawn_http(address, &pipeline, links, &shutdown).await?)
+        }
         None => None,
     };
     tracing::info!(

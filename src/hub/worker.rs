@@ -2,14 +2,22 @@
 //! in `settlement`, one `match`.
 //!
 //! A delivery is acked only after the pipeline committed its effects (or its refusal) to the
-//! store. A transient store failure is retried here with doubling delays, a bounded number of
-//! times; after the last attempt the original is published to the dead-letter exchange as
-//! `retries_exhausted` and then acked — or, if even that publish fails, requeued, so the
-//! queue's delivery limit dead-letters it eventually. Nothing is dropped, nothing loops forever.
+//! store. What a failed attempt means depends on whose fault it was
+//! ([`crate::store::StoreError::fault`]):
+//!
+//! - the store's (unreachable, read-only, disk full, …): the hub pauses ([`crate::pause`]); this
+//!   delivery waits, unacknowledged and not counted against it, until the store writes again;
+//! - contention or the message's own data: retried with exponential backoff and jitter a
+//!   bounded number of times (`hub.max_attempts`); after the last attempt the original is
+//!   published to the dead-letter exchange as `retries_exhausted` and then acked — or, if even
+//!   that publish fails, requeued, so the queue's delivery limit dead-letters it eventually.
+//!
+//! Nothing is dropped, nothing loops forever, and an outage dead-letters nothing.
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use backon::{BackoffBuilder, ExponentialBuilder};
 use tokio::sync::{Notify, Semaphore};
 use tokio::task::JoinSet;
 
@@ -17,9 +25,11 @@ use crate::event::RejectReason;
 use crate::metrics::Metrics;
 use crate::pipeline::{Outcome, Pipeline};
 use crate::settings::HubSettings;
-use crate::store::StoreError;
+use crate::store::{Fault, StoreError};
 use crate::transport::amqp::DEAD_LETTER_EXCHANGE;
-use crate::transport::{Consume, Delivery, Inbound, KeptBody, Origin, Outbound, Publish, Settle};
+use crate::transport::{
+    Consume, Delivery, Inbound, KeptBody, Origin, Outbound, Publish, Settle, Shutdown,
+};
 
 /// What became of one delivery, after retries.
 #[derive(Debug)]
@@ -30,6 +40,8 @@ enum Handled {
     GaveUp,
     /// Could not even dead-letter it: give it back to the broker.
     Failed(StoreError),
+    /// Shutdown came while it waited for the store: give it back to the broker.
+    Interrupted,
 }
 
 /// The one place where an outcome becomes an ack, a requeue or a reject.
@@ -39,29 +51,39 @@ fn settlement(handled: &Handled) -> Settle {
             Settle::Ack
         }
         Handled::GaveUp => Settle::Ack,
-        Handled::Failed(_) => Settle::Requeue,
+        Handled::Failed(_) | Handled::Interrupted => Settle::Requeue,
     }
 }
 
 /// Consume until the consumer ends (shutdown or broker closed), handling up to
 /// `settings.workers` deliveries at once; waits for the ones in flight before returning.
+/// While the hub is paused it takes nothing new.
 pub async fn run<C: Consume, P: Publish>(
     pipeline: Arc<Pipeline>,
     mut consumer: C,
     publisher: Arc<P>,
     settings: HubSettings,
     relay: Arc<Notify>,
+    shutdown: Shutdown,
 ) {
     let permits = Arc::new(Semaphore::new(settings.workers));
     let mut tasks = JoinSet::new();
-    while let Some(delivery) = consumer.next().await {
+    loop {
+        tokio::select! {
+            () = pipeline.pause().until_running() => {}
+            () = shutdown.wait() => break,
+        }
+        let Some(delivery) = consumer.next().await else {
+            break;
+        };
         let Ok(permit) = permits.clone().acquire_owned().await else {
             break;
         };
         let (pipeline, publisher, relay) = (pipeline.clone(), publisher.clone(), relay.clone());
-        let settings = settings.clone();
+        let (settings, shutdown) = (settings.clone(), shutdown.clone());
         tasks.spawn(async move {
-            let handled = handle(&pipeline, publisher.as_ref(), delivery.inbound(), &settings).await;
+            let inbound = delivery.inbound();
+            let handled = handle(&pipeline, publisher.as_ref(), inbound, &settings, &shutdown).await;
             count(pipeline.metrics(), &handled);
             if matches!(handled, Handled::Done(Outcome::Accepted { .. } | Outcome::Refused { .. })) {
                 relay.notify_one();
@@ -87,7 +109,7 @@ fn count(metrics: &Metrics, handled: &Handled) {
         Handled::Done(Outcome::Duplicate) => metrics.duplicate(),
         Handled::Done(Outcome::Refused { reason }) => metrics.refused(*reason),
         Handled::GaveUp => metrics.refused(RejectReason::RetriesExhausted),
-        Handled::Failed(_) => metrics.requeued(),
+        Handled::Failed(_) | Handled::Interrupted => metrics.requeued(),
     }
 }
 
@@ -96,25 +118,56 @@ async fn handle<P: Publish>(
     publisher: &P,
     inbound: &Inbound,
     settings: &HubSettings,
+    shutdown: &Shutdown,
 ) -> Handled {
-    let mut attempt = 1;
+    // Delays between attempts that failed for the message's data or contention; when they run
+    // out, the message is given up on. Store faults do not draw on them.
+    let mut delays = retry_delays(settings);
     loop {
-        match pipeline.handle(inbound).await {
+        let error = match pipeline.handle(inbound).await {
             Ok(outcome) => {
                 if let Outcome::Refused { reason } = &outcome {
                     tracing::debug!(reason = reason.as_str(), "refused");
                 }
                 return Handled::Done(outcome);
             }
-            Err(e) if e.is_transient() && attempt < settings.max_attempts => {
-                let delay = settings.retry_base_ms.saturating_mul(1 << attempt.min(10));
-                tracing::debug!(error = %e, attempt, "transient failure; retrying");
-                tokio::time::sleep(Duration::from_millis(delay)).await;
-                attempt += 1;
+            Err(error) => error,
+        };
+        pipeline.metrics().store_fault(error.kind());
+        match (error.fault(), delays.next()) {
+            (Fault::Infrastructure, _) => {
+                if pipeline.pause().pause() {
+                    tracing::warn!(
+                        error = %error,
+                        kind = error.kind(),
+                        "the store cannot do its work; pausing until it can write again"
+                    );
+                }
+                tokio::select! {
+                    () = pipeline.pause().until_running() => {}
+                    () = shutdown.wait() => return Handled::Interrupted,
+                }
             }
-            Err(e) => return give_up(publisher, inbound, e).await,
+            (Fault::Message | Fault::Contention, Some(delay)) => {
+                tracing::debug!(error = %error, ?delay, "delivery failed; retrying");
+                tokio::time::sleep(delay).await;
+            }
+            (Fault::Message | Fault::Contention, None) => {
+                return give_up(publisher, inbound, error).await;
+            }
         }
     }
+}
+
+/// `max_attempts - 1` delays, from `retry_base_ms` doubling, each with jitter (so deliveries
+/// that failed together do not retry together).
+fn retry_delays(settings: &HubSettings) -> impl Iterator<Item = Duration> {
+    ExponentialBuilder::default()
+        .with_min_delay(Duration::from_millis(settings.retry_base_ms))
+        .with_max_delay(Duration::from_secs(10))
+        .with_max_times(settings.max_attempts.saturating_sub(1) as usize)
+        .with_jitter()
+        .build()
 }
 
 async fn give_up<P: Publish>(publisher: &P, inbound: &Inbound, error: StoreError) -> Handled {
@@ -165,5 +218,22 @@ mod tests {
             expected: 1,
         });
         assert_eq!(settlement(&failed), Settle::Requeue);
+        assert_eq!(settlement(&Handled::Interrupted), Settle::Requeue);
+    }
+
+    #[test]
+    fn a_message_gets_max_attempts_tries_with_growing_jittered_delays() {
+        let defaults = crate::settings::load_from(None, std::collections::HashMap::new());
+        let settings = HubSettings {
+            max_attempts: 4,
+            retry_base_ms: 100,
+            ..defaults.expect("the defaults load").hub
+        };
+        let delays: Vec<_> = retry_delays(&settings).collect();
+        assert_eq!(delays.len(), 3, "three retries after the first attempt");
+        for (i, delay) in delays.iter().enumerate() {
+            let base = Duration::from_millis(100 << i);
+            assert!(*delay >= base && *delay <= base * 2, "{i}: {delay:?}");
+        }
     }
 }

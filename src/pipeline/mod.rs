@@ -31,6 +31,7 @@ use crate::clock::SharedClock;
 use crate::event::{EventType, Limits, RejectReason};
 use crate::matching::MatchOptions;
 use crate::metrics::Metrics;
+use crate::pause::Pause;
 use crate::pii::PiiGuard;
 use crate::schema::SchemaRegistry;
 use crate::store::{Store, StoreError};
@@ -67,6 +68,7 @@ pub struct Pipeline {
     match_options: MatchOptions,
     store: Store,
     metrics: Metrics,
+    pause: Pause,
 }
 
 impl std::fmt::Debug for Pipeline {
@@ -109,6 +111,7 @@ impl Pipeline {
             catalogue: RwLock::new(parts.catalogue),
             reference_seen: tokio::sync::Mutex::new(0),
             metrics: Metrics::default(),
+            pause: Pause::new(),
             match_options: parts.match_options,
             store: parts.store,
         }
@@ -124,13 +127,19 @@ impl Pipeline {
         &self.clock
     }
 
+    /// Whether the hub is paused for a store fault (shared by the worker, the prober and
+    /// `/readyz`).
+    pub fn pause(&self) -> &Pause {
+        &self.pause
+    }
+
     /// What this process's deliveries came to, for `/metrics`.
     pub fn metrics(&self) -> &Metrics {
         &self.metrics
     }
 
-    /// Handle one delivery. `Err` is a store failure: nothing was committed and the delivery
-    /// must be retried ([`StoreError::is_transient`]) or given up on.
+    /// Handle one delivery. `Err` is a store failure: nothing was committed; its
+    /// [`StoreError::fault`] says whether to retry it, give up on it, or pause the hub.
     pub async fn handle(&self, inbound: &Inbound) -> Result<Outcome, StoreError> {
         let admitted = match admit(inbound, self.limits, &self.directory, &self.registry) {
             Ok(admitted) => admitted,

@@ -230,10 +230,14 @@ pub(super) async fn open(url: &str, max_connections: u32) -> Result<Pools, Store
     first.close().await.map_err(StoreError::Database)?;
 
     let max_connections = max_connections.max(1);
+    // A connection handed back still inside a transaction (its commit or rollback failed, e.g.
+    // on a full disk, or a dropped `Tx` only queued its rollback) is closed, never reused: the
+    // pool opens a fresh one. Reused, SQLite's single writer would refuse every later `BEGIN`.
     let pool = |max: u32| {
         AnyPoolOptions::new()
             .max_connections(max)
             .acquire_timeout(ACQUIRE_TIMEOUT)
+            .after_release(|conn, _meta| Box::pin(async move { Ok(!conn.is_in_transaction()) }))
             .connect_lazy_with(options.clone())
     };
     Ok(match target.backend {

@@ -1,9 +1,10 @@
 //! What can go wrong in the store, and whether trying again can help.
 //!
-//! The pipeline settles every delivery from one question: is this failure transient (retry with
-//! backoff, then dead-letter past the bound) or permanent (dead-letter now)? DESIGN.md §4.
-//! [`StoreError::is_transient`] answers it, so that knowledge of SQLSTATEs and SQLite result
-//! codes stays here and not in the pipeline.
+//! The hub settles every delivery from one question: whose fault is this failure? The
+//! message's own data (retried a bounded number of times, then dead-lettered), contention with
+//! another transaction (retried), or the store itself (the hub pauses until the store works
+//! again; the message is not to blame and is never dead-lettered for it). [`StoreError::fault`]
+//! answers it, so that knowledge of SQLSTATEs and SQLite result codes stays here.
 
 use std::io;
 
@@ -79,29 +80,74 @@ pub enum StoreError {
         /// Why it does not parse (never the value itself).
         detail: String,
     },
+    /// The store answered but cannot take writes now (read-only after a fail-over, or a
+    /// write check failed).
+    #[error("the store cannot write: {detail}")]
+    Unwritable {
+        /// What the check saw.
+        detail: String,
+    },
     /// The database refused or failed a statement.
     #[error("store query failed: {0}")]
     Database(#[from] sqlx::Error),
 }
 
+/// What a store failure says about the work that hit it — decided here, in one place, so that
+/// no caller guesses from error text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// About this message's own data (a constraint it breaks, a value the database cannot
+    /// hold): trying it again will fail again, while other messages succeed.
+    Message,
+    /// Another transaction got in the way (busy, locked, serialization failure, deadlock, a
+    /// concurrent change of the need): try the same message again shortly.
+    Contention,
+    /// The store itself cannot do its work (unreachable, read-only, shutting down, disk full,
+    /// I/O errors, timeouts, a broken connection): nothing is wrong with the message. Stop
+    /// taking messages, wait for the store, then go on.
+    Infrastructure,
+}
+
 impl StoreError {
-    /// Whether the same work may succeed if tried again a little later: the database was busy
-    /// or locked, the connection dropped, the pool was exhausted, a serialization failure or
-    /// deadlock aborted the transaction, or another instance changed the need first
-    /// ([`StoreError::Conflict`]). Everything else needs a person (or will never succeed) and
-    /// is dead-lettered.
+    /// The [`Fault`] class of this failure. Per DESIGN's settlement rules, only failures about
+    /// the message's data (SQLSTATE classes 22 and 23; SQLite constraint, mismatch, too big,
+    /// range; values the hub cannot decode) are the message's fault; contention is retried;
+    /// everything else is an infrastructure fault.
     #[must_use]
-    pub fn is_transient(&self) -> bool {
+    pub fn fault(&self) -> Fault {
         match self {
-            Self::Conflict { .. } => true,
-            Self::Connect { source, .. } | Self::Database(source) => is_transient_sqlx(source),
-            Self::InvalidUrl { .. }
-            | Self::Migrate { .. }
-            | Self::NeedExists { .. }
+            Self::Conflict { .. } => Fault::Contention,
+            Self::NeedExists { .. }
             | Self::NeedNotFound { .. }
             | Self::NotRecipient { .. }
-            | Self::Corrupt { .. } => false,
+            | Self::Corrupt { .. } => Fault::Message,
+            Self::InvalidUrl { .. } | Self::Connect { .. } | Self::Migrate { .. } => {
+                Fault::Infrastructure
+            }
+            Self::Unwritable { .. } => Fault::Infrastructure,
+            Self::Database(source) => sqlx_fault(source),
         }
+    }
+
+    /// A short, stable label of what kind of failure this is, for metrics and logs:
+    /// `data`, `contention`, `unreachable`, `read_only`, `disk_full`, `io`, `timeout`,
+    /// `resources`, `shutdown` or `other`.
+    #[must_use]
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Conflict { .. } => "contention",
+            Self::Connect { .. } => "unreachable",
+            Self::Unwritable { .. } => "read_only",
+            Self::Database(source) => sqlx_kind(source),
+            _ if self.fault() == Fault::Message => "data",
+            _ => "other",
+        }
+    }
+
+    /// Whether the same work may succeed if tried again: anything but a [`Fault::Message`].
+    #[must_use]
+    pub fn is_transient(&self) -> bool {
+        self.fault() != Fault::Message
     }
 
     pub(super) fn corrupt(what: &'static str, detail: impl ToString) -> Self {
@@ -112,59 +158,85 @@ impl StoreError {
     }
 }
 
-/// Classifies a driver error; see [`StoreError::is_transient`].
-pub(super) fn is_transient_sqlx(error: &sqlx::Error) -> bool {
+/// Classifies a driver error; see [`StoreError::fault`].
+pub(super) fn sqlx_fault(error: &sqlx::Error) -> Fault {
+    use sqlx::Error as E;
     match error {
-        sqlx::Error::Io(e) => is_transient_io(e),
-        sqlx::Error::PoolTimedOut | sqlx::Error::WorkerCrashed => true,
-        sqlx::Error::Database(db) => is_transient_database(db.as_ref()),
-        _ => false,
+        E::Database(db) => database_fault(db.as_ref()),
+        E::RowNotFound
+        | E::TypeNotFound { .. }
+        | E::ColumnIndexOutOfBounds { .. }
+        | E::ColumnNotFound(_)
+        | E::ColumnDecode { .. }
+        | E::Decode(_)
+        | E::Encode(_) => Fault::Message,
+        _ => Fault::Infrastructure,
     }
 }
 
-fn is_transient_io(e: &io::Error) -> bool {
-    use io::ErrorKind::*;
-    matches!(
-        e.kind(),
-        ConnectionRefused
-            | ConnectionReset
-            | ConnectionAborted
-            | NotConnected
-            | BrokenPipe
-            | TimedOut
-            | UnexpectedEof
-            | Interrupted
-    )
+fn sqlx_kind(error: &sqlx::Error) -> &'static str {
+    use sqlx::Error as E;
+    match error {
+        E::Io(e) if e.kind() == io::ErrorKind::TimedOut => "timeout",
+        E::Io(_) | E::Tls(_) | E::Protocol(_) | E::WorkerCrashed => "io",
+        E::PoolTimedOut => "timeout",
+        E::PoolClosed => "shutdown",
+        E::Database(db) => database_kind(db.as_ref()),
+        _ if sqlx_fault(error) == Fault::Message => "data",
+        _ => "other",
+    }
 }
 
 /// SQLSTATE codes (PostgreSQL) are always five characters; SQLite reports its extended result
 /// code as a decimal number of at most four digits, so the length tells the two apart.
-fn is_transient_database(db: &dyn DatabaseError) -> bool {
-    let Some(code) = db.code() else {
-        return false;
-    };
-    if code.len() == 5 {
-        is_transient_sqlstate(&code)
-    } else {
-        code.parse::<i64>()
-            .is_ok_and(|extended| is_transient_sqlite(extended & 0xff))
+enum Code {
+    SqlState(String),
+    Sqlite(i64),
+    Unknown,
+}
+
+fn code_of(db: &dyn DatabaseError) -> Code {
+    match db.code() {
+        Some(code) if code.len() == 5 => Code::SqlState(code.into_owned()),
+        Some(code) => code
+            .parse::<i64>()
+            .map_or(Code::Unknown, |extended| Code::Sqlite(extended & 0xff)),
+        None => Code::Unknown,
     }
 }
 
-/// PostgreSQL: connection exceptions (class 08), serialization failure, deadlock, lock not
-/// available, too many connections, and the server shutting down or starting up.
-fn is_transient_sqlstate(code: &str) -> bool {
-    code.starts_with("08")
-        || matches!(
-            code,
-            "40001" | "40P01" | "55P03" | "53300" | "57P01" | "57P02" | "57P03"
-        )
+fn database_fault(db: &dyn DatabaseError) -> Fault {
+    match code_of(db) {
+        // Class 22 (data exception) and 23 (integrity constraint violation) are about the
+        // values written; serialization failure, deadlock and lock-not-available are contention.
+        Code::SqlState(c) if c.starts_with("22") || c.starts_with("23") => Fault::Message,
+        Code::SqlState(c) if matches!(c.as_str(), "40001" | "40P01" | "55P03") => {
+            Fault::Contention
+        }
+        // SQLite: TOOBIG (18), CONSTRAINT (19), MISMATCH (20), RANGE (25); BUSY (5), LOCKED (6).
+        Code::Sqlite(18 | 19 | 20 | 25) => Fault::Message,
+        Code::Sqlite(5 | 6) => Fault::Contention,
+        _ => Fault::Infrastructure,
+    }
 }
 
-/// SQLite primary result codes `SQLITE_BUSY` (5) and `SQLITE_LOCKED` (6), which cover their
-/// extended variants (busy snapshot, busy timeout, locked shared cache, …).
-fn is_transient_sqlite(primary: i64) -> bool {
-    matches!(primary, 5 | 6)
+fn database_kind(db: &dyn DatabaseError) -> &'static str {
+    if database_fault(db) == Fault::Message {
+        return "data";
+    }
+    match code_of(db) {
+        Code::SqlState(c) if c == "25006" => "read_only",
+        Code::SqlState(c) if c.starts_with("08") || c == "57P03" => "unreachable",
+        Code::SqlState(c) if c.starts_with("57") => "shutdown",
+        Code::SqlState(c) if c.starts_with("53") => "resources",
+        Code::SqlState(c) if c.starts_with("58") => "io",
+        Code::SqlState(c) if matches!(c.as_str(), "40001" | "40P01" | "55P03") => "contention",
+        Code::Sqlite(5 | 6) => "contention",
+        Code::Sqlite(8) => "read_only",
+        Code::Sqlite(13) => "disk_full",
+        Code::Sqlite(10 | 14 | 11 | 26) => "io",
+        _ => "other",
+    }
 }
 
 #[cfg(test)]
@@ -216,53 +288,73 @@ mod tests {
     }
 
     #[test]
-    fn busy_locked_serialization_and_deadlock_are_transient() {
+    fn busy_locked_serialization_and_deadlock_are_contention() {
         // SQLite: BUSY, BUSY_SNAPSHOT, BUSY_TIMEOUT, LOCKED, LOCKED_SHAREDCACHE.
-        for code in ["5", "517", "773", "6", "262"] {
-            assert!(db(code).is_transient(), "sqlite {code}");
-        }
-        // PostgreSQL: serialization failure, deadlock, lock timeout, admin shutdown,
-        // connection failure, too many connections.
-        for code in ["40001", "40P01", "55P03", "57P01", "08006", "53300"] {
-            assert!(db(code).is_transient(), "postgres {code}");
+        // PostgreSQL: serialization failure, deadlock, lock not available.
+        for code in ["5", "517", "773", "6", "262", "40001", "40P01", "55P03"] {
+            assert_eq!(db(code).fault(), Fault::Contention, "{code}");
+            assert!(db(code).is_transient(), "{code}");
         }
     }
 
     #[test]
-    fn constraint_and_syntax_errors_are_permanent() {
-        // SQLite: CONSTRAINT_UNIQUE, CONSTRAINT_FOREIGNKEY, ERROR, READONLY.
-        for code in ["2067", "787", "1", "8"] {
-            assert!(!db(code).is_transient(), "sqlite {code}");
+    fn only_the_messages_own_data_is_its_fault() {
+        // PostgreSQL classes 22 and 23: unique, FK, NUL in text, value too long.
+        // SQLite: CONSTRAINT_UNIQUE, CONSTRAINT_FOREIGNKEY, TOOBIG, MISMATCH, RANGE.
+        for code in ["23505", "23503", "22021", "22001", "2067", "787", "18", "20", "25"] {
+            assert_eq!(db(code).fault(), Fault::Message, "{code}");
+            assert_eq!(db(code).kind(), "data", "{code}");
         }
-        // PostgreSQL: unique violation, FK violation, syntax error, undefined table.
-        for code in ["23505", "23503", "42601", "42P01"] {
-            assert!(!db(code).is_transient(), "postgres {code}");
-        }
+        assert_eq!(StoreError::Database(sqlx::Error::RowNotFound).fault(), Fault::Message);
     }
 
     #[test]
-    fn lost_connections_and_exhausted_pools_are_transient() {
-        let refused = io::Error::from(io::ErrorKind::ConnectionRefused);
-        assert!(StoreError::Database(sqlx::Error::Io(refused)).is_transient());
-        assert!(StoreError::Database(sqlx::Error::PoolTimedOut).is_transient());
-        assert!(!StoreError::Database(sqlx::Error::PoolClosed).is_transient());
-        assert!(!StoreError::Database(sqlx::Error::RowNotFound).is_transient());
-        let denied = io::Error::from(io::ErrorKind::PermissionDenied);
-        assert!(!StoreError::Database(sqlx::Error::Io(denied)).is_transient());
+    fn everything_else_is_the_stores_fault() {
+        let cases = [
+            ("25006", "read_only"),   // read-only transaction (after a fail-over)
+            ("57P03", "unreachable"), // cannot connect now (starting up)
+            ("57P01", "shutdown"),    // admin shutdown
+            ("08006", "unreachable"), // connection failure
+            ("53300", "resources"),   // too many connections
+            ("53100", "resources"),   // disk full
+            ("55000", "other"),       // object not in prerequisite state
+            ("42P01", "other"),       // undefined table: a migration missing, not the message
+            ("8", "read_only"),       // SQLite READONLY
+            ("13", "disk_full"),      // SQLite FULL
+            ("4874", "io"),           // SQLite IOERR_SHORT_READ
+            ("1", "other"),           // SQLite ERROR
+        ];
+        for (code, kind) in cases {
+            assert_eq!(db(code).fault(), Fault::Infrastructure, "{code}");
+            assert_eq!(db(code).kind(), kind, "{code}");
+        }
+        for error in [
+            sqlx::Error::Io(io::Error::from(io::ErrorKind::ConnectionRefused)),
+            sqlx::Error::Io(io::Error::from(io::ErrorKind::PermissionDenied)),
+            sqlx::Error::PoolTimedOut,
+            sqlx::Error::PoolClosed,
+            sqlx::Error::WorkerCrashed,
+        ] {
+            assert_eq!(StoreError::Database(error).fault(), Fault::Infrastructure);
+        }
+        let unwritable = StoreError::Unwritable {
+            detail: "read-only".into(),
+        };
+        assert_eq!(unwritable.fault(), Fault::Infrastructure);
     }
 
     #[test]
-    fn a_version_conflict_is_retried_and_domain_errors_are_not() {
+    fn a_version_conflict_is_contention_and_domain_errors_are_the_messages() {
         let conflict = StoreError::Conflict {
             need_id: "NEED-1".into(),
             expected: 3,
         };
-        assert!(conflict.is_transient());
+        assert_eq!(conflict.fault(), Fault::Contention);
         let not_recipient = StoreError::NotRecipient {
             need_id: "NEED-1".into(),
             org_id: "acme".into(),
         };
-        assert!(!not_recipient.is_transient());
+        assert_eq!(not_recipient.fault(), Fault::Message);
         assert!(!StoreError::corrupt("needs.state", "unknown state").is_transient());
     }
 }

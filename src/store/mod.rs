@@ -60,7 +60,7 @@ pub use codes::{
     AuditAction, Decision, InvalidNeedId, NeedId, NeedState, ReasonCode, RecipientKind,
 };
 pub use connect::{Backend, redact_url};
-pub use error::StoreError;
+pub use error::{Fault, StoreError};
 pub use records::{
     AnswerApplied, AuditEntry, AuditRecord, LatestAnswer, NeedRecord, NewAnswer, NewNeed,
     NewRecipient, OutboxMessage, OutboxRow, RecipientRecord, ReferenceEntry, ReferenceEvent,
@@ -124,6 +124,52 @@ impl Store {
     pub async fn ping(&self) -> Result<(), StoreError> {
         sqlx::query("SELECT 1").execute(&self.pools.reader).await?;
         Ok(())
+    }
+
+    /// When the oldest outbound message the broker has not confirmed was written (unix ms), or
+    /// `None` when every one is confirmed; for the `/metrics` outbox age.
+    pub async fn outbox_oldest_unsent_ms(&self) -> Result<Option<i64>, StoreError> {
+        let oldest: Option<i64> =
+            sqlx::query_scalar("SELECT min(created_at_ms) FROM outbox WHERE sent_at_ms IS NULL")
+                .fetch_one(&self.pools.reader)
+                .await?;
+        Ok(oldest)
+    }
+
+    /// Checks that the store can take writes now, within `timeout`: SQLite takes and releases
+    /// the write lock on the writer connection (`BEGIN IMMEDIATE; ROLLBACK`); PostgreSQL
+    /// answers on a pooled connection and is not read-only (a standby after a fail-over, or
+    /// `default_transaction_read_only`). `/readyz` and the hub's pause both ask this.
+    pub async fn probe_write(&self, timeout: std::time::Duration) -> Result<(), StoreError> {
+        let probe = async {
+            match self.pools.backend {
+                Backend::Sqlite => {
+                    let tx = self.pools.writer.begin_with("BEGIN IMMEDIATE").await?;
+                    tx.rollback().await?;
+                }
+                Backend::Postgres => {
+                    let read_only: String =
+                        sqlx::query_scalar("SELECT current_setting('transaction_read_only')")
+                            .fetch_one(&self.pools.writer)
+                            .await?;
+                    if read_only != "off" {
+                        return Err(StoreError::Unwritable {
+                            detail: "PostgreSQL is read-only (a standby, or \
+                                     default_transaction_read_only is on)"
+                                .to_owned(),
+                        });
+                    }
+                }
+            }
+            Ok(())
+        };
+        tokio::time::timeout(timeout, probe)
+            .await
+            .unwrap_or_else(|_| {
+                Err(StoreError::Unwritable {
+                    detail: format!("no answer within {timeout:?}"),
+                })
+            })
     }
 
     /// Closes every connection; later calls fail with a pool-closed error. Waits for open

@@ -47,6 +47,7 @@ async fn metrics_count_deliveries_by_outcome_and_reason_without_values() {
     let state = HttpState {
         pipeline: app.pipeline.clone(),
         broker: Some(LinkStatus::new(true)),
+        publisher: Some(LinkStatus::new(true)),
     };
     let (address, trigger) = listen(state).await;
     let (status, text) = get(address, "/metrics").await;
@@ -73,6 +74,7 @@ async fn ready_only_with_a_store_and_a_broker_link_alive_regardless() {
     let up = HttpState {
         pipeline: app.pipeline.clone(),
         broker: Some(LinkStatus::new(true)),
+        publisher: Some(LinkStatus::new(true)),
     };
     let (address, up_trigger) = listen(up).await;
     assert_eq!(get(address, "/healthz").await, (200, "ok\n".to_owned()));
@@ -85,6 +87,7 @@ async fn ready_only_with_a_store_and_a_broker_link_alive_regardless() {
     let down = HttpState {
         pipeline: app.pipeline.clone(),
         broker: Some(LinkStatus::new(false)),
+        publisher: Some(LinkStatus::new(true)),
     };
     let (address, down_trigger) = listen(down).await;
     assert_eq!(

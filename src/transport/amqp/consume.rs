@@ -73,8 +73,9 @@ pub struct AmqpConsumer {
     status: LinkStatus,
 }
 
-/// Whether an [`AmqpConsumer`] currently has a working link to the broker; a cheap clone that
-/// stays valid after the consumer moved into the worker loop (readiness checks read it).
+/// Whether an [`AmqpConsumer`] (or an `AmqpPublisher`) currently has a working link to the
+/// broker; a cheap clone that stays valid after its owner moved into the worker loop or relay
+/// (readiness checks read it).
 #[derive(Debug, Clone)]
 pub struct LinkStatus(Arc<AtomicBool>);
 
@@ -91,7 +92,7 @@ impl LinkStatus {
         self.0.load(Ordering::Relaxed)
     }
 
-    fn set(&self, connected: bool) {
+    pub(super) fn set(&self, connected: bool) {
         self.0.store(connected, Ordering::Relaxed);
     }
 }

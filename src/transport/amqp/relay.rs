@@ -35,6 +35,7 @@ use std::time::{Duration, Instant};
 use lapin::{Confirmation, Connection};
 use tokio::sync::Mutex;
 
+use super::consume::LinkStatus;
 use super::error::TransportError;
 use super::publish::{PendingConfirm, Publisher};
 use super::session::{Endpoint, chain, usable};
@@ -102,6 +103,7 @@ pub struct AmqpPublisher {
     config: PublisherConfig,
     state: Mutex<LinkState>,
     reconnects: AtomicU64,
+    status: LinkStatus,
 }
 
 impl std::fmt::Debug for AmqpPublisher {
@@ -126,7 +128,13 @@ impl AmqpPublisher {
             config,
             state: Mutex::new(state),
             reconnects: AtomicU64::new(0),
+            status: LinkStatus::new(true),
         })
+    }
+
+    /// Whether the publishing link is up (as of the last publish), for `/readyz`.
+    pub fn status(&self) -> LinkStatus {
+        self.status.clone()
     }
 
     /// How often the link was rebuilt since [`connect`](Self::connect).
@@ -156,6 +164,7 @@ impl AmqpPublisher {
                 connection_name = %name,
                 "lost the broker link; publishing fails (transiently) until it is rebuilt"
             );
+            self.status.set(false);
             *state = LinkState {
                 down_since: Some(Instant::now()),
                 ..LinkState::default()
@@ -184,9 +193,11 @@ impl AmqpPublisher {
                     current: Some(Arc::clone(&link)),
                     ..LinkState::default()
                 };
+                self.status.set(true);
                 Ok(link)
             }
             Err(e) => {
+                self.status.set(false);
                 state.down_since.get_or_insert(now);
                 state.failures = state.failures.saturating_add(1);
                 state.retry_at = Some(now + self.config.endpoint.backoff.delay(state.failures));
