@@ -160,9 +160,15 @@ mod tests {
             paused: true,
             outbox_oldest_age_secs: Some(1.5),
         });
-        assert!(text.contains("samverkan_store_faults_total{kind=\"read_only\"} 1\n"), "{text}");
+        assert!(
+            text.contains("samverkan_store_faults_total{kind=\"read_only\"} 1\n"),
+            "{text}"
+        );
         assert!(text.contains("samverkan_paused 1\n"), "{text}");
-        assert!(text.contains("samverkan_outbox_oldest_age_seconds 1.500\n"), "{text}");
+        assert!(
+            text.contains("samverkan_outbox_oldest_age_seconds 1.500\n"),
+            "{text}"
+        );
         assert!(
             text.contains("samverkan_deliveries_total{outcome=\"accepted\",reason=\"\"} 2\n"),
             "{text}"

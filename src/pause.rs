@@ -55,7 +55,9 @@ impl Pause {
 
     /// Pause; `true` when this call paused a running hub (the caller then logs why).
     pub fn pause(&self) -> bool {
-        let paused = self.state.send_if_modified(|paused| !std::mem::replace(paused, true));
+        let paused = self
+            .state
+            .send_if_modified(|paused| !std::mem::replace(paused, true));
         if paused {
             self.pauses.fetch_add(1, Ordering::Relaxed);
         }

@@ -109,7 +109,9 @@ async fn metrics(State(state): State<HttpState>) -> Response {
         paused: state.pipeline.pause().is_paused(),
         // Zero when nothing waits.
         outbox_oldest_age_secs: oldest.map(|o| {
-            o.map_or(0.0, |created| (now_ms - i128::from(created)).max(0) as f64 / 1000.0)
+            o.map_or(0.0, |created| {
+                (now_ms - i128::from(created)).max(0) as f64 / 1000.0
+            })
         }),
     };
     let text = state.pipeline.metrics().render(gauges);

@@ -210,9 +210,7 @@ fn database_fault(db: &dyn DatabaseError) -> Fault {
         // Class 22 (data exception) and 23 (integrity constraint violation) are about the
         // values written; serialization failure, deadlock and lock-not-available are contention.
         Code::SqlState(c) if c.starts_with("22") || c.starts_with("23") => Fault::Message,
-        Code::SqlState(c) if matches!(c.as_str(), "40001" | "40P01" | "55P03") => {
-            Fault::Contention
-        }
+        Code::SqlState(c) if matches!(c.as_str(), "40001" | "40P01" | "55P03") => Fault::Contention,
         // SQLite: TOOBIG (18), CONSTRAINT (19), MISMATCH (20), RANGE (25); BUSY (5), LOCKED (6).
         Code::Sqlite(18 | 19 | 20 | 25) => Fault::Message,
         Code::Sqlite(5 | 6) => Fault::Contention,
@@ -301,11 +299,16 @@ mod tests {
     fn only_the_messages_own_data_is_its_fault() {
         // PostgreSQL classes 22 and 23: unique, FK, NUL in text, value too long.
         // SQLite: CONSTRAINT_UNIQUE, CONSTRAINT_FOREIGNKEY, TOOBIG, MISMATCH, RANGE.
-        for code in ["23505", "23503", "22021", "22001", "2067", "787", "18", "20", "25"] {
+        for code in [
+            "23505", "23503", "22021", "22001", "2067", "787", "18", "20", "25",
+        ] {
             assert_eq!(db(code).fault(), Fault::Message, "{code}");
             assert_eq!(db(code).kind(), "data", "{code}");
         }
-        assert_eq!(StoreError::Database(sqlx::Error::RowNotFound).fault(), Fault::Message);
+        assert_eq!(
+            StoreError::Database(sqlx::Error::RowNotFound).fault(),
+            Fault::Message
+        );
     }
 
     #[test]

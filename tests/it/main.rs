@@ -23,6 +23,7 @@ mod pii;
 mod reconcile;
 mod settings;
 mod store;
+mod store_faults;
 mod transport;
 mod validate;
 
