@@ -126,14 +126,10 @@ impl Pipeline {
                 crate::clock::stockholm_date(now),
             )
         };
-        // Only configured organisations have a queue; a catalogue entry of an organisation
-        // that is not onboarded yet cannot receive anything.
-        outcome
-            .universities
-            .retain(|u| self.directory.by_id(&u.university).is_some());
-        outcome
-            .companies
-            .retain(|c| self.directory.by_id(&c.partner_id).is_some());
+        // Only configured organisations have a queue, and only of the right kind: a catalogue
+        // entry of an organisation that is not onboarded, or is not a university (courses) or
+        // a company (partners), receives nothing.
+        routing::keep_configured(&mut outcome, |id| self.directory.by_id(id).map(|o| o.kind));
         let messages = routing::outbound(data, &outcome, now).map_err(|e| {
             tracing::error!(error = %e, need_id = %profile.id, "outbound events could not be built");
             Rejection {

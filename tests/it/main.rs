@@ -11,6 +11,7 @@ mod dead_letters;
 mod docs;
 mod flow;
 mod http;
+mod kinds;
 mod hub_amqp;
 mod hub_faults;
 mod loadgen;
