@@ -94,7 +94,13 @@ mod tests {
     fn challenges_go_to_universities_and_calls_to_companies_only() {
         let mut o = outcome(
             &["chalmers", "partner-001", "VGR", "unknown"],
-            &["partner-001", "chalmers", "VGR", "partner-002", "partner-001"],
+            &[
+                "partner-001",
+                "chalmers",
+                "VGR",
+                "partner-002",
+                "partner-001",
+            ],
         );
         keep_configured(&mut o, kind_of);
         assert_eq!(
