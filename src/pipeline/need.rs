@@ -19,8 +19,8 @@ use crate::rejection::Rejection;
 use crate::routing;
 use crate::settings::Organisation;
 use crate::store::{
-    AuditAction, AuditEntry, NeedId, NeedState, NewNeed, NewRecipient, RecipientKind, StoreError,
-    Tx,
+    AuditAction, AuditEntry, NeedId, NeedKey, NeedState, NewNeed, NewRecipient, RecipientKind,
+    StoreError, Tx,
 };
 use crate::transport::Inbound;
 
@@ -74,7 +74,8 @@ impl Pipeline {
             }
             other => other?,
         }
-        tx.insert_recipients(&need_id, &plan.recipients()).await?;
+        let key = NeedKey::new(sender.id.clone(), need_id.clone());
+        tx.insert_recipients(&key, &plan.recipients()).await?;
         let outbound: Vec<_> = std::mem::take(&mut plan.messages)
             .into_iter()
             .map(|message| {
@@ -304,7 +305,8 @@ fn invalid_need_id() -> Rejection {
 fn need_exists() -> Rejection {
     Rejection {
         reason: RejectReason::InvalidAttribute,
-        detail: "a need with this id was already submitted; use a new id, or withdraw the old need"
+        detail: "your region already submitted a need with this id; use a new id, or withdraw \
+                 the old need"
             .to_owned(),
         errors: vec![Issue::new("/data/id", "need id already in use")],
     }
