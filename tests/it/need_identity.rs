@@ -6,7 +6,7 @@ use samverkan::event::{CloudEvent, EventType, Source};
 use serde_json::{Value, json};
 use time::macros::datetime;
 
-use crate::flow::{need_event, on_both_hubs};
+use crate::flow::{App, need_event, on_both_hubs};
 use crate::need_key;
 
 /// Sample need 0101 (VGR's) submitted by `region` as its own need `id`.
@@ -67,6 +67,17 @@ fn refusal(rejected: &Value) -> (String, String, String) {
     )
 }
 
+/// `samverkan needs show ARGS` against the store of `app`.
+fn needs_show(app: &App, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_samverkan"))
+        .current_dir(crate::repo_path(""))
+        .args(["--config", "config/sample.toml", "needs", "show"])
+        .args(args)
+        .env("SAMVERKAN__STORE__URL", &app.settings.store.url)
+        .output()
+        .expect("run samverkan needs show")
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_regions_submit_the_same_need_id_and_both_are_routed() {
     on_both_hubs(|app, backend| async move {
@@ -117,6 +128,18 @@ async fn two_regions_submit_the_same_need_id_and_both_are_routed() {
         assert_eq!(rv.len(), 1, "{backend}: {rv:#?}");
         assert_eq!(rv[0]["data"]["state"], "answered");
         assert!(app.org_events("VGR").await.is_empty(), "{backend}");
+        // `needs show` asks which region when the id alone is ambiguous.
+        let both = needs_show(&app, &[id]);
+        assert_eq!(both.status.code(), Some(1), "{backend}: {both:?}");
+        let said = String::from_utf8_lossy(&both.stderr);
+        assert!(said.contains("VGR") && said.contains("RV"), "{said}");
+        let shown = needs_show(&app, &["--format", "json", "--region", "RV", id]);
+        assert!(shown.status.success(), "{backend}: {shown:?}");
+        let shown: Value = serde_json::from_slice(&shown.stdout).expect("JSON");
+        assert_eq!(
+            (shown["region"].as_str(), shown["state"].as_str()),
+            (Some("RV"), Some("answered"))
+        );
         app.stop().await;
     })
     .await;
