@@ -6,7 +6,8 @@
 //! `postgres://postgres@127.0.0.1:5432/test`; the user must be allowed to create databases).
 //!
 //! Helpers live here; `commit` holds connecting, the inbox, transactions and the outbox,
-//! `needs` the need rows: versions, answers, due dates and the audit trail.
+//! `needs` the need rows: versions, answers, due dates and the audit trail, `upgrade` a store
+//! migrated by an earlier version.
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -135,3 +136,4 @@ async fn seed_need(store: &Store, id: &str, respond_by: OffsetDateTime) {
 
 mod commit;
 mod needs;
+mod upgrade;
