@@ -110,3 +110,23 @@ async fn an_organisation_is_never_recorded_twice_on_one_need() {
     })
     .await;
 }
+
+#[test]
+fn a_course_file_must_belong_to_a_configured_university() {
+    let sample = crate::repo_path("config/sample.toml");
+    let mut settings = samverkan::settings::load_from(Some(&sample), Default::default())
+        .expect("config/sample.toml loads");
+    let schemas = samverkan::schema::SchemaRegistry::new().expect("schemas");
+    for (owner, configured) in [
+        ("VGR", "it is configured as a region"),
+        ("kth", "no organisation with this id is configured"),
+    ] {
+        settings.catalogue.courses[0].org = OrgId::parse(owner).expect("org id");
+        let refused = samverkan::hub::load_catalogue(&settings, &schemas)
+            .expect_err("a course file of a non-university");
+        assert_eq!(
+            refused.to_string(),
+            format!("catalogue: `{owner}` is not a configured university: {configured}")
+        );
+    }
+}
