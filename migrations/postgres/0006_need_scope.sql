@@ -26,3 +26,8 @@ ALTER TABLE answers ADD FOREIGN KEY (need_id, region, org_id)
 
 DROP INDEX answers_by_recipient;
 CREATE INDEX answers_by_recipient ON answers (need_id, region, org_id);
+
+-- Audit entries about a need name its region where the hub knows it (routing, answers, state
+-- changes), so the trails of two regions' needs with one id can be told apart. NULL for
+-- entries written before this migration and for refusals, whose need may not exist.
+ALTER TABLE audit ADD COLUMN region TEXT;

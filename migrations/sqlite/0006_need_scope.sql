@@ -79,3 +79,8 @@ ALTER TABLE answers_v2 RENAME TO answers;
 
 CREATE INDEX needs_by_state_respond_by ON needs (state, respond_by_ms);
 CREATE INDEX answers_by_recipient ON answers (need_id, region, org_id);
+
+-- Audit entries about a need name its region where the hub knows it (routing, answers, state
+-- changes), so the trails of two regions' needs with one id can be told apart. NULL for
+-- entries written before this migration and for refusals, whose need may not exist.
+ALTER TABLE audit ADD COLUMN region TEXT;

@@ -85,6 +85,7 @@ impl Pipeline {
         tx.audit(&AuditEntry {
             event_id: Some(event.id.clone()),
             need_id: Some(transition.need.need_id.clone()),
+            region: Some(transition.need.region.clone()),
             org: Some(sender.id.clone()),
             ..AuditEntry::new(AuditAction::Answered)
         })
@@ -189,6 +190,7 @@ impl Pipeline {
         if transition.state_changed() {
             tx.audit(&AuditEntry {
                 need_id: Some(need.need_id.clone()),
+                region: Some(need.region.clone()),
                 org: Some(need.region.clone()),
                 ..AuditEntry::new(AuditAction::StateChanged)
             })

@@ -92,6 +92,7 @@ impl Pipeline {
         let routed = AuditEntry {
             event_id: Some(event.id.clone()),
             need_id: Some(need_id),
+            region: Some(sender.id.clone()),
             org: Some(sender.id.clone()),
             ..AuditEntry::new(AuditAction::Routed)
         };

@@ -209,12 +209,12 @@ impl Store {
             .collect()
     }
 
-    /// The audit trail of the needs with this id, oldest first. Entries name a need by its id
-    /// only, so where two regions use the same id their entries are listed together (each
-    /// entry's `org_id` says who acted).
+    /// The audit trail of the needs with this id, oldest first. Where two regions use the id
+    /// their entries are listed together: each entry's `region` says whose need it concerns
+    /// where the hub knew (routing, answers, state changes; not refusals).
     pub async fn audit_trail(&self, need_id: &NeedId) -> Result<Vec<AuditRecord>, StoreError> {
         let rows = sqlx::query(
-            "SELECT id, at_ms, action, event_id, need_id, org_id, reason_code FROM audit \
+            "SELECT id, at_ms, action, event_id, need_id, region, org_id, reason_code FROM audit \
              WHERE need_id = $1 ORDER BY id",
         )
         .bind(need_id.as_str())

@@ -240,6 +240,8 @@ pub struct AuditEntry {
     pub event_id: Option<EventId>,
     /// The need concerned.
     pub need_id: Option<NeedId>,
+    /// The region of the need concerned, where known (need ids are unique within a region).
+    pub region: Option<OrgId>,
     /// The organisation concerned (sender or recipient).
     pub org: Option<OrgId>,
     /// Why, for refusals and state changes.
@@ -254,6 +256,7 @@ impl AuditEntry {
             action,
             event_id: None,
             need_id: None,
+            region: None,
             org: None,
             reason: None,
         }
@@ -273,6 +276,8 @@ pub struct AuditRecord {
     pub event_id: Option<String>,
     /// The need concerned.
     pub need_id: Option<String>,
+    /// The region of the need concerned, where it was known.
+    pub region: Option<String>,
     /// The organisation concerned.
     pub org_id: Option<String>,
     /// The reason code.

@@ -190,6 +190,7 @@ pub(super) fn audit_from_row(row: &AnyRow) -> Result<AuditRecord, StoreError> {
         )?,
         event_id: row.try_get("event_id")?,
         need_id: row.try_get("need_id")?,
+        region: row.try_get("region")?,
         org_id: row.try_get("org_id")?,
         reason_code: row.try_get("reason_code")?,
     })

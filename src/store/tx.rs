@@ -418,13 +418,14 @@ impl Tx {
     /// Appends to the audit trail. The entry holds ids and codes only, by type.
     pub async fn audit(&mut self, entry: &AuditEntry) -> Result<(), StoreError> {
         sqlx::query(
-            "INSERT INTO audit (at_ms, action, event_id, need_id, org_id, reason_code) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
+            "INSERT INTO audit (at_ms, action, event_id, need_id, region, org_id, reason_code) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
         .bind(now_ms())
         .bind(entry.action.as_str())
         .bind(entry.event_id.as_ref().map(AsRef::<str>::as_ref))
         .bind(entry.need_id.as_ref().map(NeedId::as_str))
+        .bind(entry.region.as_ref().map(OrgId::as_str))
         .bind(entry.org.as_ref().map(|o| o.as_str()))
         .bind(entry.reason.map(|r| r.as_str()))
         .execute(&mut *self.inner)

@@ -3,6 +3,7 @@
 //! refused exactly like one that does not exist.
 
 use samverkan::event::{CloudEvent, EventType, Source};
+use samverkan::store::AuditAction;
 use serde_json::{Value, json};
 use time::macros::datetime;
 
@@ -99,6 +100,20 @@ async fn two_regions_submit_the_same_need_id_and_both_are_routed() {
             assert_eq!(need.region.as_str(), region, "{backend}");
             assert!(!need.recipients.is_empty(), "{backend} {region}");
         }
+        // The audit trail of the id tells the two needs apart.
+        let trail = app
+            .pipeline
+            .store()
+            .audit_trail(&need_key("VGR", id).need_id)
+            .await
+            .expect("audit trail");
+        let mut routed: Vec<&str> = trail
+            .iter()
+            .filter(|a| a.action == AuditAction::Routed)
+            .filter_map(|a| a.region.as_deref())
+            .collect();
+        routed.sort_unstable();
+        assert_eq!(routed, ["RV", "VGR"], "{backend}");
         // Chalmers got a challenge for each, and each names its region.
         let challenges = of_type(
             &app.org_events("chalmers").await,
