@@ -51,8 +51,10 @@ fn pipeline(c: &mut Criterion) {
     catalogue
         .load_course_str(&registry, "mdu", &sample("course-catalogue-mdu.json"))
         .unwrap();
+    // config/sample.toml configures every sample partner as a company.
+    let company = |_: &str| Some(samverkan::settings::OrgKind::Company);
     catalogue
-        .load_partner_str(&registry, &sample("partner-registry.json"))
+        .load_partner_str(&registry, &sample("partner-registry.json"), &company)
         .unwrap();
     let guard = PiiGuard::new(PiiPolicy::Reject);
     let options = MatchOptions::default();

@@ -10,9 +10,10 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use super::{Catalogue, CatalogueError};
+use super::{Catalogue, CatalogueError, check_kind};
 use crate::event::EventType;
 use crate::schema::SchemaRegistry;
+use crate::settings::OrgKind;
 
 /// What a load did: how many entries went in, and why each other one did not.
 #[derive(Debug, Default)]
@@ -74,7 +75,9 @@ impl Catalogue {
         Ok(report)
     }
 
-    /// Loads the partner registry file (`{"partners": [...]}`).
+    /// Loads the partner registry file (`{"partners": [...]}`). `kind_of` gives the configured
+    /// kind of an organisation id: an entry whose id is not a company is refused
+    /// ([`CatalogueError::WrongKind`]).
     ///
     /// # Errors
     ///
@@ -84,9 +87,10 @@ impl Catalogue {
         &mut self,
         schemas: &SchemaRegistry,
         path: &Path,
+        kind_of: &dyn Fn(&str) -> Option<OrgKind>,
     ) -> Result<LoadReport, CatalogueError> {
         let text = read(path)?;
-        self.load_partner_str(schemas, &text)
+        self.load_partner_str(schemas, &text, kind_of)
     }
 
     /// [`Catalogue::load_partner_registry`] on a document already in memory.
@@ -98,6 +102,7 @@ impl Catalogue {
         &mut self,
         schemas: &SchemaRegistry,
         text: &str,
+        kind_of: &dyn Fn(&str) -> Option<OrgKind>,
     ) -> Result<LoadReport, CatalogueError> {
         let entries = entries(text, "partners")?;
         let mut report = LoadReport::default();
@@ -105,6 +110,7 @@ impl Catalogue {
             strip_annotations(&mut entry);
             let key = entry["id"].as_str().map(str::to_owned);
             let result = check(schemas, EventType::PartnerUpserted, &entry)
+                .and_then(|()| check_kind(key.as_deref().unwrap_or(""), OrgKind::Company, kind_of))
                 .and_then(|()| self.upsert_partner(&entry));
             report.record(index, key, result);
         }
@@ -218,12 +224,51 @@ mod tests {
     }
 
     #[test]
+    fn a_partner_entry_must_be_a_configured_company() {
+        let schemas = SchemaRegistry::new().unwrap();
+        let registry: Value =
+            serde_json::from_str(include_str!("../../sample-data/partner-registry.json")).unwrap();
+        let first = registry["partners"][0].clone();
+        let with_id = |id: &str| {
+            let mut entry = first.clone();
+            entry["id"] = json!(id);
+            entry
+        };
+        let doc = json!({"partners": [with_id("chalmers"), with_id("VGR"), with_id("partner-099"),
+                                      with_id("partner-001")]});
+        let kind_of = |id: &str| match id {
+            "chalmers" => Some(OrgKind::University),
+            "VGR" => Some(OrgKind::Region),
+            "partner-001" => Some(OrgKind::Company),
+            _ => None,
+        };
+        let mut catalogue = Catalogue::new();
+        let report = catalogue
+            .load_partner_str(&schemas, &doc.to_string(), &kind_of)
+            .unwrap();
+        assert_eq!(report.loaded, 1);
+        let refused: Vec<String> = report.errors.iter().map(|e| e.error.to_string()).collect();
+        assert_eq!(
+            refused,
+            [
+                "`chalmers` is not a configured company: it is configured as a university",
+                "`VGR` is not a configured company: it is configured as a region",
+                "`partner-099` is not a configured company: no organisation with this id is \
+                 configured",
+            ]
+        );
+        assert!(catalogue.partner("partner-001").is_some());
+        assert!(catalogue.partner("chalmers").is_none());
+    }
+
+    #[test]
     fn a_document_without_entries_is_an_error() {
         let schemas = SchemaRegistry::new().unwrap();
         let mut catalogue = Catalogue::new();
-        let result = catalogue.load_partner_str(&schemas, r#"{"courses": []}"#);
+        let any = |_: &str| Some(OrgKind::Company);
+        let result = catalogue.load_partner_str(&schemas, r#"{"courses": []}"#, &any);
         assert!(matches!(result, Err(CatalogueError::NoEntries("partners"))));
-        let result = catalogue.load_partner_str(&schemas, "not json");
+        let result = catalogue.load_partner_str(&schemas, "not json", &any);
         assert!(matches!(result, Err(CatalogueError::Json(_))));
     }
 }

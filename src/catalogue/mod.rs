@@ -17,6 +17,10 @@
 //!
 //! Loading a file validates each entry against its schema; a bad entry is reported in the
 //! [`LoadReport`] and the rest still load.
+//!
+//! **Kinds.** A partner entry's id must be a configured company ([`check_kind`]); a course's
+//! university is the sender of `course.upserted` (which only a university may send) or the
+//! configured owner of a catalogue file, which must be a configured university.
 
 pub mod digest;
 pub mod index;
@@ -29,7 +33,7 @@ use std::path::PathBuf;
 use thiserror::Error;
 
 use crate::event::Issue;
-use crate::settings::OrgIdError;
+use crate::settings::{OrgIdError, OrgKind};
 
 pub use load::{EntryError, LoadReport, strip_annotations};
 pub use model::{Course, Partner};
@@ -46,6 +50,19 @@ pub enum CatalogueError {
         org: String,
         /// What is wrong with it.
         source: OrgIdError,
+    },
+    /// The organisation an entry belongs to is not configured as the kind that owns such
+    /// entries: a partner must be a configured company, a course's owner a configured
+    /// university. Otherwise a region could receive calls, or one organisation could be matched
+    /// as two kinds.
+    #[error("`{id}` is not a configured {expected}: {}", found_text(*.found))]
+    WrongKind {
+        /// The partner id or university.
+        id: String,
+        /// The kind that owns such entries.
+        expected: OrgKind,
+        /// The kind configured for `id`, if any.
+        found: Option<OrgKind>,
     },
     /// Course data that matching cannot read.
     #[error("course {code:?} of {org} cannot be read: {source}")]
@@ -115,6 +132,34 @@ pub enum CatalogueError {
     /// A catalogue document lacks its entry array.
     #[error("catalogue document has no `{0}` array")]
     NoEntries(&'static str),
+}
+
+fn found_text(found: Option<OrgKind>) -> String {
+    found.map_or_else(
+        || "no organisation with this id is configured".to_owned(),
+        |kind| format!("it is configured as a {kind}"),
+    )
+}
+
+/// `Ok` when `kind_of(id)`, the configured kind of `id`, is `expected`.
+///
+/// # Errors
+///
+/// [`CatalogueError::WrongKind`] otherwise.
+pub fn check_kind(
+    id: &str,
+    expected: OrgKind,
+    kind_of: &dyn Fn(&str) -> Option<OrgKind>,
+) -> Result<(), CatalogueError> {
+    let found = kind_of(id);
+    if found == Some(expected) {
+        return Ok(());
+    }
+    Err(CatalogueError::WrongKind {
+        id: id.to_owned(),
+        expected,
+        found,
+    })
 }
 
 fn issues_text(issues: &[Issue]) -> String {

@@ -120,6 +120,10 @@ pub enum NeedsCommand {
         format: OutputFormat,
         /// The need id, e.g. NEED-2026-0101.
         need_id: String,
+        /// The region that submitted it; needed only when several regions use the id (need
+        /// ids are unique within a region).
+        #[arg(long)]
+        region: Option<String>,
     },
 }
 
@@ -241,8 +245,13 @@ pub fn dispatch(
             command: DeadLettersCommand::List { limit, format },
         } => dead_letters::list(settings, limit, format, out),
         Command::Needs {
-            command: NeedsCommand::Show { format, need_id },
-        } => needs::show(settings, &need_id, format, out, err),
+            command:
+                NeedsCommand::Show {
+                    format,
+                    need_id,
+                    region,
+                },
+        } => needs::show(settings, &need_id, region.as_deref(), format, out, err),
         Command::Publish {
             org,
             password_env,

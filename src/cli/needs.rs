@@ -1,4 +1,6 @@
-//! `samverkan needs show NEED-ID`: a need's reconciled state, read from the store.
+//! `samverkan needs show NEED-ID [--region ORG]`: a need's reconciled state, read from the
+//! store. Need ids are unique within a region, so `--region` is needed only when several
+//! regions use the id; the command then lists them instead of picking one.
 //!
 //! Innovation coaches and regional IT ask "where is this need?"; the answer is in the store,
 //! not in anyone's inbox. The output names recipients, scores and latest answers, and the
@@ -11,29 +13,46 @@ use serde_json::json;
 
 use super::{OutputFormat, Status};
 use crate::reconcile::Counts;
-use crate::settings::Settings;
-use crate::store::{NeedId, NeedRecord, Store};
+use crate::settings::{OrgId, Settings};
+use crate::store::{NeedId, NeedKey, NeedRecord, Store, StoreError};
 
-/// Print need `id`; exit 1 when it is not in the store.
+/// Print need `id` (of `region`, when given); exit 1 when it is not in the store or, without
+/// `region`, several regions have a need with this id.
 pub fn show(
     settings: &Settings,
     id: &str,
+    region: Option<&str>,
     format: OutputFormat,
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> anyhow::Result<Status> {
     let need_id = NeedId::parse(id).map_err(|e| anyhow!("{e}"))?;
+    let region = region
+        .map(OrgId::parse)
+        .transpose()
+        .map_err(|e| anyhow!("--region: {e}"))?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    let record = runtime.block_on(async {
+    let found = runtime.block_on(async {
         let store = Store::from_settings(&settings.store).await?;
-        let record = store.need(&need_id).await;
+        let found = find(&store, &need_id, region).await;
         store.close().await;
-        record
+        found
     });
-    let record =
-        record.with_context(|| format!("cannot read {}", settings.store.redacted_url()))?;
+    let found = found.with_context(|| format!("cannot read {}", settings.store.redacted_url()))?;
+    let record = match found {
+        Found::One(record) => record,
+        Found::Several(regions) => {
+            let regions: Vec<&str> = regions.iter().map(OrgId::as_str).collect();
+            writeln!(
+                err,
+                "{id}: regions {} each have a need with this id; choose one with --region",
+                regions.join(", ")
+            )?;
+            return Ok(Status::Found);
+        }
+    };
     let Some(need) = record else {
         writeln!(
             err,
@@ -47,6 +66,30 @@ pub fn show(
         OutputFormat::Text => write_text(&need, out)?,
     }
     Ok(Status::Ok)
+}
+
+/// What the store holds under a need id.
+enum Found {
+    /// The need of the given (or the only) region, if any.
+    One(Option<NeedRecord>),
+    /// No region given, and these regions each have a need with the id.
+    Several(Vec<OrgId>),
+}
+
+async fn find(store: &Store, need_id: &NeedId, region: Option<OrgId>) -> Result<Found, StoreError> {
+    let region = match region {
+        Some(region) => region,
+        None => {
+            let mut regions = store.regions_with_need(need_id).await?;
+            match regions.len() {
+                0 => return Ok(Found::One(None)),
+                1 => regions.remove(0),
+                _ => return Ok(Found::Several(regions)),
+            }
+        }
+    };
+    let key = NeedKey::new(region, need_id.clone());
+    Ok(Found::One(store.need(&key).await?))
 }
 
 fn as_json(need: &NeedRecord) -> serde_json::Value {

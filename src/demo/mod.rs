@@ -80,7 +80,7 @@ pub async fn run(out: &mut dyn Write) -> anyhow::Result<()> {
     )]);
     let settings = settings::load_str(SAMPLE_CONFIG, env)?;
     let registry = SchemaRegistry::new()?;
-    let catalogue = catalogue(&registry, out)?;
+    let catalogue = catalogue(&registry, &settings, out)?;
     let store = Store::connect(&settings.store.url).await?;
     writeln!(
         out,
@@ -127,11 +127,16 @@ pub async fn run(out: &mut dyn Write) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn catalogue(registry: &SchemaRegistry, out: &mut dyn Write) -> anyhow::Result<Catalogue> {
+fn catalogue(
+    registry: &SchemaRegistry,
+    settings: &settings::Settings,
+    out: &mut dyn Write,
+) -> anyhow::Result<Catalogue> {
     let mut catalogue = Catalogue::new();
     let chalmers = catalogue.load_course_str(registry, "chalmers", CHALMERS)?;
     let mdu = catalogue.load_course_str(registry, "mdu", MDU)?;
-    let partners = catalogue.load_partner_str(registry, REGISTRY)?;
+    let kind_of = |id: &str| settings.organisation(id).map(|o| o.kind);
+    let partners = catalogue.load_partner_str(registry, REGISTRY, &kind_of)?;
     writeln!(
         out,
         "catalogue: {} Chalmers courses, {} MDU courses, {} partners from the registry",

@@ -5,7 +5,8 @@ use std::io::Write;
 use super::Stage;
 use super::story::needs;
 use crate::reconcile::Counts;
-use crate::store::{AuditAction, NeedId};
+use crate::settings::OrgId;
+use crate::store::{AuditAction, NeedId, NeedKey};
 
 /// One row per sample need: state, recipients, answer counts, and why.
 pub(crate) async fn final_table(
@@ -23,7 +24,11 @@ pub(crate) async fn final_table(
         let id = NeedId::parse(need["id"].as_str().unwrap_or_default())
             .map_err(|e| anyhow::anyhow!("{e}"))?;
         let region = need["region"].as_str().unwrap_or_default();
-        let Some(record) = stage.pipeline.store().need(&id).await? else {
+        let key = NeedKey::new(
+            OrgId::parse(region).map_err(|e| anyhow::anyhow!("{e}"))?,
+            id.clone(),
+        );
+        let Some(record) = stage.pipeline.store().need(&key).await? else {
             let reason = stage
                 .pipeline
                 .store()

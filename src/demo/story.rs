@@ -162,7 +162,9 @@ fn answer_event(org: &str, t: EventType, need: &str, data: Value) -> CloudEvent 
     event
 }
 
-/// Act 3: Chalmers, MDU and two companies answer; one answer is late, one unauthorized.
+/// Act 3: Chalmers, MDU and two companies answer; one answer is late, and two events concern a
+/// need their sender cannot see (a company without the call answers it, the other region
+/// tries to withdraw it): both are told the need is unknown, as if it did not exist.
 pub(crate) async fn answer(
     stage: &Stage,
     routed: &BTreeMap<String, Routed>,
@@ -225,6 +227,22 @@ pub(crate) async fn answer(
             let event = answer_event(&outsider, EventType::ProposalSubmitted, need, proposal);
             sent.push((outsider, event, "proposes without having received the call"));
         }
+    }
+    let other_region = stage
+        .settings
+        .organisations
+        .iter()
+        .find(|o| o.kind == OrgKind::Region && o.id.as_str() != "VGR")
+        .map(|o| o.id.to_string());
+    if let Some(region) = other_region {
+        let data = json!({"needId": need, "reason": "Not ours to keep."});
+        let event = CloudEvent::new(
+            EventType::NeedWithdrawn,
+            Source::for_org(&region),
+            Some(need.to_owned()),
+            data,
+        );
+        sent.push((region, event, "tries to withdraw VGR's need"));
     }
     for (org, event, what) in &sent {
         send(stage, org, event).await?;

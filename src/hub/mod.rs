@@ -19,12 +19,12 @@ use std::sync::Arc;
 use thiserror::Error;
 use tokio::sync::Notify;
 
-use crate::catalogue::{Catalogue, CatalogueError};
+use crate::catalogue::{Catalogue, CatalogueError, check_kind};
 use crate::clock::SharedClock;
 use crate::pii::PiiGuard;
 use crate::pipeline::{Directory, Pipeline, PipelineParts};
 use crate::schema::{SchemaError, SchemaRegistry};
-use crate::settings::Settings;
+use crate::settings::{OrgKind, Settings};
 use crate::store::{Store, StoreError};
 use crate::transport::{Consume, Publish, Shutdown};
 
@@ -42,18 +42,26 @@ pub enum HubError {
     Store(#[from] StoreError),
 }
 
-/// Load the configured catalogue files; bad entries are logged and skipped.
+/// Load the configured catalogue files; bad entries (a partner that is not a configured
+/// company among them) are logged and skipped.
+///
+/// # Errors
+///
+/// When a file cannot be read, or a course file's owner is not a configured university: its
+/// courses would be offered in the name of an organisation that cannot answer for them.
 pub fn load_catalogue(
     settings: &Settings,
     schemas: &SchemaRegistry,
 ) -> Result<Catalogue, HubError> {
+    let kind_of = |id: &str| settings.organisation(id).map(|o| o.kind);
     let mut catalogue = Catalogue::new();
     for file in &settings.catalogue.courses {
+        check_kind(file.org.as_str(), OrgKind::University, &kind_of)?;
         let report = catalogue.load_course_file(schemas, file.org.as_str(), &file.path)?;
         log_report(&file.path, &report);
     }
     for path in &settings.catalogue.partner_registries {
-        let report = catalogue.load_partner_registry(schemas, path)?;
+        let report = catalogue.load_partner_registry(schemas, path, &kind_of)?;
         log_report(path, &report);
     }
     Ok(catalogue)

@@ -48,8 +48,8 @@ pub async fn close_due(pipeline: &Pipeline) -> Result<usize, StoreError> {
         let now = pipeline.clock().now();
         let due = pipeline.store().needs_due(now, BATCH).await?;
         let mut progressed = false;
-        for need_id in &due {
-            if pipeline.close_need(need_id).await? {
+        for key in &due {
+            if pipeline.close_need(key).await? {
                 closed += 1;
                 progressed = true;
             }

@@ -6,15 +6,22 @@
 //! SQLite) and written back with its version, so two hub instances on the same PostgreSQL can
 //! neither lose nor double-apply an answer: the second waits, then sees the first one's effect
 //! (and a redelivered answer is caught by the inbox before it gets here).
+//!
+//! Which need an event concerns follows the need-identity rule (README, "Need identity"): a
+//! withdrawal concerns the sender's own need with that id; an answer the need with that id that
+//! was sent to the sender — in the region `data.region` names, when needs with that id from
+//! several regions were. Anything else is, to the sender, a need that does not exist.
+
+use serde_json::Value;
 
 use super::outbox::to_org;
 use super::{Outcome, Pipeline};
 use crate::event::{CloudEvent, EventType, Issue, RejectReason, Source};
 use crate::pii::GuardOutcome;
-use crate::reconcile::{Answer, Transition, Withdraw, apply_answer, withdraw};
+use crate::reconcile::{Answer, Transition, Withdraw, apply_answer, unknown_need, withdraw};
 use crate::rejection::Rejection;
-use crate::settings::Organisation;
-use crate::store::{AuditAction, AuditEntry, NeedId, StoreError, Tx};
+use crate::settings::{OrgId, Organisation};
+use crate::store::{AuditAction, AuditEntry, NeedId, NeedKey, NeedRecord, StoreError, Tx};
 use crate::transport::Inbound;
 
 impl Pipeline {
@@ -39,7 +46,14 @@ impl Pipeline {
         }
         let need_id = event.subject.as_deref().and_then(|s| NeedId::parse(s).ok());
         let need = match &need_id {
-            Some(id) => tx.load_need_for_update(id).await?,
+            Some(id) => match find_need(&mut tx, &event, sender, id).await? {
+                Ok(need) => need,
+                Err(rejection) => {
+                    return self
+                        .refuse_after(tx, inbound, sender, &event, rejection)
+                        .await;
+                }
+            },
             None => None,
         };
         let planned = if event.event_type == EventType::NeedWithdrawn {
@@ -71,6 +85,7 @@ impl Pipeline {
         tx.audit(&AuditEntry {
             event_id: Some(event.id.clone()),
             need_id: Some(transition.need.need_id.clone()),
+            region: Some(transition.need.region.clone()),
             org: Some(sender.id.clone()),
             ..AuditEntry::new(AuditAction::Answered)
         })
@@ -109,7 +124,9 @@ impl Pipeline {
                 tracing::warn!(?applied, expected = ?decision.applied, "store and reconcile disagree on the latest answer");
             }
             Ok(_) => {}
-            Err(StoreError::NotRecipient { .. }) => return Ok(Err(not_a_recipient())),
+            Err(StoreError::NotRecipient { .. }) => {
+                return Ok(Err(unknown_need(&decision.answer.need_id)));
+            }
             Err(e) => return Err(e),
         }
         Ok(Ok(decision.transition.map(|t| (t, Vec::new()))))
@@ -153,7 +170,7 @@ impl Pipeline {
     ) -> Result<(), StoreError> {
         let need = &transition.need;
         tx.update_need_state(
-            &need.need_id,
+            &need.key(),
             version,
             need.state,
             need.state_reason.as_deref(),
@@ -173,6 +190,7 @@ impl Pipeline {
         if transition.state_changed() {
             tx.audit(&AuditEntry {
                 need_id: Some(need.need_id.clone()),
+                region: Some(need.region.clone()),
                 org: Some(need.region.clone()),
                 ..AuditEntry::new(AuditAction::StateChanged)
             })
@@ -185,19 +203,61 @@ impl Pipeline {
 /// A transition and the notices to send with it (recipient org, event).
 type Planned = (Transition, Vec<(String, CloudEvent)>);
 
-fn not_a_recipient() -> Rejection {
+/// The need `need_id` as `sender` may see it, locked for update; `Ok(None)` when there is none,
+/// which the state machine refuses as `unknown_need` like an id nobody uses.
+///
+/// A withdrawal concerns the sender's own need. An answer concerns the need with this id that
+/// was sent to the sender; when needs with this id from several regions were, `data.region`
+/// must say which, or the answer is refused as `schema_invalid` at `/data/region` (the sender
+/// received every one of them, so naming their regions tells it nothing new).
+async fn find_need(
+    tx: &mut Tx,
+    event: &CloudEvent,
+    sender: &Organisation,
+    need_id: &NeedId,
+) -> Result<Result<Option<NeedRecord>, Rejection>, StoreError> {
+    if event.event_type == EventType::NeedWithdrawn {
+        let key = NeedKey::new(sender.id.clone(), need_id.clone());
+        return Ok(Ok(tx.load_need_for_update(&key).await?));
+    }
+    let named = event.data.get("region").and_then(Value::as_str);
+    let regions: Vec<OrgId> = tx
+        .recipient_regions(need_id, &sender.id)
+        .await?
+        .into_iter()
+        .filter(|r| named.is_none_or(|n| r.as_str() == n))
+        .collect();
+    match regions.as_slice() {
+        [] => Ok(Ok(None)),
+        [region] => {
+            let key = NeedKey::new(region.clone(), need_id.clone());
+            Ok(Ok(tx.load_need_for_update(&key).await?))
+        }
+        several => Ok(Err(ambiguous(need_id, several))),
+    }
+}
+
+fn ambiguous(need_id: &NeedId, regions: &[OrgId]) -> Rejection {
+    let regions: Vec<&str> = regions.iter().map(OrgId::as_str).collect();
     Rejection {
-        reason: RejectReason::Unauthorized,
-        detail: "only a recipient of the need's challenge or call may answer it".to_owned(),
-        errors: vec![Issue::new("/subject", "not sent to this organisation")],
+        reason: RejectReason::SchemaInvalid,
+        detail: format!(
+            "needs with id {need_id} from several regions ({}) were sent to you: name the one \
+             you answer in data.region (the need's region, as in its challenge or call)",
+            regions.join(", ")
+        ),
+        errors: vec![Issue::new(
+            "/data/region",
+            "required when the need id alone is ambiguous",
+        )],
     }
 }
 
 impl Pipeline {
-    /// Close `need_id` if its respond-by date has passed; true when it was closed now.
-    pub async fn close_need(&self, need_id: &NeedId) -> Result<bool, StoreError> {
+    /// Close the need `key` if its respond-by date has passed; true when it was closed now.
+    pub async fn close_need(&self, key: &NeedKey) -> Result<bool, StoreError> {
         let mut tx = self.store.begin().await?;
-        let Some(need) = tx.load_need_for_update(need_id).await? else {
+        let Some(need) = tx.load_need_for_update(key).await? else {
             tx.rollback().await?;
             return Ok(false);
         };

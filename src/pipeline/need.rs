@@ -19,8 +19,8 @@ use crate::rejection::Rejection;
 use crate::routing;
 use crate::settings::Organisation;
 use crate::store::{
-    AuditAction, AuditEntry, NeedId, NeedState, NewNeed, NewRecipient, RecipientKind, StoreError,
-    Tx,
+    AuditAction, AuditEntry, NeedId, NeedKey, NeedState, NewNeed, NewRecipient, RecipientKind,
+    StoreError, Tx,
 };
 use crate::transport::{Inbound, KeptBody};
 
@@ -74,7 +74,8 @@ impl Pipeline {
             }
             other => other?,
         }
-        tx.insert_recipients(&need_id, &plan.recipients()).await?;
+        let key = NeedKey::new(sender.id.clone(), need_id.clone());
+        tx.insert_recipients(&key, &plan.recipients()).await?;
         let outbound: Vec<_> = std::mem::take(&mut plan.messages)
             .into_iter()
             .map(|message| {
@@ -91,6 +92,7 @@ impl Pipeline {
         let routed = AuditEntry {
             event_id: Some(event.id.clone()),
             need_id: Some(need_id),
+            region: Some(sender.id.clone()),
             org: Some(sender.id.clone()),
             ..AuditEntry::new(AuditAction::Routed)
         };
@@ -126,14 +128,10 @@ impl Pipeline {
                 crate::clock::stockholm_date(now),
             )
         };
-        // Only configured organisations have a queue; a catalogue entry of an organisation
-        // that is not onboarded yet cannot receive anything.
-        outcome
-            .universities
-            .retain(|u| self.directory.by_id(&u.university).is_some());
-        outcome
-            .companies
-            .retain(|c| self.directory.by_id(&c.partner_id).is_some());
+        // Only configured organisations have a queue, and only of the right kind: a catalogue
+        // entry of an organisation that is not onboarded, or is not a university (courses) or
+        // a company (partners), receives nothing.
+        routing::keep_configured(&mut outcome, |id| self.directory.by_id(id).map(|o| o.kind));
         let messages = routing::outbound(data, &outcome, now).map_err(|e| {
             tracing::error!(error = %e, need_id = %profile.id, "outbound events could not be built");
             Rejection {
@@ -333,7 +331,8 @@ fn invalid_need_id() -> Rejection {
 fn need_exists() -> Rejection {
     Rejection {
         reason: RejectReason::InvalidAttribute,
-        detail: "a need with this id was already submitted; use a new id, or withdraw the old need"
+        detail: "your region already submitted a need with this id; use a new id, or withdraw \
+                 the old need"
             .to_owned(),
         errors: vec![Issue::new("/data/id", "need id already in use")],
     }

@@ -9,16 +9,18 @@
 //! the others within a poll interval (`hub::reference`), and a hub starting later replays them
 //! all over the catalogue files. So all instances apply the same changes in the same order and
 //! end with the same catalogue. An entry the catalogue cannot take (removing a course that
-//! does not exist) is refused back to the sender like any other bad event.
+//! does not exist) is refused back to the sender like any other bad event, and so is a
+//! partner entry whose id is not a configured company (`unauthorized`): the registry may
+//! describe companies only, never make a region or a university a call recipient.
 
 use serde::Deserialize;
 use serde_json::Value;
 
 use super::{Outcome, Pipeline};
-use crate::catalogue::{CatalogueError, Course, Partner};
+use crate::catalogue::{CatalogueError, Course, Partner, check_kind};
 use crate::event::{CloudEvent, EventType, Issue, RejectReason};
 use crate::rejection::Rejection;
-use crate::settings::{OrgId, Organisation};
+use crate::settings::{OrgId, OrgKind, Organisation};
 use crate::store::{AuditAction, AuditEntry, ReferenceEntry, StoreError, Tx};
 use crate::transport::Inbound;
 
@@ -122,12 +124,12 @@ impl Pipeline {
                         source,
                     }
                 })?;
-                OrgId::parse(&partner.id)
-                    .map(drop)
-                    .map_err(|source| CatalogueError::InvalidOrg {
-                        org: partner.id.clone(),
-                        source,
-                    })
+                OrgId::parse(&partner.id).map_err(|source| CatalogueError::InvalidOrg {
+                    org: partner.id.clone(),
+                    source,
+                })?;
+                let kind_of = |id: &str| self.directory.by_id(id).map(|o| o.kind);
+                check_kind(&partner.id, OrgKind::Company, &kind_of)
             }
         }
     }
@@ -168,6 +170,7 @@ fn catalogue_rejection(err: &CatalogueError) -> Rejection {
     let (reason, pointer) = match err {
         CatalogueError::UnknownCourse { .. } => (RejectReason::UnknownCourse, "/data/courseCode"),
         CatalogueError::UnknownInstance { .. } => (RejectReason::UnknownCourse, "/data/instanceId"),
+        CatalogueError::WrongKind { .. } => (RejectReason::Unauthorized, "/data/id"),
         _ => (RejectReason::SchemaInvalid, "/data"),
     };
     Rejection {

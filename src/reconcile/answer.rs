@@ -21,6 +21,9 @@ use crate::store::{Decision, NeedId, NewAnswer, RecipientKind};
 pub struct Answer {
     /// The need answered (the event's `subject` and `data.needId`).
     pub need_id: NeedId,
+    /// The region whose need it answers, when the answer names one (`data.region`): needed
+    /// only when needs with this id from several regions were sent to the sender.
+    pub region: Option<OrgId>,
     /// The authenticated organisation that answers.
     pub org_id: OrgId,
     /// The kind of recipient the event type belongs to: offers come from universities,
@@ -83,6 +86,10 @@ impl Answer {
             .ok_or_else(|| {
                 schema_invalid("/data/decision", "not a decision of this answer type")
             })?;
+        let region = optional_text(data, "region")?
+            .map(|r| OrgId::parse(&r))
+            .transpose()
+            .map_err(|_| schema_invalid("/data/region", "not an organisation id"))?;
         let course_code = optional_text(data, "courseCode")?;
         let instance_id = optional_text(data, "instanceId")?;
         if decision == Decision::Offer {
@@ -95,6 +102,7 @@ impl Answer {
         }
         Ok(Self {
             need_id,
+            region,
             org_id: org_id.clone(),
             kind,
             source: event.source.clone(),
@@ -107,11 +115,12 @@ impl Answer {
         })
     }
 
-    /// The answer as the store records it.
+    /// The answer as the store records it, for the need of `region`.
     #[must_use]
-    pub fn to_new_answer(&self) -> NewAnswer {
+    pub fn to_new_answer(&self, region: &OrgId) -> NewAnswer {
         NewAnswer {
             need_id: self.need_id.clone(),
+            region: region.clone(),
             org_id: self.org_id.clone(),
             source: self.source.clone(),
             event_id: self.event_id.clone(),
@@ -190,7 +199,12 @@ mod tests {
             answer.describe(),
             "offer from chalmers (TEK901-2026-2027-LP3)"
         );
-        assert_eq!(answer.to_new_answer().event_id, answer.event_id);
+        assert_eq!(answer.region, None);
+        let recorded = answer.to_new_answer(&"VGR".parse().unwrap());
+        assert_eq!(
+            (recorded.event_id, recorded.region.as_str()),
+            (answer.event_id.clone(), "VGR")
+        );
     }
 
     #[test]

@@ -9,7 +9,7 @@ use time::OffsetDateTime;
 use super::answer::Answer;
 use super::deadline::{respond_by_date, window_end};
 use super::status::status_data;
-use super::{Transition, refuse};
+use super::{Transition, refuse, unknown_need};
 use crate::catalogue::Catalogue;
 use crate::catalogue::model::format_date;
 use crate::event::RejectReason;
@@ -36,11 +36,13 @@ pub struct AnswerDecision {
 ///
 /// # Errors
 ///
-/// A [`Rejection`] for the sender, checked in this order: `unknown_need`; `unauthorized` when
-/// the sender is not a recipient of the need or not of the answer's kind (a university sending
-/// a proposal, a company an offer); `withdrawn`; `late` when the need is closed or the answer's
-/// `time` or `now` is past the end of `respondBy`; `unknown_course` when the named course
-/// instance was neither matched for the sender nor is in its catalogue.
+/// A [`Rejection`] for the sender, checked in this order: `unknown_need` when there is no such
+/// need, it is another region's than the answer names, or it was not published to the sender
+/// (all three alike, see [`unknown_need`]); `unauthorized` when the sender is a recipient of
+/// another kind than the answer's (a university sending a proposal, a company an offer);
+/// `withdrawn`; `late` when the need is closed or the answer's `time` or `now` is past the end
+/// of `respondBy`; `unknown_course` when the named course instance was neither matched for
+/// the sender nor is in its catalogue.
 pub fn apply_answer(
     need: Option<&NeedRecord>,
     answer: &Answer,
@@ -49,19 +51,21 @@ pub fn apply_answer(
 ) -> Result<AnswerDecision, Rejection> {
     let need = need
         .filter(|n| n.need_id == answer.need_id)
-        .ok_or_else(unknown_need)?;
+        .filter(|n| answer.region.as_ref().is_none_or(|r| *r == n.region))
+        .ok_or_else(|| unknown_need(&answer.need_id))?;
     let recipient = authorize(need, answer)?;
     check_open(need, answer, now)?;
     check_course(recipient, answer, catalogue)?;
     let applied = precedence(recipient.latest.as_ref(), answer);
     Ok(AnswerDecision {
-        answer: answer.to_new_answer(),
+        answer: answer.to_new_answer(&need.region),
         applied,
         transition: transition(need, answer, applied, now),
     })
 }
 
-/// The sender's recipient entry, if the need was published to it as the answer's kind.
+/// The sender's recipient entry, if the need was published to it as the answer's kind. A need
+/// that was not published to the sender is unknown to it.
 fn authorize<'n>(need: &'n NeedRecord, answer: &Answer) -> Result<&'n RecipientRecord, Rejection> {
     let unpublished = matches!(
         need.state,
@@ -70,14 +74,7 @@ fn authorize<'n>(need: &'n NeedRecord, answer: &Answer) -> Result<&'n RecipientR
     let recipient = need
         .recipient(&answer.org_id)
         .filter(|_| !unpublished)
-        .ok_or_else(|| {
-            refuse(
-                RejectReason::Unauthorized,
-                "Only an organisation that a challenge or call for this need was sent to may \
-                 answer it.",
-                &[("/subject", "this need was not sent to the sender")],
-            )
-        })?;
+        .ok_or_else(|| unknown_need(&answer.need_id))?;
     if recipient.kind != answer.kind {
         let detail = match recipient.kind {
             RecipientKind::University => {
@@ -229,14 +226,6 @@ fn transition(
         changed,
         status,
     })
-}
-
-fn unknown_need() -> Rejection {
-    refuse(
-        RejectReason::UnknownNeed,
-        "The hub knows no need with this id.",
-        &[("/subject", "unknown need id")],
-    )
 }
 
 #[cfg(test)]

@@ -65,13 +65,32 @@ fn a_need_the_hub_does_not_know_cannot_be_answered() {
 }
 
 #[test]
-fn only_recipients_of_the_right_kind_may_answer() {
+fn a_need_not_sent_to_the_sender_is_refused_like_one_that_does_not_exist() {
     let published = need(NeedState::Published);
     let stranger = answer("partner-099", Decision::Proposal, T, "e-1");
-    assert_eq!(
-        reason(&published, &stranger),
-        (RejectReason::Unauthorized, vec!["/subject".into()])
+    let nowhere = apply_answer(None, &stranger, &catalogue(), NOW).unwrap_err();
+    assert_eq!(apply(&published, &stranger).unwrap_err(), nowhere);
+    assert_eq!(nowhere.reason, RejectReason::UnknownNeed);
+    assert!(
+        nowhere.detail.contains("NEED-2026-0101"),
+        "{}",
+        nowhere.detail
     );
+    // A recipient naming another region than the need's finds no need either.
+    let mut elsewhere = answer("partner-001", Decision::Proposal, T, "e-2");
+    elsewhere.region = Some("RV".parse().unwrap());
+    assert_eq!(apply(&published, &elsewhere).unwrap_err(), nowhere);
+    elsewhere.region = Some("VGR".parse().unwrap());
+    let recorded = apply(&published, &elsewhere).unwrap().answer;
+    assert_eq!(recorded.region.as_str(), "VGR");
+    let unmatched = need(NeedState::Unmatched);
+    let a = answer("partner-001", Decision::Proposal, T, "e-4");
+    assert_eq!(reason(&unmatched, &a).0, RejectReason::UnknownNeed);
+}
+
+#[test]
+fn only_recipients_of_the_right_kind_may_answer() {
+    let published = need(NeedState::Published);
     let mut university_proposes = answer("chalmers", Decision::Proposal, T, "e-2");
     university_proposes.kind = RecipientKind::Company;
     assert_eq!(
@@ -84,9 +103,6 @@ fn only_recipients_of_the_right_kind_may_answer() {
         reason(&published, &company_offers).0,
         RejectReason::Unauthorized
     );
-    let unmatched = need(NeedState::Unmatched);
-    let a = answer("partner-001", Decision::Proposal, T, "e-4");
-    assert_eq!(reason(&unmatched, &a).0, RejectReason::Unauthorized);
 }
 
 #[test]
@@ -95,7 +111,7 @@ fn a_withdrawn_need_refuses_answers_but_tells_strangers_nothing() {
     let a = answer("partner-001", Decision::Proposal, T, "e-1");
     assert_eq!(reason(&withdrawn, &a), (RejectReason::Withdrawn, vec![]));
     let stranger = answer("partner-099", Decision::Proposal, T, "e-2");
-    assert_eq!(reason(&withdrawn, &stranger).0, RejectReason::Unauthorized);
+    assert_eq!(reason(&withdrawn, &stranger).0, RejectReason::UnknownNeed);
 }
 
 #[test]

@@ -69,6 +69,7 @@ pub fn answer(org: &str, decision: Decision, time: OffsetDateTime, id: &str) -> 
     }
     Answer {
         need_id: NeedId::parse("NEED-2026-0101").unwrap(),
+        region: None,
         org_id: org.parse().unwrap(),
         kind,
         source: Source::for_org(org),

@@ -33,9 +33,15 @@
 //!   an answer into the window; `now` alone would take an answer that says it was written
 //!   after the deadline. With both, nothing changes a need once its window has ended, whether
 //!   or not the close timer has run yet, so the final summary is final.
-//! - **Check order**: unknown need → not a recipient (or wrong kind) → withdrawn → late →
-//!   unknown course. Authorization comes first so that an organisation learns nothing about a
-//!   need it did not receive beyond the fact that the id exists.
+//! - **A need that is not yours does not exist** (README, "Need identity"): a need is
+//!   identified by its region and id, and an answer or withdrawal concerning a need the sender
+//!   may not see — another region's need, a need that was not sent to the sender, one that was
+//!   never published — is refused exactly like an id nobody uses: `unknown_need`, with a
+//!   detail that names only the id the sender sent ([`unknown_need`]). So nobody can probe
+//!   which needs exist elsewhere.
+//! - **Check order**: unknown need (including not a recipient) → wrong kind → withdrawn →
+//!   late → unknown course. Visibility comes first so that no later refusal tells an
+//!   organisation anything about a need it did not receive.
 //! - **Every visible change publishes one status**: a state change, or a recipient's latest
 //!   answer changing (a decline while `published` changes no state but changes the counts). An
 //!   answer that is superseded and changes no state, or a duplicate, publishes nothing.
@@ -65,7 +71,7 @@ use serde_json::Value;
 
 use crate::event::{Issue, RejectReason};
 use crate::rejection::Rejection;
-use crate::store::{NeedRecord, NeedState};
+use crate::store::{NeedId, NeedRecord, NeedState};
 
 pub use answer::Answer;
 pub use apply::{AnswerDecision, apply_answer};
@@ -100,6 +106,21 @@ impl Transition {
     pub fn state_changed(&self) -> bool {
         self.from != self.need.state
     }
+}
+
+/// The refusal of an answer or withdrawal whose need the sender may not see, and of one whose
+/// need does not exist: the same for every case, naming only the id the sender sent.
+#[must_use]
+pub fn unknown_need(need_id: &NeedId) -> Rejection {
+    refuse(
+        RejectReason::UnknownNeed,
+        &format!(
+            "No need {need_id} is known to you: a region may withdraw only needs it submitted, \
+             a university or company may answer only needs whose challenge or call was sent to \
+             it."
+        ),
+        &[("/subject", "unknown need id")],
+    )
 }
 
 /// A refusal with one sentence and the pointers it concerns.

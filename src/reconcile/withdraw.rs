@@ -6,13 +6,14 @@
 //! `answered`, and `unmatched` (nothing was sent, but the region's view should still say the
 //! need is off the table). A `closed` need is refused as `late` — its final summary has gone
 //! out — a withdrawn one as `withdrawn`, and a `rejected` one as `unknown_need`, since it never
-//! entered the hub.
+//! entered the hub. Another region's need is `unknown_need` too, word for word like an id
+//! nobody uses: a region cannot tell whether another region has a need with some id.
 
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
 use super::status::status_data;
-use super::{Transition, refuse};
+use super::{Transition, refuse, unknown_need};
 use crate::event::{CloudEvent, EventId, EventType, RejectReason};
 use crate::rejection::Rejection;
 use crate::settings::OrgId;
@@ -104,33 +105,21 @@ pub struct Withdrawal {
     pub notices: Vec<Notice>,
 }
 
-/// Withdraws `need` (as loaded, `None` when the store has no such need) at `now`.
+/// Withdraws `need` (as loaded by its key, `None` when the store has no such need) at `now`.
 ///
 /// # Errors
 ///
-/// `unknown_need` (also for a rejected need); `unauthorized` when the request is not from the
-/// owning region; `withdrawn` when it is already withdrawn; `late` when it has closed.
+/// `unknown_need` when there is no such need, it is another region's or it was rejected (all
+/// alike); `withdrawn` when it is already withdrawn; `late` when it has closed.
 pub fn withdraw(
     need: Option<&NeedRecord>,
     request: &Withdraw,
     now: OffsetDateTime,
 ) -> Result<Withdrawal, Rejection> {
     let need = need
-        .filter(|n| n.need_id == request.need_id && n.state != NeedState::Rejected)
-        .ok_or_else(|| {
-            refuse(
-                RejectReason::UnknownNeed,
-                "The hub knows no need with this id.",
-                &[("/subject", "unknown need id")],
-            )
-        })?;
-    if need.region != request.region {
-        return Err(refuse(
-            RejectReason::Unauthorized,
-            "Only the region that submitted a need may withdraw it.",
-            &[("/subject", "the need belongs to another region")],
-        ));
-    }
+        .filter(|n| n.need_id == request.need_id && n.region == request.region)
+        .filter(|n| n.state != NeedState::Rejected)
+        .ok_or_else(|| unknown_need(&request.need_id))?;
     match need.state {
         NeedState::Withdrawn => Err(refuse(
             RejectReason::Withdrawn,
@@ -244,9 +233,13 @@ mod tests {
                 .unwrap_err()
                 .reason
         };
+        // Another region's need is refused word for word like a need that does not exist.
+        let others = withdraw(Some(&need(NeedState::Published)), &request("RV"), NOW);
+        let nobodys = withdraw(None, &request("RV"), NOW);
+        assert_eq!(others.unwrap_err(), nobodys.unwrap_err());
         assert_eq!(
             reason(NeedState::Published, "RV"),
-            RejectReason::Unauthorized
+            RejectReason::UnknownNeed
         );
         assert_eq!(reason(NeedState::Withdrawn, "VGR"), RejectReason::Withdrawn);
         assert_eq!(reason(NeedState::Closed, "VGR"), RejectReason::Late);

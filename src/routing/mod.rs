@@ -8,7 +8,11 @@
 //!
 //! Only the PII-free need view (`view`) ever goes into a challenge or call, and the builders
 //! refuse a need whose visibility is internal or whose submitter did not consent — even if a
-//! caller hands them an outcome with matches, nothing leaves the region.
+//! caller hands them an outcome with matches, nothing leaves the region. The view names the
+//! need's region, which an answer may have to repeat (`data.region`, README "Need identity").
+//!
+//! Before building, [`keep_configured`] drops every match that is not a configured
+//! organisation of the right kind, and every second match of one organisation.
 //!
 //! # The answer deadline (`respondBy`)
 //!
@@ -19,6 +23,7 @@
 //! [`RESPONSE_DAYS`]; in both cases never after the need's own deadline.
 
 pub(crate) mod build;
+mod recipients;
 mod view;
 
 use serde_json::Value;
@@ -29,6 +34,7 @@ use crate::event::EventType;
 use crate::matching::MatchOutcome;
 
 pub use build::{call_data, challenge_data, need_status_data};
+pub use recipients::keep_configured;
 
 /// Days companies get to answer when no course intake sets the pace.
 pub const RESPONSE_DAYS: i64 = 28;

@@ -73,6 +73,11 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "reference_compaction",
         include_str!("../../migrations/sqlite/0004_reference_compaction.sql"),
     ),
+    (
+        6,
+        "need_scope",
+        include_str!("../../migrations/sqlite/0006_need_scope.sql"),
+    ),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (
@@ -94,6 +99,11 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         4,
         "reference_compaction",
         include_str!("../../migrations/postgres/0004_reference_compaction.sql"),
+    ),
+    (
+        6,
+        "need_scope",
+        include_str!("../../migrations/postgres/0006_need_scope.sql"),
     ),
 ];
 

@@ -62,7 +62,7 @@ pub use codes::{
 pub use connect::{Backend, redact_url};
 pub use error::{Fault, StoreError};
 pub use records::{
-    AnswerApplied, AuditEntry, AuditRecord, LatestAnswer, NeedRecord, NewAnswer, NewNeed,
+    AnswerApplied, AuditEntry, AuditRecord, LatestAnswer, NeedKey, NeedRecord, NewAnswer, NewNeed,
     NewRecipient, OutboxMessage, OutboxRow, RecipientRecord, ReferenceEntry, ReferenceEvent,
 };
 pub use tx::Tx;
@@ -70,7 +70,7 @@ pub use tx::Tx;
 use connect::Pools;
 use rows::{audit_from_row, fetch_need, to_ms};
 
-use crate::settings::StoreSettings;
+use crate::settings::{OrgId, StoreSettings};
 
 /// Connections used when [`Store::connect`] is given only a URL.
 pub const DEFAULT_MAX_CONNECTIONS: u32 = 8;
@@ -180,11 +180,25 @@ impl Store {
     }
 
     /// A need with its recipients and their latest answers, read from one consistent snapshot.
-    pub async fn need(&self, need_id: &NeedId) -> Result<Option<NeedRecord>, StoreError> {
+    pub async fn need(&self, key: &NeedKey) -> Result<Option<NeedRecord>, StoreError> {
         let mut tx = self.read_tx().await?;
-        let need = fetch_need(&mut tx, need_id, false).await?;
+        let need = fetch_need(&mut tx, key, false).await?;
         tx.commit().await?;
         Ok(need)
+    }
+
+    /// The regions that have a need with this id, in id order (for an operator who knows only
+    /// the id: `samverkan needs show`).
+    pub async fn regions_with_need(&self, need_id: &NeedId) -> Result<Vec<OrgId>, StoreError> {
+        let regions: Vec<String> =
+            sqlx::query_scalar("SELECT region FROM needs WHERE need_id = $1 ORDER BY region")
+                .bind(need_id.as_str())
+                .fetch_all(&self.pools.reader)
+                .await?;
+        regions
+            .iter()
+            .map(|r| rows::org_id(r, "needs.region"))
+            .collect()
     }
 
     /// Up to `limit` needs still waiting for answers whose respond-by is at or before `now`,
@@ -193,11 +207,11 @@ impl Store {
         &self,
         now: OffsetDateTime,
         limit: i64,
-    ) -> Result<Vec<NeedId>, StoreError> {
+    ) -> Result<Vec<NeedKey>, StoreError> {
         let [a, b] = NeedState::AWAITING_ANSWERS;
-        let ids: Vec<String> = sqlx::query_scalar(
-            "SELECT need_id FROM needs WHERE state IN ($1, $2) AND respond_by_ms <= $3 \
-             ORDER BY respond_by_ms, need_id LIMIT $4",
+        let keys: Vec<(String, String)> = sqlx::query_as(
+            "SELECT region, need_id FROM needs WHERE state IN ($1, $2) AND respond_by_ms <= $3 \
+             ORDER BY respond_by_ms, need_id, region LIMIT $4",
         )
         .bind(a.as_str())
         .bind(b.as_str())
@@ -205,9 +219,11 @@ impl Store {
         .bind(limit)
         .fetch_all(&self.pools.reader)
         .await?;
-        ids.iter()
-            .map(|id| {
-                NeedId::parse(id).map_err(|_| StoreError::corrupt("needs.need_id", "not a need id"))
+        keys.iter()
+            .map(|(region, id)| {
+                let need_id = NeedId::parse(id)
+                    .map_err(|_| StoreError::corrupt("needs.need_id", "not a need id"))?;
+                Ok(NeedKey::new(rows::org_id(region, "needs.region")?, need_id))
             })
             .collect()
     }
@@ -239,10 +255,12 @@ impl Store {
             .collect()
     }
 
-    /// The audit trail of a need, oldest first.
+    /// The audit trail of the needs with this id, oldest first. Where two regions use the id
+    /// their entries are listed together: each entry's `region` says whose need it concerns
+    /// where the hub knew (routing, answers, state changes; not refusals).
     pub async fn audit_trail(&self, need_id: &NeedId) -> Result<Vec<AuditRecord>, StoreError> {
         let rows = sqlx::query(
-            "SELECT id, at_ms, action, event_id, need_id, org_id, reason_code FROM audit \
+            "SELECT id, at_ms, action, event_id, need_id, region, org_id, reason_code FROM audit \
              WHERE need_id = $1 ORDER BY id",
         )
         .bind(need_id.as_str())

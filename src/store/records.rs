@@ -13,6 +13,34 @@ use super::codes::{AuditAction, Decision, NeedId, NeedState, ReasonCode, Recipie
 use crate::event::{EventId, Source};
 use crate::settings::OrgId;
 
+/// A need's identity: the region that submitted it and the region's id for it.
+///
+/// Need ids are unique within a region, not across regions (README, "Need identity"): two
+/// regions may use the same id for different needs, and neither can take, see or block the
+/// other's. Every read or change of one need is by its key.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct NeedKey {
+    /// The owning region.
+    pub region: OrgId,
+    /// The region's id for the need.
+    pub need_id: NeedId,
+}
+
+impl NeedKey {
+    /// The key of `region`'s need `need_id`.
+    #[must_use]
+    pub fn new(region: OrgId, need_id: NeedId) -> Self {
+        Self { region, need_id }
+    }
+}
+
+impl std::fmt::Display for NeedKey {
+    /// `NEED-2026-0101 of VGR`: both parts are checked identifiers, safe to log.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} of {}", self.need_id, self.region)
+    }
+}
+
 /// A need to insert.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewNeed {
@@ -51,6 +79,8 @@ pub struct NewRecipient {
 pub struct NewAnswer {
     /// The need answered.
     pub need_id: NeedId,
+    /// The region that owns it.
+    pub region: OrgId,
     /// The answering recipient.
     pub org_id: OrgId,
     /// CloudEvents `source` of the answer event.
@@ -103,6 +133,12 @@ pub struct NeedRecord {
 }
 
 impl NeedRecord {
+    /// The need's key: region and id.
+    #[must_use]
+    pub fn key(&self) -> NeedKey {
+        NeedKey::new(self.region.clone(), self.need_id.clone())
+    }
+
     /// The recipient with this id.
     #[must_use]
     pub fn recipient(&self, org_id: &OrgId) -> Option<&RecipientRecord> {
@@ -204,6 +240,8 @@ pub struct AuditEntry {
     pub event_id: Option<EventId>,
     /// The need concerned.
     pub need_id: Option<NeedId>,
+    /// The region of the need concerned, where known (need ids are unique within a region).
+    pub region: Option<OrgId>,
     /// The organisation concerned (sender or recipient).
     pub org: Option<OrgId>,
     /// Why, for refusals and state changes.
@@ -218,6 +256,7 @@ impl AuditEntry {
             action,
             event_id: None,
             need_id: None,
+            region: None,
             org: None,
             reason: None,
         }
@@ -237,6 +276,8 @@ pub struct AuditRecord {
     pub event_id: Option<String>,
     /// The need concerned.
     pub need_id: Option<String>,
+    /// The region of the need concerned, where it was known.
+    pub region: Option<String>,
     /// The organisation concerned.
     pub org_id: Option<String>,
     /// The reason code.

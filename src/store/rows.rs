@@ -11,31 +11,31 @@ use time::OffsetDateTime;
 
 use super::codes::{AuditAction, Decision, NeedId, NeedState, RecipientKind};
 use super::error::StoreError;
-use super::records::RecipientRecord;
 use super::records::{AuditRecord, LatestAnswer, NeedRecord, OutboxMessage, OutboxRow};
+use super::records::{NeedKey, RecipientRecord};
 use crate::event::EventId;
 use crate::settings::OrgId;
 
 const SELECT_NEED: &str = "SELECT need_id, region, state, state_reason, respond_by_ms, view, \
-     version, created_at_ms, updated_at_ms FROM needs WHERE need_id = $1";
+     version, created_at_ms, updated_at_ms FROM needs WHERE need_id = $1 AND region = $2";
 
 /// PostgreSQL only: the row lock makes competing instances take turns on a need. SQLite has no
 /// `FOR UPDATE` and needs none: its writer transactions already run one at a time.
 const SELECT_NEED_FOR_UPDATE: &str = "SELECT need_id, region, state, state_reason, \
      respond_by_ms, view, version, created_at_ms, updated_at_ms FROM needs WHERE need_id = $1 \
-     FOR UPDATE";
+     AND region = $2 FOR UPDATE";
 
 const SELECT_RECIPIENTS: &str = "SELECT org_id, kind, score, reasons, courses, answer_event_id, \
-     answer_time_ms, decision, detail FROM recipients WHERE need_id = $1 \
+     answer_time_ms, decision, detail FROM recipients WHERE need_id = $1 AND region = $2 \
      ORDER BY score DESC, org_id";
 
-/// Reads a need and its recipients on `conn`, locking the need row when `lock` is set.
+/// Reads the need `key` and its recipients on `conn`, locking the need row when `lock` is set.
 ///
 /// Two statements, not a join: under PostgreSQL's READ COMMITTED the recipients query starts
 /// after the row lock is granted, so it sees every answer the previous lock holder committed.
 pub(super) async fn fetch_need(
     conn: &mut AnyConnection,
-    need_id: &NeedId,
+    key: &NeedKey,
     lock: bool,
 ) -> Result<Option<NeedRecord>, StoreError> {
     let sql = if lock {
@@ -44,7 +44,8 @@ pub(super) async fn fetch_need(
         SELECT_NEED
     };
     let Some(row) = sqlx::query(sql)
-        .bind(need_id.as_str())
+        .bind(key.need_id.as_str())
+        .bind(key.region.as_str())
         .fetch_optional(&mut *conn)
         .await?
     else {
@@ -52,7 +53,8 @@ pub(super) async fn fetch_need(
     };
     let mut need = need_from_row(&row)?;
     let rows = sqlx::query(SELECT_RECIPIENTS)
-        .bind(need_id.as_str())
+        .bind(key.need_id.as_str())
+        .bind(key.region.as_str())
         .fetch_all(&mut *conn)
         .await?;
     need.recipients = rows
@@ -92,7 +94,7 @@ fn code<T>(text: &str, parse: fn(&str) -> Option<T>, what: &'static str) -> Resu
     parse(text).ok_or_else(|| StoreError::corrupt(what, "not a known code"))
 }
 
-fn org_id(text: &str, what: &'static str) -> Result<OrgId, StoreError> {
+pub(super) fn org_id(text: &str, what: &'static str) -> Result<OrgId, StoreError> {
     OrgId::parse(text).map_err(|_| StoreError::corrupt(what, "not an organisation id"))
 }
 
@@ -188,6 +190,7 @@ pub(super) fn audit_from_row(row: &AnyRow) -> Result<AuditRecord, StoreError> {
         )?,
         event_id: row.try_get("event_id")?,
         need_id: row.try_get("need_id")?,
+        region: row.try_get("region")?,
         org_id: row.try_get("org_id")?,
         reason_code: row.try_get("reason_code")?,
     })

@@ -17,9 +17,10 @@ use sqlx::{Any, Transaction};
 use super::codes::{NeedId, NeedState};
 use super::connect::{Backend, Pools};
 use super::error::StoreError;
-use super::records::{AnswerApplied, AuditEntry, NeedRecord, NewAnswer, NewNeed, NewRecipient};
+use super::records::NewRecipient;
+use super::records::{AnswerApplied, AuditEntry, NeedKey, NeedRecord, NewAnswer, NewNeed};
 use super::records::{OutboxMessage, ReferenceEntry};
-use super::rows::{fetch_need, now_ms, to_json, to_ms};
+use super::rows::{fetch_need, now_ms, org_id, to_json, to_ms};
 use crate::event::{EventId, Source};
 use crate::settings::OrgId;
 
@@ -116,13 +117,14 @@ impl Tx {
     ///
     /// # Errors
     ///
-    /// [`StoreError::NeedExists`] when the id is taken (the transaction stays usable).
+    /// [`StoreError::NeedExists`] when its region already has a need with this id (the
+    /// transaction stays usable). Another region's need with the same id is no conflict.
     pub async fn insert_need(&mut self, need: &NewNeed) -> Result<(), StoreError> {
         let now = now_ms();
         let done = sqlx::query(
             "INSERT INTO needs (need_id, region, state, state_reason, respond_by_ms, view, \
              version, created_at_ms, updated_at_ms) VALUES ($1, $2, $3, $4, $5, $6, 1, $7, $7) \
-             ON CONFLICT (need_id) DO NOTHING",
+             ON CONFLICT (need_id, region) DO NOTHING",
         )
         .bind(need.need_id.as_str())
         .bind(need.region.as_str())
@@ -135,31 +137,34 @@ impl Tx {
         .await?;
         if done.rows_affected() == 0 {
             return Err(StoreError::NeedExists {
-                need_id: need.need_id.to_string(),
+                need_id: NeedKey::new(need.region.clone(), need.need_id.clone()).to_string(),
             });
         }
         Ok(())
     }
 
-    /// Records who a need was sent to, with score and reasons.
+    /// Records who the need `key` was sent to, with score and reasons. Each organisation at
+    /// most once per need: the caller merges duplicates (the primary key would refuse them).
     pub async fn insert_recipients(
         &mut self,
-        need_id: &NeedId,
+        key: &NeedKey,
         recipients: &[NewRecipient],
     ) -> Result<(), StoreError> {
         // One statement per chunk, not per row: a round trip per recipient was a large part of
         // a need's cost on PostgreSQL.
         for chunk in recipients.chunks(ROWS_PER_INSERT) {
             let sql = multi_row_insert(
-                "INSERT INTO recipients (need_id, org_id, kind, score, reasons, courses) VALUES ",
+                "INSERT INTO recipients (need_id, region, org_id, kind, score, reasons, courses) \
+                 VALUES ",
                 chunk.len(),
-                6,
+                7,
                 "",
             );
             let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
             for r in chunk {
                 query = query
-                    .bind(need_id.as_str())
+                    .bind(key.need_id.as_str())
+                    .bind(key.region.as_str())
                     .bind(r.org_id.as_str())
                     .bind(r.kind.as_str())
                     .bind(r.score)
@@ -177,13 +182,35 @@ impl Tx {
     /// already the only writer.
     pub async fn load_need_for_update(
         &mut self,
-        need_id: &NeedId,
+        key: &NeedKey,
     ) -> Result<Option<NeedRecord>, StoreError> {
         let lock = self.backend == Backend::Postgres;
-        fetch_need(&mut self.inner, need_id, lock).await
+        fetch_need(&mut self.inner, key, lock).await
     }
 
-    /// Moves a need to `state` if it is still at `expected_version`, and returns its new
+    /// The regions whose need `need_id` was sent to `org`, in id order: how an answer, which
+    /// names only the need id, finds its need. Usually one; more when regions happen to use
+    /// the same id and both needs went to `org`. Recipients never change after routing, so
+    /// reading them before the need is locked is safe.
+    pub async fn recipient_regions(
+        &mut self,
+        need_id: &NeedId,
+        org: &OrgId,
+    ) -> Result<Vec<OrgId>, StoreError> {
+        let regions: Vec<String> = sqlx::query_scalar(
+            "SELECT region FROM recipients WHERE need_id = $1 AND org_id = $2 ORDER BY region",
+        )
+        .bind(need_id.as_str())
+        .bind(org.as_str())
+        .fetch_all(&mut *self.inner)
+        .await?;
+        regions
+            .iter()
+            .map(|r| org_id(r, "recipients.region"))
+            .collect()
+    }
+
+    /// Moves the need `key` to `state` if it is still at `expected_version`, and returns its new
     /// version. `reason` is what the region will read: a reason code or a PII-checked sentence.
     ///
     /// # Errors
@@ -193,38 +220,40 @@ impl Tx {
     /// there is no such need.
     pub async fn update_need_state(
         &mut self,
-        need_id: &NeedId,
+        key: &NeedKey,
         expected_version: i64,
         state: NeedState,
         reason: Option<&str>,
     ) -> Result<i64, StoreError> {
         let done = sqlx::query(
             "UPDATE needs SET state = $1, state_reason = $2, version = version + 1, \
-             updated_at_ms = $3 WHERE need_id = $4 AND version = $5",
+             updated_at_ms = $3 WHERE need_id = $4 AND region = $5 AND version = $6",
         )
         .bind(state.as_str())
         .bind(reason)
         .bind(now_ms())
-        .bind(need_id.as_str())
+        .bind(key.need_id.as_str())
+        .bind(key.region.as_str())
         .bind(expected_version)
         .execute(&mut *self.inner)
         .await?;
         if done.rows_affected() == 1 {
             return Ok(expected_version + 1);
         }
-        let exists = sqlx::query("SELECT 1 FROM needs WHERE need_id = $1")
-            .bind(need_id.as_str())
+        let exists = sqlx::query("SELECT 1 FROM needs WHERE need_id = $1 AND region = $2")
+            .bind(key.need_id.as_str())
+            .bind(key.region.as_str())
             .fetch_optional(&mut *self.inner)
             .await?
             .is_some();
         Err(if exists {
             StoreError::Conflict {
-                need_id: need_id.to_string(),
+                need_id: key.to_string(),
                 expected: expected_version,
             }
         } else {
             StoreError::NeedNotFound {
-                need_id: need_id.to_string(),
+                need_id: key.to_string(),
             }
         })
     }
@@ -241,13 +270,14 @@ impl Tx {
         let time = to_ms(answer.time);
         let detail = to_json(&answer.detail, "answers.payload")?;
         let inserted = sqlx::query(
-            "INSERT INTO answers (event_source, event_id, need_id, org_id, time_ms, decision, \
-             payload, recorded_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+            "INSERT INTO answers (event_source, event_id, need_id, region, org_id, time_ms, \
+             decision, payload, recorded_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
              ON CONFLICT (event_source, event_id) DO NOTHING",
         )
         .bind(answer.source.as_ref())
         .bind(answer.event_id.as_ref())
         .bind(answer.need_id.as_str())
+        .bind(answer.region.as_str())
         .bind(answer.org_id.as_str())
         .bind(time)
         .bind(answer.decision.as_str())
@@ -258,7 +288,8 @@ impl Tx {
         .map_err(|e| match &e {
             sqlx::Error::Database(db) if db.is_foreign_key_violation() => {
                 StoreError::NotRecipient {
-                    need_id: answer.need_id.to_string(),
+                    need_id: NeedKey::new(answer.region.clone(), answer.need_id.clone())
+                        .to_string(),
                     org_id: answer.org_id.to_string(),
                 }
             }
@@ -269,14 +300,16 @@ impl Tx {
         }
         let updated = sqlx::query(
             "UPDATE recipients SET answer_event_id = $1, answer_time_ms = $2, decision = $3, \
-             detail = $4 WHERE need_id = $5 AND org_id = $6 AND (answer_time_ms IS NULL \
-             OR answer_time_ms < $2 OR (answer_time_ms = $2 AND answer_event_id < $1))",
+             detail = $4 WHERE need_id = $5 AND region = $6 AND org_id = $7 \
+             AND (answer_time_ms IS NULL OR answer_time_ms < $2 \
+             OR (answer_time_ms = $2 AND answer_event_id < $1))",
         )
         .bind(answer.event_id.as_ref())
         .bind(time)
         .bind(answer.decision.as_str())
         .bind(detail)
         .bind(answer.need_id.as_str())
+        .bind(answer.region.as_str())
         .bind(answer.org_id.as_str())
         .execute(&mut *self.inner)
         .await?;
@@ -385,13 +418,14 @@ impl Tx {
     /// Appends to the audit trail. The entry holds ids and codes only, by type.
     pub async fn audit(&mut self, entry: &AuditEntry) -> Result<(), StoreError> {
         sqlx::query(
-            "INSERT INTO audit (at_ms, action, event_id, need_id, org_id, reason_code) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
+            "INSERT INTO audit (at_ms, action, event_id, need_id, region, org_id, reason_code) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
         .bind(now_ms())
         .bind(entry.action.as_str())
         .bind(entry.event_id.as_ref().map(AsRef::<str>::as_ref))
         .bind(entry.need_id.as_ref().map(NeedId::as_str))
+        .bind(entry.region.as_ref().map(OrgId::as_str))
         .bind(entry.org.as_ref().map(|o| o.as_str()))
         .bind(entry.reason.map(|r| r.as_str()))
         .execute(&mut *self.inner)

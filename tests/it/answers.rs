@@ -108,7 +108,7 @@ async fn an_offer_a_proposal_and_a_decline_become_one_answered_status() {
     let record = app
         .pipeline
         .store()
-        .need(&samverkan::store::NeedId::parse(need).expect("id"))
+        .need(&crate::need_key("VGR", need))
         .await
         .expect("read")
         .expect("stored");
@@ -128,7 +128,7 @@ async fn bad_answers_get_their_reason_codes_and_leave_the_status_alone() {
     let mut late = answer(a, EventType::ProposalSubmitted, need, proposal(need));
     late.time = datetime!(2027-12-01 09:00 UTC);
     app.send(a, &late).await;
-    // unauthorized: a company that got no call answers
+    // unknown need: a company that got no call answers
     let outsider = app
         .settings
         .organisations
@@ -168,7 +168,7 @@ async fn bad_answers_get_their_reason_codes_and_leave_the_status_alone() {
     let reasons = app.dead_reasons().await;
     assert_eq!(
         reasons,
-        ["late", "unauthorized", "unknown_course", "unknown_need"]
+        ["late", "unknown_course", "unknown_need", "unknown_need"]
     );
     assert!(
         states(&app.org_events("VGR").await).is_empty(),
@@ -206,7 +206,7 @@ async fn bad_answers_get_their_reason_codes_and_leave_the_status_alone() {
 async fn the_close_timer_closes_a_need_once_its_respond_by_date_has_passed() {
     let app = spawn_app().await;
     publish_0101(&app).await;
-    let need = samverkan::store::NeedId::parse("NEED-2026-0101").expect("id");
+    let need = crate::need_key("VGR", "NEED-2026-0101");
     let store = app.pipeline.store().clone();
     let respond_by = store
         .need(&need)

@@ -285,7 +285,8 @@ fn the_demo_tells_the_whole_story_without_a_broker_and_never_prints_a_personal_i
         "personal_data",
         "unscanned_attachment",
         ": late",
-        ": unauthorized",
+        ": unknown_need",
+        "tries to withdraw VGR's need",
     ] {
         assert!(text.contains(expected), "missing {expected:?} in:\n{text}");
     }

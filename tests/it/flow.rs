@@ -3,6 +3,7 @@
 //! reference date.
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -19,6 +20,7 @@ use serde_json::Value;
 use tempfile::TempDir;
 use time::macros::date;
 
+use crate::hub_faults::PgDatabase;
 use crate::{repo_path, sample_needs, strip_annotations};
 
 /// A hub running on the in-process broker.
@@ -165,6 +167,22 @@ impl App {
         self.trigger.trigger();
         self.task.await.expect("hub task");
     }
+}
+
+/// Runs `test` on a hub over a SQLite file, then on one over a fresh PostgreSQL database.
+pub async fn on_both_hubs<F, Fut>(test: F)
+where
+    F: Fn(App, &'static str) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    test(spawn_app().await, "sqlite").await;
+    let database = PgDatabase::create().await;
+    let url = database.url.clone();
+    test(
+        spawn_app_with(&[("SAMVERKAN__STORE__URL", &url)]).await,
+        "postgres",
+    )
+    .await;
 }
 
 /// A sample need as `need.submitted` from its region.

@@ -15,8 +15,10 @@ mod hostile_amqp;
 mod http;
 mod hub_amqp;
 mod hub_faults;
+mod kinds;
 mod loadgen;
 mod matching;
+mod need_identity;
 mod onboard;
 mod outbox_claim;
 mod pii;
@@ -63,6 +65,14 @@ pub fn sample_needs() -> Vec<Value> {
         Some(Value::Array(needs)) => needs.clone(),
         _ => panic!("sample-data/needs.json has no `needs` array"),
     }
+}
+
+/// The store key of `region`'s need `need_id` (need ids are unique within a region).
+pub fn need_key(region: &str, need_id: &str) -> samverkan::store::NeedKey {
+    samverkan::store::NeedKey::new(
+        samverkan::settings::OrgId::parse(region).expect("org id"),
+        samverkan::store::NeedId::parse(need_id).expect("need id"),
+    )
 }
 
 /// The broker URL: `SAMVERKAN__AMQP__URL`, else the local default.

@@ -198,7 +198,7 @@ fn refused_answers_carry_their_reason_code() {
     );
 
     // partner-002 signs with partner-001's source: the authenticated sender answers, and it
-    // received no call.
+    // received no call, so to it the need does not exist.
     let for_another = example_answer(
         "partner-001-proposal-NEED-2026-0101.json",
         "partner-002",
@@ -206,7 +206,7 @@ fn refused_answers_carry_their_reason_code() {
     );
     assert_eq!(
         refuse(Some(&need), &for_another, now),
-        RejectReason::Unauthorized
+        RejectReason::UnknownNeed
     );
     let university_proposes = example_answer(
         "partner-001-proposal-NEED-2026-0101.json",
@@ -285,7 +285,8 @@ fn withdrawing_need_0101_notifies_all_three_recipients() {
         ..request
     };
     let err = withdraw(Some(&need_0101()), &by_rv, event.time).expect_err("not RV's need");
-    assert_eq!(err.reason, RejectReason::Unauthorized);
+    let none = withdraw(None, &by_rv, event.time).expect_err("no need");
+    assert_eq!((err.reason, &err), (RejectReason::UnknownNeed, &none));
 }
 
 /// An answer from `sender` (chalmers offers TEK901; companies answer calls) with id `id`.

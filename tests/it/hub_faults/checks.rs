@@ -48,7 +48,10 @@ pub(crate) async fn assert_each_event_counted_once(
     for (_, need) in needs {
         let id = need.subject.as_deref().expect("subject");
         let record = store
-            .need(&NeedId::parse(id).expect("need id"))
+            .need(&crate::need_key(
+                need.data["region"].as_str().expect("region"),
+                id,
+            ))
             .await
             .expect("read the need")
             .unwrap_or_else(|| panic!("{id} is not in the store"));

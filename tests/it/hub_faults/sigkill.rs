@@ -168,7 +168,7 @@ pub(crate) async fn a_sigkilled_hub_restarts_and_every_event_counts_once() {
     let mut answers = Vec::new();
     for id in ids.iter().take(ANSWERED_NEEDS) {
         let record = store
-            .need(&NeedId::parse(id).expect("id"))
+            .need(&crate::need_key("VGR", id))
             .await
             .expect("read")
             .expect("stored");

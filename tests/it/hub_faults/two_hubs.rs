@@ -131,7 +131,7 @@ pub(crate) async fn two_hubs_on_one_postgres_lose_and_double_no_answer() {
     let mut answers = Vec::with_capacity(NEEDS * ANSWERS_PER_NEED);
     for (i, id) in ids.iter().enumerate() {
         let record = store
-            .need(&NeedId::parse(id).expect("id"))
+            .need(&crate::need_key("VGR", id))
             .await
             .expect("read")
             .expect("stored");

@@ -33,9 +33,15 @@ fn sample_catalogue() -> Catalogue {
             .expect("sample catalogue is readable");
         assert!(report.errors.is_empty(), "{file}: {:?}", report.errors);
     }
+    let settings = samverkan::settings::load_from(
+        Some(&repo_path("config/sample.toml")),
+        std::collections::HashMap::new(),
+    )
+    .expect("config/sample.toml loads");
+    let kind_of = |id: &str| settings.organisation(id).map(|o| o.kind);
     let registry = repo_path("sample-data/partner-registry.json");
     let report = catalogue
-        .load_partner_registry(&schemas, &registry)
+        .load_partner_registry(&schemas, &registry, &kind_of)
         .expect("sample registry is readable");
     assert!(report.errors.is_empty(), "{:?}", report.errors);
     catalogue

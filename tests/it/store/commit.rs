@@ -10,7 +10,7 @@ async fn migrations_run_at_every_connect_and_are_idempotent() {
         seed_need(&first, "NEED-1", datetime!(2027-06-05 0:00 UTC)).await;
         let second = open(&url).await;
         second.ping().await.expect("ping");
-        let need = second.need(&need_id("NEED-1")).await.expect("read");
+        let need = second.need(&key("NEED-1")).await.expect("read");
         assert_eq!(need.map(|n| n.recipients.len()), Some(2), "{backend}");
         if backend == Backend::Sqlite {
             let mut raw = AnyConnection::connect(&url).await.expect("raw connection");
@@ -124,7 +124,7 @@ async fn need_recipients_outbox_and_audit_commit_together_or_not_at_all() {
                 recipient("acme", RecipientKind::Company, 0.25),
                 recipient("chalmers", RecipientKind::University, 0.75),
             ];
-            tx.insert_recipients(&id, &recipients)
+            tx.insert_recipients(&key(id.as_str()), &recipients)
                 .await
                 .expect("recipients");
             tx.enqueue(&message("evt-out-1", "chalmers.challenge"))
@@ -142,12 +142,20 @@ async fn need_recipients_outbox_and_audit_commit_together_or_not_at_all() {
         };
 
         work(false).await;
-        assert_eq!(store.need(&id).await.expect("read"), None, "{backend}");
+        assert_eq!(
+            store.need(&key(id.as_str())).await.expect("read"),
+            None,
+            "{backend}"
+        );
         assert!(store.pending_outbox(10).await.expect("outbox").is_empty());
         assert!(store.audit_trail(&id).await.expect("audit").is_empty());
 
         work(true).await;
-        let need = store.need(&id).await.expect("read").expect("stored");
+        let need = store
+            .need(&key(id.as_str()))
+            .await
+            .expect("read")
+            .expect("stored");
         assert_eq!((need.state, need.version), (NeedState::Published, 1));
         assert_eq!(need.state_reason.as_deref(), Some("matched"));
         assert_eq!(need.respond_by, Some(deadline));
@@ -233,7 +241,7 @@ async fn an_in_memory_sqlite_store_works_for_tests_and_demo() {
     let store = open("sqlite::memory:").await;
     assert_eq!(store.backend(), Backend::Sqlite);
     seed_need(&store, "NEED-MEM", datetime!(2027-06-05 0:00 UTC)).await;
-    let need = store.need(&need_id("NEED-MEM")).await.expect("read");
+    let need = store.need(&key("NEED-MEM")).await.expect("read");
     assert_eq!(need.map(|n| n.recipients.len()), Some(2));
 }
 

@@ -6,7 +6,8 @@
 //! `postgres://postgres@127.0.0.1:5432/test`; the user must be allowed to create databases).
 //!
 //! Helpers live here; `commit` holds connecting, the inbox, transactions and the outbox,
-//! `needs` the need rows: versions, answers, due dates and the audit trail.
+//! `needs` the need rows: versions, answers, due dates and the audit trail, `upgrade` a store
+//! migrated by an earlier version.
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -14,8 +15,8 @@ use std::future::Future;
 use samverkan::event::{EventId, Source};
 use samverkan::settings::OrgId;
 use samverkan::store::{
-    AnswerApplied, AuditAction, AuditEntry, Backend, Decision, NeedId, NeedState, NewAnswer,
-    NewNeed, NewRecipient, OutboxMessage, ReasonCode, RecipientKind, Store, StoreError,
+    AnswerApplied, AuditAction, AuditEntry, Backend, Decision, NeedId, NeedKey, NeedState,
+    NewAnswer, NewNeed, NewRecipient, OutboxMessage, ReasonCode, RecipientKind, Store, StoreError,
 };
 use serde_json::json;
 use sqlx::{AnyConnection, Connection, Row};
@@ -66,6 +67,11 @@ fn org(s: &str) -> OrgId {
     OrgId::parse(s).expect("org id")
 }
 
+/// The key of VGR's need `s` (every seeded need is VGR's).
+fn key(s: &str) -> NeedKey {
+    NeedKey::new(org("VGR"), need_id(s))
+}
+
 fn new_need(id: &str, state: NeedState, respond_by: Option<OffsetDateTime>) -> NewNeed {
     NewNeed {
         need_id: need_id(id),
@@ -102,6 +108,7 @@ fn message(event: &str, routing_key: &str) -> OutboxMessage {
 fn answer(need: &str, from: &str, event: &str, time: OffsetDateTime, d: Decision) -> NewAnswer {
     NewAnswer {
         need_id: need_id(need),
+        region: org("VGR"),
         org_id: org(from),
         source: Source::for_org(from),
         event_id: EventId::parse(event).expect("event id"),
@@ -121,7 +128,7 @@ async fn seed_need(store: &Store, id: &str, respond_by: OffsetDateTime) {
         recipient("chalmers", RecipientKind::University, 0.9),
         recipient("acme", RecipientKind::Company, 0.4),
     ];
-    tx.insert_recipients(&need_id(id), &recipients)
+    tx.insert_recipients(&key(id), &recipients)
         .await
         .expect("insert recipients");
     tx.commit().await.expect("commit");
@@ -129,3 +136,4 @@ async fn seed_need(store: &Store, id: &str, respond_by: OffsetDateTime) {
 
 mod commit;
 mod needs;
+mod upgrade;

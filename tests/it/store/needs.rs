@@ -6,8 +6,8 @@ use super::*;
 async fn a_stale_version_is_a_conflict() {
     on_both(|backend, url| async move {
         let store = open(&url).await;
-        let id = need_id("NEED-1");
-        seed_need(&store, id.as_str(), datetime!(2027-06-05 0:00 UTC)).await;
+        let id = key("NEED-1");
+        seed_need(&store, id.need_id.as_str(), datetime!(2027-06-05 0:00 UTC)).await;
         let read_a = store.need(&id).await.expect("a").expect("need");
         let read_b = store.need(&id).await.expect("b").expect("need");
         assert_eq!((read_a.version, read_b.version), (1, 1));
@@ -29,7 +29,7 @@ async fn a_stale_version_is_a_conflict() {
             "{backend}: {err}"
         );
         assert!(err.is_transient());
-        let missing = need_id("NEED-404");
+        let missing = key("NEED-404");
         let err = tx
             .update_need_state(&missing, 1, NeedState::Closed, None)
             .await;
@@ -46,8 +46,8 @@ async fn a_stale_version_is_a_conflict() {
 async fn competing_writers_on_one_need_lose_no_update() {
     on_both(|backend, url| async move {
         let store = open(&url).await;
-        let id = need_id("NEED-HOT");
-        seed_need(&store, id.as_str(), datetime!(2027-06-05 0:00 UTC)).await;
+        let id = key("NEED-HOT");
+        seed_need(&store, id.need_id.as_str(), datetime!(2027-06-05 0:00 UTC)).await;
         let worker = |from: &'static str| {
             let (store, id) = (store.clone(), id.clone());
             tokio::spawn(async move {
@@ -60,7 +60,7 @@ async fn competing_writers_on_one_need_lose_no_update() {
                         .expect("need");
                     let time = datetime!(2027-01-01 0:00 UTC) + time::Duration::seconds(i);
                     let event = format!("{from}-{i:03}");
-                    let a = answer(id.as_str(), from, &event, time, Decision::Decline);
+                    let a = answer(id.need_id.as_str(), from, &event, time, Decision::Decline);
                     assert_eq!(
                         tx.record_answer(&a).await.expect("answer"),
                         AnswerApplied::Latest
@@ -126,7 +126,7 @@ async fn the_latest_answer_of_each_recipient_wins_by_time_then_id() {
         );
         tx.commit().await.expect("commit");
         let need = store
-            .need(&need_id("NEED-1"))
+            .need(&key("NEED-1"))
             .await
             .expect("read")
             .expect("need");
@@ -185,7 +185,9 @@ async fn needs_due_are_open_needs_past_respond_by_earliest_first() {
             let store = store.clone();
             async move {
                 let ids = store.needs_due(now, limit).await.expect("due");
-                ids.iter().map(ToString::to_string).collect::<Vec<_>>()
+                ids.iter()
+                    .map(|key| key.need_id.to_string())
+                    .collect::<Vec<_>>()
             }
         };
         assert_eq!(
@@ -262,6 +264,102 @@ async fn the_audit_trail_holds_ids_and_codes_only() {
             }
         }
         raw.close().await.expect("close");
+        store.close().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn need_ids_are_unique_within_a_region_not_across_regions() {
+    on_both(|backend, url| async move {
+        let store = open(&url).await;
+        let vgr = key("NEED-1");
+        let rv = NeedKey::new(org("RV"), need_id("NEED-1"));
+        seed_need(&store, "NEED-1", datetime!(2027-06-05 0:00 UTC)).await;
+        let mut tx = store.begin().await.expect("begin");
+        let mut theirs = new_need("NEED-1", NeedState::Published, None);
+        theirs.region = org("RV");
+        tx.insert_need(&theirs)
+            .await
+            .expect("another region may use the id");
+        let again = tx
+            .insert_need(&new_need("NEED-1", NeedState::Published, None))
+            .await;
+        assert!(
+            matches!(again, Err(StoreError::NeedExists { .. })),
+            "{backend}: {again:?}"
+        );
+        tx.insert_recipients(
+            &rv,
+            &[recipient("chalmers", RecipientKind::University, 0.5)],
+        )
+        .await
+        .expect("recipients");
+        // Chalmers received NEED-1 from both regions, acme from VGR only.
+        let regions = tx
+            .recipient_regions(&need_id("NEED-1"), &org("chalmers"))
+            .await
+            .expect("regions");
+        assert_eq!(regions, [org("RV"), org("VGR")], "{backend}");
+        let regions = tx
+            .recipient_regions(&need_id("NEED-1"), &org("acme"))
+            .await
+            .expect("regions");
+        assert_eq!(regions, [org("VGR")], "{backend}");
+        let mut to_rv = answer(
+            "NEED-1",
+            "chalmers",
+            "a-1",
+            datetime!(2027-02-01 10:00 UTC),
+            Decision::Offer,
+        );
+        to_rv.region = org("RV");
+        assert_eq!(
+            tx.record_answer(&to_rv).await.expect("answer"),
+            AnswerApplied::Latest
+        );
+        let mut acme_to_rv = answer(
+            "NEED-1",
+            "acme",
+            "a-2",
+            datetime!(2027-02-01 10:00 UTC),
+            Decision::Interest,
+        );
+        acme_to_rv.region = org("RV");
+        let refused = tx.record_answer(&acme_to_rv).await;
+        assert!(
+            matches!(refused, Err(StoreError::NotRecipient { .. })),
+            "{backend}: {refused:?}"
+        );
+        drop(tx);
+        let mut tx = store.begin().await.expect("begin");
+        tx.insert_need(&theirs).await.expect("RV's need");
+        tx.insert_recipients(
+            &rv,
+            &[recipient("chalmers", RecipientKind::University, 0.5)],
+        )
+        .await
+        .expect("recipients");
+        tx.record_answer(&to_rv).await.expect("answer");
+        tx.update_need_state(&rv, 1, NeedState::Answered, None)
+            .await
+            .expect("RV's need moves");
+        tx.commit().await.expect("commit");
+        let ours = store.need(&vgr).await.expect("read").expect("VGR's");
+        let others = store.need(&rv).await.expect("read").expect("RV's");
+        assert_eq!((ours.state, ours.version), (NeedState::Published, 1));
+        assert_eq!((others.state, others.version), (NeedState::Answered, 2));
+        assert_eq!(ours.recipients.len(), 2, "{backend}");
+        assert!(ours.recipients.iter().all(|r| r.latest.is_none()));
+        assert_eq!(others.recipients.len(), 1);
+        assert!(others.recipients[0].latest.is_some(), "{backend}");
+        assert_eq!(
+            store
+                .regions_with_need(&need_id("NEED-1"))
+                .await
+                .expect("regions"),
+            [org("RV"), org("VGR")]
+        );
         store.close().await;
     })
     .await;
