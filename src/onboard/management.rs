@@ -15,6 +15,7 @@ use reqwest::{StatusCode, Url};
 use serde_json::json;
 
 use super::Permissions;
+use crate::redact::{is_well_formed, redact_url};
 
 /// How long one management request may take.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
@@ -90,8 +91,9 @@ impl Management {
         let mut base = Url::parse(management_url)
             .ok()
             .filter(|u| matches!(u.scheme(), "http" | "https") && u.has_host())
+            .filter(|_| is_well_formed(management_url))
             .ok_or_else(|| ManagementError::InvalidUrl {
-                url: crate::transport::amqp::redact_url(management_url),
+                url: redact_url(management_url),
             })?;
         let credentials = if base.username().is_empty() {
             let uri: AMQPUri = amqp_url
@@ -117,7 +119,7 @@ impl Management {
             .timeout(REQUEST_TIMEOUT)
             .build()
             .map_err(|e| ManagementError::Unreachable {
-                url: base.to_string(),
+                url: redact_url(base.as_str()),
                 detail: e.to_string(),
             })?;
         Ok(Self {
@@ -241,7 +243,7 @@ impl Management {
             .send()
             .await
             .map_err(|e| ManagementError::Unreachable {
-                url: self.base.to_string(),
+                url: redact_url(self.base.as_str()),
                 // Without the URL: reqwest would print the full request URL.
                 detail: format!("{action}: {}", e.without_url()),
             })
@@ -279,7 +281,7 @@ impl Management {
         };
         ManagementError::Refused {
             action,
-            url: self.base.to_string(),
+            url: redact_url(self.base.as_str()),
             status,
             reason,
             hint,
@@ -321,7 +323,14 @@ mod tests {
 
     #[test]
     fn bad_urls_are_named_without_their_password() {
-        let error = Management::new("ftp://u:secret@rabbit", "amqp://g:g@x/%2f").expect_err("ftp");
-        assert!(!error.to_string().contains("secret"), "{error}");
+        for url in [
+            "ftp://u:secret@rabbit",
+            "http://u:12?secret@rabbit:15672",
+            "http://u:pass/secret@rabbit:15672",
+        ] {
+            let error = Management::new(url, "amqp://g:g@x/%2f").expect_err(url);
+            assert!(matches!(error, ManagementError::InvalidUrl { .. }), "{url}");
+            assert!(!error.to_string().contains("secret"), "{error}");
+        }
     }
 }

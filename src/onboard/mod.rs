@@ -176,7 +176,7 @@ pub async fn apply(
 pub fn vhost_of(amqp_url: &str) -> Result<String, OnboardError> {
     let uri: AMQPUri = amqp_url
         .parse()
-        .map_err(|_| OnboardError::AmqpUrl(crate::transport::amqp::redact_url(amqp_url)))?;
+        .map_err(|_| OnboardError::AmqpUrl(crate::redact::redact_url(amqp_url)))?;
     Ok(uri.vhost)
 }
 

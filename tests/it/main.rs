@@ -19,6 +19,7 @@ mod onboard;
 mod outbox_claim;
 mod pii;
 mod reconcile;
+mod secrets;
 mod settings;
 mod store;
 mod transport;
