@@ -15,6 +15,7 @@ use reqwest::{StatusCode, Url};
 use serde_json::json;
 
 use super::Permissions;
+pub use super::user::BrokerUser;
 use crate::redact::{is_well_formed, redact_url};
 
 /// How long one management request may take.
@@ -135,20 +136,47 @@ impl Management {
         self.base.as_str()
     }
 
-    /// Whether broker user `user` exists.
-    pub async fn user_exists(&self, user: &str) -> Result<bool, ManagementError> {
+    /// Broker user `user`, or `None` when there is none.
+    pub async fn user(&self, user: &str) -> Result<Option<BrokerUser>, ManagementError> {
         let action = format!("looking up user {user:?}");
         let response = self
             .send(self.http.get(self.endpoint(&["users", user])), &action)
             .await?;
         match response.status() {
-            StatusCode::NOT_FOUND => Ok(false),
-            status if status.is_success() => Ok(true),
+            StatusCode::NOT_FOUND => Ok(None),
+            status if status.is_success() => {
+                let body: serde_json::Value =
+                    response
+                        .json()
+                        .await
+                        .map_err(|e| ManagementError::Unreachable {
+                            url: redact_url(self.base.as_str()),
+                            detail: format!("{action}: unreadable answer: {}", e.without_url()),
+                        })?;
+                Ok(Some(BrokerUser::from_api(user, &body)))
+            }
             _ => Err(self.refused(action, response, "").await),
         }
     }
 
-    /// Create `user` with `password` and no tags, or set the password of an existing one.
+    /// Remove every tag of `user`, keeping its password: the API replaces a user whole, so
+    /// its password hash is sent back as it was read.
+    pub async fn clear_tags(&self, user: &BrokerUser) -> Result<(), ManagementError> {
+        let body = json!({
+            "password_hash": user.password_hash,
+            "hashing_algorithm": user.hashing_algorithm,
+            "tags": "",
+        });
+        let action = format!("removing the tags of user {:?}", user.name);
+        let request = self
+            .http
+            .put(self.endpoint(&["users", &user.name]))
+            .json(&body);
+        self.expect_success(request, action, "").await
+    }
+
+    /// Create `user` with `password` and no tags, or set the password of an existing one (and
+    /// remove its tags).
     pub async fn put_user(&self, user: &str, password: &str) -> Result<(), ManagementError> {
         let body = json!({ "password": password, "tags": "" });
         let action = format!("creating user {user:?}");

@@ -62,34 +62,34 @@ async fn amqp_connect_errors_carry_no_password_or_secret_parameter() {
 
 #[tokio::test]
 async fn store_urls_with_secrets_fail_without_showing_them() {
-    let cases: [(&str, fn(&StoreError) -> bool); 6] = [
-        ("postgres://postgres:pZq?ss-4711@127.0.0.1:5432/test", |e| {
-            matches!(e, StoreError::InvalidUrl { .. })
-        }),
-        ("postgres://postgres:12#ss-4711@127.0.0.1:5432/test", |e| {
-            matches!(e, StoreError::InvalidUrl { .. })
-        }),
+    // (URL, refused before connecting: malformed or with a secret the driver would log)
+    let cases = [
+        ("postgres://postgres:pZq?ss-4711@127.0.0.1:5432/test", true),
+        ("postgres://postgres:12#ss-4711@127.0.0.1:5432/test", true),
         (
             "postgres://postgres@127.0.0.1:5432/test?sslpassword=pw-4711",
-            |e| matches!(e, StoreError::InvalidUrl { .. }),
+            true,
         ),
         // Reaches the real server, which refuses the unknown database.
         (
             "postgres://postgres:pw-4711@127.0.0.1:5432/it_secrets_missing_4711",
-            |e| matches!(e, StoreError::Connect { .. }),
+            false,
         ),
         (
             "postgres://postgres@127.0.0.1:1/test?password=pw-4711",
-            |e| matches!(e, StoreError::Connect { .. }),
+            false,
         ),
-        ("postgresql://postgres:pw-4711@127.0.0.1:1/test", |e| {
-            matches!(e, StoreError::Connect { .. })
-        }),
+        ("postgresql://postgres:pw-4711@127.0.0.1:1/test", false),
     ];
-    for (url, expected) in cases {
+    for (url, refused) in cases {
         let err = Store::connect(url).await.expect_err(url);
         let text = chain(&err);
-        assert!(expected(&err), "{url}: {text}");
+        let kind_ok = if refused {
+            matches!(err, StoreError::InvalidUrl { .. })
+        } else {
+            matches!(err, StoreError::Connect { .. })
+        };
+        assert!(kind_ok, "{url}: {text}");
         assert_hidden(&text, url);
     }
 }
