@@ -7,7 +7,7 @@
 //! headers, so it is built only from codes, pointers, offsets and fixed sentences — never from
 //! the refused event's values. What the sender wrote and a rejection must still name (an
 //! unknown type, a property name in a schema error, the refused event's id) is passed through
-//! [`shown`](crate::text::shown): escaped and bounded, for the sender and for operators alike.
+//! `text::shown`: escaped and bounded, for the sender and for operators alike.
 
 use serde_json::json;
 

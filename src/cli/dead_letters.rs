@@ -6,10 +6,10 @@
 //! keeps sending schema-invalid events or the store kept failing (`retries_exhausted`).
 //!
 //! Ids, routing keys and details are partly what a sender wrote, and this prints them on an
-//! operator's terminal: every string, in text and in JSON, goes through
-//! [`shown`](crate::text::shown) (control characters, bidi overrides and other invisible
-//! characters as `\u{…}`, bounded length), and each text line is checked again as a whole, so
-//! a field added later cannot slip a raw escape sequence through either.
+//! operator's terminal: every string, in text and in JSON, goes through `text::shown` (control
+//! characters, bidi overrides and other invisible characters as `\u{…}`, bounded length), and
+//! each text line is checked again as a whole, so a field added later cannot slip a raw escape
+//! sequence through either.
 
 use std::io::Write;
 

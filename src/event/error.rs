@@ -4,7 +4,7 @@
 //! pointer, which limit), but never a copy of the offending value: values may contain personal
 //! data, and these errors travel into logs, dead-letter headers and `message.rejected` events.
 //! Where a message does name something the sender wrote (an unknown `type`, a `dataschema`, an
-//! attribute or header name, a content type), it goes through [`shown`]: escaped and bounded,
+//! attribute or header name, a content type), it goes through `text::shown`: escaped and bounded,
 //! so no sender can put terminal escapes or bidi overrides in front of an operator.
 
 use serde::Serialize;
