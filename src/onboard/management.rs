@@ -136,6 +136,12 @@ impl Management {
         self.base.as_str()
     }
 
+    /// The user this client manages the broker as.
+    #[must_use]
+    pub fn admin_user(&self) -> &str {
+        &self.credentials.user
+    }
+
     /// Broker user `user`, or `None` when there is none.
     pub async fn user(&self, user: &str) -> Result<Option<BrokerUser>, ManagementError> {
         let action = format!("looking up user {user:?}");
