@@ -25,6 +25,9 @@ use url::form_urlencoded;
 /// What replaces a secret.
 const HIDDEN: &str = "***";
 
+/// What replaces everything after the scheme of a URL that does not parse as written.
+const REST_HIDDEN: &str = "… (rest hidden)";
+
 /// Substrings of a query parameter name (lower-cased) that mark its value as secret.
 const SECRET_PARAMETERS: [&str; 8] = [
     "pass",
@@ -40,7 +43,8 @@ const SECRET_PARAMETERS: [&str; 8] = [
 /// `url` fit for errors and logs: `postgres://hub:***@db/x?sslpassword=***`.
 ///
 /// A URL that is not [well formed](is_well_formed) is shown as its scheme and a note
-/// (`amqps… <hidden: …>`); a string without any URL punctuation (`samverkan.db`) as itself.
+/// (`amqps… (rest hidden)`); a string without any URL punctuation (`samverkan.db`) as itself.
+/// Callers that refuse such a URL add [`MALFORMED_HINT`].
 #[must_use]
 pub fn redact_url(url: &str) -> String {
     match Url::parse(url) {
@@ -150,7 +154,7 @@ fn redact_unparsed(raw: &str) -> String {
         .into_iter()
         .find(|s| rest.starts_with(s))
         .unwrap_or("");
-    format!("{head}{separator}… <hidden: {MALFORMED_HINT}>")
+    format!("{head}{separator}{REST_HIDDEN}")
 }
 
 #[cfg(test)]
@@ -227,11 +231,7 @@ mod tests {
             ("not a url", "not"),
         ] {
             // Nothing of the URL but its head: no part of any password can show.
-            assert_eq!(
-                redact_url(url),
-                format!("{head}… <hidden: {MALFORMED_HINT}>"),
-                "{url}"
-            );
+            assert_eq!(redact_url(url), format!("{head}{REST_HIDDEN}"), "{url}");
             assert!(!is_well_formed(url), "{url}");
         }
     }
