@@ -20,6 +20,7 @@ mod outbox_claim;
 mod pii;
 mod reconcile;
 mod secrets;
+mod sender_text;
 mod settings;
 mod store;
 mod transport;
