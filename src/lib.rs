@@ -14,6 +14,7 @@
 //! | [`event`]     | CloudEvents envelope: bytes/headers → [`event::CloudEvent`], ids, types, reason codes | – |
 //! | [`schema`]    | embedded JSON Schemas, compiled once; `data` checked per event type   | – |
 //! | [`pii`]       | finds personnummer, phone numbers, e-mail in free text; reject/redact | – |
+//! | [`redact`]    | URLs shown without passwords or secret parameters, in every error and log | – |
 //! | [`rejection`] | a refusal → `message.rejected` event: reason code, pointers, no values | – |
 //! | [`catalogue`] | courses and partners, indexed by topic                                | – |
 //! | [`matching`]  | a need against the catalogue: filters, scores, reasons                | – |
@@ -64,6 +65,7 @@ pub mod pause;
 pub mod pii;
 pub mod pipeline;
 pub mod reconcile;
+pub mod redact;
 pub mod rejection;
 pub mod routing;
 pub mod schema;

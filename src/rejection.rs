@@ -5,17 +5,21 @@
 //! reconciliation) produces the same shape: a stable reason code, one sentence of detail, and
 //! per-location errors. The rejection travels to another organisation and into dead-letter
 //! headers, so it is built only from codes, pointers, offsets and fixed sentences — never from
-//! the refused event's values.
+//! the refused event's values. What the sender wrote and a rejection must still name (an
+//! unknown type, a property name in a schema error, the refused event's id) is passed through
+//! `text::shown`: escaped and bounded, for the sender and for operators alike.
 
 use serde_json::json;
 
 use crate::event::{CloudEvent, EventError, EventType, Issue, RejectReason, Source};
 use crate::pii::{GuardRefusal, JsonFinding, PiiKind};
-use crate::text::clip;
+use crate::text::{shown, shown_pointer};
 
 /// The `message-rejected.v1` schema's bounds.
 const MAX_ERRORS: usize = 100;
 const MAX_TEXT: usize = 2000;
+const MAX_POINTER: usize = 1024;
+const MAX_REFUSED_ATTRIBUTE: usize = 256;
 
 /// Why an event was refused, ready to be sent back.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,12 +55,13 @@ impl<'a> Refused<'a> {
 }
 
 impl Rejection {
-    /// An envelope or schema refusal.
+    /// An envelope or schema refusal. Schema errors name the sender's property names, so
+    /// every pointer and message is shown escaped.
     pub fn from_event_error(err: &EventError) -> Self {
         Self {
             reason: err.reason(),
-            detail: err.to_string(),
-            errors: err.issues(),
+            detail: shown(&err.to_string(), MAX_TEXT),
+            errors: err.issues().iter().map(shown_issue).collect(),
         }
     }
 
@@ -89,20 +94,30 @@ impl Rejection {
             .errors
             .iter()
             .take(MAX_ERRORS)
-            .map(
-                |i| json!({"instancePath": i.instance_path, "message": clip(&i.message, MAX_TEXT)}),
-            )
+            .map(|i| {
+                let i = shown_issue(i);
+                json!({"instancePath": i.instance_path, "message": i.message})
+            })
             .collect();
+        let attribute = |a: Option<&str>| a.map(|a| shown(a, MAX_REFUSED_ATTRIBUTE));
         let data = json!({
-            "rejectedEventId": refused.id,
-            "rejectedEventType": refused.event_type,
+            "rejectedEventId": attribute(refused.id),
+            "rejectedEventType": attribute(refused.event_type),
             "reason": self.reason.as_str(),
-            "detail": clip(&self.detail, MAX_TEXT),
+            "detail": shown(&self.detail, MAX_TEXT),
             "errors": errors,
         });
         let subject = refused.subject.map(str::to_owned);
         CloudEvent::new(EventType::MessageRejected, Source::hub(), subject, data)
     }
+}
+
+/// `issue` with its pointer and message escaped and within the schema's bounds.
+fn shown_issue(issue: &Issue) -> Issue {
+    Issue::new(
+        shown_pointer(&issue.instance_path, MAX_POINTER),
+        shown(&issue.message, MAX_TEXT),
+    )
 }
 
 fn finding_issue(f: &JsonFinding) -> Issue {
@@ -156,5 +171,39 @@ mod tests {
                 .is_some_and(|d| d.chars().count() == MAX_TEXT)
         );
         assert_eq!(event.subject, None);
+    }
+
+    #[test]
+    fn sender_text_reaches_neither_detail_nor_errors_nor_ids_raw() {
+        let hostile = "\x1b[2J\u{202e}\0";
+        let err = EventError::SchemaInvalid {
+            schema: "https://schemas.samverkan.se/need.v1.json".into(),
+            issues: vec![Issue::new(
+                format!("/data/{hostile}"),
+                format!("Additional properties are not allowed ('{hostile}' was unexpected)"),
+            )],
+        };
+        let rejection = Rejection::from_event_error(&err);
+        let id = format!("id-{hostile}{}", "i".repeat(5000));
+        let refused = Refused {
+            id: Some(&id),
+            event_type: Some(hostile),
+            subject: None,
+        };
+        let event = rejection.to_event(refused);
+        let json = event.data.to_string();
+        for shown in [&json, &rejection.detail, &rejection.errors[0].message] {
+            assert!(!shown.contains(['\x1b', '\u{202e}', '\0']), "{shown}");
+            assert!(
+                !shown.contains("\\u001b"),
+                "a raw ESC was only JSON-escaped: {shown}"
+            );
+        }
+        assert_eq!(
+            event.data["errors"][0]["instancePath"],
+            "/data/\\u{1b}[2J\\u{202e}\\u{0}"
+        );
+        let id = event.data["rejectedEventId"].as_str().expect("id");
+        assert!(id.starts_with("id-\\u{1b}") && id.chars().count() == MAX_REFUSED_ATTRIBUTE);
     }
 }

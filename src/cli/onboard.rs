@@ -3,14 +3,16 @@
 //! Regional IT runs it when an organisation joins (and may run it again at any time: it is
 //! idempotent). Each organisation may publish to the ingress exchange and read its own queue,
 //! nothing else; see [`crate::onboard`]. A new user gets a generated password, printed once on
-//! stdout to hand over; `--password-stdin` sets it instead (scripts and tests).
+//! stdout to hand over; `--password-stdin` sets it instead (scripts and tests), for one named
+//! organisation only. Users get no tags; an existing user with tags is refused unless
+//! `--reset-tags`.
 
 use std::io::{BufRead, Write};
 
 use anyhow::Context;
 
 use super::{OutputFormat, Status};
-use crate::onboard::{self, Management, Onboarded, Password};
+use crate::onboard::{self, Existing, Management, Onboarded, Password};
 use crate::settings::Settings;
 
 /// Options of `samverkan onboard`.
@@ -20,11 +22,16 @@ pub struct OnboardArgs {
     #[arg(value_name = "ORG")]
     pub orgs: Vec<String>,
     /// Read the password for new users from the first line of stdin instead of generating one.
+    /// Only with exactly one ORG: organisations must not share a password.
     #[arg(long)]
     pub password_stdin: bool,
     /// Also set the password of users that already exist.
     #[arg(long)]
     pub reset_password: bool,
+    /// Remove the tags (administrator, management, impersonator, …) of existing users;
+    /// without it a user that carries tags is refused and nothing is changed.
+    #[arg(long)]
+    pub reset_tags: bool,
     /// Only print what would be granted; do not contact the broker.
     #[arg(long)]
     pub dry_run: bool,
@@ -36,16 +43,11 @@ pub struct OnboardArgs {
 /// Plan the grants, apply them through the management API unless `--dry-run`, report.
 pub fn run(settings: &Settings, args: &OnboardArgs, out: &mut dyn Write) -> anyhow::Result<Status> {
     let grants = onboard::plan(settings, &args.orgs)?;
+    if args.password_stdin {
+        onboard::check_given_password(&args.orgs, &grants)?;
+    }
     if args.dry_run {
-        let planned: Vec<Onboarded> = grants
-            .into_iter()
-            .map(|grant| Onboarded {
-                grant,
-                created: false,
-                password_reset: false,
-                password: None,
-            })
-            .collect();
+        let planned: Vec<Onboarded> = grants.into_iter().map(Onboarded::unchanged).collect();
         report(&planned, args.format, true, out)?;
         return Ok(Status::Ok);
     }
@@ -59,12 +61,11 @@ pub fn run(settings: &Settings, args: &OnboardArgs, out: &mut dyn Write) -> anyh
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    let done = runtime.block_on(onboard::apply(
-        &management,
-        grants,
-        &password,
-        args.reset_password,
-    ))?;
+    let existing = Existing {
+        reset_password: args.reset_password,
+        reset_tags: args.reset_tags,
+    };
+    let done = runtime.block_on(onboard::apply(&management, grants, &password, existing))?;
     report(&done, args.format, false, out)?;
     Ok(Status::Ok)
 }
@@ -113,6 +114,9 @@ fn report(
             "    configure {}   write {}   read {}",
             p.configure, p.write, p.read
         )?;
+        if !o.tags_removed.is_empty() {
+            writeln!(out, "    tags removed: {}", o.tags_removed.join(", "))?;
+        }
         if let Some(password) = &o.password {
             writeln!(
                 out,

@@ -12,6 +12,7 @@ use serde::Serialize;
 use super::input::{Input, read_limited};
 use super::{OutputFormat, Status};
 use crate::event::{EventError, Issue, Limits};
+use crate::rejection::Rejection;
 use crate::schema::SchemaRegistry;
 
 /// The verdict on one input, as printed with `--format json`.
@@ -40,7 +41,9 @@ impl FileReport {
                 file: file.to_owned(),
                 valid: false,
                 reason: Some(err.reason().as_str()),
-                errors: err.issues(),
+                // As the hub reports them: the file's own text (property names, an unknown
+                // type) escaped, so a hostile file cannot drive the terminal.
+                errors: Rejection::from_event_error(&err).errors,
             },
         }
     }

@@ -14,7 +14,7 @@ use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
 use super::LoadgenError;
 use super::world::World;
-use crate::onboard::{self, Management, Password, Permissions};
+use crate::onboard::{self, Existing, Management, Password, Permissions};
 
 /// The bench's vhosts and the bench user's password.
 pub(crate) struct Sandbox {
@@ -60,7 +60,13 @@ impl Sandbox {
             .map(|vhost| onboard::grant(&world.region, vhost))
             .collect();
         let password = Password::Given(sandbox.password.clone());
-        onboard::apply(&sandbox.management, grants, &password, true).await?;
+        onboard::apply(
+            &sandbox.management,
+            grants,
+            &password,
+            Existing::reset_all(),
+        )
+        .await?;
         Ok(sandbox)
     }
 

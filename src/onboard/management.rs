@@ -15,6 +15,8 @@ use reqwest::{StatusCode, Url};
 use serde_json::json;
 
 use super::Permissions;
+pub use super::user::BrokerUser;
+use crate::redact::{is_well_formed, redact_url};
 
 /// How long one management request may take.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
@@ -90,8 +92,9 @@ impl Management {
         let mut base = Url::parse(management_url)
             .ok()
             .filter(|u| matches!(u.scheme(), "http" | "https") && u.has_host())
+            .filter(|_| is_well_formed(management_url))
             .ok_or_else(|| ManagementError::InvalidUrl {
-                url: crate::transport::amqp::redact_url(management_url),
+                url: redact_url(management_url),
             })?;
         let credentials = if base.username().is_empty() {
             let uri: AMQPUri = amqp_url
@@ -117,7 +120,7 @@ impl Management {
             .timeout(REQUEST_TIMEOUT)
             .build()
             .map_err(|e| ManagementError::Unreachable {
-                url: base.to_string(),
+                url: redact_url(base.as_str()),
                 detail: e.to_string(),
             })?;
         Ok(Self {
@@ -133,20 +136,53 @@ impl Management {
         self.base.as_str()
     }
 
-    /// Whether broker user `user` exists.
-    pub async fn user_exists(&self, user: &str) -> Result<bool, ManagementError> {
+    /// The user this client manages the broker as.
+    #[must_use]
+    pub fn admin_user(&self) -> &str {
+        &self.credentials.user
+    }
+
+    /// Broker user `user`, or `None` when there is none.
+    pub async fn user(&self, user: &str) -> Result<Option<BrokerUser>, ManagementError> {
         let action = format!("looking up user {user:?}");
         let response = self
             .send(self.http.get(self.endpoint(&["users", user])), &action)
             .await?;
         match response.status() {
-            StatusCode::NOT_FOUND => Ok(false),
-            status if status.is_success() => Ok(true),
+            StatusCode::NOT_FOUND => Ok(None),
+            status if status.is_success() => {
+                let body: serde_json::Value =
+                    response
+                        .json()
+                        .await
+                        .map_err(|e| ManagementError::Unreachable {
+                            url: redact_url(self.base.as_str()),
+                            detail: format!("{action}: unreadable answer: {}", e.without_url()),
+                        })?;
+                Ok(Some(BrokerUser::from_api(user, &body)))
+            }
             _ => Err(self.refused(action, response, "").await),
         }
     }
 
-    /// Create `user` with `password` and no tags, or set the password of an existing one.
+    /// Remove every tag of `user`, keeping its password: the API replaces a user whole, so
+    /// its password hash is sent back as it was read.
+    pub async fn clear_tags(&self, user: &BrokerUser) -> Result<(), ManagementError> {
+        let body = json!({
+            "password_hash": user.password_hash,
+            "hashing_algorithm": user.hashing_algorithm,
+            "tags": "",
+        });
+        let action = format!("removing the tags of user {:?}", user.name);
+        let request = self
+            .http
+            .put(self.endpoint(&["users", &user.name]))
+            .json(&body);
+        self.expect_success(request, action, "").await
+    }
+
+    /// Create `user` with `password` and no tags, or set the password of an existing one (and
+    /// remove its tags).
     pub async fn put_user(&self, user: &str, password: &str) -> Result<(), ManagementError> {
         let body = json!({ "password": password, "tags": "" });
         let action = format!("creating user {user:?}");
@@ -304,7 +340,7 @@ impl Management {
             .send()
             .await
             .map_err(|e| ManagementError::Unreachable {
-                url: self.base.to_string(),
+                url: redact_url(self.base.as_str()),
                 // Without the URL: reqwest would print the full request URL.
                 detail: format!("{action}: {}", e.without_url()),
             })
@@ -342,7 +378,7 @@ impl Management {
         };
         ManagementError::Refused {
             action,
-            url: self.base.to_string(),
+            url: redact_url(self.base.as_str()),
             status,
             reason,
             hint,
@@ -384,7 +420,14 @@ mod tests {
 
     #[test]
     fn bad_urls_are_named_without_their_password() {
-        let error = Management::new("ftp://u:secret@rabbit", "amqp://g:g@x/%2f").expect_err("ftp");
-        assert!(!error.to_string().contains("secret"), "{error}");
+        for url in [
+            "ftp://u:secret@rabbit",
+            "http://u:12?secret@rabbit:15672",
+            "http://u:pass/secret@rabbit:15672",
+        ] {
+            let error = Management::new(url, "amqp://g:g@x/%2f").expect_err(url);
+            assert!(matches!(error, ManagementError::InvalidUrl { .. }), "{url}");
+            assert!(!error.to_string().contains("secret"), "{error}");
+        }
     }
 }

@@ -15,9 +15,20 @@
 //! [`apply`] creates or updates it through the RabbitMQ management HTTP API
 //! (`amqp.management_url`, see [`management`]). Applying is idempotent: an existing user keeps
 //! its password unless a reset is asked for, and its permissions are set again.
+//!
+//! Permissions are not all a user can have: RabbitMQ *tags* grant more (`impersonator` may
+//! publish with another user's `user_id`, which is the hub's proof of sender; `administrator`
+//! and `management` open the management API). New users get none. An existing user that
+//! carries tags is refused, before anything is changed, unless [`Existing::reset_tags`] says
+//! to remove them — taking someone's administrator tag away silently could lock out a person,
+//! keeping it would break isolation. One given password is for one user only
+//! ([`check_given_password`]): handing several organisations the same secret lets each log in
+//! as the others.
 
 pub mod management;
 pub mod policy;
+mod setup;
+mod user;
 
 use std::fmt;
 
@@ -26,7 +37,8 @@ use serde::Serialize;
 
 use crate::settings::{Organisation, Settings};
 use crate::transport::amqp::{INGRESS_EXCHANGE, Topology};
-pub use management::{Credentials, Management, ManagementError};
+pub use management::{BrokerUser, Credentials, Management, ManagementError};
+pub use setup::{apply, check_given_password};
 
 /// What an organisation may do on the broker, as RabbitMQ permission patterns.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -71,6 +83,26 @@ impl fmt::Debug for Password {
     }
 }
 
+/// How [`apply`] treats broker users that already exist.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Existing {
+    /// Replace their password.
+    pub reset_password: bool,
+    /// Remove their tags; without it a user that carries tags is refused.
+    pub reset_tags: bool,
+}
+
+impl Existing {
+    /// Replace password and tags: for users only the hub and its tests hand out.
+    #[must_use]
+    pub const fn reset_all() -> Self {
+        Self {
+            reset_password: true,
+            reset_tags: true,
+        }
+    }
+}
+
 /// What [`apply`] did for one organisation.
 #[derive(Debug, Clone, Serialize)]
 pub struct Onboarded {
@@ -81,9 +113,26 @@ pub struct Onboarded {
     pub created: bool,
     /// Whether an existing user's password was replaced.
     pub password_reset: bool,
+    /// The tags an existing user carried and no longer does.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub tags_removed: Vec<String>,
     /// A generated password, to hand to the organisation once. Never logged.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub password: Option<String>,
+}
+
+impl Onboarded {
+    /// `grant` with nothing done to its user (a dry run, or a user already set up).
+    #[must_use]
+    pub fn unchanged(grant: Grant) -> Self {
+        Self {
+            grant,
+            created: false,
+            password_reset: false,
+            tags_removed: Vec::new(),
+            password: None,
+        }
+    }
 }
 
 /// Why onboarding could not be planned or applied.
@@ -98,6 +147,28 @@ pub enum OnboardError {
     /// `amqp.url` does not parse.
     #[error("amqp.url is not a valid AMQP URL: {0}")]
     AmqpUrl(String),
+    /// Existing users carry tags (`user (tag, tag)`, …); nothing was changed.
+    #[error(
+        "broker user(s) {} carry tags, which grant more than an organisation may have \
+         (impersonator: publish as another user; administrator, management: the management \
+         API); nothing was changed. Run again with --reset-tags to remove them, or give the \
+         organisation another broker_user",
+        .0.join(", ")
+    )]
+    TaggedUsers(Vec<String>),
+    /// A grant names the user the management API is used as: least-privilege permissions
+    /// (and `--reset-tags`) would lock the operator out.
+    #[error(
+        "broker user {0:?} is the management user itself; give the organisation its own \
+         broker_user"
+    )]
+    ManagementUser(String),
+    /// One given password for several users, or for every organisation.
+    #[error(
+        "--password-stdin sets the password of one organisation: name exactly one ORG \
+         ({0}); several organisations sharing a password could log in as each other"
+    )]
+    SharedPassword(String),
     /// The management API refused or failed.
     #[error(transparent)]
     Management(#[from] ManagementError),
@@ -138,46 +209,11 @@ pub fn grant(org: &Organisation, vhost: &str) -> Grant {
     }
 }
 
-/// Create or update each grant's user and permissions through the management API.
-///
-/// Users that exist keep their password unless `reset_password`; new users get `password`.
-pub async fn apply(
-    management: &Management,
-    grants: Vec<Grant>,
-    password: &Password,
-    reset_password: bool,
-) -> Result<Vec<Onboarded>, OnboardError> {
-    let mut done = Vec::with_capacity(grants.len());
-    for grant in grants {
-        let exists = management.user_exists(&grant.user).await?;
-        let set_password = !exists || reset_password;
-        let mut generated = None;
-        if set_password {
-            let secret = match password {
-                Password::Given(secret) => secret.clone(),
-                Password::Generate => generated.insert(random_password()).clone(),
-            };
-            management.put_user(&grant.user, &secret).await?;
-        }
-        management
-            .put_permissions(&grant.vhost, &grant.user, &grant.permissions)
-            .await?;
-        tracing::info!(org = %grant.org, user = %grant.user, created = !exists, "organisation onboarded on the broker");
-        done.push(Onboarded {
-            created: !exists,
-            password_reset: exists && reset_password,
-            password: generated,
-            grant,
-        });
-    }
-    Ok(done)
-}
-
 /// The vhost named by an AMQP URL (`%2f` and an empty path are `/`).
 pub fn vhost_of(amqp_url: &str) -> Result<String, OnboardError> {
     let uri: AMQPUri = amqp_url
         .parse()
-        .map_err(|_| OnboardError::AmqpUrl(crate::transport::amqp::redact_url(amqp_url)))?;
+        .map_err(|_| OnboardError::AmqpUrl(crate::redact::redact_url(amqp_url)))?;
     Ok(uri.vhost)
 }
 
@@ -193,15 +229,6 @@ fn exactly(name: &str) -> String {
     }
     pattern.push('$');
     pattern
-}
-
-/// 244 random bits, hex: two v4 UUIDs from the operating system's generator.
-fn random_password() -> String {
-    format!(
-        "{}{}",
-        uuid::Uuid::new_v4().simple(),
-        uuid::Uuid::new_v4().simple()
-    )
 }
 
 #[cfg(test)]
@@ -226,13 +253,6 @@ mod tests {
         assert_eq!(vhost("amqp://u:p@host/samverkan"), "samverkan");
         let error = vhost_of("amqp://u:secret@host:notaport/x").expect_err("bad port");
         assert!(!error.to_string().contains("secret"), "{error}");
-    }
-
-    #[test]
-    fn generated_passwords_are_long_and_differ() {
-        let (a, b) = (random_password(), random_password());
-        assert_eq!(a.len(), 64);
-        assert_ne!(a, b);
     }
 
     #[test]

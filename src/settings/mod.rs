@@ -25,9 +25,10 @@
 //!
 //! Secrets never reach logs: the [`Debug`] form of [`AmqpSettings`] and [`StoreSettings`] (and
 //! so of [`Settings`]) shows URLs as `amqp://user:***@host…` ([`AmqpSettings::redacted_url`],
-//! [`StoreSettings::redacted_url`]), because
+//! [`StoreSettings::redacted_url`], both [`crate::redact::redact_url`]), because
 //! settings get logged at start and in error reports, and log lines travel to places the
-//! broker password must not.
+//! broker password must not. A URL that does not parse as written (an unescaped `?`, `#` or
+//! `/` in a password) is refused at load time, so no driver ever reads it differently.
 
 mod error;
 mod hub;
@@ -320,6 +321,22 @@ mod tests {
                 "SAMVERKAN__STORE__MAX_CONNECTIONS",
                 "0",
                 "store.max_connections",
+            ),
+            (
+                "SAMVERKAN__STORE__URL",
+                "postgres://hub:pa?s3cret@db/x",
+                "store.url",
+            ),
+            ("SAMVERKAN__AMQP__URL", "amqps//hub:s3cret@mq", "amqp.url"),
+            (
+                "SAMVERKAN__AMQP__URL",
+                "amqp://hub:12/s3cret@mq/%2f",
+                "amqp.url",
+            ),
+            (
+                "SAMVERKAN__AMQP__MANAGEMENT_URL",
+                "http://admin:x#s3cret@mq:15672",
+                "amqp.management_url",
             ),
         ] {
             let env = HashMap::from([(key.to_owned(), value.to_owned())]);

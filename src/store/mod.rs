@@ -56,10 +56,12 @@ mod tx;
 use sqlx::Any;
 use time::OffsetDateTime;
 
+/// The hub's one URL redaction, here for the store's callers.
+pub use crate::redact::redact_url;
 pub use codes::{
     AuditAction, Decision, InvalidNeedId, NeedId, NeedState, ReasonCode, RecipientKind,
 };
-pub use connect::{Backend, redact_url};
+pub use connect::Backend;
 pub use error::{Fault, StoreError};
 pub use records::{
     AnswerApplied, AuditEntry, AuditRecord, LatestAnswer, NeedKey, NeedRecord, NewAnswer, NewNeed,

@@ -18,7 +18,7 @@ use sha2::{Digest, Sha256};
 
 use super::message::{Inbound, Outbound};
 use crate::event::{EventId, MAX_ATTRIBUTE_LEN, PREFIXES, RejectReason, STRUCTURED_CONTENT_TYPE};
-use crate::text::clip;
+use crate::text::{clip, shown};
 
 /// Header naming the stable reason code on a dead letter.
 pub const REASON_HEADER: &str = "x-samverkan-reason";
@@ -112,13 +112,12 @@ impl Outbound {
             headers.insert(name.to_owned(), value.to_owned());
         };
         put(REASON_HEADER, reason.as_str());
-        put(
-            DETAIL_HEADER,
-            &clip(&without_controls(detail), MAX_DETAIL_LEN),
-        );
+        // Details may quote sender text (a course code, a type): escaped, like every sender
+        // text an operator reads.
+        put(DETAIL_HEADER, &shown(detail, MAX_DETAIL_LEN));
         put(
             ORIGINAL_ROUTING_KEY_HEADER,
-            &safe_text(&original.routing_key, MAX_ATTRIBUTE_LEN),
+            &shown(&original.routing_key, MAX_ATTRIBUTE_LEN),
         );
         let ids = [
             (EVENT_ID_HEADER, origin.event_id.as_ref().map(AsRef::as_ref)),

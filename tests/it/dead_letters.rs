@@ -202,3 +202,65 @@ async fn listing_without_the_topology_says_how_to_declare_it() {
     let err = String::from_utf8_lossy(&output.stderr);
     assert!(err.contains("topology --declare"), "{err}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn listing_escapes_what_a_sender_wrote() {
+    let vhost = Vhost::create().await;
+    let (connection, channel) = vhost.channel().await;
+    let topology = Topology::new(["VGR"], 5).expect("topology");
+    declare(&channel, &topology).await.expect("declare");
+    channel
+        .confirm_select(ConfirmSelectOptions::default())
+        .await
+        .expect("confirms");
+    // A clear-screen, a title change, a bidi override, NUL and a very long tail.
+    let hostile = format!(
+        "se.evil\x1b[2J\x1b]0;pwned\x07\u{202e}txt.exe\0{}",
+        "w".repeat(3000)
+    );
+    let key = "se.evil\x1b[2J\u{202e}";
+    let headers = hub_headers("unknown_type", &hostile, &hostile);
+    publish(
+        &channel,
+        DEAD_LETTER_EXCHANGE,
+        key,
+        "id\x1b[31m\u{2066}",
+        headers,
+    )
+    .await;
+    connection.close(200, "done".into()).await.ok();
+    let url = vhost.url("guest", "guest");
+    for format in ["text", "json"] {
+        until_ready(&vhost, 1).await;
+        let output = samverkan_with(
+            &["dead-letters", "list", "--format", format],
+            b"",
+            &[("SAMVERKAN__AMQP__URL", &url)],
+        );
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(output.status.success(), "{stderr}");
+        let stdout = String::from_utf8(output.stdout).expect("UTF-8");
+        for raw in ['\x1b', '\x07', '\0', '\u{202e}', '\u{2066}'] {
+            assert!(
+                !stdout.contains(raw),
+                "{format}: {raw:?} reached the terminal"
+            );
+            assert!(!stderr.contains(raw), "{format}: {raw:?} reached stderr");
+        }
+        // What a person reads: the text, or the JSON's strings once decoded.
+        let read = if format == "json" {
+            let listed: serde_json::Value = serde_json::from_str(&stdout).expect("JSON");
+            assert_eq!(listed["byReason"]["unknown_type"], 1);
+            let m = &listed["messages"][0];
+            format!("{} {} {}", m["detail"], m["messageId"], m["routingKey"]).replace(r"\\", r"\")
+        } else {
+            stdout
+        };
+        assert!(
+            read.contains(r"se.evil\u{1b}[2J\u{1b}]0;pwned\u{7}\u{202e}txt.exe\u{0}"),
+            "{format}: {read}"
+        );
+        assert!(read.contains(r"id\u{1b}[31m\u{2066}"), "{format}: {read}");
+        assert!(!read.contains(&"w".repeat(1001)), "{format}: not bounded");
+    }
+}

@@ -11,7 +11,7 @@ use lapin::{BasicProperties, Channel, Confirmation, Connection};
 use samverkan::clock::FixedClock;
 use samverkan::event::{CloudEvent, EventType};
 use samverkan::hub::service::serve;
-use samverkan::onboard::{self, Management, Password};
+use samverkan::onboard::{self, Existing, Management, Password};
 use samverkan::settings::{self, Settings};
 use samverkan::transport::amqp::{HUB_DEAD_QUEUE, INGRESS_EXCHANGE, Topology, connect};
 use samverkan::transport::{REASON_HEADER, Shutdown, ShutdownTrigger};
@@ -82,7 +82,7 @@ pub(crate) async fn spawn_rabbit_app_with(extra: &[(&str, String)]) -> RabbitApp
         &management,
         grants,
         &Password::Given(ORG_PASSWORD.into()),
-        true,
+        Existing::reset_all(),
     )
     .await
     .unwrap_or_else(|e| panic!("cannot onboard the sample organisations: {e}"));

@@ -23,6 +23,8 @@ mod onboard;
 mod outbox_claim;
 mod pii;
 mod reconcile;
+mod secrets;
+mod sender_text;
 mod settings;
 mod store;
 mod store_faults;

@@ -8,7 +8,9 @@ use lapin::options::{
     BasicConsumeOptions, BasicPublishOptions, ConfirmSelectOptions, QueueDeclareOptions,
 };
 use lapin::{BasicProperties, Connection};
-use samverkan::onboard::{self, Management, ManagementError, OnboardError, Password};
+use samverkan::onboard::{
+    self, Existing, Management, ManagementError, OnboardError, Onboarded, Password,
+};
 use samverkan::settings::{self, Settings};
 use samverkan::transport::amqp::{EGRESS_EXCHANGE, INGRESS_EXCHANGE, Topology, connect, declare};
 
@@ -77,16 +79,47 @@ impl Site {
         Management::new(MANAGEMENT, &self.settings.amqp.url).expect("management URL")
     }
 
-    async fn onboard(&self, password: &str, reset: bool) -> Vec<onboard::Onboarded> {
+    async fn onboard(&self, password: &str, reset: bool) -> Vec<Onboarded> {
+        let existing = Existing {
+            reset_password: reset,
+            reset_tags: false,
+        };
+        self.try_onboard(password, existing)
+            .await
+            .unwrap_or_else(|e| panic!("onboarding failed ({e}); {START}"))
+    }
+
+    async fn try_onboard(
+        &self,
+        password: &str,
+        existing: Existing,
+    ) -> Result<Vec<Onboarded>, OnboardError> {
         let grants = onboard::plan(&self.settings, &[]).expect("plan");
-        onboard::apply(
-            &self.management(),
-            grants,
-            &Password::Given(password.into()),
-            reset,
-        )
-        .await
-        .unwrap_or_else(|e| panic!("onboarding failed ({e}); {START}"))
+        let given = Password::Given(password.into());
+        onboard::apply(&self.management(), grants, &given, existing).await
+    }
+
+    /// `user`'s tags, sorted; `None` when there is no such user.
+    async fn tags(&self, user: &str) -> Option<Vec<String>> {
+        let found = self.management().user(user).await.expect("look up user");
+        found.map(|u| {
+            let mut tags = u.tags;
+            tags.sort();
+            tags
+        })
+    }
+
+    /// A config file with this site's VGR and Chalmers users, for the CLI.
+    fn config_file(&self, dir: &tempfile::TempDir) -> String {
+        let path = dir.path().join("orgs.toml");
+        let toml = format!(
+            "[[organisations]]\nid = \"VGR\"\nkind = \"region\"\nbroker_user = \"{}\"\n\
+             display_name = \"VGR\"\n\n[[organisations]]\nid = \"chalmers\"\n\
+             kind = \"university\"\nbroker_user = \"{}\"\ndisplay_name = \"Chalmers\"\n",
+            self.users[0], self.users[1]
+        );
+        std::fs::write(&path, toml).expect("config");
+        path.display().to_string()
     }
 
     async fn connect_as(&self, user: &str, password: &str) -> Result<Connection, String> {
@@ -245,7 +278,8 @@ async fn onboarding_errors_say_what_to_fix_without_secrets() {
     let grants = onboard::plan(&site.settings, &[]).expect("plan");
     let wrong =
         Management::new("http://guest:not-the-password@127.0.0.1:15672", "amqp://x").expect("url");
-    let error = onboard::apply(&wrong, grants.clone(), &Password::Generate, false)
+    let none = Existing::default();
+    let error = onboard::apply(&wrong, grants.clone(), &Password::Generate, none)
         .await
         .expect_err("wrong credentials");
     let shown = error.to_string();
@@ -255,7 +289,7 @@ async fn onboarding_errors_say_what_to_fix_without_secrets() {
     );
 
     let closed = Management::new("http://127.0.0.1:1", &site.settings.amqp.url).expect("url");
-    let error = onboard::apply(&closed, grants.clone(), &Password::Generate, false)
+    let error = onboard::apply(&closed, grants.clone(), &Password::Generate, none)
         .await
         .expect_err("nothing listens");
     assert!(
@@ -269,7 +303,7 @@ async fn onboarding_errors_say_what_to_fix_without_secrets() {
 
     let mut elsewhere = grants;
     elsewhere[0].vhost = format!("{}-missing", site.vhost);
-    let error = onboard::apply(&site.management(), elsewhere, &Password::Generate, false)
+    let error = onboard::apply(&site.management(), elsewhere, &Password::Generate, none)
         .await
         .expect_err("no such vhost");
     assert!(error.to_string().contains("add_vhost"), "{error}");
@@ -310,5 +344,119 @@ async fn the_onboard_command_generates_passwords_that_work() {
         "the password reached the log"
     );
     let connection = site.connect_as(&site.users[0], password).await;
+    assert!(connection.is_ok(), "{connection:?}");
+}
+
+#[tokio::test]
+async fn an_existing_user_with_tags_is_refused_unless_its_tags_are_reset() {
+    let site = Site::new().await;
+    let (vgr, chalmers) = (&site.users[0], &site.users[1]);
+    rabbitmqctl(&["add_user", vgr, "kept-password"]);
+    rabbitmqctl(&["set_user_tags", vgr, "impersonator", "administrator"]);
+
+    for reset_password in [false, true] {
+        let existing = Existing {
+            reset_password,
+            reset_tags: false,
+        };
+        let error = site
+            .try_onboard("new-password", existing)
+            .await
+            .expect_err("a tagged user");
+        let shown = error.to_string();
+        assert!(matches!(error, OnboardError::TaggedUsers(_)), "{shown}");
+        for part in [
+            vgr.as_str(),
+            "impersonator",
+            "administrator",
+            "--reset-tags",
+        ] {
+            assert!(shown.contains(part), "{part}: {shown}");
+        }
+        assert!(!shown.contains(chalmers), "{shown}");
+        // Refused before anything changed.
+        let tags = ["administrator", "impersonator"].map(String::from).to_vec();
+        assert_eq!(site.tags(vgr).await, Some(tags));
+        assert_eq!(
+            site.tags(chalmers).await,
+            None,
+            "chalmers was created anyway"
+        );
+    }
+
+    let reset_tags = Existing {
+        reset_password: false,
+        reset_tags: true,
+    };
+    let done = site
+        .try_onboard("new-password", reset_tags)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut removed = done[0].tags_removed.clone();
+    removed.sort();
+    assert_eq!(removed, ["administrator", "impersonator"]);
+    assert!(!done[0].created && !done[0].password_reset);
+    assert!(done[1].created && done[1].tags_removed.is_empty());
+    assert_eq!(site.tags(vgr).await, Some(vec![]));
+    assert_eq!(
+        site.tags(chalmers).await,
+        Some(vec![]),
+        "new users get no tags"
+    );
+    let kept = site.connect_as(vgr, "kept-password").await;
+    assert!(
+        kept.is_ok(),
+        "the password survives removing the tags: {kept:?}"
+    );
+    assert!(site.connect_as(vgr, "new-password").await.is_err());
+}
+
+#[tokio::test]
+async fn the_onboard_command_refuses_a_shared_stdin_password_and_tagged_users() {
+    let site = Site::new().await;
+    let dir = tempfile::TempDir::new().expect("temp dir");
+    let config = site.config_file(&dir);
+    let url = site.settings.amqp.url.clone();
+    let onboard = |extra: &[&str]| {
+        let mut args = vec!["--config", config.as_str(), "onboard"];
+        args.extend_from_slice(extra);
+        samverkan_with(&args, b"one-for-all\n", &[("SAMVERKAN__AMQP__URL", &url)])
+    };
+    for extra in [
+        &["--password-stdin"][..],
+        &["--password-stdin", "VGR", "chalmers"][..],
+        &["--password-stdin", "--dry-run"][..],
+    ] {
+        let output = onboard(extra);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!output.status.success(), "{extra:?} was accepted");
+        assert!(stderr.contains("exactly one ORG"), "{extra:?}: {stderr}");
+    }
+    assert_eq!(site.tags(&site.users[0]).await, None, "nothing was created");
+
+    rabbitmqctl(&["add_user", &site.users[0], "kept-password"]);
+    rabbitmqctl(&["set_user_tags", &site.users[0], "management"]);
+    let refused = onboard(&["VGR", "--password-stdin"]);
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(!refused.status.success(), "a tagged user was onboarded");
+    assert!(stderr.contains("--reset-tags"), "{stderr}");
+
+    let fixed = onboard(&["VGR", "--password-stdin", "--reset-tags"]);
+    let stdout = String::from_utf8_lossy(&fixed.stdout);
+    assert!(
+        fixed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&fixed.stderr)
+    );
+    assert!(stdout.contains("tags removed: management"), "{stdout}");
+    assert_eq!(site.tags(&site.users[0]).await, Some(vec![]));
+
+    let single = onboard(&["chalmers", "--password-stdin"]);
+    assert!(
+        single.status.success(),
+        "{}",
+        String::from_utf8_lossy(&single.stderr)
+    );
+    let connection = site.connect_as(&site.users[1], "one-for-all").await;
     assert!(connection.is_ok(), "{connection:?}");
 }
