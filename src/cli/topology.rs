@@ -10,7 +10,7 @@ use std::io::Write;
 use anyhow::Context;
 
 use super::Status;
-use crate::onboard::policy::{DEAD_LETTER_POLICY, apply_configured_retention};
+use crate::onboard::policy::{DEAD_LETTER_POLICY, ORG_QUEUE_POLICY, apply_configured};
 use crate::settings::Settings;
 use crate::transport::amqp::{Topology, connect, declare};
 
@@ -28,24 +28,31 @@ pub fn run(settings: &Settings, declare_it: bool, out: &mut dyn Write) -> anyhow
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    let retention = runtime.block_on(async {
+    let policies = runtime.block_on(async {
         let connection = connect(&settings.amqp.url, &settings.amqp.connection_name).await?;
         let channel = connection.create_channel().await?;
         declare(&channel, &topology).await?;
         connection.close(200, "topology declared".into()).await?;
-        let retention = apply_configured_retention(settings).await?;
-        anyhow::Ok(retention)
+        let policies = apply_configured(settings).await?;
+        anyhow::Ok(policies)
     })?;
     writeln!(out, "declared on {}", settings.amqp.redacted_url())?;
     let limit = |n: u64, unit: &str| match n {
         0 => "no limit".to_owned(),
         n => format!("{n} {unit}"),
     };
+    let (dead, orgs) = (policies.dead_letters, policies.org_queues);
     writeln!(
         out,
         "dead-letter retention (policy {DEAD_LETTER_POLICY}): {}, {}",
-        limit(retention.max_messages, "messages"),
-        limit(retention.max_age_hours, "hours"),
+        limit(dead.max_messages, "messages"),
+        limit(dead.max_age_hours, "hours"),
+    )?;
+    writeln!(
+        out,
+        "organisation queue bounds (policy {ORG_QUEUE_POLICY}, reject-publish): {}, {}",
+        limit(orgs.max_messages, "messages"),
+        limit(orgs.max_bytes, "bytes"),
     )?;
     Ok(Status::Ok)
 }

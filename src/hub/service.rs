@@ -62,15 +62,16 @@ async fn spawn_http(
     }))
 }
 
-/// Set the dead-letter queue's retention policy. In the background: the management API may be
-/// slow or firewalled off from the hub, which must not delay or stop it; the operator is told
-/// and can set the policy from elsewhere with `samverkan topology --declare`.
-async fn apply_retention(settings: Settings) {
-    match crate::onboard::policy::apply_configured_retention(&settings).await {
-        Ok(retention) => tracing::debug!(?retention, "dead-letter retention policy set"),
+/// Set the queues' bounds (dead-letter retention, organisation queue limits). In the
+/// background: the management API may be slow or firewalled off from the hub, which must not
+/// delay or stop it; the operator is told and can set the policies from elsewhere with
+/// `samverkan topology --declare`.
+async fn apply_policies(settings: Settings) {
+    match crate::onboard::policy::apply_configured(&settings).await {
+        Ok(policies) => tracing::debug!(?policies, "queue bound policies set"),
         Err(e) => tracing::warn!(
             error = %e,
-            "dead-letter retention not applied; samverkan.hub.dead keeps everything until it is \
+            "queue bounds not applied; the hub's queues are unbounded until they are \
              (run `samverkan topology --declare` where the management API is reachable)"
         ),
     }
@@ -123,7 +124,7 @@ pub async fn serve(
         shutdown.clone(),
     )
     .await?;
-    tokio::spawn(apply_retention(settings.clone()));
+    tokio::spawn(apply_policies(settings.clone()));
     let http = match settings.http.address() {
         Some(address) => {
             let links = (&consumer, publisher.as_ref());

@@ -30,15 +30,27 @@ pub struct AmqpSettings {
     pub dead_letter_max_messages: u64,
     /// Longest a dead letter is kept, in hours; 0: no limit.
     pub dead_letter_max_age_hours: u64,
+    /// Most messages an organisation's queue holds before the hub's publishes to it are
+    /// refused (and wait in the outbox); 0: no limit.
+    pub org_queue_max_messages: u64,
+    /// Most bytes an organisation's queue holds, likewise; 0: no limit.
+    pub org_queue_max_bytes: u64,
 }
 
 impl AmqpSettings {
-    /// What the dead-letter queue keeps.
+    /// The broker policies the hub sets: dead-letter retention, organisation queue bounds.
     #[must_use]
-    pub fn dead_letter_retention(&self) -> crate::onboard::policy::Retention {
-        crate::onboard::policy::Retention {
-            max_messages: self.dead_letter_max_messages,
-            max_age_hours: self.dead_letter_max_age_hours,
+    pub fn policies(&self) -> crate::onboard::policy::Policies {
+        use crate::onboard::policy::{Policies, QueueBounds, Retention};
+        Policies {
+            dead_letters: Retention {
+                max_messages: self.dead_letter_max_messages,
+                max_age_hours: self.dead_letter_max_age_hours,
+            },
+            org_queues: QueueBounds {
+                max_messages: self.org_queue_max_messages,
+                max_bytes: self.org_queue_max_bytes,
+            },
         }
     }
 
@@ -110,6 +122,8 @@ impl fmt::Debug for AmqpSettings {
             .field("management_url", &redact_url(&self.management_url))
             .field("dead_letter_max_messages", &self.dead_letter_max_messages)
             .field("dead_letter_max_age_hours", &self.dead_letter_max_age_hours)
+            .field("org_queue_max_messages", &self.org_queue_max_messages)
+            .field("org_queue_max_bytes", &self.org_queue_max_bytes)
             .finish()
     }
 }
