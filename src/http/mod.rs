@@ -82,6 +82,7 @@ async fn readyz(State(state): State<HttpState>) -> Response {
 async fn metrics(State(state): State<HttpState>) -> Response {
     let gauges = Gauges {
         outbox_pending: state.pipeline.store().outbox_pending_count().await.ok(),
+        outbox_parked: state.pipeline.store().outbox_parked_count().await.ok(),
         broker_connected: state.broker.as_ref().map(LinkStatus::is_connected),
     };
     let text = state.pipeline.metrics().render(gauges);

@@ -73,6 +73,11 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "reference_compaction",
         include_str!("../../migrations/sqlite/0004_reference_compaction.sql"),
     ),
+    (
+        5,
+        "outbox_retry",
+        include_str!("../../migrations/sqlite/0005_outbox_retry.sql"),
+    ),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (
@@ -94,6 +99,11 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         4,
         "reference_compaction",
         include_str!("../../migrations/postgres/0004_reference_compaction.sql"),
+    ),
+    (
+        5,
+        "outbox_retry",
+        include_str!("../../migrations/postgres/0005_outbox_retry.sql"),
     ),
 ];
 

@@ -26,9 +26,11 @@
 //! **Nothing lost, nothing twice.** A [`Tx`] carries the inbox row, the effects and the outbox
 //! rows of one event; the delivery is acked after it commits. The relay claims unsent rows with
 //! [`Store::claim_outbox`] (a lease in `outbox.claimed_until_ms`), publishes them with confirms
-//! and calls [`Store::mark_sent`], or [`Store::record_attempt`] to give a failed row back at
-//! once. Whatever was not confirmed before a crash is claimed again once its lease runs out, so
-//! it is published again and receivers dedupe by event id.
+//! and calls [`Store::mark_sent`], or gives a failed row back: [`Store::retry_later`] (its own
+//! backoff), [`Store::release`] (the broker was away) or [`Store::park`] (it can never be sent).
+//! Whatever was not confirmed before a crash is claimed again once its lease runs out, so
+//! it is published again and receivers dedupe by event id. [`Store::prune`] deletes sent outbox
+//! rows, inbox rows and audit entries past their retention.
 //!
 //! **Competing instances.** Answers to one need are serialised by the need's row lock
 //! ([`Tx::load_need_for_update`]) and, as a second line, by the need's `version`
@@ -49,7 +51,9 @@ mod codes;
 mod connect;
 mod error;
 mod outbox;
+mod parked;
 mod records;
+mod retention;
 mod rows;
 mod tx;
 
@@ -61,10 +65,12 @@ pub use codes::{
 };
 pub use connect::{Backend, redact_url};
 pub use error::StoreError;
+pub use parked::ParkedRow;
 pub use records::{
     AnswerApplied, AuditEntry, AuditRecord, LatestAnswer, NeedRecord, NewAnswer, NewNeed,
     NewRecipient, OutboxMessage, OutboxRow, RecipientRecord, ReferenceEntry, ReferenceEvent,
 };
+pub use retention::{Pruned, Retention};
 pub use tx::Tx;
 
 use connect::Pools;
