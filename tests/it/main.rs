@@ -17,6 +17,7 @@ mod loadgen;
 mod matching;
 mod onboard;
 mod outbox_claim;
+mod outbox_parking;
 mod outbox_retry;
 mod pii;
 mod reconcile;

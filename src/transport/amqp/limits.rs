@@ -11,7 +11,12 @@
 //! turns into a parked outbox row instead of a retry.
 //!
 //! The size computed is an upper bound of the content-header frame as lapin encodes it (the
-//! hub writes every header value as a long string), so a message that passes fits.
+//! hub writes every header value as a long string). It must stay [`HEADROOM`] under
+//! `frame_max`, not just under it: the broker adds headers on the way (`x-death` when it
+//! dead-letters, `x-delivery-count` on a quorum queue's redelivery), and a message whose
+//! header frame is exactly `frame_max` is accepted by RabbitMQ but never arrives at a lapin
+//! consumer (tried on RabbitMQ 3.10: `basic.get` waits for ever). So the frame limit
+//! is [`frame_limit`], not `frame_max`.
 
 use std::fmt;
 
@@ -24,6 +29,9 @@ pub const SHORTSTR_MAX: usize = 255;
 const FRAME_OVERHEAD: usize = 8;
 /// Class id, weight, body size and property flags before a content header's properties.
 const CONTENT_HEADER_FIXED: usize = 14;
+/// Bytes of the frame left for what the broker adds to the header on delivery.
+pub const HEADROOM: usize = 4096;
+
 /// Properties the hub sets on every message: `delivery_mode` (1), `timestamp` (8) and
 /// `app_id` = `samverkan` (1 + 9).
 const FIXED_PROPERTIES: usize = 1 + 8 + 1 + super::publish::APP_ID.len();
@@ -87,7 +95,9 @@ impl fmt::Display for Unsendable {
             ),
             Self::HeadersTooLarge { bytes, frame_max } => write!(
                 f,
-                "properties and headers take {bytes} bytes; the broker's frame_max is {frame_max}"
+                "properties and headers take {bytes} bytes; the broker's frame_max is \
+                 {frame_max}, of which at most {} may be used",
+                frame_limit(*frame_max)
             ),
             Self::BodyTooLarge { bytes, max } => write!(
                 f,
@@ -122,7 +132,7 @@ pub fn check(message: &Outbound, frame_max: u32, max_body: usize) -> Result<(), 
         return Err(Unsendable::HeaderNameTooLong { len });
     }
     let bytes = header_frame_bytes(message);
-    if frame_max != 0 && bytes > usize::try_from(frame_max).unwrap_or(usize::MAX) {
+    if frame_max != 0 && bytes > frame_limit(frame_max) {
         return Err(Unsendable::HeadersTooLarge { bytes, frame_max });
     }
     if message.body.len() > max_body {
@@ -132,6 +142,14 @@ pub fn check(message: &Outbound, frame_max: u32, max_body: usize) -> Result<(), 
         });
     }
     Ok(())
+}
+
+/// The largest content-header frame published on a connection with this `frame_max`:
+/// [`HEADROOM`] under it, or half of it on a (tiny) frame of less than twice the headroom.
+#[must_use]
+pub fn frame_limit(frame_max: u32) -> usize {
+    let frame_max = usize::try_from(frame_max).unwrap_or(usize::MAX);
+    frame_max.saturating_sub(HEADROOM).max(frame_max / 2)
 }
 
 /// The size of the content-header frame that carries `message`'s properties: short strings
@@ -231,9 +249,16 @@ mod tests {
         assert!(err.to_string().contains("131072"), "{err}");
         let size = header_frame_bytes(&m);
         assert!(size > 131_072 && size < 131_300, "{size}");
-        let frame = u32::try_from(size).expect("size");
+        let frame = u32::try_from(size + HEADROOM).expect("size");
         assert_eq!(check(&m, frame, 1024), Ok(()));
         assert!(check(&m, frame - 1, 1024).is_err());
+    }
+
+    #[test]
+    fn the_frame_limit_leaves_headroom_for_the_broker() {
+        assert_eq!(frame_limit(131_072), 131_072 - 4096);
+        assert_eq!(frame_limit(4096), 2048);
+        assert_eq!(frame_limit(0), 0);
     }
 
     #[test]

@@ -29,7 +29,7 @@ pub use connection::{CONNECT_TIMEOUT, DEFAULT_AMQP_URL, connect, redact_url};
 pub use consume::{AmqpConsumer, AmqpDelivery, ConsumerConfig, LinkStatus};
 pub use dead_letters::{DeadLetter, DeadLetters, peek};
 pub use error::{START_BROKER_HINT, TransportError};
-pub use limits::{SHORTSTR_MAX, Unsendable, header_frame_bytes};
+pub use limits::{HEADROOM, SHORTSTR_MAX, Unsendable, frame_limit, header_frame_bytes};
 pub use publish::{APP_ID, PERSISTENT, PendingConfirm, Publisher, event_properties};
 pub use relay::{
     AmqpPublisher, DEFAULT_CONFIRM_TIMEOUT, DEFAULT_CONFIRM_WINDOW, DEFAULT_MAX_MESSAGE_BYTES,
