@@ -19,6 +19,7 @@ mod onboard;
 mod outbox_claim;
 mod outbox_parking;
 mod outbox_retry;
+mod outbox_stall;
 mod pii;
 mod reconcile;
 mod settings;

@@ -71,7 +71,11 @@ fn relay_and_retention_defaults_load_and_the_environment_overrides_them() {
 
     let s = settings::load_from(None, HashMap::new()).expect("defaults load");
     let relay = RelayConfig::from_settings(&s);
-    assert_eq!(relay, RelayConfig::default(), "the documented relay defaults");
+    assert_eq!(
+        relay,
+        RelayConfig::default(),
+        "the documented relay defaults"
+    );
     assert_eq!(s.hub.relay_max_message_bytes, 16 * 1024 * 1024);
     let day = Duration::from_secs(86_400);
     let retention = s.retention.to_retention();
