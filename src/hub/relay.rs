@@ -243,12 +243,21 @@ pub async fn relay_once<P: Publish>(
     for row in &suspects {
         results.extend(publish(publisher, std::slice::from_ref(row)).await);
     }
-    let mut pass = Pass {
-        claimed: rows.len(),
-        ..Pass::default()
-    };
+    let published = fresh.iter().chain(&suspects).copied().zip(&results);
+    let mut pass = settle(store, config, published).await?;
+    pass.claimed = rows.len();
+    Ok(pass)
+}
+
+/// Marks each row sent, gives it back, schedules its retry or parks it, by its [`verdict`].
+async fn settle<'a>(
+    store: &Store,
+    config: &RelayConfig,
+    published: impl Iterator<Item = (&'a OutboxRow, &'a Result<(), TransportError>)>,
+) -> Result<Pass, StoreError> {
+    let mut pass = Pass::default();
     let (mut sent, mut waiting) = (Vec::new(), Vec::new());
-    for (row, result) in fresh.iter().chain(&suspects).zip(&results) {
+    for (row, result) in published {
         match verdict(row.attempts, result, config) {
             Verdict::Sent => sent.push(row.id),
             Verdict::Wait => waiting.push(row.id),

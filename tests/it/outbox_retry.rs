@@ -4,11 +4,13 @@
 //! over them against RabbitMQ.
 
 use std::collections::BTreeMap;
+use std::future::Future;
 use std::time::{Duration, Instant};
 
 use samverkan::event::{EventId, Source};
-use samverkan::hub::relay::{HEADERS_TOO_LARGE, PROPERTY_TOO_LONG};
+use samverkan::hub::relay::{self, HEADERS_TOO_LARGE, PROPERTY_TOO_LONG, Pass, RelayConfig};
 use samverkan::store::{AuditAction, AuditEntry, OutboxMessage, Pruned, Retention, Store};
+use samverkan::transport::{Outbound, Publish, Shutdown, TransportError};
 use sqlx::{AnyConnection, Connection};
 
 use crate::store::on_both;
@@ -312,6 +314,99 @@ async fn pruning_removes_only_old_sent_outbox_rows_old_inbox_rows_and_old_audit_
             "{backend}"
         );
         tx.rollback().await.expect("rollback");
+        store.close().await;
+    })
+    .await;
+}
+
+/// A broker that is never there: every publish fails as an outage.
+struct Down;
+
+impl Publish for Down {
+    fn publish_all(
+        &self,
+        messages: &[Outbound],
+    ) -> impl Future<Output = Vec<Result<(), TransportError>>> + Send {
+        let results = messages
+            .iter()
+            .map(|m| {
+                Err(TransportError::NotPublished {
+                    event_id: m.message_id.clone().unwrap_or_default(),
+                    cause: "connection refused".into(),
+                    transient: true,
+                })
+            })
+            .collect();
+        std::future::ready(results)
+    }
+}
+
+#[tokio::test]
+async fn a_broker_outage_counts_no_attempt_and_parks_nothing() {
+    on_both(|backend, url| async move {
+        let store = open(&url).await;
+        enqueue_names(&store, &["e1", "e2", "e3"]).await;
+        let config = RelayConfig {
+            max_attempts: 2,
+            ..RelayConfig::default()
+        };
+        for _ in 0..5 {
+            let pass = relay::relay_once(&store, &Down, &config)
+                .await
+                .expect("relay");
+            let expected = Pass {
+                claimed: 3,
+                waiting: 3,
+                ..Pass::default()
+            };
+            assert_eq!(pass, expected, "{backend}: given back at once, every time");
+        }
+        let pending = store.pending_outbox(10).await.expect("pending");
+        assert!(pending.iter().all(|r| r.attempts == 0), "{backend}");
+        assert_eq!(store.outbox_parked_count().await.expect("parked"), 0);
+        store.close().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_hub_prunes_old_rows_as_soon_as_it_starts() {
+    on_both(|backend, url| async move {
+        let store = open(&url).await;
+        let ids = enqueue_names(&store, &["old", "new"]).await;
+        store.mark_sent(&ids).await.expect("sent");
+        age(
+            &url,
+            ("outbox", "sent_at_ms"),
+            &format!("id = {}", ids[0]),
+            8 * DAY,
+        )
+        .await;
+        let retention = Retention {
+            outbox_sent: Some(7 * DAY),
+            inbox: None,
+            audit: None,
+            batch: 100,
+        };
+        let (trigger, shutdown) = Shutdown::new();
+        let task = tokio::spawn(samverkan::hub::retention::run(
+            store.clone(),
+            retention,
+            Duration::from_secs(3600),
+            shutdown,
+        ));
+        let started = Instant::now();
+        while count(&url, "outbox").await != 1 {
+            assert!(started.elapsed() < Duration::from_secs(20), "{backend}");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        trigger.trigger();
+        task.await.expect("pruning task");
+        assert_eq!(
+            count(&url, "outbox").await,
+            1,
+            "{backend}: only the old row went"
+        );
         store.close().await;
     })
     .await;
