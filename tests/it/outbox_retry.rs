@@ -327,16 +327,14 @@ impl Publish for Down {
         &self,
         messages: &[Outbound],
     ) -> impl Future<Output = Vec<Result<(), TransportError>>> + Send {
-        let results = messages
-            .iter()
-            .map(|m| {
-                Err(TransportError::NotPublished {
-                    event_id: m.message_id.clone().unwrap_or_default(),
-                    cause: "connection refused".into(),
-                    transient: true,
-                })
-            })
-            .collect();
+        let mut results = Vec::with_capacity(messages.len());
+        for m in messages {
+            results.push(Err(TransportError::NotPublished {
+                event_id: m.message_id.clone().unwrap_or_default(),
+                cause: "connection refused".into(),
+                transient: true,
+            }));
+        }
         std::future::ready(results)
     }
 }
