@@ -137,10 +137,11 @@ pub async fn run<C: Consume, P: Publish>(
     if let Err(e) = pruner.await {
         tracing::error!(error = %e, "pruning task failed");
     }
-    // What the last deliveries committed after the relay stopped.
+    // What the last deliveries committed after the relay stopped. Rows that failed are not
+    // due again at once and parked rows never are, so this ends; an outage ends it too.
     loop {
         match relay::relay_once(pipeline.store(), publisher.as_ref(), &config).await {
-            Ok(pass) if pass.published == 0 || pass.waiting > 0 => break,
+            Ok(pass) if pass.claimed == 0 || pass.waiting > 0 => break,
             Err(_) => break,
             Ok(_) => {}
         }
