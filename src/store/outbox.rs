@@ -27,8 +27,8 @@
 //!
 //! A claim is capped in bytes as well as rows (body plus headers, summed in id order; the first
 //! row is always taken), so a backlog of large messages cannot pull hundreds of megabytes into
-//! the relay at once. Rows that are parked or not yet due are skipped, never scanned twice:
-//! the `outbox_unsent` index holds only unsent, unparked rows.
+//! the relay at once. Parked rows leave the `outbox_unsent` index, so any number of them costs
+//! a claim nothing; rows waiting for their next attempt stay in it and are skipped.
 
 use std::time::Duration;
 
@@ -93,8 +93,9 @@ fn millis(d: Duration) -> i64 {
 
 impl Store {
     /// Up to `limit` outbox rows the broker has not confirmed and that are not parked, oldest
-    /// first, claimed or not, due or not. At start this is everything a crash left unconfirmed. The relay uses
-    /// [`Store::claim_outbox`]; this is for looking (is the outbox flushed?).
+    /// first, claimed or not, due or not. At start this is everything a crash left
+    /// unconfirmed. The relay uses [`Store::claim_outbox`]; this is for looking (is the outbox
+    /// flushed?).
     pub async fn pending_outbox(&self, limit: i64) -> Result<Vec<OutboxRow>, StoreError> {
         let sql =
             format!("SELECT {OUTBOX_COLUMNS} FROM outbox WHERE {UNSENT} ORDER BY id LIMIT $1");
