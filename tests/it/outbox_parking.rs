@@ -267,3 +267,39 @@ async fn headers_up_to_the_negotiated_frame_size_are_published_and_beyond_it_ref
     assert_eq!(drain_ids(&vhost, &queue).await, ["fits", "after"]);
     publisher.close().await;
 }
+
+/// Behind the check, in case a limit is missed: a publish the broker closes the connection for
+/// (FRAME_ERROR) fails as a refusal of that message, which counts against it, not as an outage,
+/// which would make it wait for ever and pause the relay.
+#[tokio::test]
+async fn a_frame_error_is_the_messages_fault_not_an_outage() {
+    use samverkan::transport::amqp::Publisher;
+    let vhost = Vhost::create().await;
+    publisher(&vhost).await.close().await; // declares the topology
+    let connection = connect(&vhost.url("guest", "guest"), "it-frame-error")
+        .await
+        .expect("connect");
+    // The bare publisher, which does not check limits.
+    let bare = Publisher::open(&connection).await.expect("publisher");
+    let mut headers = BTreeMap::new();
+    headers.insert("x-big".to_owned(), "h".repeat(200_000));
+    let message = Outbound {
+        exchange: EGRESS_EXCHANGE.into(),
+        routing_key: STATUS_KEY.into(),
+        body: b"{}".to_vec(),
+        content_type: None,
+        message_id: Some("big".into()),
+        correlation_id: None,
+        kind: None,
+        headers,
+    };
+    let result = match bare.send(&message).await {
+        Ok(confirm) => tokio::time::timeout(Duration::from_secs(30), confirm)
+            .await
+            .expect("the confirm fails within 30 s"),
+        Err(e) => Err(e),
+    };
+    let err = result.expect_err("the broker refuses the frame");
+    assert!(!err.is_outage(), "{err:?}");
+    assert!(format!("{err:?}").contains("FRAMEERROR"), "{err:?}");
+}
