@@ -22,6 +22,7 @@ mod outbox_retry;
 mod outbox_stall;
 mod pii;
 mod reconcile;
+mod retention;
 mod settings;
 mod store;
 mod transport;
