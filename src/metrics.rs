@@ -2,7 +2,9 @@
 //!
 //! Plain atomics, no I/O: the worker counts each delivery's outcome once, by reason code for
 //! refusals, and the HTTP surface renders them together with gauges it reads at scrape time
-//! (unsent outbox rows, broker link). Reason codes are the stable ones of
+//! (unsent and parked outbox rows, broker link). Parked rows are a gauge read from the store,
+//! not a counter of this process, so the figure survives restarts and is the same on every hub
+//! instance sharing the database. Reason codes are the stable ones of
 //! [`crate::event::RejectReason`], so a dashboard can alert on e.g. `personal_data` from one
 //! region without ever seeing a value.
 
@@ -28,6 +30,8 @@ pub struct Metrics {
 pub struct Gauges {
     /// Outbox rows not yet confirmed by the broker, when the store answered.
     pub outbox_pending: Option<i64>,
+    /// Outbox rows parked because they can never be published, when the store answered.
+    pub outbox_parked: Option<i64>,
     /// Whether the consumer's broker link is up, when there is one.
     pub broker_connected: Option<bool>,
     /// Whether the hub is paused for a store fault.
@@ -130,6 +134,13 @@ impl Metrics {
                  # TYPE samverkan_outbox_pending gauge\nsamverkan_outbox_pending {pending}\n"
             );
         }
+        if let Some(parked) = gauges.outbox_parked {
+            let _ = write!(
+                out,
+                "# HELP samverkan_outbox_parked Outbound messages set aside because they can never be published (samverkan dead-letters parked).\n\
+                 # TYPE samverkan_outbox_parked gauge\nsamverkan_outbox_parked {parked}\n"
+            );
+        }
         if let Some(up) = gauges.broker_connected {
             let _ = write!(
                 out,
@@ -156,6 +167,7 @@ mod tests {
         metrics.store_fault("read_only");
         let text = metrics.render(Gauges {
             outbox_pending: Some(3),
+            outbox_parked: Some(2),
             broker_connected: Some(true),
             paused: true,
             outbox_oldest_age_secs: Some(1.5),
@@ -182,9 +194,11 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("samverkan_outbox_pending 3\n"), "{text}");
+        assert!(text.contains("samverkan_outbox_parked 2\n"), "{text}");
         assert!(text.contains("samverkan_broker_connected 1\n"), "{text}");
         assert_eq!(metrics.refusals(RejectReason::PersonalData), 1);
         let bare = Metrics::default().render(Gauges::default());
         assert!(!bare.contains("outbox_pending") && !bare.contains("broker_connected"));
+        assert!(!bare.contains("outbox_parked"));
     }
 }

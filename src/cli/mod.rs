@@ -11,6 +11,7 @@ mod demo;
 mod input;
 mod needs;
 mod onboard;
+mod parked;
 pub mod pii;
 mod publish;
 mod run;
@@ -52,7 +53,8 @@ pub enum Command {
     /// The whole story in one process (no broker): needs, PII refusals, matches, answers,
     /// and every need's reconciled status.
     Demo,
-    /// Inspect the hub's dead-letter queue (never consumes it, never shows bodies).
+    /// Inspect the hub's dead-letter queue (never consumes it, never shows bodies) and the
+    /// outbound messages parked because they can never be published.
     DeadLetters {
         /// What to do.
         #[command(subcommand)]
@@ -134,6 +136,17 @@ pub enum DeadLettersCommand {
     /// count per reason; they stay in the queue.
     List {
         /// How many messages to show at most.
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+        format: OutputFormat,
+    },
+    /// Outbound messages the relay parked in the store because they can never be published
+    /// (a property over 255 bytes, headers over the frame size, a body over the limit, or
+    /// refused by the broker in every attempt): reason, detail, ids, routing key, size.
+    Parked {
+        /// How many rows to show at most.
         #[arg(long, default_value_t = 100)]
         limit: usize,
         /// Output format.
@@ -244,6 +257,9 @@ pub fn dispatch(
         Command::DeadLetters {
             command: DeadLettersCommand::List { limit, format },
         } => dead_letters::list(settings, limit, format, out),
+        Command::DeadLetters {
+            command: DeadLettersCommand::Parked { limit, format },
+        } => parked::list(settings, limit, format, out),
         Command::Needs {
             command:
                 NeedsCommand::Show {

@@ -1,5 +1,5 @@
 //! The running hub: a pipeline, a worker loop over the ingress queue, the outbox relay, the
-//! close timer and the catalogue poller.
+//! close timer, the catalogue poller and the pruning of old rows.
 //!
 //! `build` turns [`Settings`] into a [`Pipeline`] (schemas compiled, catalogue loaded, store
 //! connected and migrated); [`run`] drives it over any transport until the shutdown future
@@ -10,6 +10,7 @@
 pub mod recover;
 pub mod reference;
 pub mod relay;
+pub mod retention;
 pub mod service;
 pub mod timer;
 pub mod worker;
@@ -100,15 +101,18 @@ pub async fn run<C: Consume, P: Publish>(
     shutdown: Shutdown,
 ) {
     let wake = Arc::new(Notify::new());
-    let claim = relay::Claim {
-        batch: settings.amqp.confirm_window,
-        lease: std::time::Duration::from_secs(settings.hub.relay_lease_secs),
-    };
+    let config = relay::RelayConfig::from_settings(settings);
     let relay = tokio::spawn(relay::run(
         pipeline.store().clone(),
         publisher.clone(),
         wake.clone(),
-        claim,
+        config,
+        shutdown.clone(),
+    ));
+    let pruner = tokio::spawn(retention::run(
+        pipeline.store().clone(),
+        settings.retention.to_retention(),
+        settings.retention.interval(),
         shutdown.clone(),
     ));
     let timer = tokio::spawn(timer::run(
@@ -144,10 +148,15 @@ pub async fn run<C: Consume, P: Publish>(
     if let Err(e) = relay.await {
         tracing::error!(error = %e, "outbox relay task failed");
     }
-    // What the last deliveries committed after the relay stopped.
+    if let Err(e) = pruner.await {
+        tracing::error!(error = %e, "pruning task failed");
+    }
+    // What the last deliveries committed after the relay stopped. Rows that failed are not
+    // due again at once and parked rows never are, so this ends; an outage ends it too.
     loop {
-        match relay::relay_once(pipeline.store(), publisher.as_ref(), claim).await {
-            Ok(relay::Pass { published: 0, .. }) | Err(_) => break,
+        match relay::relay_once(pipeline.store(), publisher.as_ref(), &config).await {
+            Ok(pass) if pass.claimed == 0 || pass.waiting > 0 => break,
+            Err(_) => break,
             Ok(_) => {}
         }
     }

@@ -1,12 +1,29 @@
 //! The outbox relay: publishes what the pipeline committed, marks it sent once confirmed.
 //!
 //! It is the only thing that publishes the hub's events. Rows are claimed oldest first in
-//! batches of the confirm window ([`Store::claim_outbox`]) and published with pipelined
-//! confirms; a row is marked sent only after the broker confirmed it and routed it to a queue.
-//! Failed rows are given back at once ([`Store::record_attempt`] clears the claim) and retried
-//! with a growing pause; a row that stays unroutable (an organisation's queue was deleted) is
-//! moved to the dead-letter queue after [`MAX_ATTEMPTS`] so it cannot hold the relay forever,
-//! and is never dropped.
+//! batches capped in rows (the confirm window) and bytes ([`Store::claim_outbox_within`]) and
+//! published with pipelined confirms; a row is marked sent only after the broker confirmed it
+//! and routed it to a queue.
+//!
+//! **No row can stall the others.** Each failed row gets one of three fates, decided from the
+//! error alone ([`verdict`]):
+//!
+//! - **parked** at once when it can never be published — a short-string property over 255
+//!   bytes, headers over the negotiated frame size, a body over `hub.relay_max_message_bytes`
+//!   (the publisher checks before sending, so such a row never costs a connection) — and after
+//!   `hub.relay_max_attempts` failed attempts when the broker keeps refusing it (unroutable,
+//!   its publish closing the channel). A nack is not counted towards parking: it is how a full
+//!   organisation queue refuses (`reject-publish`), and that row waits until the organisation
+//!   consumes. A parked row stays in the outbox with a stable
+//!   reason code, is logged at WARN with its event id, counted in `samverkan_outbox_parked` and
+//!   listed by `samverkan dead-letters parked`; it is never retried.
+//! - **retried later**: the broker refused it, so it waits for its own next-attempt time (the
+//!   backoff grows per attempt, jittered), while the rows behind it go on at once. A row that
+//!   has failed before is published alone, so a row that breaks the channel cannot count
+//!   failures against its neighbours: a row is parked only for failures of its own.
+//! - **waiting**: the broker link was down or lost — an outage, not the row's fault. The row is
+//!   given back untouched (no attempt counted) and the relay pauses as a whole, growing to 5 s,
+//!   since nothing can be published until the broker is back.
 //!
 //! **Several relays, one outbox.** Hub instances sharing a database each run a relay. A claim
 //! is a lease (`[hub] relay_lease_secs`): while one relay holds a row the others skip it, so
@@ -23,26 +40,79 @@ use std::time::Duration;
 
 use tokio::sync::Notify;
 
-use crate::event::RejectReason;
 use crate::pipeline::outbox::from_row;
-use crate::store::{OutboxRow, Store, StoreError};
-use crate::transport::amqp::DEAD_LETTER_EXCHANGE;
-use crate::transport::{DETAIL_HEADER, Outbound, Publish, REASON_HEADER, Shutdown, TransportError};
+use crate::settings::Settings;
+use crate::store::{OutboxRow, ReasonCode, Store, StoreError};
+use crate::transport::amqp::{Backoff, TransportError, Unsendable};
+use crate::transport::{Outbound, Publish, Shutdown};
 
-/// Attempts before an undeliverable row is moved to the dead letters.
-pub const MAX_ATTEMPTS: i64 = 20;
-/// Longest pause after a failed batch.
+/// Parked: a short-string property (ids, type, content type, routing key) over 255 bytes.
+pub const PROPERTY_TOO_LONG: ReasonCode = ReasonCode::new("property_too_long");
+/// Parked: a header name over 255 bytes.
+pub const HEADER_NAME_TOO_LONG: ReasonCode = ReasonCode::new("header_name_too_long");
+/// Parked: properties and headers do not fit in one frame of the negotiated size.
+pub const HEADERS_TOO_LARGE: ReasonCode = ReasonCode::new("headers_too_large");
+/// Parked: the body is over `hub.relay_max_message_bytes`.
+pub const BODY_TOO_LARGE: ReasonCode = ReasonCode::new("body_too_large");
+/// Parked: no queue took it in `hub.relay_max_attempts` attempts.
+pub const UNROUTABLE: ReasonCode = ReasonCode::new("unroutable");
+/// Parked: the broker refused it otherwise (nack, channel error) in every attempt.
+pub const BROKER_REFUSED: ReasonCode = ReasonCode::new("broker_refused");
+
+/// Shortest and longest relay-wide pause while the broker is unreachable.
+const MIN_PAUSE: Duration = Duration::from_millis(100);
 const MAX_PAUSE: Duration = Duration::from_secs(5);
-/// How often the relay looks even when nobody woke it (rows from another hub instance).
+/// How often the relay looks even when nobody woke it (rows from another hub instance, rows
+/// whose next attempt has come).
 const IDLE_POLL: Duration = Duration::from_millis(500);
 
-/// How much the relay claims at a time, and for how long.
+/// How much the relay claims at a time, for how long, and how it retries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Claim {
+pub struct RelayConfig {
     /// Rows per pass (the confirm window).
     pub batch: usize,
+    /// Bytes (bodies and headers) per pass; the first row is taken whatever its size.
+    pub batch_bytes: usize,
     /// How long other relays skip the claimed rows.
     pub lease: Duration,
+    /// Failed attempts after which a row the broker keeps refusing is parked (at least 2).
+    pub max_attempts: i64,
+    /// Delays between attempts at one row.
+    pub retry: Backoff,
+}
+
+impl RelayConfig {
+    /// The relay the settings describe (`[hub] relay_*`, `[amqp] confirm_window`).
+    #[must_use]
+    pub fn from_settings(settings: &Settings) -> Self {
+        let hub = &settings.hub;
+        Self {
+            batch: settings.amqp.confirm_window,
+            batch_bytes: hub.relay_batch_bytes,
+            lease: Duration::from_secs(hub.relay_lease_secs),
+            max_attempts: i64::from(hub.relay_max_attempts),
+            retry: Backoff {
+                initial: hub.relay_retry_initial(),
+                max: hub.relay_retry_max(),
+            },
+        }
+    }
+}
+
+impl Default for RelayConfig {
+    /// 256 rows or 8 MiB per pass, a 10 s lease, parked after 10 attempts 1 s … 5 min apart.
+    fn default() -> Self {
+        Self {
+            batch: 256,
+            batch_bytes: 8 << 20,
+            lease: Duration::from_secs(10),
+            max_attempts: 10,
+            retry: Backoff {
+                initial: Duration::from_secs(1),
+                max: Duration::from_secs(300),
+            },
+        }
+    }
 }
 
 /// Publish pending outbox rows until `shutdown`.
@@ -50,30 +120,31 @@ pub async fn run<P: Publish>(
     store: Store,
     publisher: Arc<P>,
     wake: Arc<Notify>,
-    claim: Claim,
+    config: RelayConfig,
     shutdown: Shutdown,
 ) {
-    let mut pause = Duration::from_millis(100);
+    let mut pause = MIN_PAUSE;
     while !shutdown.is_triggered() {
-        match relay_once(&store, publisher.as_ref(), claim).await {
-            Ok(Pass {
-                published: 0,
-                failed: 0,
-            }) => {
+        match relay_once(&store, publisher.as_ref(), &config).await {
+            Ok(pass) if pass.waiting > 0 => {
+                tracing::debug!(
+                    waiting = pass.waiting,
+                    "broker unavailable; outbox rows wait for it"
+                );
+                sleep_or_shutdown(pause, &shutdown).await;
+                pause = (pause * 2).min(MAX_PAUSE);
+            }
+            Ok(pass) if pass.claimed == 0 => {
+                pause = MIN_PAUSE;
                 tokio::select! {
                     () = wake.notified() => {}
                     () = tokio::time::sleep(IDLE_POLL) => {}
                     () = shutdown.wait() => {}
                 }
             }
-            Ok(Pass { failed: 0, .. }) => pause = Duration::from_millis(100),
-            Ok(Pass { failed, .. }) => {
-                tracing::debug!(failed, "outbox rows not confirmed; retrying");
-                sleep_or_shutdown(pause, &shutdown).await;
-                pause = (pause * 2).min(MAX_PAUSE);
-            }
+            Ok(_) => pause = MIN_PAUSE,
             Err(e) => {
-                tracing::warn!(error = %e, "outbox relay cannot read the store; retrying");
+                tracing::warn!(error = %e, "outbox relay cannot use the store; retrying");
                 sleep_or_shutdown(pause, &shutdown).await;
                 pause = (pause * 2).min(MAX_PAUSE);
             }
@@ -88,78 +159,245 @@ async fn sleep_or_shutdown(pause: Duration, shutdown: &Shutdown) {
     }
 }
 
-/// What one pass did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What one pass did with the rows it claimed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Pass {
+    /// Rows claimed.
+    pub claimed: usize,
     /// Rows confirmed and marked sent.
     pub published: usize,
-    /// Rows that failed this time.
-    pub failed: usize,
+    /// Rows the broker refused, waiting for their next attempt.
+    pub retrying: usize,
+    /// Rows set aside for good.
+    pub parked: usize,
+    /// Rows given back because the broker was unreachable.
+    pub waiting: usize,
 }
 
-/// Claim one batch of unsent rows no other relay holds, publish it, and mark each row sent or
-/// give it back.
+/// What becomes of one row after a publish.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// Confirmed: mark it sent.
+    Sent,
+    /// The broker was unreachable: give it back, count nothing.
+    Wait,
+    /// The broker refused it: count the attempt, try again after this delay.
+    Retry(Duration),
+    /// It can never be sent: park it with this reason and detail.
+    Park(ReasonCode, String),
+}
+
+/// The fate of a row that had failed `attempts` times before this publish, given its result.
+#[must_use]
+pub fn verdict(
+    attempts: i64,
+    result: &Result<(), TransportError>,
+    config: &RelayConfig,
+) -> Verdict {
+    let error = match result {
+        Ok(()) => return Verdict::Sent,
+        Err(error) => error,
+    };
+    if let Some(reason) = error.unsendable() {
+        return Verdict::Park(unsendable_code(reason), reason.to_string());
+    }
+    if error.is_outage() {
+        return Verdict::Wait;
+    }
+    let failures = attempts.saturating_add(1);
+    // A nack is how a full organisation queue (`reject-publish`) refuses: the row waits, on
+    // its own backoff, until the organisation consumes; it is never parked for that.
+    let queue_full = matches!(error, TransportError::Nacked { .. });
+    if failures >= config.max_attempts && !queue_full {
+        let code = match error {
+            TransportError::Unroutable { .. } => UNROUTABLE,
+            _ => BROKER_REFUSED,
+        };
+        let detail = format!("{failures} attempts; last: {error}");
+        return Verdict::Park(code, detail);
+    }
+    let failures = u32::try_from(failures).unwrap_or(u32::MAX);
+    Verdict::Retry(config.retry.delay(failures))
+}
+
+fn unsendable_code(reason: &Unsendable) -> ReasonCode {
+    match reason {
+        Unsendable::PropertyTooLong { .. } => PROPERTY_TOO_LONG,
+        Unsendable::HeaderNameTooLong { .. } => HEADER_NAME_TOO_LONG,
+        Unsendable::HeadersTooLarge { .. } => HEADERS_TOO_LARGE,
+        Unsendable::BodyTooLarge { .. } => BODY_TOO_LARGE,
+    }
+}
+
+/// Claim one batch of due rows no other relay holds, publish it, and settle each row by its
+/// [`verdict`]. Rows that never failed go out together with pipelined confirms; rows that
+/// failed before go out one by one after them.
 pub async fn relay_once<P: Publish>(
     store: &Store,
     publisher: &P,
-    claim: Claim,
+    config: &RelayConfig,
 ) -> Result<Pass, StoreError> {
-    let limit = i64::try_from(claim.batch).unwrap_or(i64::MAX);
-    let rows = store.claim_outbox(limit, claim.lease).await?;
-    if rows.is_empty() {
-        return Ok(Pass {
-            published: 0,
-            failed: 0,
-        });
+    let limit = i64::try_from(config.batch.max(1)).unwrap_or(i64::MAX);
+    let bytes = i64::try_from(config.batch_bytes).unwrap_or(i64::MAX);
+    let rows = store
+        .claim_outbox_within(limit, bytes, config.lease)
+        .await?;
+    let (fresh, suspects): (Vec<&OutboxRow>, Vec<&OutboxRow>) =
+        rows.iter().partition(|row| row.attempts == 0);
+    let mut results = publish(publisher, &fresh).await;
+    for row in &suspects {
+        results.extend(publish(publisher, std::slice::from_ref(row)).await);
     }
-    let messages: Vec<Outbound> = rows.iter().map(|r| from_row(&r.message)).collect();
-    let results = publisher.publish_all(&messages).await;
-    let mut sent = Vec::with_capacity(rows.len());
-    let mut failed = 0;
-    for (row, result) in rows.iter().zip(results) {
-        match result {
-            Ok(()) => sent.push(row.id),
-            Err(e) if row.attempts + 1 >= MAX_ATTEMPTS && !e.is_transient() => {
-                if park(publisher, row, &e).await {
-                    sent.push(row.id);
-                } else {
-                    store.record_attempt(row.id).await?;
-                    failed += 1;
-                }
+    let published = fresh.iter().chain(&suspects).copied().zip(&results);
+    let mut pass = settle(store, config, published).await?;
+    pass.claimed = rows.len();
+    Ok(pass)
+}
+
+/// Marks each row sent, gives it back, schedules its retry or parks it, by its [`verdict`].
+async fn settle<'a>(
+    store: &Store,
+    config: &RelayConfig,
+    published: impl Iterator<Item = (&'a OutboxRow, &'a Result<(), TransportError>)>,
+) -> Result<Pass, StoreError> {
+    let mut pass = Pass::default();
+    let (mut sent, mut waiting) = (Vec::new(), Vec::new());
+    for (row, result) in published {
+        match verdict(row.attempts, result, config) {
+            Verdict::Sent => sent.push(row.id),
+            Verdict::Wait => waiting.push(row.id),
+            Verdict::Retry(delay) => {
+                log_retry(row, result, delay);
+                store.retry_later(row.id, delay).await?;
+                pass.retrying += 1;
             }
-            Err(e) => {
-                tracing::debug!(error = %e, outbox_id = row.id, "publish failed");
-                store.record_attempt(row.id).await?;
-                failed += 1;
+            Verdict::Park(reason, detail) => {
+                tracing::warn!(
+                    outbox_id = row.id,
+                    event_id = %row.message.event_id,
+                    routing_key = %row.message.routing_key,
+                    reason = %reason,
+                    detail = %detail,
+                    "outbox row can never be published; parked (samverkan dead-letters parked)"
+                );
+                store.park(row.id, reason, &detail).await?;
+                pass.parked += 1;
             }
         }
     }
+    pass.published = sent.len();
+    pass.waiting = waiting.len();
     store.mark_sent(&sent).await?;
-    Ok(Pass {
-        published: sent.len(),
-        failed,
-    })
+    store.release(&waiting).await?;
+    Ok(pass)
 }
 
-/// Move an undeliverable row to the dead letters; true when the broker confirmed it.
-async fn park<P: Publish>(publisher: &P, row: &OutboxRow, error: &TransportError) -> bool {
-    let mut dead = from_row(&row.message);
-    dead.headers.insert(
-        REASON_HEADER.to_owned(),
-        RejectReason::RetriesExhausted.as_str().to_owned(),
-    );
-    dead.headers
-        .insert(DETAIL_HEADER.to_owned(), error.to_string());
-    dead.exchange = DEAD_LETTER_EXCHANGE.to_owned();
-    let parked = matches!(
-        publisher
-            .publish_all(std::slice::from_ref(&dead))
-            .await
-            .pop(),
-        Some(Ok(()))
-    );
-    if parked {
-        tracing::error!(outbox_id = row.id, routing_key = %row.message.routing_key, "outbox row undeliverable; moved to the dead letters");
+async fn publish<P: Publish>(
+    publisher: &P,
+    rows: &[&OutboxRow],
+) -> Vec<Result<(), TransportError>> {
+    if rows.is_empty() {
+        return Vec::new();
     }
-    parked
+    let messages: Vec<Outbound> = rows.iter().map(|r| from_row(&r.message)).collect();
+    publisher.publish_all(&messages).await
+}
+
+fn log_retry(row: &OutboxRow, result: &Result<(), TransportError>, delay: Duration) {
+    if let Err(error) = result {
+        tracing::warn!(
+            outbox_id = row.id,
+            event_id = %row.message.event_id,
+            attempt = row.attempts + 1,
+            retry_in_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
+            error = %error,
+            "the broker refused an outbox row; it is retried alone, the others go on"
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config() -> RelayConfig {
+        RelayConfig {
+            max_attempts: 3,
+            retry: Backoff {
+                initial: Duration::from_millis(100),
+                max: Duration::from_secs(1),
+            },
+            ..RelayConfig::default()
+        }
+    }
+
+    fn unroutable() -> TransportError {
+        TransportError::Unroutable {
+            event_id: "e-1".into(),
+            exchange: "samverkan.egress".into(),
+            routing_key: "gone.x".into(),
+            reply_code: 312,
+            reply_text: "NO_ROUTE".into(),
+        }
+    }
+
+    #[test]
+    fn a_confirmed_row_is_sent_and_an_outage_counts_nothing() {
+        assert_eq!(verdict(0, &Ok(()), &config()), Verdict::Sent);
+        let down = Err(TransportError::NotPublished {
+            event_id: "e-1".into(),
+            cause: "no link".into(),
+            transient: true,
+        });
+        assert_eq!(verdict(0, &down, &config()), Verdict::Wait);
+        assert_eq!(verdict(99, &down, &config()), Verdict::Wait);
+    }
+
+    #[test]
+    fn an_unsendable_row_is_parked_at_once_with_its_reason() {
+        let long = Err(TransportError::Unsendable {
+            event_id: "e-1".into(),
+            reason: Unsendable::PropertyTooLong {
+                property: "correlation_id",
+                len: 300,
+            },
+        });
+        let Verdict::Park(code, detail) = verdict(0, &long, &config()) else {
+            panic!("not parked");
+        };
+        assert_eq!(code, PROPERTY_TOO_LONG);
+        assert_eq!(
+            detail,
+            "correlation_id is 300 bytes; AMQP allows at most 255"
+        );
+    }
+
+    #[test]
+    fn a_refused_row_backs_off_per_attempt_and_is_parked_at_the_bound() {
+        let refused = Err(unroutable());
+        let delay = |attempts| match verdict(attempts, &refused, &config()) {
+            Verdict::Retry(d) => d,
+            other => panic!("{other:?}"),
+        };
+        let first = delay(0);
+        assert!(first >= Duration::from_millis(50) && first <= Duration::from_millis(100));
+        let second = delay(1);
+        assert!(second >= Duration::from_millis(100) && second <= Duration::from_millis(200));
+        let Verdict::Park(code, detail) = verdict(2, &refused, &config()) else {
+            panic!("not parked at the third failure");
+        };
+        assert_eq!(code, UNROUTABLE);
+        assert!(detail.starts_with("3 attempts; last: "), "{detail}");
+        let nacked = Err(TransportError::Nacked {
+            event_id: "e-1".into(),
+            exchange: "x".into(),
+            routing_key: "k".into(),
+        });
+        // A full queue (`reject-publish`) nacks: the row waits however long that takes.
+        assert!(matches!(verdict(2, &nacked, &config()), Verdict::Retry(_)));
+        assert!(matches!(
+            verdict(1000, &nacked, &config()),
+            Verdict::Retry(_)
+        ));
+    }
 }

@@ -112,6 +112,7 @@ pub async fn serve(
             endpoint: endpoint(settings, "publisher")?,
             confirm_window: settings.amqp.confirm_window,
             confirm_timeout: DEFAULT_CONFIRM_TIMEOUT,
+            max_message_bytes: settings.hub.relay_max_message_bytes,
         })
         .await?,
     );

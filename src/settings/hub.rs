@@ -2,6 +2,7 @@
 //! where its reference data comes from.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use serde::Deserialize;
 
@@ -26,6 +27,20 @@ pub struct HubSettings {
     /// published again after at most this long. At least 1; publishing one batch must take
     /// well less.
     pub relay_lease_secs: u64,
+    /// Most bytes (bodies and headers) the relay claims at a time, besides at most
+    /// `amqp.confirm_window` rows; a single larger row is still taken alone. At least 1.
+    pub relay_batch_bytes: usize,
+    /// Failed attempts after which a row the broker keeps refusing (unroutable, nacked, its
+    /// publish closing the channel) is parked. Broker outages do not count. At least 2.
+    pub relay_max_attempts: u32,
+    /// First delay before a refused row is tried again, in milliseconds; doubles per attempt,
+    /// jittered. At least 1.
+    pub relay_retry_initial_ms: u64,
+    /// Longest delay between attempts at one row, in seconds. At least 1.
+    pub relay_retry_max_secs: u64,
+    /// Largest body the relay publishes, in bytes; a larger row is parked as `body_too_large`.
+    /// Keep it at or below the broker's `max_message_size` (RabbitMQ 4: 16 MiB). At least 1.
+    pub relay_max_message_bytes: usize,
     /// Pin the hub's clock to noon UTC of this date (`YYYY-MM-DD`) instead of the system clock:
     /// for demonstrations and tests against the sample data, whose intake windows and deadlines
     /// are fixed dates. Never set it in production.
@@ -61,7 +76,37 @@ impl HubSettings {
                     .to_owned(),
             ));
         }
+        if self.relay_batch_bytes == 0
+            || self.relay_retry_initial_ms == 0
+            || self.relay_retry_max_secs == 0
+            || self.relay_max_message_bytes == 0
+        {
+            return Err(SettingsError::value(
+                "hub",
+                "relay_batch_bytes, relay_retry_initial_ms, relay_retry_max_secs and \
+                 relay_max_message_bytes must be at least 1"
+                    .to_owned(),
+            ));
+        }
+        if self.relay_max_attempts < 2 {
+            return Err(SettingsError::value(
+                "hub.relay_max_attempts",
+                "must be at least 2: a row is parked only after a retry of its own".to_owned(),
+            ));
+        }
         Ok(())
+    }
+
+    /// How long the relay waits before the first retry of a refused row.
+    #[must_use]
+    pub fn relay_retry_initial(&self) -> Duration {
+        Duration::from_millis(self.relay_retry_initial_ms)
+    }
+
+    /// The longest wait between attempts at one row.
+    #[must_use]
+    pub fn relay_retry_max(&self) -> Duration {
+        Duration::from_secs(self.relay_retry_max_secs)
     }
 }
 
@@ -98,6 +143,11 @@ mod tests {
             retry_base_ms: 50,
             timer_interval_secs: 60,
             relay_lease_secs: 10,
+            relay_batch_bytes: 8 << 20,
+            relay_max_attempts: 10,
+            relay_retry_initial_ms: 1000,
+            relay_retry_max_secs: 300,
+            relay_max_message_bytes: 16 << 20,
             fixed_date: None,
         }
     }
@@ -111,6 +161,23 @@ mod tests {
         };
         let err = zero.validate().expect_err("a zero lease");
         assert!(err.to_string().contains("relay_lease_secs"), "{err}");
+    }
+
+    #[test]
+    fn a_relay_that_would_park_on_the_first_failure_or_claim_nothing_is_refused() {
+        let once = HubSettings {
+            relay_max_attempts: 1,
+            ..hub()
+        };
+        let err = once.validate().expect_err("one attempt");
+        assert!(err.to_string().contains("relay_max_attempts"), "{err}");
+        let no_bytes = HubSettings {
+            relay_batch_bytes: 0,
+            ..hub()
+        };
+        let err = no_bytes.validate().expect_err("no bytes");
+        assert!(err.to_string().contains("relay_batch_bytes"), "{err}");
+        assert_eq!(hub().relay_retry_max(), Duration::from_secs(300));
     }
 }
 

@@ -33,6 +33,7 @@
 mod error;
 mod hub;
 mod org;
+mod retention;
 mod sections;
 
 use std::collections::HashMap;
@@ -44,6 +45,7 @@ use serde::Deserialize;
 pub use error::SettingsError;
 pub use hub::{CatalogueSettings, CourseFile, HttpSettings, HubSettings};
 pub use org::{OrgId, OrgIdError, OrgKind, Organisation, UnknownOrgKind};
+pub use retention::{MIN_INBOX_DAYS, RetentionSettings};
 pub use sections::{
     AmqpSettings, LimitsSettings, LogFormat, LogSettings, PiiSettings, StoreSettings,
 };
@@ -75,6 +77,8 @@ pub struct Settings {
     pub hub: HubSettings,
     /// `[http]`: health, readiness and metrics endpoints.
     pub http: HttpSettings,
+    /// `[retention]`: how long sent outbox rows, inbox rows and audit entries are kept.
+    pub retention: RetentionSettings,
     /// `[catalogue]`: course and partner files loaded at start.
     #[serde(default)]
     pub catalogue: CatalogueSettings,
@@ -107,6 +111,7 @@ impl Settings {
         self.store.validate()?;
         self.hub.validate()?;
         self.http.validate()?;
+        self.retention.validate()?;
         org::validate_all(&self.organisations)
     }
 }

@@ -75,6 +75,11 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../../migrations/sqlite/0004_reference_compaction.sql"),
     ),
     (
+        5,
+        "outbox_retry",
+        include_str!("../../migrations/sqlite/0005_outbox_retry.sql"),
+    ),
+    (
         6,
         "need_scope",
         include_str!("../../migrations/sqlite/0006_need_scope.sql"),
@@ -100,6 +105,11 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         4,
         "reference_compaction",
         include_str!("../../migrations/postgres/0004_reference_compaction.sql"),
+    ),
+    (
+        5,
+        "outbox_retry",
+        include_str!("../../migrations/postgres/0005_outbox_retry.sql"),
     ),
     (
         6,

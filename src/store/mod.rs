@@ -26,9 +26,11 @@
 //! **Nothing lost, nothing twice.** A [`Tx`] carries the inbox row, the effects and the outbox
 //! rows of one event; the delivery is acked after it commits. The relay claims unsent rows with
 //! [`Store::claim_outbox`] (a lease in `outbox.claimed_until_ms`), publishes them with confirms
-//! and calls [`Store::mark_sent`], or [`Store::record_attempt`] to give a failed row back at
-//! once. Whatever was not confirmed before a crash is claimed again once its lease runs out, so
-//! it is published again and receivers dedupe by event id.
+//! and calls [`Store::mark_sent`], or gives a failed row back: [`Store::retry_later`] (its own
+//! backoff), [`Store::release`] (the broker was away) or [`Store::park`] (it can never be sent).
+//! Whatever was not confirmed before a crash is claimed again once its lease runs out, so
+//! it is published again and receivers dedupe by event id. [`Store::prune`] deletes sent outbox
+//! rows, inbox rows and audit entries past their retention.
 //!
 //! **Competing instances.** Answers to one need are serialised by the need's row lock
 //! ([`Tx::load_need_for_update`]) and, as a second line, by the need's `version`
@@ -49,7 +51,9 @@ mod codes;
 mod connect;
 mod error;
 mod outbox;
+mod parked;
 mod records;
+mod retention;
 mod rows;
 mod tx;
 
@@ -63,10 +67,12 @@ pub use codes::{
 };
 pub use connect::Backend;
 pub use error::{Fault, StoreError};
+pub use parked::ParkedRow;
 pub use records::{
     AnswerApplied, AuditEntry, AuditRecord, LatestAnswer, NeedKey, NeedRecord, NewAnswer, NewNeed,
     NewRecipient, OutboxMessage, OutboxRow, RecipientRecord, ReferenceEntry, ReferenceEvent,
 };
+pub use retention::{Pruned, Retention};
 pub use tx::Tx;
 
 use connect::Pools;
@@ -126,16 +132,6 @@ impl Store {
     pub async fn ping(&self) -> Result<(), StoreError> {
         sqlx::query("SELECT 1").execute(&self.pools.reader).await?;
         Ok(())
-    }
-
-    /// When the oldest outbound message the broker has not confirmed was written (unix ms), or
-    /// `None` when every one is confirmed; for the `/metrics` outbox age.
-    pub async fn outbox_oldest_unsent_ms(&self) -> Result<Option<i64>, StoreError> {
-        let oldest: Option<i64> =
-            sqlx::query_scalar("SELECT min(created_at_ms) FROM outbox WHERE sent_at_ms IS NULL")
-                .fetch_one(&self.pools.reader)
-                .await?;
-        Ok(oldest)
     }
 
     /// Checks that the store can take writes now, within `timeout`: SQLite takes and releases

@@ -16,51 +16,89 @@
 //!   single writer, so two claims cannot interleave. Time is this host's clock (every process
 //!   on one SQLite file runs on one host).
 //!
-//! A claim ends in one of three ways: [`Store::mark_sent`] (confirmed: never handed out
-//! again), [`Store::record_attempt`] (the publish failed: the claim is cleared, so the next
-//! relay pass, this one's or another's, takes the row at once), or the lease running out (the
-//! relay died or hangs between claim and confirm: the row is published again, and receivers
-//! dedupe by event id). A relay must therefore finish publishing a batch well within the lease;
-//! if it does not, another relay publishes the batch too — a duplicate, never a loss.
+//! A claim ends in one of these ways: [`Store::mark_sent`] (confirmed: never handed out
+//! again), [`Store::retry_later`] (the broker refused this row: it waits until its own
+//! `next_attempt_ms`, so it never holds back the rows behind it), [`Store::release`] (the
+//! broker was unreachable: the row is given back as it was), [`Store::park`] (the row can never
+//! be sent: set aside for operators, `parked.rs`), or the lease running out (the relay died or
+//! hangs between claim and confirm: the row is published again, and receivers dedupe by event
+//! id). A relay must therefore finish publishing a batch well within the lease; if it does not,
+//! another relay publishes the batch too — a duplicate, never a loss.
+//!
+//! A claim is capped in bytes as well as rows (body plus headers, summed in id order; the first
+//! row is always taken), so a backlog of large messages cannot pull hundreds of megabytes into
+//! the relay at once. Parked rows leave the `outbox_unsent` index, so any number of them costs
+//! a claim nothing; rows waiting for their next attempt stay in it and are skipped.
 
 use std::time::Duration;
 
 use super::rows::{now_ms, outbox_from_row};
 use super::{Backend, OutboxRow, Store, StoreError};
 
-/// Rows per statement in [`Store::mark_sent`], well under both databases' parameter limits.
-const MARK_SENT_CHUNK: usize = 500;
+/// Rows per statement in [`Store::mark_sent`] and [`Store::release`], well under both
+/// databases' parameter limits.
+const IDS_CHUNK: usize = 500;
 
-/// Longest lease in milliseconds: keeps `now + lease` far from `BIGINT` overflow.
+/// Longest lease or delay in milliseconds: keeps `now + lease` far from `BIGINT` overflow.
 const MAX_LEASE_MS: i64 = i64::MAX / 4;
 
 /// The columns of an [`OutboxRow`], for `SELECT` and `RETURNING`.
 const OUTBOX_COLUMNS: &str = "id, event_id, exchange, routing_key, content_type, \
      correlation_id, headers, body, created_at_ms, attempts";
 
-/// SQLite: `$1` claimed until, `$2` now, `$3` limit.
-const CLAIM_SQLITE: &str = "UPDATE outbox SET claimed_until_ms = $1 WHERE id IN ( \
-     SELECT id FROM outbox WHERE sent_at_ms IS NULL \
-     AND (claimed_until_ms IS NULL OR claimed_until_ms <= $2) ORDER BY id LIMIT $3) \
-     RETURNING ";
+/// The relay's backlog: not confirmed, not parked.
+const UNSENT: &str = "sent_at_ms IS NULL AND parked_at_ms IS NULL";
 
-/// PostgreSQL: `$1` lease in milliseconds, `$2` limit.
+/// SQLite: `$1` claimed until, `$2` now, `$3` row limit, `$4` byte budget. Sizes are computed
+/// in the innermost query, which reads only row headers' lengths, not the bodies.
+const CLAIM_SQLITE: &str = "UPDATE outbox SET claimed_until_ms = $1 WHERE id IN ( \
+     SELECT id FROM (SELECT id, ROW_NUMBER() OVER (ORDER BY id) AS n, \
+     SUM(size) OVER (ORDER BY id) AS running FROM ( \
+     SELECT id, length(body) + length(CAST(headers AS BLOB)) AS size FROM outbox \
+     WHERE sent_at_ms IS NULL AND parked_at_ms IS NULL AND next_attempt_ms <= $2 \
+     AND (claimed_until_ms IS NULL OR claimed_until_ms <= $2) ORDER BY id LIMIT $3)) \
+     WHERE n = 1 OR running <= $4) RETURNING ";
+
+/// PostgreSQL: `$1` lease in milliseconds, `$2` row limit, `$3` byte budget. The window
+/// functions run over the locked pick, not in it (PostgreSQL refuses `FOR UPDATE` with them);
+/// picked rows over the budget stay unclaimed and their locks end with the transaction.
 const CLAIM_POSTGRES: &str = "WITH picked AS MATERIALIZED ( \
-     SELECT id FROM outbox WHERE sent_at_ms IS NULL AND (claimed_until_ms IS NULL \
+     SELECT id, octet_length(body) + octet_length(headers) AS size FROM outbox \
+     WHERE sent_at_ms IS NULL AND parked_at_ms IS NULL \
+     AND next_attempt_ms <= CAST(EXTRACT(EPOCH FROM statement_timestamp()) * 1000 AS BIGINT) \
+     AND (claimed_until_ms IS NULL \
      OR claimed_until_ms <= CAST(EXTRACT(EPOCH FROM statement_timestamp()) * 1000 AS BIGINT)) \
-     ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED) \
+     ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED), \
+     sized AS (SELECT id, ROW_NUMBER() OVER (ORDER BY id) AS n, \
+     SUM(size) OVER (ORDER BY id) AS running FROM picked) \
      UPDATE outbox SET claimed_until_ms = \
      CAST(EXTRACT(EPOCH FROM statement_timestamp()) * 1000 AS BIGINT) + $1 \
-     WHERE id IN (SELECT id FROM picked) RETURNING ";
+     WHERE id IN (SELECT id FROM sized WHERE n = 1 OR running <= $3) RETURNING ";
+
+/// The database's "now" in unix milliseconds, for statements that schedule a row: the
+/// database's clock on PostgreSQL (as the claims use), this host's on SQLite.
+pub(super) fn now_sql(backend: Backend) -> &'static str {
+    match backend {
+        Backend::Sqlite => "CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER)",
+        Backend::Postgres => "CAST(EXTRACT(EPOCH FROM statement_timestamp()) * 1000 AS BIGINT)",
+    }
+}
+
+/// Milliseconds of `d`, capped far below overflow.
+fn millis(d: Duration) -> i64 {
+    i64::try_from(d.as_millis())
+        .unwrap_or(i64::MAX)
+        .min(MAX_LEASE_MS)
+}
 
 impl Store {
-    /// Up to `limit` outbox rows the broker has not confirmed, oldest first, claimed or not. At
-    /// start this is everything a crash left unconfirmed. The relay uses
-    /// [`Store::claim_outbox`]; this is for looking (is the outbox flushed?).
+    /// Up to `limit` outbox rows the broker has not confirmed and that are not parked, oldest
+    /// first, claimed or not, due or not. At start this is everything a crash left
+    /// unconfirmed. The relay uses [`Store::claim_outbox`]; this is for looking (is the outbox
+    /// flushed?).
     pub async fn pending_outbox(&self, limit: i64) -> Result<Vec<OutboxRow>, StoreError> {
-        let sql = format!(
-            "SELECT {OUTBOX_COLUMNS} FROM outbox WHERE sent_at_ms IS NULL ORDER BY id LIMIT $1"
-        );
+        let sql =
+            format!("SELECT {OUTBOX_COLUMNS} FROM outbox WHERE {UNSENT} ORDER BY id LIMIT $1");
         // Only constants are spliced in; the limit is bound.
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(limit)
@@ -69,29 +107,53 @@ impl Store {
         rows.iter().map(outbox_from_row).collect()
     }
 
-    /// How many outbox rows the broker has not confirmed yet (a gauge for `/metrics`).
+    /// When the oldest outbound message the broker has not confirmed (and that is not parked)
+    /// was written, in unix ms; `None` when every one is confirmed. For the `/metrics` age.
+    pub async fn outbox_oldest_unsent_ms(&self) -> Result<Option<i64>, StoreError> {
+        let sql = format!("SELECT min(created_at_ms) FROM outbox WHERE {UNSENT}");
+        // Only constants are spliced in.
+        let oldest: Option<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+            .fetch_one(&self.pools.reader)
+            .await?;
+        Ok(oldest)
+    }
+
+    /// How many outbox rows wait for the broker: not confirmed, not parked (a gauge for
+    /// `/metrics`).
     pub async fn outbox_pending_count(&self) -> Result<i64, StoreError> {
-        let count: i64 = sqlx::query_scalar("SELECT count(*) FROM outbox WHERE sent_at_ms IS NULL")
+        let sql = format!("SELECT count(*) FROM outbox WHERE {UNSENT}");
+        // Only constants are spliced in.
+        let count: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
             .fetch_one(&self.pools.reader)
             .await?;
         Ok(count)
     }
 
-    /// Claims up to `limit` unsent outbox rows, oldest first, that no relay holds (no claim, or
-    /// an expired one) for `lease`, and returns them in id order. Rows another relay holds, or
-    /// is claiming at this moment, are skipped. The claim ends with [`Store::mark_sent`], with
-    /// [`Store::record_attempt`] (given back at once), or when the lease runs out.
+    /// Claims up to `limit` due outbox rows, oldest first, that no relay holds (no claim, or an
+    /// expired one) for `lease`, and returns them in id order. Rows another relay holds, or is
+    /// claiming at this moment, are skipped, and so are parked rows and rows whose next attempt
+    /// is still to come. The claim ends with [`Store::mark_sent`], [`Store::retry_later`],
+    /// [`Store::release`], [`Store::park`], or when the lease runs out.
     pub async fn claim_outbox(
         &self,
         limit: i64,
         lease: Duration,
     ) -> Result<Vec<OutboxRow>, StoreError> {
-        let lease_ms = i64::try_from(lease.as_millis())
-            .unwrap_or(i64::MAX)
-            .min(MAX_LEASE_MS);
+        self.claim_outbox_within(limit, i64::MAX, lease).await
+    }
+
+    /// [`Store::claim_outbox`] that also stops before the rows' bodies and headers add up to
+    /// more than `max_bytes` (the first row is always taken, whatever its size).
+    pub async fn claim_outbox_within(
+        &self,
+        limit: i64,
+        max_bytes: i64,
+        lease: Duration,
+    ) -> Result<Vec<OutboxRow>, StoreError> {
+        let lease_ms = millis(lease);
         // SQLite's clock is read once the write lock is held, not before waiting for it.
         let mut tx = self.write_tx().await?;
-        // Only constants are spliced in; every value is bound. The limit is the last parameter.
+        // Only constants are spliced in; every value is bound. Limit and budget come last.
         let query = match self.pools.backend {
             Backend::Sqlite => {
                 let now = now_ms();
@@ -105,7 +167,11 @@ impl Store {
                 sqlx::query(sqlx::AssertSqlSafe(sql)).bind(lease_ms)
             }
         };
-        let rows = query.bind(limit).fetch_all(&mut *tx).await?;
+        let rows = query
+            .bind(limit)
+            .bind(max_bytes.max(1))
+            .fetch_all(&mut *tx)
+            .await?;
         tx.commit().await?;
         let mut claimed = rows
             .iter()
@@ -118,19 +184,34 @@ impl Store {
 
     /// Marks outbox rows as confirmed by the broker, so they are not published again.
     pub async fn mark_sent(&self, ids: &[i64]) -> Result<(), StoreError> {
+        let now = now_ms().to_string();
+        // A number formatted here, not text from anywhere else.
+        self.update_ids(&format!("sent_at_ms = {now}"), "sent_at_ms IS NULL", ids)
+            .await
+    }
+
+    /// Gives claimed rows back untouched — no attempt counted, due at once — because the
+    /// broker could not be reached: the failure says nothing about the rows, and another relay
+    /// (with a working link) may take them now.
+    pub async fn release(&self, ids: &[i64]) -> Result<(), StoreError> {
+        self.update_ids("claimed_until_ms = NULL", UNSENT, ids)
+            .await
+    }
+
+    /// `UPDATE outbox SET {set} WHERE {only} AND id IN (ids)`, in chunks, in one transaction.
+    /// `set` and `only` are constants of this file; every id is bound.
+    async fn update_ids(&self, set: &str, only: &str, ids: &[i64]) -> Result<(), StoreError> {
         if ids.is_empty() {
             return Ok(());
         }
-        let now = now_ms();
         let mut tx = self.write_tx().await?;
-        for chunk in ids.chunks(MARK_SENT_CHUNK) {
-            let placeholders: Vec<String> = (2..chunk.len() + 2).map(|i| format!("${i}")).collect();
-            // Only generated placeholders are spliced in; every value is bound.
+        for chunk in ids.chunks(IDS_CHUNK) {
+            let placeholders: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
             let sql = format!(
-                "UPDATE outbox SET sent_at_ms = $1 WHERE sent_at_ms IS NULL AND id IN ({})",
+                "UPDATE outbox SET {set} WHERE {only} AND id IN ({})",
                 placeholders.join(", ")
             );
-            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(now);
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
             for id in chunk {
                 query = query.bind(*id);
             }
@@ -140,15 +221,27 @@ impl Store {
         Ok(())
     }
 
-    /// Counts a failed publish attempt of an outbox row (for the relay's backoff and for
-    /// operators) and releases its claim, so the next relay pass takes it again at once.
+    /// Counts a failed publish attempt of an outbox row and releases its claim, so the next
+    /// relay pass takes it again at once. The relay uses [`Store::retry_later`].
     pub async fn record_attempt(&self, id: i64) -> Result<(), StoreError> {
-        sqlx::query(
-            "UPDATE outbox SET attempts = attempts + 1, claimed_until_ms = NULL WHERE id = $1",
-        )
-        .bind(id)
-        .execute(&self.pools.writer)
-        .await?;
+        self.retry_later(id, Duration::ZERO).await
+    }
+
+    /// Counts a failed publish attempt of an outbox row, releases its claim and makes it wait
+    /// `delay` (by the database's clock) before any relay takes it again. The rows behind it
+    /// are not held back.
+    pub async fn retry_later(&self, id: i64, delay: Duration) -> Result<(), StoreError> {
+        let now = now_sql(self.pools.backend);
+        let sql = format!(
+            "UPDATE outbox SET attempts = attempts + 1, next_attempt_ms = {now} + $2, \
+             claimed_until_ms = NULL WHERE id = $1 AND {UNSENT}"
+        );
+        // Only constants are spliced in; every value is bound.
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(id)
+            .bind(millis(delay))
+            .execute(&self.pools.writer)
+            .await?;
         Ok(())
     }
 }

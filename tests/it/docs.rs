@@ -31,6 +31,7 @@ fn default_config_documents_every_section_the_readme_names() {
         "[pii]",
         "[store]",
         "[hub]",
+        "[retention]",
         "[matching]",
     ] {
         assert!(

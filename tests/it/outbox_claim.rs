@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use samverkan::event::EventId;
-use samverkan::hub::relay::{self, Claim};
+use samverkan::hub::relay::{self, RelayConfig};
 use samverkan::store::{OutboxMessage, OutboxRow, Store};
 use samverkan::transport::{Outbound, Publish, TransportError};
 
@@ -238,15 +238,16 @@ impl Publish for Recorder {
 }
 
 async fn relay_until_flushed(store: Store, broker: Recorder) {
-    let claim = Claim {
+    let config = RelayConfig {
         batch: 8,
         lease: LONG,
+        ..RelayConfig::default()
     };
     loop {
-        let pass = relay::relay_once(&store, &broker, claim)
+        let pass = relay::relay_once(&store, &broker, &config)
             .await
             .expect("relay");
-        if pass.published + pass.failed == 0 {
+        if pass.claimed == 0 {
             if store.pending_outbox(1).await.expect("pending").is_empty() {
                 break;
             }

@@ -65,6 +65,44 @@ fn defaults_load_with_the_documented_values() {
 }
 
 #[test]
+fn relay_and_retention_defaults_load_and_the_environment_overrides_them() {
+    use samverkan::hub::relay::RelayConfig;
+    use std::time::Duration;
+
+    let s = settings::load_from(None, HashMap::new()).expect("defaults load");
+    let relay = RelayConfig::from_settings(&s);
+    assert_eq!(
+        relay,
+        RelayConfig::default(),
+        "the documented relay defaults"
+    );
+    assert_eq!(s.hub.relay_max_message_bytes, 16 * 1024 * 1024);
+    let day = Duration::from_secs(86_400);
+    let retention = s.retention.to_retention();
+    assert_eq!(retention.outbox_sent, Some(7 * day));
+    assert_eq!(retention.inbox, Some(30 * day));
+    assert_eq!(retention.audit, Some(365 * day));
+    assert_eq!(retention.batch, 1000);
+    assert_eq!(s.retention.interval(), Duration::from_secs(3600));
+
+    let s = settings::load_from(
+        None,
+        env(&[
+            ("SAMVERKAN__HUB__RELAY_BATCH_BYTES", "1024"),
+            ("SAMVERKAN__HUB__RELAY_MAX_ATTEMPTS", "4"),
+            ("SAMVERKAN__RETENTION__AUDIT_DAYS", "0"),
+        ]),
+    )
+    .expect("overrides load");
+    assert_eq!(RelayConfig::from_settings(&s).batch_bytes, 1024);
+    assert_eq!(RelayConfig::from_settings(&s).max_attempts, 4);
+    assert_eq!(s.retention.to_retention().audit, None, "0 keeps for ever");
+    let err = settings::load_from(None, env(&[("SAMVERKAN__RETENTION__INBOX_DAYS", "2")]))
+        .expect_err("an inbox kept two days");
+    assert!(err.to_string().contains("retention.inbox_days"), "{err}");
+}
+
+#[test]
 fn environment_overrides_defaults() {
     let s = settings::load_from(
         None,

@@ -7,6 +7,8 @@
 use lapin::protocol::{AMQPErrorKind, AMQPHardError, AMQPSoftError};
 use thiserror::Error;
 
+use super::limits::Unsendable;
+
 /// How to get a broker running, appended to "cannot reach RabbitMQ" errors.
 pub const START_BROKER_HINT: &str = "start RabbitMQ with `rabbitmq-server -detached` \
      (Debian/Ubuntu: `apt-get install rabbitmq-server`) or `docker compose up -d rabbitmq`, \
@@ -167,6 +169,15 @@ pub enum TransportError {
     /// The transport was shut down; try again after a restart.
     #[error("the {what} is closed (shutting down)")]
     Closed { what: &'static str },
+
+    /// The message breaks an AMQP limit (a short string over 255 bytes, headers over the
+    /// negotiated frame size, a body over the maximum): it can never be published, so it was
+    /// not sent. `reason` names sizes only.
+    #[error("event {event_id} can never be published: {reason}")]
+    Unsendable {
+        event_id: String,
+        reason: Unsendable,
+    },
 }
 
 impl TransportError {
@@ -191,10 +202,39 @@ impl TransportError {
             | Self::InvalidOrgId { .. }
             | Self::InvalidDeliveryLimit { .. }
             | Self::TooLong { .. }
+            | Self::Unsendable { .. }
             | Self::TopologyConflict { .. }
             | Self::Unroutable { .. }
             | Self::ConfirmsNotEnabled { .. }
             | Self::UnknownQueue { .. } => false,
+        }
+    }
+
+    /// Whether a failed publish says nothing about the message itself, because the broker
+    /// link was down, lost or stalled: the message should wait for the broker, not count a
+    /// failed attempt against itself. Errors the broker raised about this publish (unroutable,
+    /// nacked, a channel closed with a protocol error such as 406 or 501) are not outages.
+    pub fn is_outage(&self) -> bool {
+        match self {
+            Self::BrokerUnreachable { .. }
+            | Self::ConnectTimeout { .. }
+            | Self::Connect { .. }
+            | Self::NotPublished { .. }
+            | Self::ConfirmTimeout { .. }
+            | Self::ConfirmAmbiguous { .. }
+            | Self::Closed { .. } => true,
+            Self::ConfirmLost { source, .. } | Self::Channel { source, .. } => {
+                is_transient_lapin(source)
+            }
+            _ => false,
+        }
+    }
+
+    /// Why the message can never be published, when that is what this error says.
+    pub fn unsendable(&self) -> Option<&Unsendable> {
+        match self {
+            Self::Unsendable { reason, .. } => Some(reason),
+            _ => None,
         }
     }
 
@@ -274,6 +314,35 @@ mod tests {
         assert!(!channel(not_found).is_transient());
         let io = std::io::Error::from(std::io::ErrorKind::ConnectionReset);
         assert!(channel(io.into()).is_transient());
+    }
+
+    #[test]
+    fn a_lost_link_is_an_outage_a_refusal_of_the_message_is_not() {
+        let lost = TransportError::ConfirmLost {
+            event_id: "e-1".into(),
+            source: std::io::Error::from(std::io::ErrorKind::ConnectionReset).into(),
+        };
+        assert!(lost.is_outage());
+        let frame_error = TransportError::ConfirmLost {
+            event_id: "e-1".into(),
+            source: protocol_error(AMQPErrorKind::Hard(AMQPHardError::FRAMEERROR)),
+        };
+        assert!(!frame_error.is_outage());
+        let down = TransportError::NotPublished {
+            event_id: "e-1".into(),
+            cause: "no link".into(),
+            transient: true,
+        };
+        assert!(down.is_outage() && down.unsendable().is_none());
+        let unsendable = TransportError::Unsendable {
+            event_id: "e-1".into(),
+            reason: Unsendable::HeaderNameTooLong { len: 300 },
+        };
+        assert!(!unsendable.is_outage() && !unsendable.is_transient());
+        assert_eq!(
+            unsendable.unsendable().map(Unsendable::code),
+            Some("header_name_too_long")
+        );
     }
 
     #[test]

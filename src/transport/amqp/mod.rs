@@ -4,7 +4,8 @@
 //! One concern per file: [`connect`] opens a named connection with operator-friendly errors,
 //! [`Topology`] and [`declare`] describe and create the exchanges and quorum queues of
 //! DESIGN.md §3, [`Publisher`] publishes on one channel and treats anything but a confirmed,
-//! routed message as an error, and [`TransportError`] says what went wrong.
+//! routed message as an error, [`TransportError`] says what went wrong, and limits.rs catches a
+//! message AMQP can never carry ([`Unsendable`]) before it is sent.
 //!
 //! The two ends the hub runs on survive broker restarts (DESIGN.md §4 "Reconnect"):
 //! [`AmqpConsumer`] (consume.rs) hides an outage behind a delay, and [`AmqpPublisher`]
@@ -17,6 +18,7 @@ mod consume;
 mod convert;
 mod dead_letters;
 mod error;
+mod limits;
 mod publish;
 mod relay;
 mod session;
@@ -27,8 +29,12 @@ pub use connection::{CONNECT_TIMEOUT, DEFAULT_AMQP_URL, connect, redact_url};
 pub use consume::{AmqpConsumer, AmqpDelivery, ConsumerConfig, LinkStatus};
 pub use dead_letters::{DeadLetter, DeadLetters, peek};
 pub use error::{START_BROKER_HINT, TransportError};
+pub use limits::{HEADROOM, SHORTSTR_MAX, Unsendable, frame_limit, header_frame_bytes};
 pub use publish::{APP_ID, PERSISTENT, PendingConfirm, Publisher, event_properties};
-pub use relay::{AmqpPublisher, DEFAULT_CONFIRM_TIMEOUT, DEFAULT_CONFIRM_WINDOW, PublisherConfig};
+pub use relay::{
+    AmqpPublisher, DEFAULT_CONFIRM_TIMEOUT, DEFAULT_CONFIRM_WINDOW, DEFAULT_MAX_MESSAGE_BYTES,
+    PublisherConfig,
+};
 pub use session::Endpoint;
 pub use topology::{
     Binding, DEAD_LETTER_EXCHANGE, DEAD_QUEUE_DELIVERY_LIMIT, DEFAULT_DELIVERY_LIMIT,

@@ -19,6 +19,10 @@
 //! * a message whose confirm was lost may still have reached the queue: publishing it again
 //!   can duplicate it, which receivers absorb by deduplicating on the event id (DESIGN.md §4).
 //!
+//! Each message is checked against AMQP's limits and the link's negotiated `frame_max` before
+//! it is sent (`limits.rs`): one that can never be carried fails alone as
+//! [`TransportError::Unsendable`] instead of closing the connection under the whole batch.
+//!
 //! Confirms are pipelined over the batch: up to `confirm_window` publishes await their confirm
 //! at once, the oldest is awaited when the window is full (never one round trip per message;
 //! research/amqp-baseline.md: 8–10× the throughput). Each confirm has a deadline, so a stalled
@@ -37,6 +41,7 @@ use tokio::sync::Mutex;
 
 use super::consume::LinkStatus;
 use super::error::TransportError;
+use super::limits;
 use super::publish::{PendingConfirm, Publisher};
 use super::session::{Endpoint, chain, usable};
 use crate::transport::{Outbound, Publish};
@@ -45,6 +50,9 @@ use crate::transport::{Outbound, Publish};
 pub const DEFAULT_CONFIRM_WINDOW: usize = 256;
 /// Default for [`PublisherConfig::confirm_timeout`].
 pub const DEFAULT_CONFIRM_TIMEOUT: Duration = Duration::from_secs(30);
+/// Default for [`PublisherConfig::max_message_bytes`]: RabbitMQ 4's default `max_message_size`
+/// (16 MiB).
+pub const DEFAULT_MAX_MESSAGE_BYTES: usize = 16 * 1024 * 1024;
 
 /// Where [`AmqpPublisher`] publishes, and how many confirms it keeps in flight.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,15 +63,19 @@ pub struct PublisherConfig {
     pub confirm_window: usize,
     /// How long one confirm may take before the message counts as lost.
     pub confirm_timeout: Duration,
+    /// Largest body published; a larger one fails as [`TransportError::Unsendable`].
+    pub max_message_bytes: usize,
 }
 
 impl PublisherConfig {
-    /// A config with the default window (256) and confirm timeout (30 s).
+    /// A config with the default window (256), confirm timeout (30 s) and largest body
+    /// (16 MiB).
     pub fn new(endpoint: Endpoint) -> Self {
         Self {
             endpoint,
             confirm_window: DEFAULT_CONFIRM_WINDOW,
             confirm_timeout: DEFAULT_CONFIRM_TIMEOUT,
+            max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES,
         }
     }
 }
@@ -230,12 +242,19 @@ impl AmqpPublisher {
         // One batch at a time per link, so every return lands on a confirm of its own batch.
         let _batch = link.batch.lock().await;
         let window = self.config.confirm_window.max(1);
+        let frame_max = link.connection.configuration().frame_max();
         let mut answers: Vec<Option<Answer>> = messages.iter().map(|_| None).collect();
         let mut in_flight: VecDeque<(usize, PendingConfirm, Instant)> = VecDeque::new();
         let mut broken: Option<String> = None;
         for (i, message) in messages.iter().enumerate() {
             if let Some(cause) = &broken {
                 answers[i] = Some(Err(not_published(message, cause, true)));
+                continue;
+            }
+            // A message AMQP cannot carry would cost the link (FRAME_ERROR) or never encode.
+            if let Err(reason) = limits::check(message, frame_max, self.config.max_message_bytes) {
+                let event_id = message.message_id.clone().unwrap_or_default();
+                answers[i] = Some(Err(TransportError::Unsendable { event_id, reason }));
                 continue;
             }
             if in_flight.len() >= window
