@@ -66,6 +66,10 @@ const MAX_PAUSE: Duration = Duration::from_secs(5);
 /// whose next attempt has come).
 const IDLE_POLL: Duration = Duration::from_millis(500);
 
+/// How much shorter than the lease a batch's publishing must be: what is left of the lease when
+/// the deadline passes is for marking the rows, before another relay may claim them.
+pub const LEASE_MARGIN: Duration = Duration::from_secs(1);
+
 /// How much the relay claims at a time, for how long, and how it retries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RelayConfig {
@@ -82,6 +86,16 @@ pub struct RelayConfig {
 }
 
 impl RelayConfig {
+    /// How long publishing one claimed batch may take: the lease less [`LEASE_MARGIN`] (the
+    /// settings require a lease longer than the publisher's confirm timeout plus twice the
+    /// margin, so a confirm that arrives in time is never cut off).
+    #[must_use]
+    pub fn publish_deadline(&self) -> Duration {
+        self.lease
+            .saturating_sub(LEASE_MARGIN)
+            .max(Duration::from_millis(100))
+    }
+
     /// The relay the settings describe (`[hub] relay_*`, `[amqp] confirm_window`).
     #[must_use]
     pub fn from_settings(settings: &Settings) -> Self {
@@ -244,20 +258,47 @@ pub async fn relay_once<P: Publish>(
         .await?;
     let (fresh, suspects): (Vec<&OutboxRow>, Vec<&OutboxRow>) =
         rows.iter().partition(|row| row.attempts == 0);
-    let mut results = publish(publisher, &fresh).await;
-    for row in &suspects {
-        results.extend(publish(publisher, std::slice::from_ref(row)).await);
-    }
+    let publishing = async {
+        let mut results = publish(publisher, &fresh).await;
+        for row in &suspects {
+            results.extend(publish(publisher, std::slice::from_ref(row)).await);
+        }
+        results
+    };
+    let Ok(results) = tokio::time::timeout(config.publish_deadline(), publishing).await else {
+        // The broker holds back confirms (flow control, a stalled link): give the rows back
+        // before the lease runs out, rather than race another relay for them. Whatever was
+        // confirmed meanwhile is published again; receivers dedupe by event id.
+        tracing::warn!(
+            rows = rows.len(),
+            deadline = ?config.publish_deadline(),
+            "publishing a claimed batch took longer than its deadline; giving the rows back"
+        );
+        let ids: Vec<i64> = rows.iter().map(|row| row.id).collect();
+        store.release(claim_of(&rows), &ids).await?;
+        return Ok(Pass {
+            claimed: rows.len(),
+            waiting: rows.len(),
+            ..Pass::default()
+        });
+    };
     let published = fresh.iter().chain(&suspects).copied().zip(&results);
-    let mut pass = settle(store, config, published).await?;
+    let mut pass = settle(store, config, claim_of(&rows), published).await?;
     pass.claimed = rows.len();
     Ok(pass)
 }
 
+/// The token of the claim that handed out `rows` (one claim, one token).
+fn claim_of(rows: &[OutboxRow]) -> Option<&str> {
+    rows.first().and_then(|row| row.claim_token.as_deref())
+}
+
 /// Marks each row sent, gives it back, schedules its retry or parks it, by its [`verdict`].
+/// Every write passes the claim's token, so it applies only while this relay's claim holds.
 async fn settle<'a>(
     store: &Store,
     config: &RelayConfig,
+    claim: Option<&str>,
     published: impl Iterator<Item = (&'a OutboxRow, &'a Result<(), TransportError>)>,
 ) -> Result<Pass, StoreError> {
     let mut pass = Pass::default();
@@ -268,7 +309,7 @@ async fn settle<'a>(
             Verdict::Wait => waiting.push(row.id),
             Verdict::Retry(delay) => {
                 log_retry(row, result, delay);
-                store.retry_later(row.id, delay).await?;
+                store.retry_later(claim, row.id, delay).await?;
                 pass.retrying += 1;
             }
             Verdict::Park(reason, detail) => {
@@ -280,15 +321,15 @@ async fn settle<'a>(
                     detail = %detail,
                     "outbox row can never be published; parked (samverkan dead-letters parked)"
                 );
-                store.park(row.id, reason, &detail).await?;
+                store.park(claim, row.id, reason, &detail).await?;
                 pass.parked += 1;
             }
         }
     }
     pass.published = sent.len();
     pass.waiting = waiting.len();
-    store.mark_sent(&sent).await?;
-    store.release(&waiting).await?;
+    store.mark_sent(claim, &sent).await?;
+    store.release(claim, &waiting).await?;
     Ok(pass)
 }
 

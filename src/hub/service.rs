@@ -13,8 +13,8 @@ use crate::pipeline::Pipeline;
 use crate::settings::Settings;
 use crate::store::Store;
 use crate::transport::amqp::{
-    AmqpConsumer, AmqpPublisher, ConsumerConfig, DEFAULT_CONFIRM_TIMEOUT, Endpoint,
-    HUB_INGRESS_QUEUE, PublisherConfig, Topology,
+    AmqpConsumer, AmqpPublisher, ConsumerConfig, Endpoint, HUB_INGRESS_QUEUE, PublisherConfig,
+    Topology,
 };
 use crate::transport::{Shutdown, TransportError};
 
@@ -111,7 +111,7 @@ pub async fn serve(
         AmqpPublisher::connect(PublisherConfig {
             endpoint: endpoint(settings, "publisher")?,
             confirm_window: settings.amqp.confirm_window,
-            confirm_timeout: DEFAULT_CONFIRM_TIMEOUT,
+            confirm_timeout: std::time::Duration::from_millis(settings.amqp.confirm_timeout_ms),
             max_message_bytes: settings.hub.relay_max_message_bytes,
         })
         .await?,

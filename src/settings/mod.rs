@@ -112,7 +112,29 @@ impl Settings {
         self.hub.validate()?;
         self.http.validate()?;
         self.retention.validate()?;
+        self.validate_lease()?;
         org::validate_all(&self.organisations)
+    }
+
+    /// A relay must finish a batch — every confirm included — well within its lease, or a
+    /// second relay claims the same rows and publishes them too.
+    fn validate_lease(&self) -> Result<(), SettingsError> {
+        let margin = u64::try_from(crate::hub::relay::LEASE_MARGIN.as_millis()).unwrap_or(1000);
+        let lease_ms = self.hub.relay_lease_secs.saturating_mul(1000);
+        let needed = self.amqp.confirm_timeout_ms.saturating_add(2 * margin);
+        if self.amqp.confirm_timeout_ms == 0 || lease_ms < needed {
+            return Err(SettingsError::value(
+                "hub.relay_lease_secs",
+                format!(
+                    "{} s is too short for amqp.confirm_timeout_ms = {}: the lease must be at \
+                     least the confirm timeout plus {} ms (and the timeout at least 1 ms)",
+                    self.hub.relay_lease_secs,
+                    self.amqp.confirm_timeout_ms,
+                    2 * margin
+                ),
+            ));
+        }
+        Ok(())
     }
 }
 

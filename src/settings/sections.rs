@@ -22,6 +22,8 @@ pub struct AmqpSettings {
     pub prefetch: u16,
     /// Publishes that may await a publisher confirm at once. At least 1.
     pub confirm_window: usize,
+    /// How long one publisher confirm may take before the message counts as lost, in ms.
+    pub confirm_timeout_ms: u64,
     /// Quorum queues' `x-delivery-limit`. At least 1.
     pub delivery_limit: u32,
     /// RabbitMQ management HTTP API base URL.
@@ -118,6 +120,7 @@ impl fmt::Debug for AmqpSettings {
             .field("connection_name", &self.connection_name)
             .field("prefetch", &self.prefetch)
             .field("confirm_window", &self.confirm_window)
+            .field("confirm_timeout_ms", &self.confirm_timeout_ms)
             .field("delivery_limit", &self.delivery_limit)
             .field("management_url", &redact_url(&self.management_url))
             .field("dead_letter_max_messages", &self.dead_letter_max_messages)

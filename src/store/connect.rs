@@ -84,6 +84,11 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "need_scope",
         include_str!("../../migrations/sqlite/0006_need_scope.sql"),
     ),
+    (
+        7,
+        "outbox_claim_token",
+        include_str!("../../migrations/sqlite/0007_outbox_claim_token.sql"),
+    ),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (
@@ -115,6 +120,11 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         6,
         "need_scope",
         include_str!("../../migrations/postgres/0006_need_scope.sql"),
+    ),
+    (
+        7,
+        "outbox_claim_token",
+        include_str!("../../migrations/postgres/0007_outbox_claim_token.sql"),
     ),
 ];
 

@@ -44,14 +44,15 @@ const MAX_LEASE_MS: i64 = i64::MAX / 4;
 
 /// The columns of an [`OutboxRow`], for `SELECT` and `RETURNING`.
 const OUTBOX_COLUMNS: &str = "id, event_id, exchange, routing_key, content_type, \
-     correlation_id, headers, body, created_at_ms, attempts";
+     correlation_id, headers, body, created_at_ms, attempts, claim_token";
 
 /// The relay's backlog: not confirmed, not parked.
 const UNSENT: &str = "sent_at_ms IS NULL AND parked_at_ms IS NULL";
 
-/// SQLite: `$1` claimed until, `$2` now, `$3` row limit, `$4` byte budget. Sizes are computed
-/// in the innermost query, which reads only row headers' lengths, not the bodies.
-const CLAIM_SQLITE: &str = "UPDATE outbox SET claimed_until_ms = $1 WHERE id IN ( \
+/// SQLite: `$1` claimed until, `$2` now, `$3` row limit, `$4` byte budget, `$5` the claim's
+/// token. Sizes are computed in the innermost query, which reads only row headers' lengths,
+/// not the bodies.
+const CLAIM_SQLITE: &str = "UPDATE outbox SET claimed_until_ms = $1, claim_token = $5 WHERE id IN ( \
      SELECT id FROM (SELECT id, ROW_NUMBER() OVER (ORDER BY id) AS n, \
      SUM(size) OVER (ORDER BY id) AS running FROM ( \
      SELECT id, length(body) + length(CAST(headers AS BLOB)) AS size FROM outbox \
@@ -59,7 +60,8 @@ const CLAIM_SQLITE: &str = "UPDATE outbox SET claimed_until_ms = $1 WHERE id IN 
      AND (claimed_until_ms IS NULL OR claimed_until_ms <= $2) ORDER BY id LIMIT $3)) \
      WHERE n = 1 OR running <= $4) RETURNING ";
 
-/// PostgreSQL: `$1` lease in milliseconds, `$2` row limit, `$3` byte budget. The window
+/// PostgreSQL: `$1` lease in milliseconds, `$2` row limit, `$3` byte budget, `$4` the claim's
+/// token. The window
 /// functions run over the locked pick, not in it (PostgreSQL refuses `FOR UPDATE` with them);
 /// picked rows over the budget stay unclaimed and their locks end with the transaction.
 const CLAIM_POSTGRES: &str = "WITH picked AS MATERIALIZED ( \
@@ -72,7 +74,7 @@ const CLAIM_POSTGRES: &str = "WITH picked AS MATERIALIZED ( \
      sized AS (SELECT id, ROW_NUMBER() OVER (ORDER BY id) AS n, \
      SUM(size) OVER (ORDER BY id) AS running FROM picked) \
      UPDATE outbox SET claimed_until_ms = \
-     CAST(EXTRACT(EPOCH FROM statement_timestamp()) * 1000 AS BIGINT) + $1 \
+     CAST(EXTRACT(EPOCH FROM statement_timestamp()) * 1000 AS BIGINT) + $1, claim_token = $4 \
      WHERE id IN (SELECT id FROM sized WHERE n = 1 OR running <= $3) RETURNING ";
 
 /// The database's "now" in unix milliseconds, for statements that schedule a row: the
@@ -167,9 +169,12 @@ impl Store {
                 sqlx::query(sqlx::AssertSqlSafe(sql)).bind(lease_ms)
             }
         };
+        // A fresh token per claim: later writes by this relay touch only rows still carrying it.
+        let token = uuid::Uuid::new_v4().to_string();
         let rows = query
             .bind(limit)
             .bind(max_bytes.max(1))
+            .bind(token)
             .fetch_all(&mut *tx)
             .await?;
         tx.commit().await?;
@@ -182,36 +187,63 @@ impl Store {
         Ok(claimed)
     }
 
-    /// Marks outbox rows as confirmed by the broker, so they are not published again.
-    pub async fn mark_sent(&self, ids: &[i64]) -> Result<(), StoreError> {
+    /// Marks outbox rows as confirmed by the broker, so they are not published again. With
+    /// `claim` (a relay's [`OutboxRow::claim_token`]), only rows still under that claim: a
+    /// relay whose lease ran out cannot mark rows another relay has claimed since; `None` marks
+    /// them regardless (tools and tests).
+    pub async fn mark_sent(&self, claim: Option<&str>, ids: &[i64]) -> Result<(), StoreError> {
         let now = now_ms().to_string();
         // A number formatted here, not text from anywhere else.
-        self.update_ids(&format!("sent_at_ms = {now}"), "sent_at_ms IS NULL", ids)
-            .await
+        self.update_ids(
+            &format!("sent_at_ms = {now}"),
+            "sent_at_ms IS NULL",
+            claim,
+            ids,
+        )
+        .await
     }
 
     /// Gives claimed rows back untouched — no attempt counted, due at once — because the
     /// broker could not be reached: the failure says nothing about the rows, and another relay
     /// (with a working link) may take them now.
-    pub async fn release(&self, ids: &[i64]) -> Result<(), StoreError> {
-        self.update_ids("claimed_until_ms = NULL", UNSENT, ids)
+    /// With `claim`, only rows still under that claim (see [`Store::mark_sent`]).
+    pub async fn release(&self, claim: Option<&str>, ids: &[i64]) -> Result<(), StoreError> {
+        self.update_ids("claimed_until_ms = NULL", UNSENT, claim, ids)
             .await
     }
 
-    /// `UPDATE outbox SET {set} WHERE {only} AND id IN (ids)`, in chunks, in one transaction.
-    /// `set` and `only` are constants of this file; every id is bound.
-    async fn update_ids(&self, set: &str, only: &str, ids: &[i64]) -> Result<(), StoreError> {
+    /// `UPDATE outbox SET {set} WHERE {only} [AND claim_token = claim] AND id IN (ids)`, in
+    /// chunks, in one transaction. `set` and `only` are constants of this file; the token and
+    /// every id are bound.
+    async fn update_ids(
+        &self,
+        set: &str,
+        only: &str,
+        claim: Option<&str>,
+        ids: &[i64],
+    ) -> Result<(), StoreError> {
         if ids.is_empty() {
             return Ok(());
         }
         let mut tx = self.write_tx().await?;
         for chunk in ids.chunks(IDS_CHUNK) {
-            let placeholders: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+            let first = if claim.is_some() { 2 } else { 1 };
+            let placeholders: Vec<String> = (first..first + chunk.len())
+                .map(|i| format!("${i}"))
+                .collect();
+            let owned = if claim.is_some() {
+                "AND claim_token = $1 "
+            } else {
+                ""
+            };
             let sql = format!(
-                "UPDATE outbox SET {set} WHERE {only} AND id IN ({})",
+                "UPDATE outbox SET {set} WHERE {only} {owned}AND id IN ({})",
                 placeholders.join(", ")
             );
             let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            if let Some(token) = claim {
+                query = query.bind(token.to_owned());
+            }
             for id in chunk {
                 query = query.bind(*id);
             }
@@ -223,23 +255,31 @@ impl Store {
 
     /// Counts a failed publish attempt of an outbox row and releases its claim, so the next
     /// relay pass takes it again at once. The relay uses [`Store::retry_later`].
-    pub async fn record_attempt(&self, id: i64) -> Result<(), StoreError> {
-        self.retry_later(id, Duration::ZERO).await
+    pub async fn record_attempt(&self, claim: Option<&str>, id: i64) -> Result<(), StoreError> {
+        self.retry_later(claim, id, Duration::ZERO).await
     }
 
     /// Counts a failed publish attempt of an outbox row, releases its claim and makes it wait
     /// `delay` (by the database's clock) before any relay takes it again. The rows behind it
     /// are not held back.
-    pub async fn retry_later(&self, id: i64, delay: Duration) -> Result<(), StoreError> {
+    /// With `claim`, only while the row is still under that claim (see [`Store::mark_sent`]).
+    pub async fn retry_later(
+        &self,
+        claim: Option<&str>,
+        id: i64,
+        delay: Duration,
+    ) -> Result<(), StoreError> {
         let now = now_sql(self.pools.backend);
         let sql = format!(
             "UPDATE outbox SET attempts = attempts + 1, next_attempt_ms = {now} + $2, \
-             claimed_until_ms = NULL WHERE id = $1 AND {UNSENT}"
+             claimed_until_ms = NULL WHERE id = $1 AND {UNSENT} \
+             AND ($3 IS NULL OR claim_token = $3)"
         );
         // Only constants are spliced in; every value is bound.
         sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(id)
             .bind(millis(delay))
+            .bind(claim.map(str::to_owned))
             .execute(&self.pools.writer)
             .await?;
         Ok(())

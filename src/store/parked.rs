@@ -51,12 +51,18 @@ impl Store {
     /// Sets a claimed, unsent outbox row aside for good: it is never claimed again and shows
     /// up in [`Store::parked_outbox`]. `detail` must name sizes and limits only, never a value
     /// from the message; it is cut to 500 characters.
-    pub async fn park(&self, id: i64, reason: ReasonCode, detail: &str) -> Result<(), StoreError> {
+    pub async fn park(
+        &self,
+        claim: Option<&str>,
+        id: i64,
+        reason: ReasonCode,
+        detail: &str,
+    ) -> Result<(), StoreError> {
         let now = now_sql(self.pools.backend);
         let sql = format!(
             "UPDATE outbox SET parked_at_ms = {now}, parked_reason = $2, parked_detail = $3, \
              claimed_until_ms = NULL WHERE id = $1 AND sent_at_ms IS NULL \
-             AND parked_at_ms IS NULL"
+             AND parked_at_ms IS NULL AND ($4 IS NULL OR claim_token = $4)"
         );
         let detail = crate::text::clip(detail, MAX_DETAIL_CHARS);
         // Only constants are spliced in; every value is bound.
@@ -64,6 +70,7 @@ impl Store {
             .bind(id)
             .bind(reason.as_str())
             .bind(detail)
+            .bind(claim.map(str::to_owned))
             .execute(&self.pools.writer)
             .await?;
         Ok(())

@@ -229,6 +229,9 @@ pub struct OutboxRow {
     pub created_at: OffsetDateTime,
     /// Publish attempts so far.
     pub attempts: i64,
+    /// The token of the claim that handed the row out (`None` when it was read, not claimed):
+    /// the relay's later writes to the row pass it, so they apply only while the claim holds.
+    pub claim_token: Option<String>,
 }
 
 /// One audit trail entry: ids and codes only (DESIGN.md §5).

@@ -176,6 +176,7 @@ pub(super) fn outbox_from_row(row: &AnyRow) -> Result<OutboxRow, StoreError> {
         },
         created_at: from_ms(row.try_get("created_at_ms")?, "outbox.created_at_ms")?,
         attempts: row.try_get("attempts")?,
+        claim_token: row.try_get("claim_token")?,
     })
 }
 

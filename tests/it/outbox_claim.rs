@@ -159,7 +159,7 @@ async fn a_failed_row_is_handed_out_again_at_once() {
             ["e1", "e2", "e3"],
             "{backend}"
         );
-        store.record_attempt(ids[1]).await.expect("attempt");
+        store.record_attempt(None, ids[1]).await.expect("attempt");
         let again = store.claim_outbox(10, LONG).await.expect("claim");
         assert_eq!(events(&again), ["e2"], "{backend}");
         assert_eq!(again[0].attempts, 1, "{backend}");
@@ -175,18 +175,18 @@ async fn sent_rows_are_never_handed_out() {
         let store = open(&url).await;
         let ids = enqueue(&store, &names("e", 3)).await;
         // Sent while unclaimed, and sent while claimed with a lease that runs out at once.
-        store.mark_sent(&[ids[1]]).await.expect("mark");
+        store.mark_sent(None, &[ids[1]]).await.expect("mark");
         assert_eq!(
             claim(&store, 10, Duration::ZERO).await,
             ["e1", "e3"],
             "{backend}"
         );
-        store.mark_sent(&[ids[0]]).await.expect("mark");
+        store.mark_sent(None, &[ids[0]]).await.expect("mark");
         tokio::time::sleep(Duration::from_millis(20)).await;
         assert_eq!(claim(&store, 10, Duration::ZERO).await, ["e3"], "{backend}");
-        store.mark_sent(&[ids[2]]).await.expect("mark");
+        store.mark_sent(None, &[ids[2]]).await.expect("mark");
         // A failure recorded late (after the row was sent) does not bring it back.
-        store.record_attempt(ids[2]).await.expect("attempt");
+        store.record_attempt(None, ids[2]).await.expect("attempt");
         tokio::time::sleep(Duration::from_millis(20)).await;
         assert!(claim(&store, 10, LONG).await.is_empty(), "{backend}");
         assert!(store.pending_outbox(10).await.expect("pending").is_empty());
@@ -298,6 +298,57 @@ async fn two_relays_publish_every_row_once_and_retry_a_failed_one() {
             log.len(),
             all.len() + 2,
             "{backend}: one retry each for e7 and e60"
+        );
+        store.close().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_relay_whose_lease_ran_out_cannot_mark_rows_another_relay_claimed() {
+    on_both(|backend, url| async move {
+        let store = open(&url).await;
+        let ids = enqueue(&store, &names("e", 2)).await;
+        // Relay A claims with a lease that runs out at once; relay B claims the same rows.
+        let stale = store
+            .claim_outbox(10, Duration::ZERO)
+            .await
+            .expect("claim A");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let current = store.claim_outbox(10, LONG).await.expect("claim B");
+        assert_eq!(events(&current), ["e1", "e2"], "{backend}");
+        let (a, b) = (stale[0].claim_token.clone(), current[0].claim_token.clone());
+        assert!(
+            a.is_some() && b.is_some() && a != b,
+            "{backend}: {a:?} {b:?}"
+        );
+        // A's late writes change nothing: not sent, no attempt counted, not parked.
+        store
+            .mark_sent(a.as_deref(), &[ids[0]])
+            .await
+            .expect("A marks");
+        store
+            .record_attempt(a.as_deref(), ids[1])
+            .await
+            .expect("A fails");
+        store
+            .park(
+                a.as_deref(),
+                ids[1],
+                samverkan::hub::relay::BODY_TOO_LARGE,
+                "late",
+            )
+            .await
+            .expect("A parks");
+        let pending = store.pending_outbox(10).await.expect("pending");
+        assert_eq!(events(&pending), ["e1", "e2"], "{backend}");
+        assert!(pending.iter().all(|row| row.attempts == 0), "{backend}");
+        assert_eq!(store.outbox_parked_count().await.expect("parked"), 0);
+        // B's writes apply.
+        store.mark_sent(b.as_deref(), &ids).await.expect("B marks");
+        assert!(
+            store.pending_outbox(10).await.expect("pending").is_empty(),
+            "{backend}"
         );
         store.close().await;
     })

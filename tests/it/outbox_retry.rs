@@ -69,9 +69,12 @@ async fn a_refused_row_waits_for_its_own_next_attempt_while_the_others_go_on() {
         assert_eq!(claim(&store, 10, i64::MAX).await, ["e1", "e2"], "{backend}");
         let delay = Duration::from_millis(1500);
         let failed_at = Instant::now();
-        store.retry_later(ids[0], delay).await.expect("retry later");
+        store
+            .retry_later(None, ids[0], delay)
+            .await
+            .expect("retry later");
         // An outage gives a row back untouched: due at once, no attempt counted.
-        store.release(&[ids[1]]).await.expect("release");
+        store.release(None, &[ids[1]]).await.expect("release");
         enqueue_names(&store, &["e3"]).await;
         let next = store.claim_outbox(10, LONG).await.expect("claim");
         let seen: Vec<(String, i64)> = next
@@ -121,14 +124,14 @@ async fn parked_rows_are_never_claimed_or_pending_and_are_listed_with_their_reas
         assert_eq!(claim(&store, 10, i64::MAX).await.len(), 3, "{backend}");
         let detail = "correlation_id is 300 bytes; AMQP allows at most 255";
         store
-            .park(ids[0], PROPERTY_TOO_LONG, detail)
+            .park(None, ids[0], PROPERTY_TOO_LONG, detail)
             .await
             .expect("park");
         store
-            .park(ids[1], HEADERS_TOO_LARGE, "big")
+            .park(None, ids[1], HEADERS_TOO_LARGE, "big")
             .await
             .expect("park");
-        store.release(&[ids[2]]).await.expect("release");
+        store.release(None, &[ids[2]]).await.expect("release");
         assert_eq!(claim(&store, 10, i64::MAX).await, ["e3"], "{backend}");
         let pending = store.pending_outbox(10).await.expect("pending");
         assert_eq!(pending.len(), 1, "{backend}: parked rows are not pending");
@@ -156,9 +159,9 @@ async fn parked_rows_are_never_claimed_or_pending_and_are_listed_with_their_reas
             ]
         );
         // A sent row cannot be parked afterwards.
-        store.mark_sent(&[ids[2]]).await.expect("sent");
+        store.mark_sent(None, &[ids[2]]).await.expect("sent");
         store
-            .park(ids[2], HEADERS_TOO_LARGE, "late")
+            .park(None, ids[2], HEADERS_TOO_LARGE, "late")
             .await
             .expect("park");
         assert_eq!(store.outbox_parked_count().await.expect("parked"), 2);

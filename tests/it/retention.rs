@@ -56,9 +56,9 @@ async fn pruning_removes_only_old_sent_outbox_rows_old_inbox_rows_and_old_audit_
         }
         tx.commit().await.expect("commit");
         let ids = enqueue_names(&store, &["sent-old", "sent-new", "unsent", "parked"]).await;
-        store.mark_sent(&ids[..2]).await.expect("sent");
+        store.mark_sent(None, &ids[..2]).await.expect("sent");
         store
-            .park(ids[3], PROPERTY_TOO_LONG, "x")
+            .park(None, ids[3], PROPERTY_TOO_LONG, "x")
             .await
             .expect("park");
         // Old enough to go: one sent row (8 days), two inbox rows (31), two audit entries (366).
@@ -138,7 +138,7 @@ async fn the_hub_prunes_old_rows_as_soon_as_it_starts() {
     on_both(|backend, url| async move {
         let store = open(&url).await;
         let ids = enqueue_names(&store, &["old", "new"]).await;
-        store.mark_sent(&ids).await.expect("sent");
+        store.mark_sent(None, &ids).await.expect("sent");
         age(
             &url,
             ("outbox", "sent_at_ms"),

@@ -428,3 +428,19 @@ fn the_http_listener_is_off_by_default_and_a_bad_address_is_named() {
     assert!(matches!(err, SettingsError::InvalidValue { .. }), "{err:?}");
     assert!(message.contains("http.listen"), "{message}");
 }
+
+#[test]
+fn a_relay_lease_must_outlast_the_confirm_timeout() {
+    let short = env(&[
+        ("SAMVERKAN__HUB__RELAY_LEASE_SECS", "6"),
+        ("SAMVERKAN__AMQP__CONFIRM_TIMEOUT_MS", "5000"),
+    ]);
+    let err = settings::load_from(None, short).expect_err("a lease shorter than confirm + 2 s");
+    assert!(err.to_string().contains("hub.relay_lease_secs"), "{err}");
+    let enough = env(&[
+        ("SAMVERKAN__HUB__RELAY_LEASE_SECS", "7"),
+        ("SAMVERKAN__AMQP__CONFIRM_TIMEOUT_MS", "5000"),
+    ]);
+    let ok = settings::load_from(None, enough).expect("7 s covers 5 s plus the margin");
+    assert_eq!(ok.amqp.confirm_timeout_ms, 5000);
+}

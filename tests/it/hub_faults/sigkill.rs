@@ -108,7 +108,8 @@ pub(crate) async fn a_sigkilled_hub_restarts_and_every_event_counts_once() {
     let mut env = hub_env(&vhost, &store_url, "kill");
     // What a killed run had claimed but not confirmed waits out the lease before the next run
     // publishes it; a short one keeps the test quick.
-    env.push(("SAMVERKAN__HUB__RELAY_LEASE_SECS", "2".to_owned()));
+    env.push(("SAMVERKAN__HUB__RELAY_LEASE_SECS", "3".to_owned()));
+    env.push(("SAMVERKAN__AMQP__CONFIRM_TIMEOUT_MS", "1000".to_owned()));
     let users = broker_users(&load_settings(&env));
     let log = dir.path().join("hub.log");
     let vgr_queue = Topology::org_queue_name("VGR");

@@ -212,10 +212,13 @@ async fn the_relay_sees_unsent_rows_oldest_first_until_marked_sent() {
             ["e1", "e2"]
         );
 
-        store.mark_sent(&[ids[0], ids[2]]).await.expect("mark");
-        store.mark_sent(&[ids[0]]).await.expect("again");
-        store.mark_sent(&[]).await.expect("nothing");
-        store.record_attempt(ids[1]).await.expect("attempt");
+        store
+            .mark_sent(None, &[ids[0], ids[2]])
+            .await
+            .expect("mark");
+        store.mark_sent(None, &[ids[0]]).await.expect("again");
+        store.mark_sent(None, &[]).await.expect("nothing");
+        store.record_attempt(None, ids[1]).await.expect("attempt");
         store.close().await;
 
         // A restart: what was not confirmed is still there, in order.
@@ -223,7 +226,7 @@ async fn the_relay_sees_unsent_rows_oldest_first_until_marked_sent() {
         let left = restarted.pending_outbox(10).await.expect("pending");
         assert_eq!(events(&left), ["e2", "e4", "e5"], "{backend}");
         assert_eq!(left[0].attempts, 1);
-        restarted.mark_sent(&ids).await.expect("mark all");
+        restarted.mark_sent(None, &ids).await.expect("mark all");
         assert!(
             restarted
                 .pending_outbox(10)
