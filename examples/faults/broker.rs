@@ -205,15 +205,20 @@ impl Publisher {
         let mut first = true;
         while !pending.is_empty() {
             if !first {
-                self.republished += pending.len();
                 if Instant::now() > deadline {
                     bail!("{} events not confirmed within {limit:?}", pending.len());
                 }
                 tokio::time::sleep(Duration::from_millis(500)).await;
             }
+            let again = !first;
             first = false;
             match self.try_publish(&pending).await {
-                Ok(unconfirmed) => pending = unconfirmed,
+                Ok(unconfirmed) => {
+                    if again {
+                        self.republished += pending.len();
+                    }
+                    pending = unconfirmed;
+                }
                 Err(_) => {
                     self.link = None;
                 }
@@ -222,7 +227,8 @@ impl Publisher {
         Ok(())
     }
 
-    /// Publish `events` on one channel; the ones the broker did not confirm.
+    /// Publish `events` on one channel; the ones the broker did not confirm. An error when
+    /// there is no channel to publish on.
     async fn try_publish<'a>(
         &mut self,
         events: &[&'a (String, CloudEvent)],

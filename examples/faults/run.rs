@@ -259,7 +259,11 @@ pub async fn run(fault: Fault, o: &Options) -> anyhow::Result<Outcome> {
         .copied()
         .unwrap_or(0);
     notes.extend(counts.notes.iter().cloned());
-    let warnings = hub.warnings();
+    let warnings: Vec<String> = hub
+        .warnings()
+        .into_iter()
+        .filter(|l| !l.contains("clock pinned"))
+        .collect();
     if !warnings.is_empty() {
         notes.push(format!(
             "{} WARN/ERROR lines in {}; the first: {}",
@@ -273,6 +277,13 @@ pub async fn run(fault: Fault, o: &Options) -> anyhow::Result<Outcome> {
         started.elapsed().as_secs_f64()
     ));
     db.close().await;
+    if let Some(small) = &disk {
+        let size: u64 = std::fs::read_dir(&small.dir)?
+            .filter_map(|e| e.ok()?.metadata().ok())
+            .map(|m| m.len())
+            .sum();
+        notes.push(format!("the SQLite store takes {} MiB", size >> 20));
+    }
     drop((pg, proxy, disk));
     Ok(Outcome {
         fault,
