@@ -52,10 +52,10 @@ pub struct Vhost {
 
 impl Vhost {
     pub fn create(fault: &str) -> anyhow::Result<Self> {
-        if let Err(out) = rabbitmqctl(&["add_user", PUBLISHER, PUBLISHER_PASSWORD]) {
-            if !out.to_string().contains("already exists") {
-                return Err(out);
-            }
+        if let Err(out) = rabbitmqctl(&["add_user", PUBLISHER, PUBLISHER_PASSWORD])
+            && !out.to_string().contains("already exists")
+        {
+            return Err(out);
         }
         rabbitmqctl(&["set_user_tags", PUBLISHER, "impersonator"])?;
         let id = uuid::Uuid::now_v7().simple().to_string();

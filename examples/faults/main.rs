@@ -20,6 +20,7 @@ mod checks;
 mod hub;
 mod run;
 mod store;
+mod stream;
 mod workload;
 
 use std::path::PathBuf;
