@@ -1,6 +1,6 @@
 //! Integer ids for topics and text stems, topic bitsets and sorted posting lists.
 //!
-//! Matching must not compare a need with every catalogue entry (DESIGN.md §7). Topics are
+//! Matching must not compare a need with every catalogue entry. Topics are
 //! interned to small integers so that an entry's topics fit in one [`TopicSet`] (128 bits):
 //! overlap with a need is an `AND` and a `count_ones`, with no string comparison and no
 //! allocation. Each topic has a posting list of the entries carrying it, kept sorted, so a need

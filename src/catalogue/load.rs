@@ -2,7 +2,7 @@
 //!
 //! The sample files (and a provider's catalogue endpoint) hold many entries in one document,
 //! with `_`-prefixed annotation keys (`_meta`, `_test`) that belong to no schema. One bad entry
-//! must not keep the others out (DESIGN.md §7), so each entry is stripped of annotations,
+//! must not keep the others out, so each entry is stripped of annotations,
 //! validated against its schema and upserted on its own; failures are collected in the
 //! [`LoadReport`] with the entry's position and key.
 

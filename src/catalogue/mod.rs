@@ -9,7 +9,7 @@
 //! - **Identity.** A course is identified by its university *and* its code. The university is
 //!   the sender of the event (or the owner of the file), never a field of the course data, so
 //!   a university cannot publish courses under another's name.
-//! - **Speed.** Matching a need must not scan every entry (DESIGN.md §7). Entries are indexed
+//! - **Speed.** Matching a need must not scan every entry. Entries are indexed
 //!   by topic ([`index`]), each posting carries a [`digest`] of the entry's filter facts, the
 //!   text is tokenized once at upsert, and only entries that could ever be routed to are
 //!   indexed at all.

@@ -48,7 +48,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Load generator: the hub against a pass-through baseline on RabbitMQ, in throwaway vhosts;
-    /// reports throughput, p50/p99 latency, peak memory and the ratio (DESIGN.md §10).
+    /// reports throughput, p50/p99 latency, peak memory and the ratio.
     Bench(bench::BenchArgs),
     /// The whole story in one process (no broker): needs, PII refusals, matches, answers,
     /// and every need's reconciled status.

@@ -9,7 +9,7 @@ use std::fmt;
 /// Base URI of every schema `$id`; the `dataschema` of an event is `SCHEMA_BASE` + file name.
 pub const SCHEMA_BASE: &str = "https://schemas.samverkan.se/";
 
-/// Every event type the hub knows (DESIGN.md §2).
+/// Every event type the hub knows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum EventType {
     /// region → hub: an improvement need.

@@ -2,8 +2,8 @@
 //!
 //! Publishing is what a region's system does: persistent, `mandatory`, AMQP `user_id` = its
 //! broker user (RabbitMQ checks it; the hub authenticates by it), `message_id` = the event id.
-//! Confirms are pipelined in a window (research/amqp-baseline.md: awaiting each one costs
-//! 8–10× the rate), so the load generator is never what limits the run. The instant of each
+//! Confirms are pipelined in a window (awaiting each one costs 8–10× the rate on
+//! one broker node), so the load generator is never what limits the run. The instant of each
 //! `basic.publish` is kept: latency is measured from it.
 //!
 //! The connection is opened before either run starts and kept for both, so the bench user's

@@ -1,9 +1,9 @@
 //! `samverkan bench`: the hub's throughput and latency on RabbitMQ, against a pass-through
-//! baseline measured in the same run (DESIGN.md §10).
+//! baseline measured in the same run.
 //!
 //! # Why a ratio
 //!
-//! On one broker node the broker, not the client, is the wall (research/amqp-baseline.md: about
+//! On one broker node the broker, not the client, is the wall (measured: about
 //! 10k msg/s through one queue pair on the project machine, shared with everything else). An
 //! absolute "needs per second" would mostly measure the machine and the broker of the day. So
 //! every bench runs two workers back to back on the same broker, in the same process, with

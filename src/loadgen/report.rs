@@ -1,5 +1,5 @@
 //! What a bench reports: per run counts, rates, latency percentiles and memory, and the ratio
-//! of the hub to the pass-through — the figure DESIGN.md §10 asks for, since absolute rates
+//! of the hub to the pass-through — the figure that matters, since absolute rates
 //! depend on the machine and the broker far more than on the hub.
 
 use std::time::{Duration, Instant};

@@ -15,7 +15,7 @@ use sqlx::postgres::PgConnection;
 use super::LoadgenError;
 use crate::store::redact_url;
 
-/// The local PostgreSQL of the development setup (DESIGN.md; scripts/test).
+/// The local PostgreSQL of the development setup.
 pub const DEFAULT_POSTGRES_SERVER: &str = "postgres://postgres@127.0.0.1:5432/test";
 
 /// `--store`: which store the hub run uses.

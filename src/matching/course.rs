@@ -1,4 +1,4 @@
-//! Courses: hard filters, score and reasons (DESIGN.md §7), top N per university.
+//! Courses: hard filters, score and reasons, top N per university.
 //!
 //! Filters, in order: the data policy fits the need's visibility; some case intake is open
 //! today; the course is not already among the need's matches; then per instance: intake

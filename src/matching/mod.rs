@@ -1,6 +1,6 @@
 //! Matching: which courses and companies should receive a need, with scores and reasons.
 //!
-//! Pure code over plain data (DESIGN.md §7): a [`NeedProfile`] extracted from the need, the
+//! Pure code over plain data: a [`NeedProfile`] extracted from the need, the
 //! [`Catalogue`], [`MatchOptions`] and today's date go in; a [`MatchOutcome`] comes out.
 //! No I/O and no system clock — the date is an argument ([`crate::clock`]), so the same need,
 //! catalogue and date always give the same outcome, down to the order of ties.

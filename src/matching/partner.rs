@@ -1,4 +1,4 @@
-//! Companies: hard filters, score and reasons (DESIGN.md §7), top N overall.
+//! Companies: hard filters, score and reasons, top N overall.
 //!
 //! The index key and the topic overlap are the partner's *subscription* topics — a company
 //! subscribes to calls by topic, and the contract's example reasons list exactly the

@@ -1,6 +1,6 @@
 //! Onboarding an organisation on the broker: its RabbitMQ user and least-privilege permissions.
 //!
-//! Broker users and their permissions are what keep organisations apart (DESIGN.md §3): the
+//! Broker users and their permissions are what keep organisations apart: the
 //! hub trusts the AMQP `user_id` of a message because RabbitMQ checks it against the
 //! connection's user, and an organisation must not be able to read another's queue or publish
 //! as the hub. So each organisation gets exactly

@@ -1,6 +1,6 @@
 //! Admission: bytes → a validated event from a known sender, or a [`Refusal`].
 //!
-//! The stages run in the order of DESIGN.md §1 — decode, authenticate, authorize, validate —
+//! The stages run in the order of the flow — decode, authenticate, authorize, validate —
 //! and stop at the first refusal. All of it is pure: the store is touched only after admission
 //! (dedupe, effects) or to record the refusal.
 

@@ -1,4 +1,4 @@
-//! One delivery, from bytes to a settled message (DESIGN.md §1, §4).
+//! One delivery, from bytes to a settled message.
 //!
 //! ```text
 //! Inbound ─► admit (decode → authenticate → authorize → validate)

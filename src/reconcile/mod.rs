@@ -1,4 +1,4 @@
-//! Reconciliation: the need state machine (DESIGN.md §5). Answers, withdrawals and the passing
+//! Reconciliation: the need state machine. Answers, withdrawals and the passing
 //! of the respond-by date become state changes, and every change becomes one
 //! `se.samverkan.need.status.v1` for the owning region.
 //!

@@ -5,7 +5,7 @@
 //! with `psql` or `sqlite3`, and each is an enum (or a checked newtype) in Rust, so nothing but
 //! these values can be written. The audit trail in particular accepts only [`AuditAction`] and
 //! [`ReasonCode`] — values the hub's own code spells — and never a string that came off the wire,
-//! which is how it is kept free of personal data by construction (DESIGN.md §5).
+//! which is how it is kept free of personal data by construction.
 
 use std::fmt;
 
@@ -45,7 +45,7 @@ macro_rules! string_enum {
     };
 }
 
-/// The state of a need (DESIGN.md §5):
+/// The state of a need:
 /// `received → published | unmatched | rejected`, `published → answered → closed`, and
 /// `withdrawn` from any open state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -124,7 +124,7 @@ impl Decision {
     }
 }
 
-/// What the audit trail records (DESIGN.md §5).
+/// What the audit trail records.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum AuditAction {
     /// An event arrived.

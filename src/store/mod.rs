@@ -1,5 +1,5 @@
 //! The hub's durable state: needs, their recipients and answers, the inbox, the outbox and the
-//! audit trail (DESIGN.md §4, §5).
+//! audit trail.
 //!
 //! # Why it looks like this
 //!

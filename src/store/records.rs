@@ -176,7 +176,7 @@ pub struct LatestAnswer {
     pub detail: Value,
 }
 
-/// One message for the relay to publish (AMQP properties per DESIGN.md §2).
+/// One message for the relay to publish.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OutboxMessage {
     /// The event id: AMQP `message_id`, and what receivers dedupe by.
@@ -234,7 +234,7 @@ pub struct OutboxRow {
     pub claim_token: Option<String>,
 }
 
-/// One audit trail entry: ids and codes only (DESIGN.md §5).
+/// One audit trail entry: ids and codes only.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuditEntry {
     /// What happened.

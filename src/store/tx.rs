@@ -3,7 +3,7 @@
 //!
 //! The pipeline opens a [`Tx`], records the event in the inbox, applies its effects (need,
 //! recipients, answers, audit) and writes every outbound message to the outbox, then commits —
-//! and only then acks the delivery (DESIGN.md §4). A crash before the commit leaves nothing
+//! and only then acks the delivery. A crash before the commit leaves nothing
 //! behind, so the redelivery starts clean; a crash after it finds the inbox row, so the
 //! redelivery changes nothing. Dropping a [`Tx`] without [`Tx::commit`] rolls it back.
 //!

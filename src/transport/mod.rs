@@ -1,6 +1,6 @@
 //! Transport: how events reach the hub and leave it. In production that is AMQP on RabbitMQ
 //! ([`amqp`]); `samverkan demo` and the fast tests use an in-process broker with the same
-//! semantics ([`memory`]); HTTP webhooks are planned (DESIGN.md §9).
+//! semantics ([`memory`]); HTTP webhooks are planned.
 //!
 //! # Why the transport sits at the rim
 //!
@@ -19,7 +19,7 @@
 //! | [`amqp::AmqpConsumer`] | consumes a queue; reconnects with backoff, the caller only sees a delay |
 //! | [`amqp::AmqpPublisher`] | pipelined confirmed publishing; fails transiently during an outage, then reconnects |
 //! | [`amqp::connect`] | a named connection; errors hide the password, say how to start RabbitMQ |
-//! | [`amqp::Topology`] | exchanges, quorum queues, bindings of DESIGN.md §3, as printable data |
+//! | [`amqp::Topology`] | exchanges, quorum queues, bindings, as printable data |
 //! | [`amqp::declare`] | declares a topology idempotently (at start and on every reconnect) |
 //! | [`amqp::Publisher`] | one channel in confirm mode: mandatory, persistent, confirmed |
 //! | [`memory::MemoryBroker`] | in-process broker: same routing, `mandatory`, prefetch, delivery limit, DLX |

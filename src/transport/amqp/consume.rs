@@ -3,7 +3,7 @@
 //! # Why the consumer owns the reconnect
 //!
 //! Broker restarts, `rabbitmqctl close_all_connections`, missed heartbeats and network blips
-//! are the most reported failure class of AMQP integration services (research/peers.md §0):
+//! are the most reported failure class of AMQP integration services:
 //! a consumer that ends its stream on the first error leaves the process alive but deaf until
 //! someone restarts it. [`AmqpConsumer::next`](crate::transport::Consume::next) therefore never
 //! reports a lost connection. It logs one WARN for the incident, rebuilds the link from scratch
@@ -23,7 +23,7 @@
 //! requeued by the broker the same way.
 //!
 //! Acks are sent one per delivery. Batching them (`multiple = true`) halves the CPU per message
-//! (research/amqp-baseline.md) but ties each ack to the settlement of every earlier delivery;
+//! but ties each ack to the settlement of every earlier delivery;
 //! that belongs in the pipeline, which knows the order in which effects became durable.
 
 use std::sync::Arc;

@@ -3,11 +3,11 @@
 //!
 //! One concern per file: [`connect`] opens a named connection with operator-friendly errors,
 //! [`Topology`] and [`declare`] describe and create the exchanges and quorum queues of
-//! DESIGN.md §3, [`Publisher`] publishes on one channel and treats anything but a confirmed,
+//! the broker topology, [`Publisher`] publishes on one channel and treats anything but a confirmed,
 //! routed message as an error, [`TransportError`] says what went wrong, and limits.rs catches a
 //! message AMQP can never carry ([`Unsendable`]) before it is sent.
 //!
-//! The two ends the hub runs on survive broker restarts (DESIGN.md §4 "Reconnect"):
+//! The two ends the hub runs on survive broker restarts:
 //! [`AmqpConsumer`] (consume.rs) hides an outage behind a delay, and [`AmqpPublisher`]
 //! (relay.rs) fails the affected publishes transiently and rebuilds its link on the next call.
 //! Both rebuild from scratch — connect, declare, channel setup (session.rs) — with [`Backoff`].

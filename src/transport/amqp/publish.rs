@@ -3,7 +3,7 @@
 //!
 //! RabbitMQ *acks* a message that reached no queue, so confirms alone are not enough: every
 //! publish is `mandatory`, and a message the broker returns ([`TransportError::Unroutable`]) or
-//! nacks ([`TransportError::Nacked`]) is an error, never a success (DESIGN.md §2, §4).
+//! nacks ([`TransportError::Nacked`]) is an error, never a success.
 //!
 //! [`Publisher::publish_nowait`] writes the message and hands back its [`PendingConfirm`], a
 //! future of the broker's answer, so a relay can keep many confirms in flight (a window of

@@ -17,7 +17,7 @@
 //!   jittered) fail at once without touching the network, so a tight relay loop cannot hammer
 //!   a booting broker; the first call after the delay tries again;
 //! * a message whose confirm was lost may still have reached the queue: publishing it again
-//!   can duplicate it, which receivers absorb by deduplicating on the event id (DESIGN.md §4).
+//!   can duplicate it, which receivers absorb by deduplicating on the event id.
 //!
 //! Each message is checked against AMQP's limits and the link's negotiated `frame_max` before
 //! it is sent (`limits.rs`): one that can never be carried fails alone as
@@ -25,7 +25,7 @@
 //!
 //! Confirms are pipelined over the batch: up to `confirm_window` publishes await their confirm
 //! at once, the oldest is awaited when the window is full (never one round trip per message;
-//! research/amqp-baseline.md: 8–10× the throughput). Each confirm has a deadline, so a stalled
+//! 8–10× the throughput on one broker node). Each confirm has a deadline, so a stalled
 //! broker cannot hang the relay; a missed deadline also retires the link. Returned
 //! (unroutable) messages are matched to publishes over the whole batch by `message_id`, since
 //! lapin may hand a return to a neighbour's confirm (see [`outcomes`]); batches on one link

@@ -2,7 +2,7 @@
 //!
 //! The hub does not use lapin's built-in connection recovery: it replays channels only as part
 //! of a whole-connection recovery, gives up after a fixed number of attempts, and has had a
-//! string of recovery fixes through 4.x (research/deps.md). Rebuilding from nothing is simpler
+//! string of recovery fixes through 4.x. Rebuilding from nothing is simpler
 //! to reason about: every (re)connect is the same steps as the first start — connect, open a
 //! channel, declare the topology (the broker may have lost it, or be a new node) — and a
 //! half-recovered state cannot exist.

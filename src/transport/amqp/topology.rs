@@ -1,4 +1,4 @@
-//! The broker topology of DESIGN.md §3 as plain data, and the one function that declares it.
+//! The broker topology as plain data, and the one function that declares it.
 //!
 //! [`Topology`] is a pure description: which exchanges, which quorum queues with which
 //! arguments, which bindings. Building it validates the organisation ids (an id becomes a queue
@@ -145,7 +145,7 @@ impl QueueSpec {
     }
 }
 
-/// The whole broker topology for a set of organisations (DESIGN.md §3).
+/// The whole broker topology for a set of organisations.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Topology {
     org_ids: Vec<String>,
