@@ -1,0 +1,388 @@
+//! The text as a person reads it, with a map back to the text as written.
+//!
+//! Copy-paste hides identifiers from a scanner that reads code points: a
+//! zero-width space or soft hyphen inside a personnummer, a tab or a line break
+//! between its groups, Arabic-Indic or full-width digits, a full-width `＠`.
+//! A reader sees the same number. The detectors therefore read a normalised
+//! [`View`] of the text, built in one pass, in which
+//!
+//! * default-ignorable code points (zero-width space/joiners, word joiner, soft
+//!   hyphen, BOM, bidi controls, variation selectors, …) are removed;
+//! * every other character is replaced by its NFKC form (full-width and
+//!   mathematical digits and letters, `＠`, `＋`, no-break and thin spaces);
+//! * every Unicode decimal digit (general category Nd) becomes its ASCII digit;
+//! * every dash (category Pd) and the minus sign become `-`;
+//! * every run of whitespace (tabs and line breaks included) becomes one space.
+//!
+//! NFKC is applied character by character: composition across characters
+//! only ever joins letters and combining marks, which none of the detectors
+//! look at, and mapping each output character to one input character is what
+//! keeps the offset map exact. The map records, for each stretch of the view,
+//! which bytes of the original produced it, so every finding is reported (and
+//! redacted) as the whole original span, invisible characters included.
+//!
+//! Plain ASCII text with single spaces is already its own view and is
+//! borrowed, not copied.
+
+use std::borrow::Cow;
+
+use unicode_general_category::{GeneralCategory, get_general_category};
+use unicode_normalization::{IsNormalized, UnicodeNormalization, is_nfkc_quick};
+
+/// Default_Ignorable_Code_Point (Unicode 16, DerivedCoreProperties.txt).
+const DEFAULT_IGNORABLE: &[(char, char)] = &[
+    ('\u{AD}', '\u{AD}'),
+    ('\u{34F}', '\u{34F}'),
+    ('\u{61C}', '\u{61C}'),
+    ('\u{115F}', '\u{1160}'),
+    ('\u{17B4}', '\u{17B5}'),
+    ('\u{180B}', '\u{180F}'),
+    ('\u{200B}', '\u{200F}'),
+    ('\u{202A}', '\u{202E}'),
+    ('\u{2060}', '\u{206F}'),
+    ('\u{3164}', '\u{3164}'),
+    ('\u{FE00}', '\u{FE0F}'),
+    ('\u{FEFF}', '\u{FEFF}'),
+    ('\u{FFA0}', '\u{FFA0}'),
+    ('\u{FFF0}', '\u{FFF8}'),
+    ('\u{1BCA0}', '\u{1BCA3}'),
+    ('\u{1D173}', '\u{1D17A}'),
+    ('\u{E0000}', '\u{E0FFF}'),
+];
+
+/// Whether `c` is a default-ignorable code point (invisible when rendered).
+pub(crate) fn is_default_ignorable(c: char) -> bool {
+    DEFAULT_IGNORABLE
+        .binary_search_by(|&(lo, hi)| {
+            if hi < c {
+                std::cmp::Ordering::Less
+            } else if lo > c {
+                std::cmp::Ordering::Greater
+            } else {
+                std::cmp::Ordering::Equal
+            }
+        })
+        .is_ok()
+}
+
+/// The ASCII digit for a Unicode decimal digit (Nd), if `c` is one.
+///
+/// Unicode encodes every decimal digit set as ten consecutive code points
+/// from 0 to 9, and adjacent sets (the mathematical digits) follow each other
+/// without gaps, so the value is the distance from the start of the run.
+pub(crate) fn decimal_digit(c: char) -> Option<char> {
+    if c.is_ascii_digit() {
+        return Some(c);
+    }
+    if get_general_category(c) != GeneralCategory::DecimalNumber {
+        return None;
+    }
+    let mut zero = u32::from(c);
+    while zero > 0
+        && char::from_u32(zero - 1)
+            .is_some_and(|p| get_general_category(p) == GeneralCategory::DecimalNumber)
+    {
+        zero -= 1;
+    }
+    let value = (u32::from(c) - zero) % 10;
+    char::from_digit(value, 10)
+}
+
+/// A stretch of the view and the original bytes it came from.
+#[derive(Clone, Copy, Debug)]
+struct Piece {
+    /// Byte offset in the view where the stretch starts.
+    view: usize,
+    /// Original byte span it came from.
+    orig: usize,
+    orig_end: usize,
+    /// Byte-for-byte copy: view offsets inside map one to one.
+    exact: bool,
+}
+
+/// The normalised text and its offset map (see the module docs).
+pub(crate) struct View<'a> {
+    text: Cow<'a, str>,
+    pieces: Vec<Piece>,
+}
+
+impl<'a> View<'a> {
+    /// Builds the view of `original`.
+    pub(crate) fn new(original: &'a str) -> Self {
+        if is_own_view(original) {
+            return Self {
+                text: Cow::Borrowed(original),
+                pieces: Vec::new(),
+            };
+        }
+        let mut builder = Builder::with_capacity(original.len());
+        for (at, c) in original.char_indices() {
+            builder.push(at, c);
+        }
+        builder.finish()
+    }
+
+    /// The normalised text the detectors read.
+    pub(crate) fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    /// The original byte span of the view's span `start..end` (`start < end`,
+    /// both char boundaries of the view): from the start of the original
+    /// character that produced the first byte to the end of the one that
+    /// produced the last byte.
+    pub(crate) fn original_span(&self, start: usize, end: usize) -> (usize, usize) {
+        if self.pieces.is_empty() {
+            return (start, end);
+        }
+        let first = self.piece_at(start);
+        let last = self.piece_at(end.saturating_sub(1).max(start));
+        let orig_start = if first.exact {
+            first.orig + (start - first.view)
+        } else {
+            first.orig
+        };
+        let orig_end = if last.exact {
+            last.orig + (end - last.view)
+        } else {
+            last.orig_end
+        };
+        (orig_start, orig_end)
+    }
+
+    /// The piece that holds view byte `pos`.
+    fn piece_at(&self, pos: usize) -> Piece {
+        let i = self.pieces.partition_point(|p| p.view <= pos);
+        self.pieces[i.saturating_sub(1)]
+    }
+}
+
+/// Printable ASCII without two spaces in a row.
+fn is_own_view(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    bytes.iter().all(|&b| (b' '..0x7F).contains(&b)) && !bytes.windows(2).any(|w| w == b"  ")
+}
+
+/// Builds a [`View`] one original character at a time.
+struct Builder {
+    out: String,
+    pieces: Vec<Piece>,
+    /// Original span of the whitespace run not yet written.
+    pending_space: Option<(usize, usize)>,
+}
+
+impl Builder {
+    fn with_capacity(len: usize) -> Self {
+        Self {
+            out: String::with_capacity(len),
+            pieces: Vec::new(),
+            pending_space: None,
+        }
+    }
+
+    /// Adds the original character `c` found at byte `at`.
+    fn push(&mut self, at: usize, c: char) {
+        let end = at + c.len_utf8();
+        if c.is_ascii_graphic() {
+            self.exact(at, end, c);
+            return;
+        }
+        if c.is_whitespace() {
+            self.space(at, end);
+            return;
+        }
+        // Invisible: format controls and the like, and C0/C1 control codes.
+        if is_default_ignorable(c) || c.is_control() {
+            return;
+        }
+        if is_nfkc_quick(std::iter::once(c)) == IsNormalized::Yes {
+            self.mapped(at, end, c);
+            return;
+        }
+        let mut produced = false;
+        for n in std::iter::once(c).nfkc() {
+            produced = true;
+            self.mapped(at, end, n);
+        }
+        if !produced {
+            self.space(at, end);
+        }
+    }
+
+    /// Adds `c` (NFKC already applied) produced by the original span `at..end`.
+    fn mapped(&mut self, at: usize, end: usize, c: char) {
+        if is_default_ignorable(c) {
+            return;
+        }
+        if c.is_whitespace() {
+            self.space(at, end);
+        } else if let Some(d) = decimal_digit(c) {
+            self.replaced(at, end, d);
+        } else if c == '\u{2212}' || get_general_category(c) == GeneralCategory::DashPunctuation {
+            self.replaced(at, end, '-');
+        } else if c.len_utf8() == end - at {
+            self.exact(at, end, c);
+        } else {
+            self.replaced(at, end, c);
+        }
+    }
+
+    /// Extends the whitespace run with `at..end`.
+    fn space(&mut self, at: usize, end: usize) {
+        self.pending_space = Some(match self.pending_space {
+            Some((start, _)) => (start, end),
+            None => (at, end),
+        });
+    }
+
+    /// Writes the pending whitespace run as one space.
+    fn flush_space(&mut self) {
+        if let Some((start, end)) = self.pending_space.take() {
+            // One byte for one byte keeps offsets one to one, whichever
+            // whitespace character it was.
+            if end - start == 1 {
+                self.push_exact(start, end, ' ');
+            } else {
+                self.push_replaced(start, end, ' ');
+            }
+        }
+    }
+
+    /// Writes `c`, which occupies the same bytes as the original `at..end`.
+    fn exact(&mut self, at: usize, end: usize, c: char) {
+        self.flush_space();
+        self.push_exact(at, end, c);
+    }
+
+    fn push_exact(&mut self, at: usize, end: usize, c: char) {
+        let view = self.out.len();
+        let extends = self
+            .pieces
+            .last()
+            .is_some_and(|p| p.exact && p.orig_end == at && p.orig + (view - p.view) == at);
+        match self.pieces.last_mut() {
+            Some(last) if extends => last.orig_end = end,
+            _ => self.pieces.push(Piece {
+                view,
+                orig: at,
+                orig_end: end,
+                exact: true,
+            }),
+        }
+        self.out.push(c);
+    }
+
+    /// Writes `c` standing for the original `at..end`.
+    fn replaced(&mut self, at: usize, end: usize, c: char) {
+        self.flush_space();
+        self.push_replaced(at, end, c);
+    }
+
+    fn push_replaced(&mut self, at: usize, end: usize, c: char) {
+        let view = self.out.len();
+        let continues = self
+            .pieces
+            .last()
+            .is_some_and(|p| !p.exact && p.orig == at && p.orig_end == end);
+        if !continues {
+            self.pieces.push(Piece {
+                view,
+                orig: at,
+                orig_end: end,
+                exact: false,
+            });
+        }
+        self.out.push(c);
+    }
+
+    fn finish<'a>(mut self) -> View<'a> {
+        self.flush_space();
+        View {
+            text: Cow::Owned(self.out),
+            pieces: self.pieces,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The original text behind the view's span of `needle`.
+    fn behind<'t>(text: &'t str, needle: &str) -> &'t str {
+        let view = View::new(text);
+        let start = view.as_str().find(needle).unwrap_or_default();
+        let (a, b) = view.original_span(start, start + needle.len());
+        text.get(a..b).unwrap_or_default()
+    }
+
+    #[test]
+    fn plain_ascii_is_borrowed() {
+        let view = View::new("ring 070-174 06 05, tack.");
+        assert!(matches!(view.text, Cow::Borrowed(_)));
+        assert_eq!(view.original_span(5, 18), (5, 18));
+        assert!(matches!(View::new("a  b").text, Cow::Owned(_)));
+    }
+
+    #[test]
+    fn invisible_characters_are_removed_and_spanned() {
+        let text = "pnr 8505\u{200b}22-98\u{ad}9\u{2060}1 \u{feff}klar";
+        assert_eq!(View::new(text).as_str(), "pnr 850522-9891 klar");
+        assert_eq!(
+            behind(text, "850522-9891"),
+            "8505\u{200b}22-98\u{ad}9\u{2060}1"
+        );
+        assert_eq!(
+            View::new("a\u{200c}b\u{200d}c\u{202e}d\u{1}e").as_str(),
+            "abcde"
+        );
+    }
+
+    #[test]
+    fn whitespace_runs_read_as_one_space() {
+        let text = "070\t174\u{a0}\u{a0}06\r\n05 \u{2009}\u{200b} x";
+        assert_eq!(View::new(text).as_str(), "070 174 06 05 x");
+        assert_eq!(behind(text, "06 05"), "06\r\n05");
+        assert_eq!(behind(text, "174 06"), "174\u{a0}\u{a0}06");
+    }
+
+    #[test]
+    fn digits_dashes_and_compatibility_forms() {
+        let arabic = "\u{661}\u{669}\u{668}\u{665}";
+        assert_eq!(View::new(arabic).as_str(), "1985");
+        assert_eq!(behind(arabic, "98"), "\u{669}\u{668}");
+        assert_eq!(View::new("\u{966}\u{96f}").as_str(), "09");
+        assert_eq!(View::new("𝟖𝟓 ８５ ⑴").as_str(), "85 85 (1)");
+        assert_eq!(View::new("a–b—c−d‑e").as_str(), "a-b-c-d-e");
+        assert_eq!(
+            View::new("x＠example．org ＋46").as_str(),
+            "x@example.org +46"
+        );
+        assert_eq!(behind("⑴ ok", "1"), "⑴");
+        assert_eq!(View::new("Åsa öppnar ärende").as_str(), "Åsa öppnar ärende");
+    }
+
+    #[test]
+    fn decimal_digit_values() {
+        assert_eq!(decimal_digit('7'), Some('7'));
+        assert_eq!(decimal_digit('\u{667}'), Some('7'));
+        assert_eq!(decimal_digit('\u{1d7d5}'), Some('7'));
+        assert_eq!(decimal_digit('\u{1d7ff}'), Some('9'));
+        assert_eq!(decimal_digit('\u{1049}'), Some('9'));
+        assert_eq!(decimal_digit('²'), None);
+        assert_eq!(decimal_digit('x'), None);
+    }
+
+    #[test]
+    fn default_ignorable_table() {
+        for c in [
+            '\u{ad}', '\u{200b}', '\u{200c}', '\u{200d}', '\u{2060}', '\u{feff}',
+        ] {
+            assert!(is_default_ignorable(c), "{c:?}");
+        }
+        assert!(is_default_ignorable('\u{e0041}'));
+        for c in ['a', ' ', '\u{a0}', '-', '\u{2010}', '\u{1d7d5}'] {
+            assert!(!is_default_ignorable(c), "{c:?}");
+        }
+    }
+}
