@@ -150,28 +150,53 @@ pub(crate) fn read_sep(text: &str, pos: usize, grouping: Grouping) -> Option<(us
     }
 }
 
-/// A word character that is not a letter: a digit or `_`. Numbers glued to
-/// one are the middle of a longer code.
-fn is_code_char(c: char) -> bool {
-    is_word(c) && !c.is_alphabetic()
+/// Signs that join a number to what precedes it into one code.
+fn is_joiner(c: char) -> bool {
+    is_dash(c) || is_plus(c) || c == '.' || c == '/'
 }
 
 /// Left boundary of a number: not glued to a digit (`SE2321000131` is read
 /// from `2`, never from `321…`) and not the continuation of a code joined by
-/// a dash, `+`, `.` or `/` (`…0131-0174`, `2026/0123…`). A letter in front is
-/// a prefix word (`pnr8505229891`, `tel-0701740605`) and does not hide the
-/// number; the HSA-id and VAT shapes stay unflagged because of what their
-/// digits are (month ≥ 20, no trunk `0`), not because of the letters.
+/// a dash, `+`, `.` or `/` (`…0131-0174`, `2026/0123…`). A word of letters in
+/// front is a prefix a reader reads through (`pnr8505229891`,
+/// `tel-0701740605`), unless [`prefix_word_ok`] says it is part of a code.
 pub(crate) fn left_ok(text: &str, pos: usize) -> bool {
-    match char_before(text, pos) {
+    let mut at = pos;
+    if let Some(c) = char_before(text, at).filter(|&c| is_joiner(c)) {
+        at -= c.len_utf8();
+    }
+    match char_before(text, at) {
         None => true,
-        Some(c) if is_code_char(c) => false,
-        Some(c) if is_dash(c) || is_plus(c) || c == '.' || c == '/' => {
-            let before = pos - c.len_utf8();
-            !char_before(text, before).is_some_and(is_code_char)
-        }
+        Some(c) if c.is_alphabetic() => prefix_word_ok(text, at),
+        Some(c) if is_word(c) => false,
         Some(_) => true,
     }
+}
+
+/// Whether the letters ending at `end` are a prefix word rather than part of
+/// a code: a whole word (nothing but a space or punctuation before it, not a
+/// joiner after a digit: `…0131-E999…`, `3fa0…`) and not one or two capitals,
+/// which are country codes and series letters (the `SE` of VAT numbers and
+/// HSA-ids, the `E`/`P` of HSA local parts).
+fn prefix_word_ok(text: &str, end: usize) -> bool {
+    let word = text.get(..end).map_or("", |head| {
+        let letters: usize = head
+            .chars()
+            .rev()
+            .take_while(|c| c.is_alphabetic())
+            .map(char::len_utf8)
+            .sum();
+        &head[head.len() - letters..]
+    });
+    let capitals = word.chars().count() <= 2 && word.chars().all(char::is_uppercase);
+    let start = end - word.len();
+    let glued = match char_before(text, start) {
+        None => false,
+        Some(c) if is_word(c) => true,
+        Some(c) if is_joiner(c) => char_before(text, start - c.len_utf8()).is_some_and(is_word),
+        Some(_) => false,
+    };
+    !capitals && !glued
 }
 
 /// Right boundary of a number: mirror image of [`left_ok`].
@@ -230,7 +255,13 @@ mod tests {
     fn boundaries() {
         assert!(left_ok("a 1", 2));
         assert!(left_ok("pnr1", 3));
+        assert!(left_ok("PNR1", 3));
+        assert!(left_ok("(Tel.0", 5));
         assert!(left_ok("tel-0", 4));
+        assert!(!left_ok("SE2", 2));
+        assert!(!left_ok("1-E9", 3));
+        assert!(!left_ok("x1-abc0", 6));
+        assert!(!left_ok("3fa0", 3));
         assert!(!left_ok("21", 1));
         assert!(!left_ok("_1", 1));
         assert!(!left_ok("2026-0", 5));
