@@ -109,15 +109,26 @@ pub(crate) struct View<'a> {
 impl<'a> View<'a> {
     /// Builds the view of `original`.
     pub(crate) fn new(original: &'a str) -> Self {
-        if is_own_view(original) {
+        let mut at = own_view_len(original);
+        if at == original.len() {
             return Self {
                 text: Cow::Borrowed(original),
                 pieces: Vec::new(),
             };
         }
         let mut builder = Builder::with_capacity(original.len());
-        for (at, c) in original.char_indices() {
-            builder.push(at, c);
+        if let Some(head) = original.get(..at).filter(|h| !h.is_empty()) {
+            builder.exact_str(0, head);
+        }
+        while let Some(rest) = original.get(at..).filter(|r| !r.is_empty()) {
+            let run = ascii_run(rest.as_bytes(), builder.pending_space.is_none());
+            if run > 0 {
+                builder.exact_str(at, &rest[..run]);
+                at += run;
+            } else if let Some(c) = rest.chars().next() {
+                builder.push(at, c);
+                at += c.len_utf8();
+            }
         }
         builder.finish()
     }
@@ -157,10 +168,57 @@ impl<'a> View<'a> {
     }
 }
 
-/// Printable ASCII without two spaces in a row.
-fn is_own_view(text: &str) -> bool {
-    let bytes = text.as_bytes();
-    bytes.iter().all(|&b| (b' '..0x7F).contains(&b)) && !bytes.windows(2).any(|w| w == b"  ")
+/// Whether `c` is its own view: printable ASCII, or a character that is not
+/// whitespace, invisible, a control code, a non-ASCII digit or dash, and is
+/// its own NFKC form.
+fn is_stable(c: char) -> bool {
+    if c.is_ascii() {
+        return c.is_ascii_graphic();
+    }
+    // Latin-1 and Latin Extended-A letters up to U+0131 (å, ä, ö, é, ü, …).
+    if ('\u{C0}'..='\u{131}').contains(&c) {
+        return true;
+    }
+    let category = get_general_category(c);
+    !c.is_whitespace()
+        && !c.is_control()
+        && !is_default_ignorable(c)
+        && c != '\u{2212}'
+        && category != GeneralCategory::DecimalNumber
+        && category != GeneralCategory::DashPunctuation
+        && is_nfkc_quick(std::iter::once(c)) == IsNormalized::Yes
+}
+
+/// Length of the longest prefix of `text` that is its own view: stable
+/// characters and single spaces (a space right before a change is left out,
+/// as it may start a whitespace run).
+fn own_view_len(text: &str) -> usize {
+    let mut after_space = false;
+    for (i, c) in text.char_indices() {
+        let ok = if c == ' ' { !after_space } else { is_stable(c) };
+        if !ok {
+            return if after_space { i - 1 } else { i };
+        }
+        after_space = c == ' ';
+    }
+    text.len()
+}
+
+/// Length of the prefix of `bytes` that is its own view: printable ASCII and
+/// single spaces between two printable ASCII characters (a leading space
+/// only when no whitespace run is pending, `space_ok`).
+fn ascii_run(bytes: &[u8], space_ok: bool) -> usize {
+    let graphic = |b: &u8| (0x21..0x7F).contains(b);
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        let single_space =
+            b == b' ' && (i > 0 || space_ok) && bytes.get(i + 1).is_some_and(graphic);
+        if !(graphic(&b) || single_space) {
+            break;
+        }
+        i += 1;
+    }
+    i
 }
 
 /// Builds a [`View`] one original character at a time.
@@ -183,7 +241,7 @@ impl Builder {
     /// Adds the original character `c` found at byte `at`.
     fn push(&mut self, at: usize, c: char) {
         let end = at + c.len_utf8();
-        if c.is_ascii_graphic() {
+        if is_stable(c) {
             self.exact(at, end, c);
             return;
         }
@@ -254,7 +312,20 @@ impl Builder {
         self.push_exact(at, end, c);
     }
 
+    /// Writes `s`, a copy of the original from byte `at`.
+    fn exact_str(&mut self, at: usize, s: &str) {
+        self.flush_space();
+        self.extend_exact(at, at + s.len());
+        self.out.push_str(s);
+    }
+
     fn push_exact(&mut self, at: usize, end: usize, c: char) {
+        self.extend_exact(at, end);
+        self.out.push(c);
+    }
+
+    /// Records that the next view bytes copy the original `at..end`.
+    fn extend_exact(&mut self, at: usize, end: usize) {
         let view = self.out.len();
         let extends = self
             .pieces
@@ -269,7 +340,6 @@ impl Builder {
                 exact: true,
             }),
         }
-        self.out.push(c);
     }
 
     /// Writes `c` standing for the original `at..end`.
@@ -317,11 +387,25 @@ mod tests {
     }
 
     #[test]
-    fn plain_ascii_is_borrowed() {
+    fn text_that_is_its_own_view_is_borrowed() {
         let view = View::new("ring 070-174 06 05, tack.");
         assert!(matches!(view.text, Cow::Borrowed(_)));
         assert_eq!(view.original_span(5, 18), (5, 18));
+        assert!(matches!(
+            View::new("Åsa “öppnar” ärende").text,
+            Cow::Borrowed(_)
+        ));
         assert!(matches!(View::new("a  b").text, Cow::Owned(_)));
+        assert!(matches!(View::new("a \tb").text, Cow::Owned(_)));
+        assert!(matches!(View::new("a\u{2013}b").text, Cow::Owned(_)));
+    }
+
+    #[test]
+    fn unchanged_head_is_copied_exactly() {
+        let text = "Åsa ringer 070 \t174\u{a0}06 05";
+        assert_eq!(View::new(text).as_str(), "Åsa ringer 070 174 06 05");
+        assert_eq!(behind(text, "070 174"), "070 \t174");
+        assert_eq!(behind(text, "Åsa"), "Åsa");
     }
 
     #[test]
