@@ -247,11 +247,9 @@ mod tests {
             "\u{661}\u{669}\u{668}\u{665}\u{660}\u{665}\u{662}\u{662}\u{669}\u{668}\u{669}\u{661}",
             "８５０５２２－９８９１",
         ] {
-            assert_eq!(
-                found(text).map(|f| f.0),
-                Some(PiiKind::Personnummer),
-                "{text}"
-            );
+            let (kind, norm, end) = found(text).unwrap_or_else(|| panic!("missed {text:?}"));
+            assert_eq!((kind, norm), pnr.clone(), "{text:?}");
+            assert_eq!(end, text.len(), "{text:?}");
         }
     }
 

@@ -257,13 +257,8 @@ impl Builder {
             self.mapped(at, end, c);
             return;
         }
-        let mut produced = false;
         for n in std::iter::once(c).nfkc() {
-            produced = true;
             self.mapped(at, end, n);
-        }
-        if !produced {
-            self.space(at, end);
         }
     }
 
