@@ -21,8 +21,9 @@
 //! which bytes of the original produced it, so every finding is reported (and
 //! redacted) as the whole original span, invisible characters included.
 //!
-//! Plain ASCII text with single spaces is already its own view and is
-//! borrowed, not copied.
+//! Text that is already its own view (the common case: letters, punctuation,
+//! ASCII digits, single spaces) is borrowed, not copied; otherwise unchanged
+//! stretches are copied in bulk.
 
 use std::borrow::Cow;
 
@@ -109,19 +110,16 @@ pub(crate) struct View<'a> {
 impl<'a> View<'a> {
     /// Builds the view of `original`.
     pub(crate) fn new(original: &'a str) -> Self {
-        let mut at = own_view_len(original);
-        if at == original.len() {
+        if stable_len(original, true) == original.len() {
             return Self {
                 text: Cow::Borrowed(original),
                 pieces: Vec::new(),
             };
         }
         let mut builder = Builder::with_capacity(original.len());
-        if let Some(head) = original.get(..at).filter(|h| !h.is_empty()) {
-            builder.exact_str(0, head);
-        }
+        let mut at = 0;
         while let Some(rest) = original.get(at..).filter(|r| !r.is_empty()) {
-            let run = ascii_run(rest.as_bytes(), builder.pending_space.is_none());
+            let run = stable_len(rest, builder.pending_space.is_none());
             if run > 0 {
                 builder.exact_str(at, &rest[..run]);
                 at += run;
@@ -190,35 +188,31 @@ fn is_stable(c: char) -> bool {
 }
 
 /// Length of the longest prefix of `text` that is its own view: stable
-/// characters and single spaces (a space right before a change is left out,
-/// as it may start a whitespace run).
-fn own_view_len(text: &str) -> usize {
-    let mut after_space = false;
-    for (i, c) in text.char_indices() {
-        let ok = if c == ' ' { !after_space } else { is_stable(c) };
-        if !ok {
-            return if after_space { i - 1 } else { i };
-        }
-        after_space = c == ' ';
-    }
-    text.len()
-}
-
-/// Length of the prefix of `bytes` that is its own view: printable ASCII and
-/// single spaces between two printable ASCII characters (a leading space
-/// only when no whitespace run is pending, `space_ok`).
-fn ascii_run(bytes: &[u8], space_ok: bool) -> usize {
-    let graphic = |b: &u8| (0x21..0x7F).contains(b);
+/// characters and single spaces. A leading space counts only when no
+/// whitespace run is pending (`space_ok`), and a space right before a change
+/// is left out, as it may start a whitespace run.
+fn stable_len(text: &str, space_ok: bool) -> usize {
+    let bytes = text.as_bytes();
+    let mut after_space = !space_ok;
     let mut i = 0;
     while let Some(&b) = bytes.get(i) {
-        let single_space =
-            b == b' ' && (i > 0 || space_ok) && bytes.get(i + 1).is_some_and(graphic);
-        if !(graphic(&b) || single_space) {
-            break;
+        // ASCII is decided by the byte; other characters are decoded.
+        let (ok, len) = match b {
+            b' ' => (!after_space, 1),
+            0x21..=0x7E => (true, 1),
+            0x00..=0x7F => (false, 1),
+            _ => text
+                .get(i..)
+                .and_then(|rest| rest.chars().next())
+                .map_or((false, 1), |c| (is_stable(c), c.len_utf8())),
+        };
+        if !ok {
+            return if after_space && i > 0 { i - 1 } else { i };
         }
-        i += 1;
+        after_space = b == b' ';
+        i += len;
     }
-    i
+    text.len()
 }
 
 /// Builds a [`View`] one original character at a time.
