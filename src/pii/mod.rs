@@ -30,6 +30,7 @@ mod phone;
 mod policy;
 mod scan;
 mod text;
+mod unicode;
 mod view;
 
 pub use finding::{Finding, PiiKind};
