@@ -2,8 +2,10 @@
 //!
 //! Every need passes the guard before it can leave the region, so the scan must
 //! stay cheap: the target is well under 50 µs per 4 KiB of text. Measured here:
-//! `scan_text` on a realistic 4 KiB Swedish need text, clean and with planted
-//! identifiers, and `PiiGuard::inspect` on the NEED-2026-0101 JSON document.
+//! `scan_text` on a realistic 4 KiB Swedish need text, clean, with planted
+//! identifiers, and with the same identifiers disguised as copy-paste leaves
+//! them (invisible characters, tabs, no-break spaces, Arabic-Indic digits, a
+//! full-width `＠`), and `PiiGuard::inspect` on the NEED-2026-0101 JSON document.
 
 // Benchmark set-up may panic on missing sample data; that is not library code.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
@@ -58,15 +60,25 @@ fn clean_text(needs: &[Value]) -> String {
     text
 }
 
+/// The sample data's planted identifiers, as written.
+const PLANTED: [&str; 4] = [
+    " patient 19850522-9891 ",
+    " ring 070-174 06 42 ",
+    " (200101+1564) ",
+    " pilot.contact@example.org ",
+];
+
+/// The same identifiers as copy-paste leaves them.
+const DISGUISED: [&str; 4] = [
+    " patient 1985\u{200b}0522\u{2011}98\u{ad}91 ",
+    " ring tel070\t174\u{a0}06\u{2060}42 ",
+    " (\u{662}\u{660}\u{660}\u{661}\u{660}\u{661}+\u{661}\u{665}\u{666}\u{664}) ",
+    " pilot.contact\u{ff20}example.org ",
+];
+
 /// The clean text with four identifiers planted at roughly even intervals,
 /// trimmed back to 4 KiB.
-fn planted_text(clean: &str) -> String {
-    let planted = [
-        " patient 19850522-9891 ",
-        " ring 070-174 06 42 ",
-        " (200101+1564) ",
-        " pilot.contact@example.org ",
-    ];
+fn planted_text(clean: &str, planted: &[&str]) -> String {
     let mut text = String::new();
     let mut from = 0;
     for (i, p) in planted.iter().enumerate() {
@@ -83,15 +95,21 @@ fn planted_text(clean: &str) -> String {
 fn bench_scan_text(c: &mut Criterion) {
     let needs = sample_needs();
     let clean = clean_text(&needs);
-    let planted = planted_text(&clean);
+    let planted = planted_text(&clean, &PLANTED);
+    let disguised = planted_text(&clean, &DISGUISED);
     assert!(
         scan_text(&clean, TODAY).is_empty(),
         "clean text must be clean"
     );
     assert_eq!(scan_text(&planted, TODAY).len(), 4, "planted text");
+    assert_eq!(scan_text(&disguised, TODAY).len(), 4, "disguised text");
 
     let mut group = c.benchmark_group("scan_text");
-    for (name, text) in [("clean_4KiB", &clean), ("planted_4KiB", &planted)] {
+    for (name, text) in [
+        ("clean_4KiB", &clean),
+        ("planted_4KiB", &planted),
+        ("disguised_4KiB", &disguised),
+    ] {
         group.throughput(Throughput::Bytes(text.len() as u64));
         group.bench_function(name, |b| b.iter(|| scan_text(black_box(text), TODAY)));
     }

@@ -12,8 +12,13 @@
 //! * [`PiiGuard::inspect`]: applies a [`PiiPolicy`] (`reject` or `redact`) and
 //!   fails closed on attachments that were not content-scanned.
 //!
-//! The number detectors are a hand-written single pass over the text (no
-//! regexes to compile, no copy of the text). Dates are checked against an
+//! The detectors read the text as a person reads it: a normalised view (NFKC,
+//! invisible characters removed, every decimal digit ASCII, every dash `-`,
+//! every whitespace run one space) with an offset map back to the original,
+//! so an identifier hidden by copy-paste artefacts is still found, and its
+//! findings and redaction cover the whole original span (see `view`).
+//! The number detectors are a hand-written single pass over that view (no
+//! regexes to compile). Dates are checked against an
 //! injected `today`, so results are reproducible and the module never reads the
 //! system clock. Values are never logged: [`Finding`]'s `Debug` shows spans only
 //! and the JSON-level types hold pointers and offsets, not values.
@@ -25,6 +30,8 @@ mod phone;
 mod policy;
 mod scan;
 mod text;
+mod unicode;
+mod view;
 
 pub use finding::{Finding, PiiKind};
 pub use policy::{GuardOutcome, GuardRefusal, PiiGuard, PiiPolicy, redact};
@@ -32,25 +39,30 @@ pub use scan::{JsonFinding, scan_json};
 
 use finding::Candidate;
 use time::Date;
+use view::View;
 
 /// Finds personal identifiers in `text`, as of `today` (birth dates after
 /// `today` are not personnummer). Findings are sorted by `byte_start` and do
-/// not overlap.
+/// not overlap; their spans are in `text` as given.
 #[must_use]
 pub fn scan_text(text: &str, today: Date) -> Vec<Finding> {
+    let view = View::new(text);
     let mut candidates = Vec::new();
-    collect_numbers(text, today, &mut candidates);
-    email::collect(text, &mut candidates);
+    collect_numbers(view.as_str(), today, &mut candidates);
+    email::collect(view.as_str(), &mut candidates);
+    for c in &mut candidates {
+        (c.start, c.end) = view.original_span(c.start, c.end);
+    }
     finding::resolve(text, candidates)
 }
 
-/// One pass over the bytes: every position that can start a number (a digit,
-/// `+`, `(`, or the lead byte of a full-width character) and has a clean left
-/// boundary is handed to the personnummer and phone detectors.
+/// One pass over the view's bytes: every position that can start a number (a
+/// digit, `+` or `(`) and has a clean left boundary is handed to the
+/// personnummer and phone detectors.
 fn collect_numbers(text: &str, today: Date, out: &mut Vec<Candidate>) {
     for (i, &b) in text.as_bytes().iter().enumerate() {
-        let may_start = b.is_ascii_digit() || matches!(b, b'+' | b'(' | 0xEF);
-        if !may_start || !text.is_char_boundary(i) || !text::left_ok(text, i) {
+        let may_start = b.is_ascii_digit() || matches!(b, b'+' | b'(');
+        if !may_start || !text::left_ok(text, i) {
             continue;
         }
         if let Some(c) = personnummer::match_at(text, i, today) {
@@ -133,6 +145,57 @@ mod tests {
             found.iter().map(|f| f.kind).collect::<Vec<_>>(),
             [PiiKind::Personnummer]
         );
+    }
+
+    #[test]
+    fn copy_paste_forms_are_read() {
+        for (text, kind, span) in [
+            ("pnr198505229891 ok", PiiKind::Personnummer, "198505229891"),
+            ("pnr:8505229891", PiiKind::Personnummer, "8505229891"),
+            ("tel0701740605", PiiKind::Phone, "0701740605"),
+            ("tel-070.174.06.05", PiiKind::Phone, "070.174.06.05"),
+            ("Tel: 46 70 174 06 05", PiiKind::Phone, "46 70 174 06 05"),
+            (
+                "8505\u{200b}22-9891.",
+                PiiKind::Personnummer,
+                "8505\u{200b}22-9891",
+            ),
+            ("id\t850522\n9891", PiiKind::Personnummer, "850522\n9891"),
+            (
+                "pilot.contact＠example.org",
+                PiiKind::Email,
+                "pilot.contact＠example.org",
+            ),
+            (
+                "a\u{200b}b@example.org",
+                PiiKind::Email,
+                "a\u{200b}b@example.org",
+            ),
+        ] {
+            let found = scan_text(text, TODAY);
+            assert_eq!(found.len(), 1, "{text:?}: {found:?}");
+            assert_eq!(found[0].kind, kind, "{text:?}");
+            let shown = text.get(found[0].byte_start..found[0].byte_end);
+            assert_eq!(shown, Some(span), "{text:?}");
+        }
+    }
+
+    #[test]
+    fn false_positive_traps_written_with_the_same_tricks() {
+        let trap = "orgnr232100\u{200b}-0131, 16\u{2060}2321000131, leverantör\t552901\n0174. \
+            HSA-id SE2321000131\u{ad}-E999000000106, SE\u{200b}2321000131-E999000000106, \
+            dnr RS\t2026-01234 och VGR\u{a0}2026\u{2011}00123, \u{662}\u{660}\u{662}\u{666}-10-03, \
+            ０３.１１.２０２６, 03/11/2026 kl. 07.30\u{2013}08.45, 14\u{200b}:30, \
+            artnr7310865004512, 7310\u{200b}865004512, moms SE556036079301, 46 1 200 000 kr.";
+        let found = scan_text(trap, TODAY);
+        assert!(found.is_empty(), "{found:?}");
+    }
+
+    #[test]
+    fn redaction_covers_invisible_characters() {
+        let text = "pnr 8505\u{200b}22-98\u{ad}91\u{feff}, tel 07\u{2060}0\t174 06 05.";
+        let out = redact(text, &scan_text(text, TODAY));
+        assert_eq!(out, "pnr [personnummer]\u{feff}, tel [telefon].");
     }
 
     #[test]

@@ -4,8 +4,9 @@
 //! need, so this detector follows domain.md §1.4 closely:
 //!
 //! * forms `YYMMDD-NNNC`, `YYMMDD+NNNC`, `YYMMDDNNNC`, `YYYYMMDDNNNC`,
-//!   `YYYYMMDD-NNNC`, with any Unicode dash and a single space around the
-//!   separator (or a single space instead of it);
+//!   `YYYYMMDD-NNNC`, with a single space around the separator (or a single
+//!   space instead of it), as read in the normalised view (any dash, any
+//!   whitespace run, invisible characters and non-ASCII digits included);
 //! * the Luhn check over the 10-digit form;
 //! * a real, non-future date. For 10-digit forms the century is the most recent
 //!   one that is not in the future, 100 years earlier with `+`. The date is
@@ -22,7 +23,7 @@ use crate::text::luhn_valid;
 use time::Date;
 
 use super::finding::{Candidate, PiiKind};
-use super::text::{Sign, number, read_run, read_sep, right_ok};
+use super::text::{Grouping, Sign, number, read_run, read_sep, right_ok};
 
 /// Earliest birth year accepted for a 12-digit form.
 const MIN_YEAR: i32 = 1800;
@@ -87,7 +88,7 @@ fn split(text: &str, start: usize) -> Option<Parts> {
             parts.end = first.end;
         }
         6 | 8 => {
-            let (after_sep, sign) = read_sep(text, first.end, true)?;
+            let (after_sep, sign) = read_sep(text, first.end, Grouping::Identity)?;
             let second = read_run(text, after_sep);
             if second.count != 4 {
                 return None;
@@ -198,13 +199,17 @@ fn days_in_month(year: i32, month: u16) -> u16 {
 
 #[cfg(test)]
 mod tests {
+    use super::super::view::View;
     use super::*;
     use time::macros::date;
 
     const TODAY: Date = date!(2026 - 11 - 22);
 
+    /// Detects at the start of `text`'s view; the end is in `text`.
     fn found(text: &str) -> Option<(PiiKind, String, usize)> {
-        match_at(text, 0, TODAY).map(|c| (c.kind, c.normalized, c.end))
+        let view = View::new(text);
+        let c = match_at(view.as_str(), 0, TODAY)?;
+        Some((c.kind, c.normalized, view.original_span(c.start, c.end).1))
     }
 
     #[test]
@@ -235,12 +240,16 @@ mod tests {
             "850522 — 9891",
             "850522 −9891",
             "850522‑ 9891",
+            "850522\t9891",
+            "850522\n9891",
+            "850522 \u{a0}\t- \u{2009}9891",
+            "8505\u{200b}22-98\u{ad}91",
+            "\u{661}\u{669}\u{668}\u{665}\u{660}\u{665}\u{662}\u{662}\u{669}\u{668}\u{669}\u{661}",
+            "８５０５２２－９８９１",
         ] {
-            assert_eq!(
-                found(text).map(|f| f.0),
-                Some(PiiKind::Personnummer),
-                "{text}"
-            );
+            let (kind, norm, end) = found(text).unwrap_or_else(|| panic!("missed {text:?}"));
+            assert_eq!((kind, norm), pnr.clone(), "{text:?}");
+            assert_eq!(end, text.len(), "{text:?}");
         }
     }
 

@@ -1,12 +1,12 @@
 //! Character classes and cursor helpers shared by the number detectors.
 //!
-//! Care staff type identifiers by hand, in word processors and on phones, so the
-//! same number arrives with ASCII or typographic dashes (‐ ‑ ‒ – — −), with
-//! no-break or thin spaces, and occasionally with full-width digits pasted from
-//! other systems. Instead of normalising (copying) the whole text first, the
-//! detectors read the original `&str` through these helpers, which treat all of
-//! those variants alike. Working on the original text keeps the reported byte
-//! spans exact, which redaction depends on.
+//! The detectors read the normalised [`View`](super::view::View) of a text, in
+//! which every digit is ASCII, every dash is `-`, every plus `+` and every
+//! whitespace run a single space, so the classes here are plain ASCII. The
+//! boundary rules decide what counts as a separate number: a letter in front
+//! (`pnr8505229891`, `tel0701740605`) is a prefix word a reader reads
+//! through, while a digit in front or a word character behind makes the
+//! digits part of a longer code (`SE2321000131`, `…0131-0174`, `…05x`).
 
 /// Longest digit run the detectors ever need to look at (12-digit personnummer,
 /// 13-digit `0046…` phone numbers); longer runs are only counted.
@@ -22,13 +22,9 @@ pub(crate) fn char_before(text: &str, pos: usize) -> Option<char> {
     text.get(..pos)?.chars().next_back()
 }
 
-/// Decimal value of an ASCII or full-width digit.
+/// Decimal value of an ASCII digit (the view has no other digits).
 pub(crate) fn digit_value(c: char) -> Option<u8> {
-    match c {
-        '0'..='9' => u8::try_from(u32::from(c) - u32::from('0')).ok(),
-        '\u{FF10}'..='\u{FF19}' => u8::try_from(u32::from(c) - 0xFF10).ok(),
-        _ => None,
-    }
+    c.to_digit(10).and_then(|d| u8::try_from(d).ok())
 }
 
 /// The digit at byte `pos` and the byte position after it.
@@ -37,31 +33,20 @@ pub(crate) fn digit_at(text: &str, pos: usize) -> Option<(u8, usize)> {
     digit_value(c).map(|d| (d, pos + c.len_utf8()))
 }
 
-/// Hyphen-minus and the Unicode dashes people (and word processors) put in numbers.
+/// The view's dash (every Unicode dash and the minus sign read as `-`).
 pub(crate) fn is_dash(c: char) -> bool {
-    matches!(
-        c,
-        '-' | '\u{2010}'
-            | '\u{2011}'
-            | '\u{2012}'
-            | '\u{2013}'
-            | '\u{2014}'
-            | '\u{2212}'
-            | '\u{FE63}'
-            | '\u{FF0D}'
-    )
+    c == '-'
 }
 
-/// ASCII and full-width plus.
+/// The view's plus (full-width `＋` reads as `+`).
 pub(crate) fn is_plus(c: char) -> bool {
-    matches!(c, '+' | '\u{FF0B}')
+    c == '+'
 }
 
-/// Spaces that may group digits: space, no-break space, figure, thin and narrow
-/// no-break space. Line breaks are deliberately not included: a number broken
-/// over two lines is rare, while two numbers on consecutive lines are common.
+/// The view's separator space (every whitespace run reads as one space,
+/// line breaks included: a number broken over two lines is still one number).
 pub(crate) fn is_space(c: char) -> bool {
-    matches!(c, ' ' | '\u{A0}' | '\u{2007}' | '\u{2009}' | '\u{202F}')
+    c == ' '
 }
 
 /// A "word" character in the sense of regex `\w`: letters (including å, ä, ö),
@@ -114,23 +99,44 @@ pub(crate) enum Sign {
     Dash,
     /// `+`: the personnummer of someone aged 100 or more.
     Plus,
+    /// `.` (phone numbers only: `070.174.06.05`).
+    Dot,
+    /// `/` (phone numbers only: `070/174 06 05`).
+    Slash,
 }
 
-/// Reads a separator at `pos`: a single space, or a dash (or `+` when
-/// `allow_plus`) with at most one space on either side. Returns the position
+/// Which signs may separate digit groups.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Grouping {
+    /// Personnummer: dash or `+`.
+    Identity,
+    /// Phone numbers: dash, `.` or `/`.
+    Phone,
+}
+
+impl Grouping {
+    fn sign(self, c: char) -> Option<Sign> {
+        match (self, c) {
+            (_, '-') => Some(Sign::Dash),
+            (Self::Identity, '+') => Some(Sign::Plus),
+            (Self::Phone, '.') => Some(Sign::Dot),
+            (Self::Phone, '/') => Some(Sign::Slash),
+            _ => None,
+        }
+    }
+}
+
+/// Reads a separator at `pos`: a single space, or a sign allowed by
+/// `grouping` with at most one space on either side. Returns the position
 /// after it, or `None` if there is no separator.
-pub(crate) fn read_sep(text: &str, pos: usize, allow_plus: bool) -> Option<(usize, Sign)> {
+pub(crate) fn read_sep(text: &str, pos: usize, grouping: Grouping) -> Option<(usize, Sign)> {
     let mut p = pos;
     let mut spaced = false;
     if let Some(c) = char_at(text, p).filter(|&c| is_space(c)) {
         p += c.len_utf8();
         spaced = true;
     }
-    let sign = match char_at(text, p) {
-        Some(c) if is_dash(c) => Some((Sign::Dash, c)),
-        Some(c) if allow_plus && is_plus(c) => Some((Sign::Plus, c)),
-        _ => None,
-    };
+    let sign = char_at(text, p).and_then(|c| grouping.sign(c).map(|sign| (sign, c)));
     match sign {
         Some((sign, c)) => {
             p += c.len_utf8();
@@ -144,18 +150,53 @@ pub(crate) fn read_sep(text: &str, pos: usize, allow_plus: bool) -> Option<(usiz
     }
 }
 
-/// Left boundary of a number: not glued to a word (`SE2321000131`, `E999…`) and
-/// not the continuation of a dashed code (`RS-2026-…`, `…0131-0174`).
+/// Signs that join a number to what precedes it into one code.
+fn is_joiner(c: char) -> bool {
+    is_dash(c) || is_plus(c) || c == '.' || c == '/'
+}
+
+/// Left boundary of a number: not glued to a digit (`SE2321000131` is read
+/// from `2`, never from `321…`) and not the continuation of a code joined by
+/// a dash, `+`, `.` or `/` (`…0131-0174`, `2026/0123…`). A word of letters in
+/// front is a prefix a reader reads through (`pnr8505229891`,
+/// `tel-0701740605`), unless [`prefix_word_ok`] says it is part of a code.
 pub(crate) fn left_ok(text: &str, pos: usize) -> bool {
-    match char_before(text, pos) {
+    let mut at = pos;
+    if let Some(c) = char_before(text, at).filter(|&c| is_joiner(c)) {
+        at -= c.len_utf8();
+    }
+    match char_before(text, at) {
         None => true,
+        Some(c) if c.is_alphabetic() => prefix_word_ok(text, at),
         Some(c) if is_word(c) => false,
-        Some(c) if is_dash(c) || is_plus(c) => {
-            let before = pos - c.len_utf8();
-            !char_before(text, before).is_some_and(is_word)
-        }
         Some(_) => true,
     }
+}
+
+/// Whether the letters ending at `end` are a prefix word rather than part of
+/// a code: a whole word (nothing but a space or punctuation before it, not a
+/// joiner after a digit: `…0131-E999…`, `3fa0…`) and not one or two capitals,
+/// which are country codes and series letters (the `SE` of VAT numbers and
+/// HSA-ids, the `E`/`P` of HSA local parts).
+fn prefix_word_ok(text: &str, end: usize) -> bool {
+    let word = text.get(..end).map_or("", |head| {
+        let letters: usize = head
+            .chars()
+            .rev()
+            .take_while(|c| c.is_alphabetic())
+            .map(char::len_utf8)
+            .sum();
+        &head[head.len() - letters..]
+    });
+    let capitals = word.chars().count() <= 2 && word.chars().all(char::is_uppercase);
+    let start = end - word.len();
+    let glued = match char_before(text, start) {
+        None => false,
+        Some(c) if is_word(c) => true,
+        Some(c) if is_joiner(c) => char_before(text, start - c.len_utf8()).is_some_and(is_word),
+        Some(_) => false,
+    };
+    !capitals && !glued
 }
 
 /// Right boundary of a number: mirror image of [`left_ok`].
@@ -182,9 +223,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn digits_include_full_width() {
+    fn digits_are_ascii() {
         assert_eq!(digit_value('7'), Some(7));
-        assert_eq!(digit_value('\u{FF17}'), Some(7));
+        assert_eq!(digit_value('\u{FF17}'), None);
         assert_eq!(digit_value('a'), None);
     }
 
@@ -198,20 +239,34 @@ mod tests {
 
     #[test]
     fn separators() {
-        assert_eq!(read_sep("-1", 0, false), Some((1, Sign::Dash)));
-        assert_eq!(read_sep(" – 1", 0, false), Some((5, Sign::Dash)));
-        assert_eq!(read_sep(" + 1", 0, true), Some((3, Sign::Plus)));
-        assert_eq!(read_sep(" + 1", 0, false), Some((1, Sign::Space)));
-        assert_eq!(read_sep("  1", 0, true), Some((1, Sign::Space)));
-        assert_eq!(read_sep("x", 0, true), None);
+        use Grouping::{Identity, Phone};
+        assert_eq!(read_sep("-1", 0, Phone), Some((1, Sign::Dash)));
+        assert_eq!(read_sep(" - 1", 0, Phone), Some((3, Sign::Dash)));
+        assert_eq!(read_sep(" + 1", 0, Identity), Some((3, Sign::Plus)));
+        assert_eq!(read_sep(" + 1", 0, Phone), Some((1, Sign::Space)));
+        assert_eq!(read_sep("  1", 0, Identity), Some((1, Sign::Space)));
+        assert_eq!(read_sep(". 1", 0, Phone), Some((2, Sign::Dot)));
+        assert_eq!(read_sep("/1", 0, Phone), Some((1, Sign::Slash)));
+        assert_eq!(read_sep("/1", 0, Identity), None);
+        assert_eq!(read_sep("x", 0, Identity), None);
     }
 
     #[test]
     fn boundaries() {
         assert!(left_ok("a 1", 2));
-        assert!(!left_ok("a1", 1));
-        assert!(!left_ok("E1", 1));
+        assert!(left_ok("pnr1", 3));
+        assert!(left_ok("PNR1", 3));
+        assert!(left_ok("(Tel.0", 5));
+        assert!(left_ok("tel-0", 4));
+        assert!(!left_ok("SE2", 2));
+        assert!(!left_ok("1-E9", 3));
+        assert!(!left_ok("x1-abc0", 6));
+        assert!(!left_ok("3fa0", 3));
+        assert!(!left_ok("21", 1));
+        assert!(!left_ok("_1", 1));
         assert!(!left_ok("2026-0", 5));
+        assert!(!left_ok("2026/0", 5));
+        assert!(!left_ok("4.2", 2));
         assert!(left_ok("x -1", 3));
         assert!(left_ok("(1", 1));
         assert!(right_ok("1)", 1));
