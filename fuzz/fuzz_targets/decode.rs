@@ -104,7 +104,11 @@ fn decoded_event(event: CloudEvent, limits: Limits) {
         ..limits
     };
     let again = CloudEvent::parse(&event.to_json_bytes(), relaxed);
-    assert_eq!(again.as_ref(), Ok(&event), "structured round trip changed the event");
+    assert_eq!(
+        again.as_ref(),
+        Ok(&event),
+        "structured round trip changed the event"
+    );
 
     match registry().check(&event) {
         Ok(()) => {}
@@ -148,7 +152,11 @@ fn guard(doc: &mut Value) {
             assert_eq!(a, b, "reject and redact found different things");
             // What redaction leaves behind holds no personal data.
             let after = PiiGuard::new(PiiPolicy::Reject).inspect(doc, TODAY);
-            assert_eq!(after, GuardOutcome::Clean, "redacted document still has PII");
+            assert_eq!(
+                after,
+                GuardOutcome::Clean,
+                "redacted document still has PII"
+            );
         }
         (
             GuardOutcome::Rejected(GuardRefusal::UnscannedAttachment { pointers: a }),
