@@ -48,8 +48,10 @@ use view::View;
 pub fn scan_text(text: &str, today: Date) -> Vec<Finding> {
     let view = View::new(text);
     let mut candidates = Vec::new();
-    collect_numbers(view.as_str(), today, &mut candidates);
     email::collect(view.as_str(), &mut candidates);
+    let mut email_ends: Vec<usize> = candidates.iter().map(|c| c.end).collect();
+    email_ends.sort_unstable();
+    collect_numbers(view.as_str(), today, &email_ends, &mut candidates);
     for c in &mut candidates {
         (c.start, c.end) = view.original_span(c.start, c.end);
     }
@@ -57,12 +59,16 @@ pub fn scan_text(text: &str, today: Date) -> Vec<Finding> {
 }
 
 /// One pass over the view's bytes: every position that can start a number (a
-/// digit, `+` or `(`) and has a clean left boundary is handed to the
-/// personnummer and phone detectors.
-fn collect_numbers(text: &str, today: Date, out: &mut Vec<Candidate>) {
+/// digit, `+` or `(`; the view has ASCII digits only) with a clean left boundary,
+/// or right after an e-mail address, is handed to the personnummer and phone
+/// detectors.
+fn collect_numbers(text: &str, today: Date, email_ends: &[usize], out: &mut Vec<Candidate>) {
     for (i, &b) in text.as_bytes().iter().enumerate() {
         let may_start = b.is_ascii_digit() || matches!(b, b'+' | b'(');
-        if !may_start || !text::left_ok(text, i) {
+        if !may_start {
+            continue;
+        }
+        if !text::left_ok(text, i) && !after_email(text, i, email_ends) {
             continue;
         }
         if let Some(c) = personnummer::match_at(text, i, today) {
@@ -72,6 +78,18 @@ fn collect_numbers(text: &str, today: Date, out: &mut Vec<Candidate>) {
             out.push(c);
         }
     }
+}
+
+/// Whether `i` directly follows an e-mail address, or a dash or `+` after one. The address is
+/// redacted as a whole, so a number glued to its top-level domain (`a@b.se197811862395`,
+/// `a@b.se-850522-9891`) stands alone once the address is replaced by its label: it must be
+/// found before that, or redaction would reveal it.
+fn after_email(text: &str, i: usize, email_ends: &[usize]) -> bool {
+    let ends_at = |pos: usize| email_ends.binary_search(&pos).is_ok();
+    ends_at(i)
+        || text::char_before(text, i)
+            .filter(|&c| text::is_dash(c) || text::is_plus(c))
+            .is_some_and(|c| ends_at(i - c.len_utf8()))
 }
 
 #[cfg(test)]
@@ -196,6 +214,26 @@ mod tests {
         let text = "pnr 8505\u{200b}22-98\u{ad}91\u{feff}, tel 07\u{2060}0\t174 06 05.";
         let out = redact(text, &scan_text(text, TODAY));
         assert_eq!(out, "pnr [personnummer]\u{feff}, tel [telefon].");
+    }
+
+    #[test]
+    fn a_number_glued_to_an_email_address_is_found_before_redaction() {
+        // Found by fuzzing (fuzz/regressions/email-glued-samordningsnummer): the address ends
+        // where its top-level domain's letters end, and the digits after it were skipped for
+        // having a letter on their left; redacting the address then exposed them.
+        for (text, redacted) in [
+            (
+                "samord@example.org197811862395",
+                "[e-post][samordningsnummer]",
+            ),
+            ("a@b.se-850522-9891", "[e-post]-[personnummer]"),
+            ("a@b.se+46701740605.", "[e-post][telefon]."),
+        ] {
+            let out = redact(text, &scan_text(text, TODAY));
+            assert_eq!(out, redacted, "{text}");
+            assert!(scan_text(&out, TODAY).is_empty(), "{out}");
+        }
+        assert_eq!(kinds("info@firma.se2026"), [PiiKind::Email]);
     }
 
     #[test]
