@@ -27,9 +27,7 @@ use crate::pipeline::{Outcome, Pipeline};
 use crate::settings::HubSettings;
 use crate::store::{Fault, StoreError};
 use crate::transport::amqp::DEAD_LETTER_EXCHANGE;
-use crate::transport::{
-    Consume, Delivery, Inbound, KeptBody, Origin, Outbound, Publish, Settle, Shutdown,
-};
+use crate::transport::{Consume, Delivery, Inbound, KeptBody, Outbound, Publish, Settle, Shutdown};
 
 /// What became of one delivery, after retries.
 #[derive(Debug)]
@@ -153,7 +151,7 @@ async fn handle<P: Publish>(
                 tokio::time::sleep(delay).await;
             }
             (Fault::Message | Fault::Contention, None) => {
-                return give_up(publisher, inbound, error).await;
+                return give_up(pipeline, publisher, inbound, error).await;
             }
         }
     }
@@ -170,15 +168,26 @@ fn retry_delays(settings: &HubSettings) -> impl Iterator<Item = Duration> {
         .build()
 }
 
-async fn give_up<P: Publish>(publisher: &P, inbound: &Inbound, error: StoreError) -> Handled {
-    tracing::error!(error = %error, "giving up on a delivery; dead-lettering it");
+async fn give_up<P: Publish>(
+    pipeline: &Pipeline,
+    publisher: &P,
+    inbound: &Inbound,
+    error: StoreError,
+) -> Handled {
+    let origin = pipeline.origin_of(inbound);
+    tracing::error!(
+        error = %error,
+        event_id = origin.event_id.as_ref().map(|id| id.as_ref()),
+        org = origin.sender.as_deref(),
+        "giving up on a delivery; dead-lettering it"
+    );
     let detail = "the hub could not record this message's effects; it was not processed";
     let dead = Outbound::dead_letter(
         DEAD_LETTER_EXCHANGE,
         inbound,
         RejectReason::RetriesExhausted,
         detail,
-        &Origin::default(),
+        &origin,
         KeptBody::Original,
     );
     match publisher

@@ -35,7 +35,7 @@ use crate::pause::Pause;
 use crate::pii::PiiGuard;
 use crate::schema::SchemaRegistry;
 use crate::store::{Store, StoreError};
-use crate::transport::Inbound;
+use crate::transport::{Inbound, Origin};
 
 /// What handling a delivery achieved; all of it is durable when returned.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -197,6 +197,18 @@ impl Pipeline {
         Ok(Outcome::Refused {
             reason: refusal.rejection.reason,
         })
+    }
+}
+
+impl Pipeline {
+    /// What a dead letter of `inbound` names (event id, source, type, sender, need id), for a
+    /// delivery the worker gives up on: it was admitted, so it decodes, and its sender is known.
+    pub fn origin_of(&self, inbound: &Inbound) -> Origin {
+        let sender = authenticate(&self.directory, inbound.user_id.as_deref()).ok();
+        match crate::event::decode(inbound.raw(), self.limits) {
+            Ok(event) => RefusedEvent::of(&event).origin(sender),
+            Err(_) => RefusedEvent::default().origin(sender),
+        }
     }
 }
 

@@ -10,7 +10,9 @@ use std::time::{Duration, Instant};
 
 use samverkan::http::{HttpState, serve};
 use samverkan::transport::amqp::{HUB_DEAD_QUEUE, HUB_INGRESS_QUEUE};
-use samverkan::transport::{REASON_HEADER, Shutdown, ShutdownTrigger};
+use samverkan::transport::{
+    EVENT_TYPE_HEADER, NEED_ID_HEADER, REASON_HEADER, SENDER_HEADER, Shutdown, ShutdownTrigger,
+};
 use serde_json::Value;
 use sqlx::{AnyPool, AssertSqlSafe};
 
@@ -244,6 +246,14 @@ async fn a_message_that_fails_for_its_own_data_is_still_dead_lettered_after_its_
         .map(|d| d.headers[REASON_HEADER].as_str())
         .collect();
     assert_eq!(reasons, ["retries_exhausted"]);
+    // The dead letter names what it was, without its body being read.
+    let poison = need_event("NEED-2026-0102");
+    assert_eq!(dead[0].headers[NEED_ID_HEADER], "NEED-2026-0102");
+    assert_eq!(dead[0].headers[SENDER_HEADER], "VGR");
+    assert_eq!(
+        dead[0].headers[EVENT_TYPE_HEADER],
+        poison.event_type.as_str()
+    );
     assert!(!app.pipeline.pause().is_paused());
     assert_eq!(
         app.pipeline.metrics().store_faults("data"),
