@@ -13,8 +13,6 @@
 
 use std::io::Write;
 
-use anyhow::Context;
-
 use super::{OutputFormat, Status};
 use crate::settings::Settings;
 use crate::text::shown;
@@ -27,10 +25,7 @@ pub fn list(
     format: OutputFormat,
     out: &mut dyn Write,
 ) -> anyhow::Result<Status> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
+    let runtime = super::runtime()?;
     let seen = runtime.block_on(async {
         let connection = connect(&settings.amqp.url, "samverkan-dead-letters").await?;
         let channel = connection.create_channel().await?;

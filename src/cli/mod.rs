@@ -294,3 +294,11 @@ fn parse_date(s: &str) -> Result<Date, String> {
     let format = time::macros::format_description!("[year]-[month]-[day]");
     Date::parse(s, format).map_err(|e| format!("expected YYYY-MM-DD: {e}"))
 }
+
+/// The single-threaded runtime a subcommand that talks to the broker or the store runs on.
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| anyhow::anyhow!("cannot start the async runtime: {e}"))
+}

@@ -31,9 +31,7 @@ pub fn show(
         .map(OrgId::parse)
         .transpose()
         .map_err(|e| anyhow!("--region: {e}"))?;
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
+    let runtime = super::runtime()?;
     let found = runtime.block_on(async {
         let store = Store::from_settings(&settings.store).await?;
         let found = find(&store, &need_id, region).await;

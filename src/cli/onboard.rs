@@ -57,10 +57,7 @@ pub fn run(settings: &Settings, args: &OnboardArgs, out: &mut dyn Write) -> anyh
         Password::Generate
     };
     let management = Management::new(&settings.amqp.management_url, &settings.amqp.url)?;
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
+    let runtime = super::runtime()?;
     let existing = Existing {
         reset_password: args.reset_password,
         reset_tags: args.reset_tags,

@@ -28,10 +28,7 @@ pub fn list(
     format: OutputFormat,
     out: &mut dyn Write,
 ) -> anyhow::Result<Status> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
+    let runtime = super::runtime()?;
     let limit = i64::try_from(limit).unwrap_or(i64::MAX);
     let (rows, by_reason) = runtime
         .block_on(async {

@@ -42,9 +42,7 @@ pub fn run(
             Input::TooLarge { size } => anyhow::bail!("{file}: {size} bytes is over the limit"),
         }
     }
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
+    let runtime = super::runtime()?;
     runtime.block_on(async {
         let connection = connect(&url, &format!("samverkan-publish-{}", org.id)).await?;
         let channel = connection.create_channel().await?;

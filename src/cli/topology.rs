@@ -7,8 +7,6 @@
 
 use std::io::Write;
 
-use anyhow::Context;
-
 use super::Status;
 use crate::onboard::policy::{DEAD_LETTER_POLICY, ORG_QUEUE_POLICY, apply_configured};
 use crate::settings::Settings;
@@ -24,10 +22,7 @@ pub fn run(settings: &Settings, declare_it: bool, out: &mut dyn Write) -> anyhow
     if !declare_it {
         return Ok(Status::Ok);
     }
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
+    let runtime = super::runtime()?;
     let policies = runtime.block_on(async {
         let connection = connect(&settings.amqp.url, &settings.amqp.connection_name).await?;
         let channel = connection.create_channel().await?;

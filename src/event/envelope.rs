@@ -26,7 +26,7 @@ pub const DATA_CONTENT_TYPE: &str = "application/json";
 /// Attributes every event must carry, checked in this order.
 const REQUIRED: [&str; 6] = ["id", "source", "type", "time", "dataschema", "data"];
 /// Context attributes defined by the spec (everything else is an extension).
-const CORE: [&str; 9] = [
+pub(crate) const CORE: [&str; 9] = [
     "specversion",
     "id",
     "source",

@@ -14,6 +14,7 @@ mod reason;
 mod types;
 
 pub use binary::{PREFIXES, RawMessage, decode};
+pub(crate) use envelope::CORE;
 pub use envelope::{
     CloudEvent, DATA_CONTENT_TYPE, SPEC_VERSION, STRUCTURED_CONTENT_TYPE, format_time,
 };

@@ -17,7 +17,9 @@ use std::collections::BTreeMap;
 use sha2::{Digest, Sha256};
 
 use super::message::{Inbound, Outbound};
-use crate::event::{EventId, MAX_ATTRIBUTE_LEN, PREFIXES, RejectReason, STRUCTURED_CONTENT_TYPE};
+use crate::event::{
+    CORE, EventId, MAX_ATTRIBUTE_LEN, PREFIXES, RejectReason, STRUCTURED_CONTENT_TYPE,
+};
 use crate::text::{clip, shown};
 
 /// Header naming the stable reason code on a dead letter.
@@ -46,18 +48,6 @@ pub const BODY_SHA256_HEADER: &str = "x-samverkan-body-sha256";
 pub const MAX_DETAIL_LEN: usize = 1000;
 /// Most bytes of original headers a dead letter keeps (names and values).
 pub const MAX_KEPT_HEADER_BYTES: usize = 4096;
-
-/// CloudEvents attributes whose binary-mode headers a dead letter keeps.
-const KEPT_ATTRIBUTES: [&str; 8] = [
-    "specversion",
-    "id",
-    "source",
-    "type",
-    "time",
-    "dataschema",
-    "subject",
-    "datacontenttype",
-];
 
 /// What is known of the refused message; every value already checked (bounded, no control
 /// characters), never copied unchecked from the message.
@@ -167,7 +157,8 @@ fn kept_headers(original: &BTreeMap<String, String>) -> BTreeMap<String, String>
             head.eq_ignore_ascii_case(p).then(|| &name[p.len()..])
         });
         let allowed =
-            attribute.is_some_and(|a| KEPT_ATTRIBUTES.iter().any(|k| k.eq_ignore_ascii_case(a)));
+            // The spec's context attributes; `data` is never a header.
+            attribute.is_some_and(|a| a != "data" && CORE.iter().any(|k| k.eq_ignore_ascii_case(a)));
         let size = name.len() + value.len();
         if allowed && is_safe(value) && value.len() <= MAX_ATTRIBUTE_LEN && size <= budget {
             budget -= size;
