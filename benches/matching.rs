@@ -1,6 +1,6 @@
 //! Criterion benchmark of matching (`samverkan::matching::match_need`).
 //!
-//! DESIGN.md §10: matching cost per need must grow far slower than the catalogues. Target:
+//! Matching cost per need must grow far slower than the catalogues (docs/matching.md). Target:
 //! NEED-2026-0101 against 100,000 courses + 100,000 partners in under 1 ms (median); 1k and
 //! 10k of each show the growth.
 //!

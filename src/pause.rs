@@ -1,6 +1,6 @@
 //! The hub's pause switch: when the store cannot do its work, stop taking deliveries.
 //!
-//! A database outage is not the messages' fault (DESIGN's settlement rules). If the worker kept
+//! A database outage is not the messages' fault (docs/settlement.md). If the worker kept
 //! taking deliveries while the store was read-only or unreachable, each would fail and — after
 //! its bounded attempts — be dead-lettered, although nothing was wrong with it. So the first
 //! delivery that meets an infrastructure fault ([`crate::store::Fault::Infrastructure`]) pauses

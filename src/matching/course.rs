@@ -5,7 +5,7 @@
 //! open today, a case left, first study period ends by the need's deadline. An excluded
 //! course is reported under the furthest instance filter any of its instances reached. The
 //! instance offered is the best one that passes: a preferred study period first, then the
-//! earliest period (the tie-break of §7). The first two filters are answered from the
+//! earliest period (the tie-break in docs/matching.md). The first two filters are answered from the
 //! posting's [`Digest`], so most failing candidates never touch their entry.
 //!
 //! Two judgement calls, both because the contract's own examples require them:

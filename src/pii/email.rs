@@ -1,7 +1,7 @@
 //! E-mail address detection.
 //!
 //! `firstname.lastname@…` identifies a person, so every address in free text is
-//! flagged (domain.md §1.6). The detector is hand-written around the `@` rather
+//! flagged. The detector is hand-written around the `@` rather
 //! than a regex: there is no pattern to compile (and so nothing that could fail
 //! at run time and silently switch detection off), and texts without `@` cost a
 //! single `memchr`. It matches what the pragmatic pattern

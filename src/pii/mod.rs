@@ -4,7 +4,7 @@
 //! personnummer, their own mobile number or an e-mail address into them. Such
 //! data must never be routed to universities or companies. This module finds
 //! Swedish personnummer and samordningsnummer, Swedish phone numbers and
-//! e-mail addresses (domain.md §1), and lets the pipeline refuse or redact a
+//! e-mail addresses (README, "PII guard"), and lets the pipeline refuse or redact a
 //! document before it leaves the region.
 //!
 //! * [`scan_text`]: findings in one text (sorted, non-overlapping);

@@ -1,7 +1,7 @@
 //! Personnummer and samordningsnummer detection.
 //!
 //! Patient identifiers are the most sensitive thing care staff paste into a
-//! need, so this detector follows domain.md §1.4 closely:
+//! need, so this detector follows Skatteverket's rules closely:
 //!
 //! * forms `YYMMDD-NNNC`, `YYMMDD+NNNC`, `YYMMDDNNNC`, `YYYYMMDDNNNC`,
 //!   `YYYYMMDD-NNNC`, with a single space around the separator (or a single

@@ -109,7 +109,7 @@ pub enum Fault {
 }
 
 impl StoreError {
-    /// The [`Fault`] class of this failure. Per DESIGN's settlement rules, only failures about
+    /// The [`Fault`] class of this failure. As docs/settlement.md says, only failures about
     /// the message's data (SQLSTATE classes 22 and 23; SQLite constraint, mismatch, too big,
     /// range; values the hub cannot decode) are the message's fault; contention is retried;
     /// everything else is an infrastructure fault.
