@@ -54,7 +54,8 @@ pub enum RejectReason {
     UnknownCourse,
     /// The need was withdrawn by its region; answers are no longer taken.
     Withdrawn,
-    /// A transient failure (store or broker) persisted through every retry.
+    /// The message kept failing for its own data, or on contention, in all `hub.max_attempts`
+    /// attempts while the store worked (a store outage pauses the hub instead).
     RetriesExhausted,
 }
 
