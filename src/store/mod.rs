@@ -33,10 +33,12 @@
 //! rows, inbox rows and audit entries past their retention.
 //!
 //! **Competing instances.** Answers to one need are serialised by the need's row lock
-//! ([`Tx::load_need_for_update`]) and, as a second line, by the need's `version`, which the
-//! store keeps to itself: it rides in the [`StoredNeed`] a load hands out and comes back with
-//! [`Tx::record_state`] ([`Tx::update_need_state`] fails with [`StoreError::Conflict`], which is transient: reload
-//! and re-apply). The inbox's primary key makes the second instance to see an event skip it.
+//! ([`Tx::load_need_for_update`]) and, as a second line, by the need's `version`: the store
+//! keeps it to itself, in the [`StoredNeed`] a load hands out, and checks it when
+//! [`Tx::record_state`] gives that back (a stale one fails with [`StoreError::Conflict`], which
+//! is transient: reload and re-apply). The state machine sees only the plain
+//! [`Need`](crate::need::Need). The inbox's primary key makes the second instance to see an
+//! event skip it.
 //! Their relays share the outbox through claims: a row one relay holds is skipped by the others
 //! until it is sent, given back or its lease expires, so each outbound event goes on the wire
 //! once (PostgreSQL picks rows with `FOR UPDATE SKIP LOCKED`; `outbox.rs` explains).

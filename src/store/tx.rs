@@ -236,6 +236,7 @@ impl Tx {
 
     /// Moves the need `key` to `state` if it is still at `expected_version`, and returns its new
     /// version. `reason` is what the region will read: a reason code or a PII-checked sentence.
+    /// This is the compare-and-set beneath [`Tx::record_state`], which the pipeline uses.
     ///
     /// # Errors
     ///
