@@ -1,8 +1,9 @@
 //! Reconciliation: the need state machine. Answers, withdrawals and the passing
 //! of the respond-by date become state changes, and every change becomes one
 //! `se.samverkan.need.status.v1` for the owning region. The states and the diagram that
-//! connects them are on [`NeedState`]; this module implements its edges after routing: [`apply_answer`] (`published ─► answered`), [`close`]
-//! (`published | answered ─► closed`) and [`withdraw`] (any open state `─► withdrawn`).
+//! connects them are on [`NeedState`]; this module implements the edges after routing:
+//! [`apply_answer`] (`published ─► answered`), [`close`] (`published | answered ─► closed`)
+//! and [`withdraw`] (any open state `─► withdrawn`).
 //!
 //! # Why it is pure
 //!
