@@ -19,6 +19,7 @@
 //! | [`catalogue`] | courses and partners, indexed by topic                                | – |
 //! | [`matching`]  | a need against the catalogue: filters, scores, reasons                | – |
 //! | [`routing`]   | a need + its matches → challenge, call and status data                | – |
+//! | [`need`]      | the need: id and key, states and their diagram, recipients, answers  | – |
 //! | [`reconcile`] | the need state machine: answers, withdrawal, closing                  | – |
 //! | [`metrics`]   | delivery counters by outcome and reason code, Prometheus text         | – |
 //! | [`clock`]     | time as a dependency (tests and the demo pin it)                      | – |
@@ -60,6 +61,7 @@ pub mod hub;
 pub mod loadgen;
 pub mod matching;
 pub mod metrics;
+pub mod need;
 pub mod onboard;
 pub mod pause;
 pub mod pii;

@@ -12,9 +12,10 @@ use anyhow::{Context, anyhow};
 use serde_json::json;
 
 use super::{OutputFormat, Status};
+use crate::need::{NeedId, NeedKey};
 use crate::reconcile::Counts;
 use crate::settings::{OrgId, Settings};
-use crate::store::{NeedId, NeedKey, NeedRecord, Store, StoreError};
+use crate::store::{Store, StoreError, StoredNeed};
 
 /// Print need `id` (of `region`, when given); exit 1 when it is not in the store or, without
 /// `region`, several regions have a need with this id.
@@ -69,7 +70,7 @@ pub fn show(
 /// What the store holds under a need id.
 enum Found {
     /// The need of the given (or the only) region, if any.
-    One(Option<NeedRecord>),
+    One(Option<StoredNeed>),
     /// No region given, and these regions each have a need with the id.
     Several(Vec<OrgId>),
 }
@@ -90,7 +91,7 @@ async fn find(store: &Store, need_id: &NeedId, region: Option<OrgId>) -> Result<
     Ok(Found::One(store.need(&key).await?))
 }
 
-fn as_json(need: &NeedRecord) -> serde_json::Value {
+fn as_json(need: &StoredNeed) -> serde_json::Value {
     let counts = Counts::of(need);
     json!({
         "needId": need.need_id.as_str(),
@@ -98,7 +99,7 @@ fn as_json(need: &NeedRecord) -> serde_json::Value {
         "state": need.state.as_str(),
         "reason": need.state_reason,
         "respondBy": need.respond_by.map(crate::event::format_time),
-        "version": need.version,
+        "version": need.version(),
         "counts": {"offers": counts.offers, "proposals": counts.proposals, "interests": counts.interests, "declines": counts.declines},
         "recipients": need.recipients.iter().map(|r| json!({
             "org": r.org_id.as_str(),
@@ -110,7 +111,7 @@ fn as_json(need: &NeedRecord) -> serde_json::Value {
     })
 }
 
-fn write_text(need: &NeedRecord, out: &mut dyn Write) -> std::io::Result<()> {
+fn write_text(need: &StoredNeed, out: &mut dyn Write) -> std::io::Result<()> {
     writeln!(out, "{}  ({})", need.need_id.as_str(), need.region)?;
     writeln!(out, "  state:      {}", need.state.as_str())?;
     if let Some(reason) = &need.state_reason {

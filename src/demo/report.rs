@@ -4,9 +4,10 @@ use std::io::Write;
 
 use super::Stage;
 use super::story::needs;
+use crate::need::{NeedId, NeedKey};
 use crate::reconcile::Counts;
 use crate::settings::OrgId;
-use crate::store::{AuditAction, NeedId, NeedKey};
+use crate::store::AuditAction;
 
 /// One row per sample need: state, recipients, answer counts, and why.
 pub(crate) async fn final_table(

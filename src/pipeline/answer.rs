@@ -3,7 +3,8 @@
 //! change is recorded with its one `need.status` in the same transaction.
 //!
 //! The need is read with `load_need_for_update` (a row lock on PostgreSQL, the single writer on
-//! SQLite) and written back with its version, so two hub instances on the same PostgreSQL can
+//! SQLite) and written back with `record_state`, checked against the version it was read at, so
+//! two hub instances on the same PostgreSQL can
 //! neither lose nor double-apply an answer: the second waits, then sees the first one's effect
 //! (and a redelivered answer is caught by the inbox before it gets here).
 //!
@@ -17,11 +18,12 @@ use serde_json::Value;
 use super::outbox::to_org;
 use super::{Outcome, Pipeline};
 use crate::event::{CloudEvent, EventType, Issue, RejectReason, Source};
+use crate::need::{Need, NeedId, NeedKey};
 use crate::pii::GuardOutcome;
 use crate::reconcile::{Answer, Transition, Withdraw, apply_answer, unknown_need, withdraw};
 use crate::rejection::Rejection;
 use crate::settings::{OrgId, Organisation};
-use crate::store::{AuditAction, AuditEntry, NeedId, NeedKey, NeedRecord, StoreError, Tx};
+use crate::store::{AuditAction, AuditEntry, StoreError, StoredNeed, Tx};
 use crate::transport::Inbound;
 
 impl Pipeline {
@@ -44,41 +46,71 @@ impl Pipeline {
                 .refuse_after(tx, inbound, sender, &event, rejection)
                 .await;
         }
-        let need_id = event.subject.as_deref().and_then(|s| NeedId::parse(s).ok());
-        let need = match &need_id {
-            Some(id) => match find_need(&mut tx, &event, sender, id).await? {
-                Ok(need) => need,
-                Err(rejection) => {
-                    return self
-                        .refuse_after(tx, inbound, sender, &event, rejection)
-                        .await;
-                }
-            },
-            None => None,
-        };
-        let planned = if event.event_type == EventType::NeedWithdrawn {
-            self.plan_withdrawal(&event, sender, need.as_ref(), now)
-        } else {
-            self.plan_answer(&mut tx, &event, sender, need.as_ref(), now)
-                .await?
-        };
-        let (transition, notices) = match planned {
-            Ok(Some(planned)) => planned,
-            Ok(None) => {
-                tx.commit().await?;
-                return Ok(Outcome::Accepted {
-                    event_type: event.event_type,
-                });
+        let (stored, planned) = self.plan_reconcile(&mut tx, &event, sender, now).await?;
+        match planned {
+            Planned::Apply {
+                transition,
+                notices,
+            } => {
+                // A transition is only ever planned for a need that was found.
+                let Some(stored) = stored else {
+                    return Err(StoreError::NeedNotFound {
+                        need_id: transition.need.key().to_string(),
+                    });
+                };
+                self.record_applied(&mut tx, &stored, &transition, notices, &event, sender)
+                    .await?;
             }
-            Err(rejection) => {
+            Planned::Nothing => {}
+            Planned::Refused(rejection) => {
                 return self
                     .refuse_after(tx, inbound, sender, &event, rejection)
                     .await;
             }
+        }
+        tx.commit().await?;
+        Ok(Outcome::Accepted {
+            event_type: event.event_type,
+        })
+    }
+
+    /// Find the need the event concerns (locked) and check the event against it.
+    async fn plan_reconcile(
+        &self,
+        tx: &mut Tx,
+        event: &CloudEvent,
+        sender: &Organisation,
+        now: time::OffsetDateTime,
+    ) -> Result<(Option<StoredNeed>, Planned), StoreError> {
+        let need_id = event.subject.as_deref().and_then(|s| NeedId::parse(s).ok());
+        let stored = match &need_id {
+            Some(id) => match find_need(tx, event, sender, id).await? {
+                Lookup::Found(stored) => Some(stored),
+                Lookup::Missing => None,
+                Lookup::Refused(rejection) => return Ok((None, Planned::Refused(rejection))),
+            },
+            None => None,
         };
-        let version = need.as_ref().map_or(0, |n| n.version);
-        self.record_transition(&mut tx, &transition, version)
-            .await?;
+        let need = stored.as_deref();
+        let planned = if event.event_type == EventType::NeedWithdrawn {
+            self.plan_withdrawal(event, sender, need, now)
+        } else {
+            self.plan_answer(tx, event, sender, need, now).await?
+        };
+        Ok((stored, planned))
+    }
+
+    /// Record a planned change: the new state and its status, the notices, the audit entry.
+    async fn record_applied(
+        &self,
+        tx: &mut Tx,
+        stored: &StoredNeed,
+        transition: &Transition,
+        notices: Vec<(String, CloudEvent)>,
+        event: &CloudEvent,
+        sender: &Organisation,
+    ) -> Result<(), StoreError> {
+        self.record_transition(tx, stored, transition).await?;
         for (recipient, out) in notices {
             tx.enqueue(&to_org(&recipient, &out)).await?;
         }
@@ -89,25 +121,22 @@ impl Pipeline {
             org: Some(sender.id.clone()),
             ..AuditEntry::new(AuditAction::Answered)
         })
-        .await?;
-        tx.commit().await?;
-        Ok(Outcome::Accepted {
-            event_type: event.event_type,
-        })
+        .await
     }
 
-    /// Check and record an answer; `None` when it changes nothing visible (older or duplicate).
+    /// Check and record an answer; [`Planned::Nothing`] when it changes nothing visible (older
+    /// or duplicate).
     async fn plan_answer(
         &self,
         tx: &mut Tx,
         event: &CloudEvent,
         sender: &Organisation,
-        need: Option<&crate::store::NeedRecord>,
+        need: Option<&Need>,
         now: time::OffsetDateTime,
-    ) -> Result<Result<Option<Planned>, Rejection>, StoreError> {
+    ) -> Result<Planned, StoreError> {
         let answer = match Answer::from_event(event, &sender.id) {
             Ok(answer) => answer,
-            Err(rejection) => return Ok(Err(rejection)),
+            Err(rejection) => return Ok(Planned::Refused(rejection)),
         };
         let decision = {
             let catalogue = self.catalogue.read().unwrap_or_else(|p| p.into_inner());
@@ -115,7 +144,7 @@ impl Pipeline {
         };
         let decision = match decision {
             Ok(decision) => decision,
-            Err(rejection) => return Ok(Err(rejection)),
+            Err(rejection) => return Ok(Planned::Refused(rejection)),
         };
         match tx.record_answer(&decision.answer).await {
             Ok(applied) if applied != decision.applied => {
@@ -125,22 +154,32 @@ impl Pipeline {
             }
             Ok(_) => {}
             Err(StoreError::NotRecipient { .. }) => {
-                return Ok(Err(unknown_need(&decision.answer.need_id)));
+                return Ok(Planned::Refused(unknown_need(&decision.answer.need_id)));
             }
             Err(e) => return Err(e),
         }
-        Ok(Ok(decision.transition.map(|t| (t, Vec::new()))))
+        Ok(decision
+            .transition
+            .map_or(Planned::Nothing, |transition| Planned::Apply {
+                transition: Box::new(transition),
+                notices: Vec::new(),
+            }))
     }
 
+    /// Check a withdrawal and build the `challenge.withdrawn` notices it sends.
     fn plan_withdrawal(
         &self,
         event: &CloudEvent,
         sender: &Organisation,
-        need: Option<&crate::store::NeedRecord>,
+        need: Option<&Need>,
         now: time::OffsetDateTime,
-    ) -> Result<Option<Planned>, Rejection> {
-        let request = Withdraw::from_event(event, &sender.id)?;
-        let withdrawal = withdraw(need, &request, now)?;
+    ) -> Planned {
+        let withdrawal = match Withdraw::from_event(event, &sender.id)
+            .and_then(|request| withdraw(need, &request, now))
+        {
+            Ok(withdrawal) => withdrawal,
+            Err(rejection) => return Planned::Refused(rejection),
+        };
         let need_id = withdrawal.transition.need.need_id.as_str().to_owned();
         let notices = withdrawal
             .notices
@@ -158,24 +197,22 @@ impl Pipeline {
                 )
             })
             .collect();
-        Ok(Some((withdrawal.transition, notices)))
+        Planned::Apply {
+            transition: Box::new(withdrawal.transition),
+            notices,
+        }
     }
 
-    /// Write the new state (checked against `version`) and queue its `need.status`.
+    /// Write the new state (checked against the version `stored` was read at) and queue its
+    /// `need.status`.
     pub(super) async fn record_transition(
         &self,
         tx: &mut Tx,
+        stored: &StoredNeed,
         transition: &Transition,
-        version: i64,
     ) -> Result<(), StoreError> {
         let need = &transition.need;
-        tx.update_need_state(
-            &need.key(),
-            version,
-            need.state,
-            need.state_reason.as_deref(),
-        )
-        .await?;
+        tx.record_state(stored, need).await?;
         let status = CloudEvent::new(
             EventType::NeedStatus,
             Source::hub(),
@@ -200,11 +237,31 @@ impl Pipeline {
     }
 }
 
-/// A transition and the notices to send with it (recipient org, event).
-type Planned = (Transition, Vec<(String, CloudEvent)>);
+/// What an answer or withdrawal comes to, once checked.
+enum Planned {
+    /// A change to record, and the notices to send with it (recipient org, event).
+    Apply {
+        /// Boxed: a transition carries the whole need, the other variants next to nothing.
+        transition: Box<Transition>,
+        notices: Vec<(String, CloudEvent)>,
+    },
+    /// Refused: send this back to the sender.
+    Refused(Rejection),
+    /// Accepted, but nothing visible changes (an older answer, or a duplicate).
+    Nothing,
+}
 
-/// The need `need_id` as `sender` may see it, locked for update; `Ok(None)` when there is none,
-/// which the state machine refuses as `unknown_need` like an id nobody uses.
+/// Which need an answer or withdrawal concerns, as its sender may see it.
+enum Lookup {
+    /// The need, locked for update.
+    Found(StoredNeed),
+    /// None: the state machine refuses it as `unknown_need`, like an id nobody uses.
+    Missing,
+    /// The need id alone is ambiguous and the event does not say which region's it means.
+    Refused(Rejection),
+}
+
+/// The need `need_id` as `sender` may see it, locked for update.
 ///
 /// A withdrawal concerns the sender's own need. An answer concerns the need with this id that
 /// was sent to the sender; when needs with this id from several regions were, `data.region`
@@ -215,10 +272,11 @@ async fn find_need(
     event: &CloudEvent,
     sender: &Organisation,
     need_id: &NeedId,
-) -> Result<Result<Option<NeedRecord>, Rejection>, StoreError> {
+) -> Result<Lookup, StoreError> {
+    let found = |stored: Option<StoredNeed>| stored.map_or(Lookup::Missing, Lookup::Found);
     if event.event_type == EventType::NeedWithdrawn {
         let key = NeedKey::new(sender.id.clone(), need_id.clone());
-        return Ok(Ok(tx.load_need_for_update(&key).await?));
+        return Ok(found(tx.load_need_for_update(&key).await?));
     }
     let named = event.data.get("region").and_then(Value::as_str);
     let regions: Vec<OrgId> = tx
@@ -228,12 +286,12 @@ async fn find_need(
         .filter(|r| named.is_none_or(|n| r.as_str() == n))
         .collect();
     match regions.as_slice() {
-        [] => Ok(Ok(None)),
+        [] => Ok(Lookup::Missing),
         [region] => {
             let key = NeedKey::new(region.clone(), need_id.clone());
-            Ok(Ok(tx.load_need_for_update(&key).await?))
+            Ok(found(tx.load_need_for_update(&key).await?))
         }
-        several => Ok(Err(ambiguous(need_id, several))),
+        several => Ok(Lookup::Refused(ambiguous(need_id, several))),
     }
 }
 
@@ -250,24 +308,5 @@ fn ambiguous(need_id: &NeedId, regions: &[OrgId]) -> Rejection {
             "/data/region",
             "required when the need id alone is ambiguous",
         )],
-    }
-}
-
-impl Pipeline {
-    /// Close the need `key` if its respond-by date has passed; true when it was closed now.
-    pub async fn close_need(&self, key: &NeedKey) -> Result<bool, StoreError> {
-        let mut tx = self.store.begin().await?;
-        let Some(need) = tx.load_need_for_update(key).await? else {
-            tx.rollback().await?;
-            return Ok(false);
-        };
-        let Some(transition) = crate::reconcile::close(&need, self.clock.now()) else {
-            tx.rollback().await?;
-            return Ok(false);
-        };
-        self.record_transition(&mut tx, &transition, need.version)
-            .await?;
-        tx.commit().await?;
-        Ok(true)
     }
 }

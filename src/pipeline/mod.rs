@@ -15,6 +15,7 @@
 
 mod admit;
 mod answer;
+mod close;
 mod intake;
 mod need;
 pub mod outbox;

@@ -14,14 +14,12 @@ use super::outbox::to_org;
 use super::{Outcome, Pipeline};
 use crate::event::{CloudEvent, EventType, Issue, RejectReason, Source};
 use crate::matching::{MatchOutcome, NeedProfile, match_need};
+use crate::need::{NeedId, NeedKey, NeedState, RecipientKind};
 use crate::pii::{GuardOutcome, JsonFinding, PiiGuard, PiiPolicy};
 use crate::rejection::Rejection;
 use crate::routing;
 use crate::settings::Organisation;
-use crate::store::{
-    AuditAction, AuditEntry, NeedId, NeedKey, NeedState, NewNeed, NewRecipient, RecipientKind,
-    StoreError, Tx,
-};
+use crate::store::{AuditAction, AuditEntry, NewNeed, NewRecipient, StoreError, Tx};
 use crate::transport::{Inbound, KeptBody};
 
 impl Pipeline {

@@ -12,9 +12,9 @@ use time::OffsetDateTime;
 
 use super::refuse;
 use crate::event::{CloudEvent, EventId, EventType, RejectReason, Source};
+use crate::need::{Decision, NeedId, NewAnswer, RecipientKind};
 use crate::rejection::Rejection;
 use crate::settings::OrgId;
-use crate::store::{Decision, NeedId, NewAnswer, RecipientKind};
 
 /// One answer to a need.
 #[derive(Debug, Clone, PartialEq)]

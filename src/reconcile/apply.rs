@@ -13,15 +13,15 @@ use super::{Transition, refuse, unknown_need};
 use crate::catalogue::Catalogue;
 use crate::catalogue::model::format_date;
 use crate::event::RejectReason;
-use crate::rejection::Rejection;
-use crate::store::{
-    AnswerApplied, LatestAnswer, NeedRecord, NeedState, NewAnswer, RecipientKind, RecipientRecord,
+use crate::need::{
+    AnswerApplied, LatestAnswer, Need, NeedState, NewAnswer, Recipient, RecipientKind,
 };
+use crate::rejection::Rejection;
 
 /// What an accepted answer does.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AnswerDecision {
-    /// What to record ([`Tx::record_answer`](crate::store::Tx::record_answer)); every accepted
+    /// What to record (the store's `record_answer`); every accepted
     /// answer goes into the history, superseded or not.
     pub answer: NewAnswer,
     /// Whether it becomes the recipient's latest answer, is older than that one, or is that
@@ -44,7 +44,7 @@ pub struct AnswerDecision {
 /// of `respondBy`; `unknown_course` when the named course instance was neither matched for
 /// the sender nor is in its catalogue.
 pub fn apply_answer(
-    need: Option<&NeedRecord>,
+    need: Option<&Need>,
     answer: &Answer,
     catalogue: &Catalogue,
     now: OffsetDateTime,
@@ -66,7 +66,7 @@ pub fn apply_answer(
 
 /// The sender's recipient entry, if the need was published to it as the answer's kind. A need
 /// that was not published to the sender is unknown to it.
-fn authorize<'n>(need: &'n NeedRecord, answer: &Answer) -> Result<&'n RecipientRecord, Rejection> {
+fn authorize<'n>(need: &'n Need, answer: &Answer) -> Result<&'n Recipient, Rejection> {
     let unpublished = matches!(
         need.state,
         NeedState::Received | NeedState::Unmatched | NeedState::Rejected
@@ -94,7 +94,7 @@ fn authorize<'n>(need: &'n NeedRecord, answer: &Answer) -> Result<&'n RecipientR
 }
 
 /// The need still takes answers: not withdrawn, not closed, its window not ended.
-fn check_open(need: &NeedRecord, answer: &Answer, now: OffsetDateTime) -> Result<(), Rejection> {
+fn check_open(need: &Need, answer: &Answer, now: OffsetDateTime) -> Result<(), Rejection> {
     if need.state == NeedState::Withdrawn {
         return Err(refuse(
             RejectReason::Withdrawn,
@@ -127,7 +127,7 @@ fn check_open(need: &NeedRecord, answer: &Answer, now: OffsetDateTime) -> Result
 
 /// A named course must be one matched for the sender, or at least one in its catalogue.
 fn check_course(
-    recipient: &RecipientRecord,
+    recipient: &Recipient,
     answer: &Answer,
     catalogue: &Catalogue,
 ) -> Result<(), Rejection> {
@@ -181,7 +181,7 @@ fn precedence(latest: Option<&LatestAnswer>, answer: &Answer) -> AnswerApplied {
 }
 
 fn transition(
-    need: &NeedRecord,
+    need: &Need,
     answer: &Answer,
     applied: AnswerApplied,
     now: OffsetDateTime,

@@ -5,14 +5,14 @@ use time::macros::datetime;
 
 use super::*;
 use crate::event::EventType;
+use crate::need::Decision;
 use crate::reconcile::fixture::{NOW, answer, assert_valid, catalogue, need};
-use crate::store::Decision;
 
-fn apply(need: &NeedRecord, answer: &Answer) -> Result<AnswerDecision, Rejection> {
+fn apply(need: &Need, answer: &Answer) -> Result<AnswerDecision, Rejection> {
     apply_answer(Some(need), answer, &catalogue(), NOW)
 }
 
-fn reason(need: &NeedRecord, answer: &Answer) -> (RejectReason, Vec<String>) {
+fn reason(need: &Need, answer: &Answer) -> (RejectReason, Vec<String>) {
     let err = apply(need, answer).unwrap_err();
     let pointers = err.errors.iter().map(|i| i.instance_path.clone()).collect();
     (err.reason, pointers)
@@ -60,7 +60,7 @@ fn a_need_the_hub_does_not_know_cannot_be_answered() {
     let err = apply_answer(None, &a, &catalogue(), NOW).unwrap_err();
     assert_eq!(err.reason, RejectReason::UnknownNeed);
     let mut other = need(NeedState::Published);
-    other.need_id = crate::store::NeedId::parse("NEED-2026-0199").unwrap();
+    other.need_id = crate::need::NeedId::parse("NEED-2026-0199").unwrap();
     assert_eq!(reason(&other, &a).0, RejectReason::UnknownNeed);
 }
 
@@ -183,7 +183,7 @@ fn a_named_course_must_be_matched_or_in_the_catalogue() {
 }
 
 /// `need` with `org`'s latest answer set by applying `a`.
-fn after(need: &NeedRecord, a: &Answer) -> NeedRecord {
+fn after(need: &Need, a: &Answer) -> Need {
     apply(need, a).unwrap().transition.unwrap().need
 }
 

@@ -12,12 +12,12 @@ use super::Transition;
 use super::deadline::{respond_by_date, window_end};
 use super::status::{Counts, status_data};
 use crate::catalogue::model::format_date;
-use crate::store::{NeedRecord, NeedState};
+use crate::need::{Need, NeedState};
 
 /// Closes `need` when it still awaits answers and its window ended at or before `now`; `None`
 /// otherwise.
 #[must_use]
-pub fn close(need: &NeedRecord, now: OffsetDateTime) -> Option<Transition> {
+pub fn close(need: &Need, now: OffsetDateTime) -> Option<Transition> {
     if !NeedState::AWAITING_ANSWERS.contains(&need.state) {
         return None;
     }

@@ -2,7 +2,7 @@
 //!
 //! The contract's `respondBy` is a calendar date in Europe/Stockholm (`common.v1.json` dates):
 //! the last day answers are taken. The store keeps an instant instead
-//! ([`NeedRecord::respond_by`]), so that the close timer's query is one indexed comparison.
+//! ([`Need::respond_by`]), so that the close timer's query is one indexed comparison.
 //!
 //! - [`closes_at`] is the instant to store: the end of the day in Stockholm, so that
 //!   `Store::needs_due(now)` returns a need exactly when its window has ended.
@@ -15,7 +15,7 @@ use time::macros::offset;
 use time::{Date, Duration, OffsetDateTime, UtcOffset};
 
 use crate::clock::stockholm_date;
-use crate::store::NeedRecord;
+use crate::need::Need;
 
 /// The first instant after `respond_by` in Swedish time: midnight in Stockholm at the start of
 /// the next day, in UTC.
@@ -42,7 +42,7 @@ pub fn respond_by_date(stored: OffsetDateTime) -> Date {
 
 /// When the need's answer window ends; `None` when it has no respond-by date.
 #[must_use]
-pub fn window_end(need: &NeedRecord) -> Option<OffsetDateTime> {
+pub fn window_end(need: &Need) -> Option<OffsetDateTime> {
     need.respond_by
         .map(|stored| closes_at(respond_by_date(stored)))
 }

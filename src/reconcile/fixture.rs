@@ -9,8 +9,8 @@ use super::answer::Answer;
 use super::deadline::closes_at;
 use crate::catalogue::Catalogue;
 use crate::event::{EventId, EventType, Source};
+use crate::need::{Decision, Need, NeedId, NeedState, Recipient, RecipientKind};
 use crate::schema::SchemaRegistry;
-use crate::store::{Decision, NeedId, NeedRecord, NeedState, RecipientKind, RecipientRecord};
 
 /// Before the answers start: 2026-10-01, the day of routing.
 pub const ROUTED: OffsetDateTime = datetime!(2026-10-01 06:00 UTC);
@@ -18,8 +18,8 @@ pub const ROUTED: OffsetDateTime = datetime!(2026-10-01 06:00 UTC);
 pub const NOW: OffsetDateTime = datetime!(2026-11-22 08:00 UTC);
 
 /// NEED-2026-0101 in `state`: Chalmers matched with TEK901, two companies.
-pub fn need(state: NeedState) -> NeedRecord {
-    let recipient = |org: &str, kind, score, courses| RecipientRecord {
+pub fn need(state: NeedState) -> Need {
+    let recipient = |org: &str, kind, score, courses| Recipient {
         org_id: org.parse().unwrap(),
         kind,
         score,
@@ -29,14 +29,13 @@ pub fn need(state: NeedState) -> NeedRecord {
     };
     let tek901 =
         json!([{"courseCode": "TEK901", "instanceId": "TEK901-2026-2027-LP3", "score": 0.86}]);
-    NeedRecord {
+    Need {
         need_id: NeedId::parse("NEED-2026-0101").unwrap(),
         region: "VGR".parse().unwrap(),
         state,
         state_reason: None,
         respond_by: Some(closes_at(date!(2026 - 11 - 27))),
         view: json!({"needId": "NEED-2026-0101", "region": "VGR"}),
-        version: 1,
         created_at: ROUTED,
         updated_at: ROUTED,
         recipients: vec![

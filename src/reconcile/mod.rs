@@ -1,17 +1,13 @@
 //! Reconciliation: the need state machine. Answers, withdrawals and the passing
 //! of the respond-by date become state changes, and every change becomes one
-//! `se.samverkan.need.status.v1` for the owning region.
-//!
-//! ```text
-//! received ─► published | unmatched | rejected          (routing, crate::routing)
-//! published ─► answered   first positive answer          (apply_answer)
-//! published | answered ─► closed   respondBy passed      (close)
-//! received | published | answered | unmatched ─► withdrawn   by the owning region (withdraw)
-//! ```
+//! `se.samverkan.need.status.v1` for the owning region. The states and the diagram that
+//! connects them are on [`NeedState`]; this module implements the edges after routing:
+//! [`apply_answer`] (`published ─► answered`), [`close`] (`published | answered ─► closed`)
+//! and [`withdraw`] (any open state `─► withdrawn`).
 //!
 //! # Why it is pure
 //!
-//! Each function takes the need as the store loaded it ([`NeedRecord`]), the parsed input and
+//! Each function takes the need as it stands ([`Need`]), the parsed input and
 //! `now`, and returns what to record and what to publish. It reads no clock, no store, no
 //! broker. So every rule is a plain unit test, the order in which competing hub instances see
 //! answers cannot change the outcome (the caller holds the need's row lock around
@@ -20,8 +16,8 @@
 //! # Rules and the decisions behind them
 //!
 //! - **Latest answer wins, per recipient**: by event `time`, ties by event id. Times compare at
-//!   millisecond precision because that is what the store keeps and compares
-//!   ([`Tx::record_answer`](crate::store::Tx::record_answer)), so both always agree. A decline
+//!   millisecond precision because that is what the store keeps and compares (when it records
+//!   an answer, in SQL), so both always agree. A decline
 //!   is an answer like any other.
 //! - **`answered` means a positive answer was received**, even if that recipient's latest
 //!   answer is now a decline: the state machine has no edge back to `published`, and a state
@@ -70,8 +66,8 @@ mod withdraw;
 use serde_json::Value;
 
 use crate::event::{Issue, RejectReason};
+use crate::need::{Need, NeedId, NeedState};
 use crate::rejection::Rejection;
-use crate::store::{NeedId, NeedRecord, NeedState};
 
 pub use answer::Answer;
 pub use apply::{AnswerDecision, apply_answer};
@@ -84,8 +80,8 @@ pub use withdraw::{Notice, Withdraw, Withdrawal, withdraw};
 #[derive(Debug, Clone, PartialEq)]
 pub struct Transition {
     /// The need after the change: state, state reason, latest answers and `updated_at` are
-    /// updated; `version` is left as loaded, for the store's optimistic check.
-    pub need: NeedRecord,
+    /// updated.
+    pub need: Need,
     /// The state before the change.
     pub from: NeedState,
     /// What changed, in the words of the status (`changed`).

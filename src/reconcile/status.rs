@@ -1,7 +1,7 @@
 //! `need-status.v1.json` data from a need as it stands after a change.
 //!
 //! Each status is a complete snapshot (the schema says a consumer may keep only the one with
-//! the latest `updatedAt`), so it is built from the whole [`NeedRecord`], never patched. The
+//! the latest `updatedAt`), so it is built from the whole [`Need`], never patched. The
 //! shape is the one routing sends first ([`crate::routing::need_status_data`]): scores to two
 //! decimals, at most 20 reasons of at most 500 characters, `changed` at most 500 and `reason`
 //! at most 2,000 characters — clipped here so that no stored value can make the hub emit an
@@ -15,7 +15,7 @@ use time::OffsetDateTime;
 use super::deadline::respond_by_date;
 use crate::catalogue::model::format_date;
 use crate::event::format_time;
-use crate::store::{Decision, LatestAnswer, NeedRecord, NeedState, RecipientRecord};
+use crate::need::{Decision, LatestAnswer, Need, NeedState, Recipient};
 
 const MAX_STATUS_REASON_CHARS: usize = 2000;
 const MAX_CHANGED_CHARS: usize = 500;
@@ -39,7 +39,7 @@ pub struct Counts {
 impl Counts {
     /// The counts of `need`'s latest answers.
     #[must_use]
-    pub fn of(need: &NeedRecord) -> Self {
+    pub fn of(need: &Need) -> Self {
         need.recipients
             .iter()
             .fold(Self::default(), |mut counts, r| {
@@ -83,7 +83,7 @@ impl Counts {
 /// `need-status.v1.json` data for `need` as it is now: its state (with the stored reason),
 /// every recipient with score, reasons and latest answer, the counts, and what `changed`.
 #[must_use]
-pub fn status_data(need: &NeedRecord, changed: &str, now: OffsetDateTime) -> Value {
+pub fn status_data(need: &Need, changed: &str, now: OffsetDateTime) -> Value {
     let changed = if changed.trim().is_empty() {
         format!("state {}", need.state)
     } else {
@@ -109,7 +109,7 @@ pub fn status_data(need: &NeedRecord, changed: &str, now: OffsetDateTime) -> Val
 }
 
 /// The stored reason, or a fixed one for the states whose status must carry a reason.
-fn state_reason(need: &NeedRecord) -> Option<String> {
+fn state_reason(need: &Need) -> Option<String> {
     let stored = need
         .state_reason
         .as_deref()
@@ -126,7 +126,7 @@ fn state_reason(need: &NeedRecord) -> Option<String> {
     Some(fixed.to_owned())
 }
 
-fn recipient(r: &RecipientRecord) -> Value {
+fn recipient(r: &Recipient) -> Value {
     json!({
         "org": r.org_id.as_str(),
         "kind": r.kind.as_str(),
@@ -183,12 +183,12 @@ mod tests {
 
     use super::*;
     use crate::event::{EventId, EventType};
+    use crate::need::{NeedId, RecipientKind};
     use crate::schema::SchemaRegistry;
-    use crate::store::{NeedId, RecipientKind};
 
-    fn need() -> NeedRecord {
+    fn need() -> Need {
         let at = datetime!(2026-10-01 06:00 UTC);
-        let recipient = |org: &str, kind, latest| RecipientRecord {
+        let recipient = |org: &str, kind, latest| Recipient {
             org_id: org.parse().unwrap(),
             kind,
             score: 0.8649,
@@ -202,14 +202,13 @@ mod tests {
             decision: Decision::Offer,
             detail: json!({"courseCode": "TEK901", "instanceId": "TEK901-2026-2027-LP3"}),
         };
-        NeedRecord {
+        Need {
             need_id: NeedId::parse("NEED-2026-0101").unwrap(),
             region: "VGR".parse().unwrap(),
             state: NeedState::Answered,
             state_reason: None,
             respond_by: Some(datetime!(2026-11-27 23:00 UTC)),
             view: json!({}),
-            version: 2,
             created_at: at,
             updated_at: at,
             recipients: vec![

@@ -15,9 +15,9 @@ use time::OffsetDateTime;
 use super::status::status_data;
 use super::{Transition, refuse, unknown_need};
 use crate::event::{CloudEvent, EventId, EventType, RejectReason};
+use crate::need::{Need, NeedId, NeedState, RecipientKind};
 use crate::rejection::Rejection;
 use crate::settings::OrgId;
-use crate::store::{NeedId, NeedRecord, NeedState, RecipientKind};
 use crate::text::clip;
 
 /// `challenge-withdrawn.v1.json` and `need-withdrawn.v1.json` allow 500 characters of reason.
@@ -112,7 +112,7 @@ pub struct Withdrawal {
 /// `unknown_need` when there is no such need, it is another region's or it was rejected (all
 /// alike); `withdrawn` when it is already withdrawn; `late` when it has closed.
 pub fn withdraw(
-    need: Option<&NeedRecord>,
+    need: Option<&Need>,
     request: &Withdraw,
     now: OffsetDateTime,
 ) -> Result<Withdrawal, Rejection> {
@@ -135,7 +135,7 @@ pub fn withdraw(
     }
 }
 
-fn withdrawal(need: &NeedRecord, request: &Withdraw, now: OffsetDateTime) -> Withdrawal {
+fn withdrawal(need: &Need, request: &Withdraw, now: OffsetDateTime) -> Withdrawal {
     let notices: Vec<Notice> = need
         .recipients
         .iter()

@@ -1,5 +1,5 @@
-//! The closed vocabularies the store persists: need ids, need states, recipient kinds, answer
-//! decisions, audit actions and reason codes.
+//! The store's own closed vocabularies: audit actions and reason codes. (The need's
+//! vocabularies — states, recipient kinds, decisions — belong to [`crate::need`].)
 //!
 //! Each is stored as a short lowercase string, so the database stays readable to an operator
 //! with `psql` or `sqlite3`, and each is an enum (or a checked newtype) in Rust, so nothing but
@@ -10,119 +10,6 @@
 use std::fmt;
 
 use crate::event::RejectReason;
-
-/// Implements `as_str`, `parse` and `Display` for a unit-only enum from one table of
-/// `Variant => "code"` pairs, so the two directions cannot drift apart.
-macro_rules! string_enum {
-    ($t:ident { $($variant:ident => $code:literal),+ $(,)? }) => {
-        impl $t {
-            /// Every value, in declaration order.
-            pub const ALL: &'static [$t] = &[$($t::$variant),+];
-
-            /// The stored spelling.
-            #[must_use]
-            pub const fn as_str(self) -> &'static str {
-                match self {
-                    $($t::$variant => $code),+
-                }
-            }
-
-            /// The value stored as `s`, if any.
-            #[must_use]
-            pub fn parse(s: &str) -> Option<Self> {
-                match s {
-                    $($code => Some($t::$variant),)+
-                    _ => None,
-                }
-            }
-        }
-
-        impl fmt::Display for $t {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-    };
-}
-
-/// The state of a need:
-/// `received → published | unmatched | rejected`, `published → answered → closed`, and
-/// `withdrawn` from any open state.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum NeedState {
-    /// Accepted by the hub, not yet routed.
-    Received,
-    /// Challenges and calls went out; no positive answer yet.
-    Published,
-    /// No course or partner matched.
-    Unmatched,
-    /// Refused (e.g. personal data); sent back to the region.
-    Rejected,
-    /// At least one positive answer arrived.
-    Answered,
-    /// The respond-by date passed; final.
-    Closed,
-    /// The region withdrew the need; final.
-    Withdrawn,
-}
-
-string_enum!(NeedState {
-    Received => "received",
-    Published => "published",
-    Unmatched => "unmatched",
-    Rejected => "rejected",
-    Answered => "answered",
-    Closed => "closed",
-    Withdrawn => "withdrawn",
-});
-
-impl NeedState {
-    /// States the close timer closes when respond-by passes: the ones that still wait for
-    /// answers.
-    pub const AWAITING_ANSWERS: [NeedState; 2] = [NeedState::Published, NeedState::Answered];
-}
-
-/// Who a recipient is: it decides which decisions it may send.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum RecipientKind {
-    /// Receives a challenge; answers with an offer or a decline.
-    University,
-    /// Receives an innovation call; answers with interest, a proposal or a decline.
-    Company,
-}
-
-string_enum!(RecipientKind {
-    University => "university",
-    Company => "company",
-});
-
-/// What a recipient answered.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Decision {
-    /// A university offers a course instance for the need.
-    Offer,
-    /// A company is interested.
-    Interest,
-    /// A company proposes something concrete.
-    Proposal,
-    /// Not this time (it still counts as an answer).
-    Decline,
-}
-
-string_enum!(Decision {
-    Offer => "offer",
-    Interest => "interest",
-    Proposal => "proposal",
-    Decline => "decline",
-});
-
-impl Decision {
-    /// Whether the answer moves a need from `published` to `answered`.
-    #[must_use]
-    pub const fn is_positive(self) -> bool {
-        !matches!(self, Decision::Decline)
-    }
-}
 
 /// What the audit trail records.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -147,7 +34,7 @@ pub enum AuditAction {
     DeadLettered,
 }
 
-string_enum!(AuditAction {
+crate::need::string_enum!(AuditAction {
     Received => "received",
     Validated => "validated",
     Rejected => "rejected",
@@ -219,80 +106,16 @@ const fn is_code(code: &str) -> bool {
     true
 }
 
-/// A need id as in the wire contract (`common.v1.json#/$defs/needId`): 3–64 ASCII letters,
-/// digits and `. _ : -`, starting with a letter or digit, e.g. `NEED-2026-0101`.
-///
-/// Need ids are primary keys and appear in the audit trail, so the store takes only parsed ones:
-/// a string that could hold a sentence (or a personnummer with spaces around it) cannot get in.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct NeedId(String);
-
-/// Why a string is not a [`NeedId`]. It does not echo the string, which may be anything.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error(
-    "not a need id ({len} characters): use 3–64 ASCII letters, digits and . _ : -, \
-     starting with a letter or digit"
-)]
-pub struct InvalidNeedId {
-    /// Length of the refused string, in characters.
-    pub len: usize,
-}
-
-impl NeedId {
-    /// Parse and check an id.
-    ///
-    /// # Errors
-    ///
-    /// When `s` does not match `^[A-Za-z0-9][A-Za-z0-9._:-]{2,63}$`.
-    pub fn parse(s: &str) -> Result<Self, InvalidNeedId> {
-        if crate::event::is_need_id(s) {
-            Ok(Self(s.to_owned()))
-        } else {
-            Err(InvalidNeedId {
-                len: s.chars().count(),
-            })
-        }
-    }
-
-    /// The id as a string.
-    #[must_use]
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl AsRef<str> for NeedId {
-    fn as_ref(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Display for NeedId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn every_code_round_trips() {
-        for s in NeedState::ALL {
-            assert_eq!(NeedState::parse(s.as_str()), Some(*s));
-        }
-        for k in RecipientKind::ALL {
-            assert_eq!(RecipientKind::parse(k.as_str()), Some(*k));
-        }
-        for d in Decision::ALL {
-            assert_eq!(Decision::parse(d.as_str()), Some(*d));
-        }
         for a in AuditAction::ALL {
             assert_eq!(AuditAction::parse(a.as_str()), Some(*a));
             assert!(is_code(a.as_str()), "{a}");
         }
-        assert_eq!(NeedState::parse("open"), None);
     }
 
     #[test]
@@ -306,25 +129,5 @@ mod tests {
         for bad in ["", "Late", "answer late", "x-y", "ö"] {
             assert!(!is_code(bad), "{bad:?}");
         }
-    }
-
-    #[test]
-    fn need_ids_follow_the_contract_pattern() {
-        for good in ["NEED-2026-0101", "abc", "a.b_c:d-e", &"x".repeat(64)] {
-            assert!(NeedId::parse(good).is_ok(), "{good}");
-        }
-        for bad in [
-            "",
-            "ab",
-            "-abc",
-            "NEED 1",
-            "NEED/1",
-            "ÅÄÖ-1",
-            &"x".repeat(65),
-        ] {
-            assert!(NeedId::parse(bad).is_err(), "{bad:?}");
-        }
-        let err = NeedId::parse("19121212-1212 Tolvan").unwrap_err();
-        assert!(!err.to_string().contains("Tolvan"));
     }
 }

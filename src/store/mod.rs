@@ -33,9 +33,12 @@
 //! rows, inbox rows and audit entries past their retention.
 //!
 //! **Competing instances.** Answers to one need are serialised by the need's row lock
-//! ([`Tx::load_need_for_update`]) and, as a second line, by the need's `version`
-//! ([`Tx::update_need_state`] fails with [`StoreError::Conflict`], which is transient: reload
-//! and re-apply). The inbox's primary key makes the second instance to see an event skip it.
+//! ([`Tx::load_need_for_update`]) and, as a second line, by the need's `version`: the store
+//! keeps it to itself, in the [`StoredNeed`] a load hands out, and checks it when
+//! [`Tx::record_state`] gives that back (a stale one fails with [`StoreError::Conflict`], which
+//! is transient: reload and re-apply). The state machine sees only the plain
+//! [`Need`](crate::need::Need). The inbox's primary key makes the second instance to see an
+//! event skip it.
 //! Their relays share the outbox through claims: a row one relay holds is skipped by the others
 //! until it is sent, given back or its lease expires, so each outbound event goes on the wire
 //! once (PostgreSQL picks rows with `FOR UPDATE SKIP LOCKED`; `outbox.rs` explains).
@@ -62,15 +65,13 @@ use time::OffsetDateTime;
 
 /// The hub's one URL redaction, here for the store's callers.
 pub use crate::redact::redact_url;
-pub use codes::{
-    AuditAction, Decision, InvalidNeedId, NeedId, NeedState, ReasonCode, RecipientKind,
-};
+pub use codes::{AuditAction, ReasonCode};
 pub use connect::Backend;
 pub use error::{Fault, StoreError};
 pub use parked::ParkedRow;
 pub use records::{
-    AnswerApplied, AuditEntry, AuditRecord, LatestAnswer, NeedKey, NeedRecord, NewAnswer, NewNeed,
-    NewRecipient, OutboxMessage, OutboxRow, RecipientRecord, ReferenceEntry, ReferenceEvent,
+    AuditEntry, AuditRecord, NewNeed, NewRecipient, OutboxMessage, OutboxRow, ReferenceEntry,
+    ReferenceEvent, StoredNeed,
 };
 pub use retention::{Pruned, Retention};
 pub use tx::Tx;
@@ -78,6 +79,7 @@ pub use tx::Tx;
 use connect::Pools;
 use rows::{audit_from_row, fetch_need, to_ms};
 
+use crate::need::{NeedId, NeedKey, NeedState};
 use crate::settings::{OrgId, StoreSettings};
 
 /// Connections used when [`Store::connect`] is given only a URL.
@@ -178,7 +180,7 @@ impl Store {
     }
 
     /// A need with its recipients and their latest answers, read from one consistent snapshot.
-    pub async fn need(&self, key: &NeedKey) -> Result<Option<NeedRecord>, StoreError> {
+    pub async fn need(&self, key: &NeedKey) -> Result<Option<StoredNeed>, StoreError> {
         let mut tx = self.read_tx().await?;
         let need = fetch_need(&mut tx, key, false).await?;
         tx.commit().await?;

@@ -1,45 +1,20 @@
 //! The plain data that goes into the store and comes back out of it.
 //!
 //! Inputs (`New…`, [`OutboxMessage`], [`AuditEntry`]) hold only parsed types — ids, enums,
-//! JSON the caller built — so the store never has to validate a string. Outputs (`…Record`,
-//! [`OutboxRow`]) are what the reconciler, the relay and `samverkan needs show` read.
+//! JSON the caller built — so the store never has to validate a string. Outputs
+//! ([`StoredNeed`], [`OutboxRow`], [`AuditRecord`]) are what the pipeline, the relay and
+//! `samverkan needs show` read. The need itself is [`crate::need::Need`]; the store adds only
+//! its optimistic-lock version, which stays inside the store.
 
 use std::collections::BTreeMap;
 
 use serde_json::Value;
 use time::OffsetDateTime;
 
-use super::codes::{AuditAction, Decision, NeedId, NeedState, ReasonCode, RecipientKind};
-use crate::event::{EventId, Source};
+use super::codes::{AuditAction, ReasonCode};
+use crate::event::EventId;
+use crate::need::{Need, NeedId, NeedState, RecipientKind};
 use crate::settings::OrgId;
-
-/// A need's identity: the region that submitted it and the region's id for it.
-///
-/// Need ids are unique within a region, not across regions (README, "Need identity"): two
-/// regions may use the same id for different needs, and neither can take, see or block the
-/// other's. Every read or change of one need is by its key.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct NeedKey {
-    /// The owning region.
-    pub region: OrgId,
-    /// The region's id for the need.
-    pub need_id: NeedId,
-}
-
-impl NeedKey {
-    /// The key of `region`'s need `need_id`.
-    #[must_use]
-    pub fn new(region: OrgId, need_id: NeedId) -> Self {
-        Self { region, need_id }
-    }
-}
-
-impl std::fmt::Display for NeedKey {
-    /// `NEED-2026-0101 of VGR`: both parts are checked identifiers, safe to log.
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} of {}", self.need_id, self.region)
-    }
-}
 
 /// A need to insert.
 #[derive(Debug, Clone, PartialEq)]
@@ -74,106 +49,40 @@ pub struct NewRecipient {
     pub courses: Value,
 }
 
-/// An answer (offer, interest, proposal, decline) to apply to a need.
+/// A need as the store read it: the [`Need`] and the store's optimistic-lock version.
+///
+/// The version is the store's own token: it grows by one with every state change, and
+/// [`Tx::record_state`](super::Tx::record_state) takes this value back to check that nobody
+/// changed the need in between. The state machine works on the plain [`Need`] (this derefs to
+/// it) and never sees the version; callers can read it ([`StoredNeed::version`]) but not make
+/// one up.
 #[derive(Debug, Clone, PartialEq)]
-pub struct NewAnswer {
-    /// The need answered.
-    pub need_id: NeedId,
-    /// The region that owns it.
-    pub region: OrgId,
-    /// The answering recipient.
-    pub org_id: OrgId,
-    /// CloudEvents `source` of the answer event.
-    pub source: Source,
-    /// CloudEvents `id` of the answer event.
-    pub event_id: EventId,
-    /// CloudEvents `time` of the answer event: the latest answer of a recipient wins.
-    pub time: OffsetDateTime,
-    /// What was answered.
-    pub decision: Decision,
-    /// The answer's data after the PII guard (course code, period, summary, …).
-    pub detail: Value,
+pub struct StoredNeed {
+    /// The need.
+    pub need: Need,
+    pub(super) version: i64,
 }
 
-/// What [`Tx::record_answer`](super::Tx::record_answer) did with an answer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AnswerApplied {
-    /// It is now the recipient's latest answer.
-    Latest,
-    /// Recorded in the history, but the recipient has a later answer (by time, then id).
-    Superseded,
-    /// This event was recorded before; nothing changed.
-    Duplicate,
-}
-
-/// A need as stored, with its recipients.
-#[derive(Debug, Clone, PartialEq)]
-pub struct NeedRecord {
-    /// The need's id.
-    pub need_id: NeedId,
-    /// The owning region.
-    pub region: OrgId,
-    /// Current state.
-    pub state: NeedState,
-    /// Why it is in that state.
-    pub state_reason: Option<String>,
-    /// Answer deadline.
-    pub respond_by: Option<OffsetDateTime>,
-    /// The PII-free need view.
-    pub view: Value,
-    /// Grows by one with every state change; pass it back to
-    /// [`Tx::update_need_state`](super::Tx::update_need_state).
-    pub version: i64,
-    /// When the need was first stored.
-    pub created_at: OffsetDateTime,
-    /// When it last changed.
-    pub updated_at: OffsetDateTime,
-    /// Who received it, best match first.
-    pub recipients: Vec<RecipientRecord>,
-}
-
-impl NeedRecord {
-    /// The need's key: region and id.
+impl StoredNeed {
+    /// The need's version: 1 when inserted, one more with every state change.
     #[must_use]
-    pub fn key(&self) -> NeedKey {
-        NeedKey::new(self.region.clone(), self.need_id.clone())
+    pub fn version(&self) -> i64 {
+        self.version
     }
 
-    /// The recipient with this id.
+    /// The need without the store's token.
     #[must_use]
-    pub fn recipient(&self, org_id: &OrgId) -> Option<&RecipientRecord> {
-        self.recipients.iter().find(|r| &r.org_id == org_id)
+    pub fn into_need(self) -> Need {
+        self.need
     }
 }
 
-/// A recipient of a need, with its latest answer.
-#[derive(Debug, Clone, PartialEq)]
-pub struct RecipientRecord {
-    /// The university or company.
-    pub org_id: OrgId,
-    /// Which of the two.
-    pub kind: RecipientKind,
-    /// Match score.
-    pub score: f64,
-    /// Match reasons.
-    pub reasons: Vec<String>,
-    /// Matched courses.
-    pub courses: Value,
-    /// The answer that currently counts, if any.
-    pub latest: Option<LatestAnswer>,
-}
+impl std::ops::Deref for StoredNeed {
+    type Target = Need;
 
-/// The answer of a recipient that currently counts.
-#[derive(Debug, Clone, PartialEq)]
-pub struct LatestAnswer {
-    /// Id of the answer event.
-    pub event_id: EventId,
-    /// Its CloudEvents `time`.
-    pub time: OffsetDateTime,
-    /// What was answered.
-    pub decision: Decision,
-    /// The answer's data.
-    pub detail: Value,
+    fn deref(&self) -> &Need {
+        &self.need
+    }
 }
 
 /// One message for the relay to publish.

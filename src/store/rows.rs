@@ -1,5 +1,5 @@
 //! Between Rust values and the portable column types: times as unix milliseconds, JSON as text,
-//! enums as their codes. Reading a need lives here too, because a transaction
+//! enums as their codes, rows as [`crate::need`] types. Reading a need lives here too, because a transaction
 //! ([`Tx::load_need_for_update`](super::Tx::load_need_for_update)) and a plain read
 //! ([`Store::need`](super::Store::need)) share it.
 
@@ -9,11 +9,12 @@ use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 use time::OffsetDateTime;
 
-use super::codes::{AuditAction, Decision, NeedId, NeedState, RecipientKind};
+use super::codes::AuditAction;
 use super::error::StoreError;
-use super::records::{AuditRecord, LatestAnswer, NeedRecord, OutboxMessage, OutboxRow};
-use super::records::{NeedKey, RecipientRecord};
+use super::records::{AuditRecord, OutboxMessage, OutboxRow, StoredNeed};
 use crate::event::EventId;
+use crate::need::RecipientKind;
+use crate::need::{Decision, LatestAnswer, Need, NeedId, NeedKey, NeedState, Recipient};
 use crate::settings::OrgId;
 
 const SELECT_NEED: &str = "SELECT need_id, region, state, state_reason, respond_by_ms, view, \
@@ -37,7 +38,7 @@ pub(super) async fn fetch_need(
     conn: &mut AnyConnection,
     key: &NeedKey,
     lock: bool,
-) -> Result<Option<NeedRecord>, StoreError> {
+) -> Result<Option<StoredNeed>, StoreError> {
     let sql = if lock {
         SELECT_NEED_FOR_UPDATE
     } else {
@@ -51,17 +52,17 @@ pub(super) async fn fetch_need(
     else {
         return Ok(None);
     };
-    let mut need = need_from_row(&row)?;
+    let mut stored = need_from_row(&row)?;
     let rows = sqlx::query(SELECT_RECIPIENTS)
         .bind(key.need_id.as_str())
         .bind(key.region.as_str())
         .fetch_all(&mut *conn)
         .await?;
-    need.recipients = rows
+    stored.need.recipients = rows
         .iter()
         .map(recipient_from_row)
         .collect::<Result<_, _>>()?;
-    Ok(Some(need))
+    Ok(Some(stored))
 }
 
 /// Unix milliseconds, the stored form of every time.
@@ -102,10 +103,10 @@ fn event_id(text: &str, what: &'static str) -> Result<EventId, StoreError> {
     EventId::parse(text).map_err(|_| StoreError::corrupt(what, "not an event id"))
 }
 
-fn need_from_row(row: &AnyRow) -> Result<NeedRecord, StoreError> {
+fn need_from_row(row: &AnyRow) -> Result<StoredNeed, StoreError> {
     let need_id: String = row.try_get("need_id")?;
     let respond_by: Option<i64> = row.try_get("respond_by_ms")?;
-    Ok(NeedRecord {
+    let need = Need {
         need_id: NeedId::parse(&need_id)
             .map_err(|_| StoreError::corrupt("needs.need_id", "not a need id"))?,
         region: org_id(&row.try_get::<String, _>("region")?, "needs.region")?,
@@ -119,15 +120,18 @@ fn need_from_row(row: &AnyRow) -> Result<NeedRecord, StoreError> {
             .map(|ms| from_ms(ms, "needs.respond_by_ms"))
             .transpose()?,
         view: from_json(&row.try_get::<String, _>("view")?, "needs.view")?,
-        version: row.try_get("version")?,
         created_at: from_ms(row.try_get("created_at_ms")?, "needs.created_at_ms")?,
         updated_at: from_ms(row.try_get("updated_at_ms")?, "needs.updated_at_ms")?,
         recipients: Vec::new(),
+    };
+    Ok(StoredNeed {
+        need,
+        version: row.try_get("version")?,
     })
 }
 
-fn recipient_from_row(row: &AnyRow) -> Result<RecipientRecord, StoreError> {
-    Ok(RecipientRecord {
+fn recipient_from_row(row: &AnyRow) -> Result<Recipient, StoreError> {
+    Ok(Recipient {
         org_id: org_id(&row.try_get::<String, _>("org_id")?, "recipients.org_id")?,
         kind: code(
             &row.try_get::<String, _>("kind")?,

@@ -14,14 +14,13 @@ use std::fmt;
 
 use sqlx::{Any, Transaction};
 
-use super::codes::{NeedId, NeedState};
 use super::connect::{Backend, Pools};
 use super::error::StoreError;
-use super::records::NewRecipient;
-use super::records::{AnswerApplied, AuditEntry, NeedKey, NeedRecord, NewAnswer, NewNeed};
-use super::records::{OutboxMessage, ReferenceEntry};
+use super::records::StoredNeed;
+use super::records::{AuditEntry, NewNeed, NewRecipient, OutboxMessage, ReferenceEntry};
 use super::rows::{fetch_need, now_ms, org_id, to_json, to_ms};
 use crate::event::{EventId, Source};
+use crate::need::{AnswerApplied, Need, NeedId, NeedKey, NeedState, NewAnswer};
 use crate::settings::OrgId;
 
 /// The PostgreSQL advisory lock key that orders reference-event ids ("samverka" in ASCII).
@@ -180,10 +179,13 @@ impl Tx {
     /// (`SELECT … FOR UPDATE`) until this transaction ends, so a competing instance handling an
     /// answer to the same need waits instead of overwriting; on SQLite this transaction is
     /// already the only writer.
+    ///
+    /// Hand the [`StoredNeed`] back to [`Tx::record_state`] with the changed need: it carries
+    /// the version the write is checked against.
     pub async fn load_need_for_update(
         &mut self,
         key: &NeedKey,
-    ) -> Result<Option<NeedRecord>, StoreError> {
+    ) -> Result<Option<StoredNeed>, StoreError> {
         let lock = self.backend == Backend::Postgres;
         fetch_need(&mut self.inner, key, lock).await
     }
@@ -210,8 +212,31 @@ impl Tx {
             .collect()
     }
 
+    /// Stores `changed`'s state and state reason on the need `loaded` was read as, checked
+    /// against the version it was read at, and returns the new version. `changed` is `loaded`'s
+    /// need after the state machine's change (same key).
+    ///
+    /// # Errors
+    ///
+    /// As [`Tx::update_need_state`].
+    pub async fn record_state(
+        &mut self,
+        loaded: &StoredNeed,
+        changed: &Need,
+    ) -> Result<i64, StoreError> {
+        debug_assert_eq!(loaded.key(), changed.key(), "a transition keeps its need");
+        self.update_need_state(
+            &loaded.key(),
+            loaded.version,
+            changed.state,
+            changed.state_reason.as_deref(),
+        )
+        .await
+    }
+
     /// Moves the need `key` to `state` if it is still at `expected_version`, and returns its new
     /// version. `reason` is what the region will read: a reason code or a PII-checked sentence.
+    /// This is the compare-and-set beneath [`Tx::record_state`], which the pipeline uses.
     ///
     /// # Errors
     ///

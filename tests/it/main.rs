@@ -74,10 +74,10 @@ pub fn sample_needs() -> Vec<Value> {
 }
 
 /// The store key of `region`'s need `need_id` (need ids are unique within a region).
-pub fn need_key(region: &str, need_id: &str) -> samverkan::store::NeedKey {
-    samverkan::store::NeedKey::new(
+pub fn need_key(region: &str, need_id: &str) -> samverkan::need::NeedKey {
+    samverkan::need::NeedKey::new(
         samverkan::settings::OrgId::parse(region).expect("org id"),
-        samverkan::store::NeedId::parse(need_id).expect("need id"),
+        samverkan::need::NeedId::parse(need_id).expect("need id"),
     )
 }
 

@@ -8,15 +8,14 @@ use time::{Duration, OffsetDateTime};
 
 use samverkan::catalogue::Catalogue;
 use samverkan::event::{CloudEvent, EventId, EventType, RejectReason, Source};
+use samverkan::need::{
+    AnswerApplied, Decision, LatestAnswer, Need, NeedId, NeedState, Recipient, RecipientKind,
+};
 use samverkan::reconcile::{
     Answer, Withdraw, apply_answer, close, closes_at, status_data, withdraw,
 };
 use samverkan::schema::SchemaRegistry;
 use samverkan::settings::OrgId;
-use samverkan::store::{
-    AnswerApplied, Decision, LatestAnswer, NeedId, NeedRecord, NeedState, RecipientKind,
-    RecipientRecord,
-};
 
 const ROUTED: OffsetDateTime = datetime!(2026-10-01 06:00:05 UTC);
 
@@ -26,7 +25,7 @@ fn org(id: &str) -> OrgId {
 
 /// NEED-2026-0101 as the store holds it after routing: the recipients, scores and reasons of
 /// the contract's published status, Chalmers' matched courses from its challenge.
-fn need_0101() -> NeedRecord {
+fn need_0101() -> Need {
     let published =
         crate::read_json("schemas/examples/need-status.v1/valid/NEED-2026-0101-published.json");
     let challenge =
@@ -37,7 +36,7 @@ fn need_0101() -> NeedRecord {
         .iter()
         .map(|r| {
             let kind = RecipientKind::parse(r["kind"].as_str().expect("kind")).expect("kind");
-            RecipientRecord {
+            Recipient {
                 org_id: org(r["org"].as_str().expect("org")),
                 kind,
                 score: r["score"].as_f64().expect("score"),
@@ -50,14 +49,13 @@ fn need_0101() -> NeedRecord {
             }
         })
         .collect();
-    NeedRecord {
+    Need {
         need_id: NeedId::parse("NEED-2026-0101").expect("need id"),
         region: org("VGR"),
         state: NeedState::Published,
         state_reason: None,
         respond_by: Some(closes_at(date!(2026 - 11 - 27))),
         view: challenge["data"]["need"].clone(),
-        version: 1,
         created_at: ROUTED,
         updated_at: ROUTED,
         recipients,
@@ -121,7 +119,7 @@ fn assert_status_valid(data: &Value) {
 }
 
 /// Applies `answer` at `now` and returns the need after it, checking the status it publishes.
-fn step(need: &NeedRecord, answer: &Answer, now: OffsetDateTime) -> (NeedRecord, Value) {
+fn step(need: &Need, answer: &Answer, now: OffsetDateTime) -> (Need, Value) {
     let decision = apply_answer(Some(need), answer, &catalogue(), now).expect("accepted");
     assert_eq!(decision.applied, AnswerApplied::Latest);
     let transition = decision.transition.expect("a status");
@@ -179,7 +177,7 @@ fn need_0101_is_answered_by_an_offer_a_proposal_and_a_decline() {
 fn refused_answers_carry_their_reason_code() {
     let need = need_0101();
     let now = datetime!(2026-11-22 08:00 UTC);
-    let refuse = |need: Option<&NeedRecord>, answer: &Answer, now| {
+    let refuse = |need: Option<&Need>, answer: &Answer, now| {
         apply_answer(need, answer, &catalogue(), now)
             .expect_err("refused")
             .reason
@@ -334,7 +332,7 @@ fn the_latest_answer_wins_and_equal_times_go_to_the_higher_id() {
 }
 
 /// Applies every answer in order and returns the final need; refusals are not expected.
-fn fold(answers: &[Answer]) -> NeedRecord {
+fn fold(answers: &[Answer]) -> Need {
     let now = datetime!(2026-11-22 08:00 UTC);
     answers.iter().fold(need_0101(), |need, answer| {
         let decision = apply_answer(Some(&need), answer, &catalogue(), now).expect("accepted");
@@ -342,7 +340,7 @@ fn fold(answers: &[Answer]) -> NeedRecord {
     })
 }
 
-fn latest(need: &NeedRecord) -> Vec<Option<(String, Decision)>> {
+fn latest(need: &Need) -> Vec<Option<(String, Decision)>> {
     let key = |l: &LatestAnswer| (l.event_id.as_ref().to_owned(), l.decision);
     need.recipients
         .iter()

@@ -130,7 +130,7 @@ pub(crate) async fn assert_each_event_counted_once(
             "{id}: state changes"
         );
         assert_eq!(
-            record.version,
+            record.version(),
             1 + answered.len() as i64,
             "{id}: one version per visible change"
         );
@@ -140,7 +140,7 @@ pub(crate) async fn assert_each_event_counted_once(
             &[id, status_key.as_str()],
         )
         .await;
-        assert_eq!(statuses, record.version, "{id}: one status per version");
+        assert_eq!(statuses, record.version(), "{id}: one status per version");
         let others = count(
             db,
             "SELECT count(*) FROM outbox WHERE correlation_id = $1 AND routing_key <> $2",

@@ -47,10 +47,9 @@ mod prelude {
     pub(crate) use samverkan::clock::FixedClock;
     pub(crate) use samverkan::event::{CloudEvent, EventId, EventType, Source};
     pub(crate) use samverkan::hub::service::serve;
+    pub(crate) use samverkan::need::{Need, NeedId, NeedState, RecipientKind};
     pub(crate) use samverkan::settings::{self, Settings};
-    pub(crate) use samverkan::store::{
-        AuditAction, NeedId, NeedRecord, NeedState, RecipientKind, Store,
-    };
+    pub(crate) use samverkan::store::{AuditAction, Store};
     pub(crate) use samverkan::transport::amqp::{
         HUB_DEAD_QUEUE, HUB_INGRESS_QUEUE, INGRESS_EXCHANGE, Topology, connect,
     };

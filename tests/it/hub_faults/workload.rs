@@ -55,7 +55,7 @@ impl Rng {
 /// minutes after `base`, so one recipient's answers often have the same time and the event id
 /// decides; the ids begin with random hex, so their order is not the order they were made in.
 pub(crate) fn answers_for(
-    need: &NeedRecord,
+    need: &Need,
     count: usize,
     base: OffsetDateTime,
     declines_only: bool,

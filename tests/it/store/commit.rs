@@ -156,7 +156,7 @@ async fn need_recipients_outbox_and_audit_commit_together_or_not_at_all() {
             .await
             .expect("read")
             .expect("stored");
-        assert_eq!((need.state, need.version), (NeedState::Published, 1));
+        assert_eq!((need.state, need.version()), (NeedState::Published, 1));
         assert_eq!(need.state_reason.as_deref(), Some("matched"));
         assert_eq!(need.respond_by, Some(deadline));
         assert_eq!(need.view["tags"], json!(["lean"]));

@@ -13,10 +13,12 @@ use std::collections::BTreeMap;
 use std::future::Future;
 
 use samverkan::event::{EventId, Source};
+use samverkan::need::RecipientKind;
+use samverkan::need::{AnswerApplied, Decision, NeedId, NeedKey, NeedState, NewAnswer};
 use samverkan::settings::OrgId;
 use samverkan::store::{
-    AnswerApplied, AuditAction, AuditEntry, Backend, Decision, NeedId, NeedKey, NeedState,
-    NewAnswer, NewNeed, NewRecipient, OutboxMessage, ReasonCode, RecipientKind, Store, StoreError,
+    AuditAction, AuditEntry, Backend, NewNeed, NewRecipient, OutboxMessage, ReasonCode, Store,
+    StoreError,
 };
 use serde_json::json;
 use sqlx::{AnyConnection, Connection, Row};

@@ -10,18 +10,18 @@ async fn a_stale_version_is_a_conflict() {
         seed_need(&store, id.need_id.as_str(), datetime!(2027-06-05 0:00 UTC)).await;
         let read_a = store.need(&id).await.expect("a").expect("need");
         let read_b = store.need(&id).await.expect("b").expect("need");
-        assert_eq!((read_a.version, read_b.version), (1, 1));
+        assert_eq!((read_a.version(), read_b.version()), (1, 1));
 
         let mut tx = store.begin().await.expect("begin");
         let v = tx
-            .update_need_state(&id, read_a.version, NeedState::Answered, None)
+            .update_need_state(&id, read_a.version(), NeedState::Answered, None)
             .await;
         assert_eq!(v.expect("first update wins"), 2);
         tx.commit().await.expect("commit");
 
         let mut tx = store.begin().await.expect("begin");
         let err = tx
-            .update_need_state(&id, read_b.version, NeedState::Closed, None)
+            .update_need_state(&id, read_b.version(), NeedState::Closed, None)
             .await
             .expect_err("second update must fail");
         assert!(
@@ -36,7 +36,7 @@ async fn a_stale_version_is_a_conflict() {
         assert!(matches!(err, Err(StoreError::NeedNotFound { .. })));
         drop(tx);
         let need = store.need(&id).await.expect("read").expect("need");
-        assert_eq!((need.state, need.version), (NeedState::Answered, 2));
+        assert_eq!((need.state, need.version()), (NeedState::Answered, 2));
         store.close().await;
     })
     .await;
@@ -65,7 +65,7 @@ async fn competing_writers_on_one_need_lose_no_update() {
                         tx.record_answer(&a).await.expect("answer"),
                         AnswerApplied::Latest
                     );
-                    tx.update_need_state(&id, need.version, need.state, None)
+                    tx.update_need_state(&id, need.version(), need.state, None)
                         .await
                         .expect("the lock makes the version current");
                     tx.commit().await.expect("commit");
@@ -78,7 +78,7 @@ async fn competing_writers_on_one_need_lose_no_update() {
 
         let need = store.need(&id).await.expect("read").expect("need");
         assert_eq!(
-            need.version - 1,
+            need.version() - 1,
             200,
             "{backend}: every increment counted once"
         );
@@ -347,8 +347,8 @@ async fn need_ids_are_unique_within_a_region_not_across_regions() {
         tx.commit().await.expect("commit");
         let ours = store.need(&vgr).await.expect("read").expect("VGR's");
         let others = store.need(&rv).await.expect("read").expect("RV's");
-        assert_eq!((ours.state, ours.version), (NeedState::Published, 1));
-        assert_eq!((others.state, others.version), (NeedState::Answered, 2));
+        assert_eq!((ours.state, ours.version()), (NeedState::Published, 1));
+        assert_eq!((others.state, others.version()), (NeedState::Answered, 2));
         assert_eq!(ours.recipients.len(), 2, "{backend}");
         assert!(ours.recipients.iter().all(|r| r.latest.is_none()));
         assert_eq!(others.recipients.len(), 1);
