@@ -53,6 +53,7 @@
 pub mod catalogue;
 pub mod cli;
 pub mod clock;
+mod dates;
 pub mod demo;
 pub mod event;
 pub mod http;

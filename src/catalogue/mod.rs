@@ -37,7 +37,7 @@ use crate::settings::{OrgIdError, OrgKind};
 
 pub use load::{EntryError, LoadReport, strip_annotations};
 pub use model::{Course, Partner};
-pub use store::{Catalogue, period_number};
+pub use store::Catalogue;
 pub(crate) use store::{CourseSlot, InstancePlan, PartnerSlot};
 
 /// Why a catalogue entry or file could not be taken in.

@@ -8,8 +8,9 @@ use super::outcome::{Exclusions, Filter};
 use super::profile::NeedProfile;
 use super::rank::{TermHits, topic_score};
 use crate::catalogue::Catalogue;
-use crate::catalogue::digest::{CALL_TYPES, day_number};
+use crate::catalogue::digest::CALL_TYPES;
 use crate::catalogue::index::{TopicId, TopicSet};
+use crate::dates::day_number;
 
 /// Most need words quoted in a `text:` reason.
 const MAX_TEXT_WORDS: usize = 4;

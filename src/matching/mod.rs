@@ -32,7 +32,6 @@ pub mod rank;
 mod reasons;
 #[cfg(test)]
 mod testkit;
-pub mod text;
 
 use std::collections::BTreeMap;
 

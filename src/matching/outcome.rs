@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use time::Date;
 
 use super::profile::Stage;
-use crate::catalogue::model::format_date;
+use crate::dates::format_date;
 
 /// The result of [`super::match_need`].
 #[derive(Clone, Debug, PartialEq)]
