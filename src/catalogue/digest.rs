@@ -12,10 +12,10 @@
 //! Dates are day numbers since 2000-01-01 in a `u16` (saturating: before 2000 is day 0,
 //! after 2179 is the last day), enough for catalogue dates.
 
+use super::entries::InstancePlan;
 use super::model::{
     Course, DataPolicy, IntakeStatus, LanguageCode, Partner, PartnerStatus, Visibility,
 };
-use super::store::InstancePlan;
 use crate::dates::day_number;
 
 /// The call types of the contract, in bit order (`common.v1.json#/$defs/callType`).

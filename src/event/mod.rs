@@ -5,7 +5,7 @@
 //! [`RejectReason`] is a stable code partners can program against. It does no I/O and knows no
 //! transport: AMQP and HTTP adapters hand it a [`RawMessage`].
 
-mod binary;
+mod decode;
 mod envelope;
 mod error;
 mod ids;
@@ -13,7 +13,7 @@ mod json;
 mod reason;
 mod types;
 
-pub use binary::{PREFIXES, RawMessage, decode};
+pub use decode::{PREFIXES, RawMessage, decode};
 pub(crate) use envelope::CORE;
 pub use envelope::{
     CloudEvent, DATA_CONTENT_TYPE, SPEC_VERSION, STRUCTURED_CONTENT_TYPE, format_time,

@@ -15,7 +15,7 @@
 
 mod admit;
 mod answer;
-mod intake;
+mod auth;
 mod need;
 pub mod outbox;
 mod reference;
@@ -24,7 +24,7 @@ mod refuse;
 use std::sync::RwLock;
 
 pub use admit::{Admitted, Refusal, RefusedEvent, admit};
-pub use intake::{Directory, authenticate, authorize, sender_kind};
+pub use auth::{Directory, authenticate, authorize, sender_kind};
 
 use crate::catalogue::Catalogue;
 use crate::clock::SharedClock;

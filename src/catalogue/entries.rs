@@ -1,4 +1,5 @@
-//! [`Catalogue`]: courses by (university, course code), partners by id, and their topic index.
+//! [`Catalogue`], the catalogue held in memory: courses by (university, course code), partners
+//! by id, and their topic index. (Nothing here is persisted; `crate::store` is the database.)
 //!
 //! Entries live in slots (a `Vec` with a free list) so that the index can refer to them by a
 //! `u32`. What the matcher needs for *every* candidate — topic bitset and owning university —
