@@ -75,3 +75,4 @@ pub mod store;
 pub mod telemetry;
 mod text;
 pub mod transport;
+pub mod urls;

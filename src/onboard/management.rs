@@ -10,13 +10,14 @@ use std::fmt;
 use std::time::Duration;
 
 use lapin::uri::AMQPUri;
-use percent_encoding::{NON_ALPHANUMERIC, percent_decode_str, utf8_percent_encode};
+use percent_encoding::percent_decode_str;
 use reqwest::{StatusCode, Url};
 use serde_json::json;
 
 use super::Permissions;
 pub use super::user::BrokerUser;
 use crate::redact::{is_well_formed, redact_url};
+use crate::urls::encode_component;
 
 /// How long one management request may take.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
@@ -305,15 +306,18 @@ impl Management {
         }
     }
 
-    /// `api/<segment>/<segment>…`, each segment percent-encoded (a vhost `/` is `%2F`).
+    /// `api/<segment>/<segment>…` under the base path, each segment percent-encoded (a vhost
+    /// `/` is `%2F`).
     fn endpoint(&self, segments: &[&str]) -> String {
-        let mut url = self.base.as_str().trim_end_matches('/').to_owned();
-        url.push_str("/api");
+        let mut url = self.base.clone();
+        let mut path = format!("{}/api", url.path().trim_end_matches('/'));
         for segment in segments {
-            url.push('/');
-            url.extend(utf8_percent_encode(segment, NON_ALPHANUMERIC));
+            path.push('/');
+            path.push_str(&encode_component(segment));
         }
-        url
+        url.set_path(&path);
+        url.set_query(None);
+        url.into()
     }
 
     async fn expect_success(
@@ -415,6 +419,11 @@ mod tests {
         assert_eq!(
             m.endpoint(&["permissions", "/", "vgr"]),
             "http://rabbit:15672/api/permissions/%2F/vgr"
+        );
+        let m = Management::new("http://rabbit/mq/?x=1", "amqp://g:g@x/%2f").expect("valid");
+        assert_eq!(
+            m.endpoint(&["vhosts", "samverkan-bench-1"]),
+            "http://rabbit/mq/api/vhosts/samverkan-bench-1"
         );
     }
 
