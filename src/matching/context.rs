@@ -4,7 +4,7 @@
 use time::Date;
 
 use super::MatchOptions;
-use super::outcome::{Exclusions, Filter};
+use super::filter::{Exclusions, Filter};
 use super::profile::NeedProfile;
 use super::rank::{TermHits, topic_score};
 use crate::catalogue::Catalogue;

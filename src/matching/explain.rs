@@ -2,7 +2,7 @@
 //! operators. Built only for the first few exclusions ([`super::Exclusions::MAX_EXAMPLES`]).
 
 use super::context::Ctx;
-use super::outcome::Filter;
+use super::filter::Filter;
 use crate::catalogue::CourseSlot;
 use crate::catalogue::model::{IntakeStatus, Partner};
 use crate::dates::format_date;
