@@ -18,6 +18,9 @@
 //! [`is_well_formed`] tells callers (settings, store, broker connect) to refuse such a URL with
 //! a hint instead of handing it to a driver, which would connect somewhere unintended and may
 //! log the misread part.
+//!
+//! Changing a URL's user, password, vhost or database is [`crate::urls`]'s job, on the same
+//! parser.
 
 use url::Url;
 use url::form_urlencoded;
