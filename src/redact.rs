@@ -19,7 +19,7 @@
 //! a hint instead of handing it to a driver, which would connect somewhere unintended and may
 //! log the misread part.
 //!
-//! Changing a URL's user, password, vhost or database is [`crate::urls`]'s job, on the same
+//! Changing a URL's user, password, vhost or database is the job of the `urls` module, on the same
 //! parser.
 
 use url::Url;
