@@ -54,6 +54,7 @@
 pub mod catalogue;
 pub mod cli;
 pub mod clock;
+mod dates;
 pub mod demo;
 pub mod event;
 pub mod http;
@@ -76,3 +77,4 @@ pub mod store;
 pub mod telemetry;
 mod text;
 pub mod transport;
+pub mod urls;

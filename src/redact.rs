@@ -18,6 +18,9 @@
 //! [`is_well_formed`] tells callers (settings, store, broker connect) to refuse such a URL with
 //! a hint instead of handing it to a driver, which would connect somewhere unintended and may
 //! log the misread part.
+//!
+//! Changing a URL's user, password, vhost or database is the job of the `urls` module, on the same
+//! parser.
 
 use url::Url;
 use url::form_urlencoded;
@@ -49,7 +52,7 @@ const SECRET_PARAMETERS: [&str; 8] = [
 pub fn redact_url(url: &str) -> String {
     match Url::parse(url) {
         Ok(parsed) if !misread(url, &parsed) => redact_parsed(parsed),
-        _ => redact_unparsed(url),
+        _ => head_only(url),
     }
 }
 
@@ -142,7 +145,7 @@ fn is_secret(name: &str) -> bool {
 
 /// The scheme-like start (letters, digits, `+ - .`), its `:` or `://`, and a note instead of
 /// the rest, which may hold a password in a shape no parser agrees on.
-fn redact_unparsed(raw: &str) -> String {
+pub(crate) fn head_only(raw: &str) -> String {
     let end = raw
         .find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.')))
         .unwrap_or(raw.len());

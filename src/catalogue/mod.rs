@@ -23,10 +23,10 @@
 //! configured owner of a catalogue file, which must be a configured university.
 
 pub mod digest;
+mod entries;
 pub mod index;
 mod load;
 pub mod model;
-mod store;
 
 use std::path::PathBuf;
 
@@ -35,10 +35,10 @@ use thiserror::Error;
 use crate::event::Issue;
 use crate::settings::{OrgIdError, OrgKind};
 
+pub use entries::Catalogue;
+pub(crate) use entries::{CourseSlot, InstancePlan, PartnerSlot};
 pub use load::{EntryError, LoadReport, strip_annotations};
 pub use model::{Course, Partner};
-pub use store::{Catalogue, period_number};
-pub(crate) use store::{CourseSlot, InstancePlan, PartnerSlot};
 
 /// Why a catalogue entry or file could not be taken in.
 #[derive(Debug, Error)]

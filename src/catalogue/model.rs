@@ -8,29 +8,8 @@
 
 use serde::{Deserialize, Deserializer};
 use time::Date;
-use time::format_description::BorrowedFormatItem;
-use time::macros::format_description;
 
-/// `YYYY-MM-DD`, the contract's `common.v1.json#/$defs/date`.
-const DATE_FORMAT: &[BorrowedFormatItem<'static>] = format_description!("[year]-[month]-[day]");
-
-/// Parses a contract date (`YYYY-MM-DD`); `None` when it is not one.
-#[must_use]
-pub fn parse_date(text: &str) -> Option<Date> {
-    Date::parse(text, DATE_FORMAT).ok()
-}
-
-/// Formats a date the way the contract writes it (`YYYY-MM-DD`). Hand-rolled: reasons
-/// quote many dates, and this is several times cheaper than a format description.
-#[must_use]
-pub fn format_date(date: Date) -> String {
-    format!(
-        "{:04}-{:02}-{:02}",
-        date.year(),
-        u8::from(date.month()),
-        date.day()
-    )
-}
+use crate::dates::parse_date;
 
 fn date<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Date, D::Error> {
     let text = String::deserialize(deserializer)?;

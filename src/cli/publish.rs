@@ -18,6 +18,7 @@ use super::input::{Input, read_limited};
 use crate::event::STRUCTURED_CONTENT_TYPE;
 use crate::settings::Settings;
 use crate::transport::amqp::{INGRESS_EXCHANGE, PERSISTENT, connect};
+use crate::urls::with_credentials;
 
 /// Publish `files` as organisation `org`.
 pub fn run(
@@ -31,7 +32,8 @@ pub fn run(
         .organisation(org)
         .ok_or_else(|| anyhow!("organisation `{org}` is not configured (see [[organisations]])"))?;
     let url = match std::env::var(password_env) {
-        Ok(password) => with_credentials(&settings.amqp.url, &org.broker_user, &password)?,
+        Ok(password) => with_credentials(&settings.amqp.url, &org.broker_user, &password)
+            .context("amqp.url cannot take the organisation's credentials")?,
         Err(_) => settings.amqp.url.clone(),
     };
     let limit = settings.limits.max_message_bytes;
@@ -89,40 +91,12 @@ fn routing_key(body: &[u8]) -> String {
         .unwrap_or_else(|| "unknown".to_owned())
 }
 
-/// `url` with its user and password replaced.
-fn with_credentials(url: &str, user: &str, password: &str) -> anyhow::Result<String> {
-    let (scheme, rest) = url
-        .split_once("://")
-        .ok_or_else(|| anyhow!("amqp.url has no scheme"))?;
-    let host = rest.rsplit_once('@').map_or(rest, |(_, host)| host);
-    Ok(format!(
-        "{scheme}://{}:{}@{host}",
-        encode(user),
-        encode(password)
-    ))
-}
-
-/// Percent-encode everything but unreserved characters (RFC 3986).
-fn encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn credentials_replace_the_urls_own() {
-        let url =
-            with_credentials("amqp://guest:guest@127.0.0.1:5672/%2f", "vgr", "p@ss").expect("url");
-        assert_eq!(url, "amqp://vgr:p%40ss@127.0.0.1:5672/%2f");
+    fn the_routing_key_is_the_events_type() {
         assert_eq!(routing_key(b"{\"type\": \"se.x\"}"), "se.x");
         assert_eq!(routing_key(b"garbage"), "unknown");
     }

@@ -5,7 +5,8 @@
 //! [`RejectReason`] is a stable code partners can program against. It does no I/O and knows no
 //! transport: AMQP and HTTP adapters hand it a [`RawMessage`].
 
-mod binary;
+mod attributes;
+mod decode;
 mod envelope;
 mod error;
 mod ids;
@@ -13,11 +14,10 @@ mod json;
 mod reason;
 mod types;
 
-pub use binary::{PREFIXES, RawMessage, decode};
-pub(crate) use envelope::CORE;
-pub use envelope::{
-    CloudEvent, DATA_CONTENT_TYPE, SPEC_VERSION, STRUCTURED_CONTENT_TYPE, format_time,
-};
+pub(crate) use attributes::CORE;
+pub use attributes::DATA_CONTENT_TYPE;
+pub use decode::{PREFIXES, RawMessage, decode};
+pub use envelope::{CloudEvent, SPEC_VERSION, STRUCTURED_CONTENT_TYPE, format_time};
 pub use error::{EventError, Issue};
 pub use ids::{EventId, MAX_ATTRIBUTE_LEN, MAX_ID_LEN, Source, is_attribute_token, is_need_id};
 pub use json::{Limits, parse_json};

@@ -7,6 +7,7 @@ use crate::onboard::{ManagementError, OnboardError};
 use crate::settings::SettingsError;
 use crate::transport::TransportError;
 use crate::transport::amqp::START_BROKER_HINT;
+use crate::urls::UrlError;
 
 /// How to get a local PostgreSQL running, or avoid it.
 pub const START_POSTGRES_HINT: &str = "start it with `pg_ctlcluster --skip-systemctl-redirect \
@@ -59,6 +60,9 @@ pub enum LoadgenError {
     /// `--store` names no known backend.
     #[error("--store {0:?}: expected `sqlite`, `postgres`, or a URL (sqlite://PATH, postgres://…)")]
     StoreChoice(String),
+    /// `amqp.url` or the PostgreSQL server URL cannot name a run's vhost or database.
+    #[error("cannot point the bench at its own vhost or database: {0}")]
+    Url(#[from] UrlError),
     /// The embedded sample configuration does not load (a build defect) or onboarding failed.
     #[error("the bench's sample world: {0}")]
     Sample(String),

@@ -126,8 +126,9 @@ async fn bench(
     let base = &world.settings.amqp.url;
     let admin_urls = sandbox
         .vhosts
-        .clone()
-        .map(|vhost| run_url(base, &vhost, None));
+        .iter()
+        .map(|vhost| run_url(base, vhost, None))
+        .collect::<Result<Vec<_>, _>>()?;
     let loaders = connect_loaders(world, sandbox).await?;
     let mut messages = need_messages(run_id, options.needs + 1)?;
     let needs: Arc<[NeedMessage]> = messages.split_off(1).into();
@@ -174,7 +175,7 @@ async fn connect_loaders(world: &World, sandbox: &Sandbox) -> Result<Vec<Loader>
     let credentials = Some((BENCH_USER, sandbox.password.as_str()));
     let mut loaders = Vec::with_capacity(sandbox.vhosts.len());
     for vhost in &sandbox.vhosts {
-        let url = run_url(&world.settings.amqp.url, vhost, credentials);
+        let url = run_url(&world.settings.amqp.url, vhost, credentials)?;
         loaders.push(Loader::connect(&url, BENCH_USER, "samverkan-bench-load").await?);
     }
     Ok(loaders)

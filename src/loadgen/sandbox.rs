@@ -10,11 +10,11 @@
 //! left without any permission.
 
 use lapin::uri::AMQPUri;
-use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
 use super::LoadgenError;
 use super::world::World;
 use crate::onboard::{self, Existing, Management, Password, Permissions};
+use crate::urls::{with_credentials, with_vhost};
 
 /// The bench's vhosts and the bench user's password.
 pub(crate) struct Sandbox {
@@ -128,34 +128,16 @@ fn admin_user(amqp_url: &str) -> Result<String, LoadgenError> {
 }
 
 /// `url` (an AMQP URL) pointing at `vhost`, with `user` and `password` when given.
-pub(crate) fn run_url(url: &str, vhost: &str, credentials: Option<(&str, &str)>) -> String {
-    let (scheme, rest) = url.split_once("://").unwrap_or(("amqp", url));
-    let (userinfo, host_and_path) = match rest.rfind('@') {
-        Some(at) => (Some(&rest[..at]), &rest[at + 1..]),
-        None => (None, rest),
+pub(crate) fn run_url(
+    url: &str,
+    vhost: &str,
+    credentials: Option<(&str, &str)>,
+) -> Result<String, LoadgenError> {
+    let url = match credentials {
+        Some((user, password)) => with_credentials(url, user, password)?,
+        None => url.to_owned(),
     };
-    let end = host_and_path
-        .find(['/', '?'])
-        .unwrap_or(host_and_path.len());
-    let (host, tail) = host_and_path.split_at(end);
-    let query = tail.find('?').map_or("", |q| &tail[q..]);
-    let userinfo = match credentials {
-        Some((user, password)) => Some(format!("{}:{}", encode(user), encode(password))),
-        None => userinfo.map(str::to_owned),
-    };
-    let userinfo = userinfo.map_or(String::new(), |u| format!("{u}@"));
-    format!("{scheme}://{userinfo}{host}/{}{query}", encode(vhost))
-}
-
-/// Everything but RFC 3986's unreserved characters.
-const RESERVED: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'.')
-    .remove(b'_')
-    .remove(b'~');
-
-fn encode(s: &str) -> String {
-    utf8_percent_encode(s, RESERVED).to_string()
+    Ok(with_vhost(&url, vhost)?)
 }
 
 #[cfg(test)]
@@ -165,16 +147,20 @@ mod tests {
     #[test]
     fn run_urls_keep_the_host_and_query_and_swap_vhost_and_user() {
         let base = "amqp://guest:guest@127.0.0.1:5672/%2f?heartbeat=30";
+        let run = |vhost, credentials| run_url(base, vhost, credentials).expect("has a host");
         assert_eq!(
-            run_url(base, "bench-a", None),
+            run("bench-a", None),
             "amqp://guest:guest@127.0.0.1:5672/bench-a?heartbeat=30"
         );
         assert_eq!(
-            run_url(base, "b", Some(("samverkan-bench", "p@ss"))),
+            run("b", Some(("samverkan-bench", "p@ss"))),
             "amqp://samverkan-bench:p%40ss@127.0.0.1:5672/b?heartbeat=30"
         );
-        assert_eq!(run_url("amqp://host", "v", None), "amqp://host/v");
-        let uri: AMQPUri = run_url(base, "samverkan-bench-x", Some(("u", "a/b")))
+        assert_eq!(
+            run_url("amqp://host", "v", None).expect("host"),
+            "amqp://host/v"
+        );
+        let uri: AMQPUri = run("samverkan-bench-x", Some(("u", "a/b")))
             .parse()
             .unwrap();
         assert_eq!(uri.vhost, "samverkan-bench-x");

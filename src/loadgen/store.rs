@@ -14,6 +14,7 @@ use sqlx::postgres::PgConnection;
 
 use super::LoadgenError;
 use crate::store::redact_url;
+use crate::urls::with_database;
 
 /// The local PostgreSQL of the development setup.
 pub const DEFAULT_POSTGRES_SERVER: &str = "postgres://postgres@127.0.0.1:5432/test";
@@ -131,7 +132,7 @@ async fn create_database(server: &str) -> Result<BenchStore, LoadgenError> {
         url: redact_url(server),
         detail: e.to_string(),
     })?;
-    let url = database_url(server, &name);
+    let url = with_database(server, &name)?;
     Ok(BenchStore {
         label: format!("postgres (temporary database on {})", redact_url(server)),
         url,
@@ -150,20 +151,6 @@ async fn drop_database(server: &str, name: &str) -> Result<(), LoadgenError> {
         url: redact_url(server),
         detail: format!("dropping {name}: {e}"),
     })
-}
-
-/// `server` with its database replaced by `name`, query kept.
-fn database_url(server: &str, name: &str) -> String {
-    let (base, query) = server.split_once('?').unwrap_or((server, ""));
-    let authority = base.find("://").map_or(0, |i| i + 3);
-    let host = match base[authority..].find('/') {
-        Some(slash) => &base[..authority + slash],
-        None => base,
-    };
-    match query {
-        "" => format!("{host}/{name}"),
-        q => format!("{host}/{name}?{q}"),
-    }
 }
 
 #[cfg(test)]
@@ -188,18 +175,5 @@ mod tests {
         ));
         let err = "mysql://u:secret@h/x".parse::<StoreChoice>().unwrap_err();
         assert!(!err.to_string().contains("secret"), "{err}");
-    }
-
-    #[test]
-    fn the_fresh_database_replaces_the_servers() {
-        assert_eq!(
-            database_url("postgres://postgres@127.0.0.1:5432/test", "b1"),
-            "postgres://postgres@127.0.0.1:5432/b1"
-        );
-        assert_eq!(
-            database_url("postgres://u:p@h/x?sslmode=disable", "b1"),
-            "postgres://u:p@h/b1?sslmode=disable"
-        );
-        assert_eq!(database_url("postgres://h", "b1"), "postgres://h/b1");
     }
 }

@@ -4,12 +4,13 @@
 use time::Date;
 
 use super::MatchOptions;
-use super::outcome::{Exclusions, Filter};
+use super::filter::{Exclusions, Filter};
 use super::profile::NeedProfile;
 use super::rank::{TermHits, topic_score};
 use crate::catalogue::Catalogue;
-use crate::catalogue::digest::{CALL_TYPES, day_number};
+use crate::catalogue::digest::CALL_TYPES;
 use crate::catalogue::index::{TopicId, TopicSet};
+use crate::dates::day_number;
 
 /// Most need words quoted in a `text:` reason.
 const MAX_TEXT_WORDS: usize = 4;

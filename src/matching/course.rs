@@ -22,7 +22,8 @@ use time::Date;
 
 use super::context::{Ctx, Work};
 use super::explain;
-use super::outcome::{CourseMatch, Filter, UniversityMatches};
+use super::filter::Filter;
+use super::outcome::{CourseMatch, UniversityMatches};
 use super::profile::NeedLanguage;
 use super::rank::{Candidates, Pick, TopN, combine, single_topic_candidates, text_score};
 use crate::catalogue::digest::Digest;

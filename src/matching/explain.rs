@@ -2,9 +2,10 @@
 //! operators. Built only for the first few exclusions ([`super::Exclusions::MAX_EXAMPLES`]).
 
 use super::context::Ctx;
-use super::outcome::Filter;
+use super::filter::Filter;
 use crate::catalogue::CourseSlot;
-use crate::catalogue::model::{IntakeStatus, Partner, format_date};
+use crate::catalogue::model::{IntakeStatus, Partner};
+use crate::dates::format_date;
 
 pub(super) fn below_min(score: f64, min_score: f64) -> String {
     format!("score {score:.2} below the minimum {min_score:.2}")

@@ -24,6 +24,7 @@
 mod context;
 mod course;
 mod explain;
+mod filter;
 pub mod gates;
 pub mod outcome;
 mod partner;
@@ -32,7 +33,6 @@ pub mod rank;
 mod reasons;
 #[cfg(test)]
 mod testkit;
-pub mod text;
 
 use std::collections::BTreeMap;
 
@@ -43,10 +43,8 @@ use crate::catalogue::Catalogue;
 use context::{Ctx, Work};
 
 pub use crate::clock::{Clock, FixedClock, REFERENCE_DATE, SystemClock};
-pub use outcome::{
-    Blocker, CompanyMatch, CourseMatch, Excluded, Exclusions, Filter, MatchOutcome, NotRouted,
-    UniversityMatches,
-};
+pub use filter::{Excluded, Exclusions, Filter};
+pub use outcome::{Blocker, CompanyMatch, CourseMatch, MatchOutcome, NotRouted, UniversityMatches};
 pub use profile::{CallRequest, NeedLanguage, NeedProfile, ProfileError, Stage};
 
 /// Tunables of matching; a `[matching]` configuration section.

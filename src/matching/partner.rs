@@ -16,7 +16,8 @@
 
 use super::context::{Ctx, Work};
 use super::explain;
-use super::outcome::{CompanyMatch, Filter};
+use super::filter::Filter;
+use super::outcome::CompanyMatch;
 use super::profile::NeedLanguage;
 use super::rank::{
     Candidates, Pick, TopN, combine, single_topic_candidates, text_score, topic_score,

@@ -10,9 +10,9 @@ use serde_json::Value;
 use thiserror::Error;
 use time::Date;
 
-use super::text::{self, Term};
-use crate::catalogue::model::{Visibility, parse_date};
-use crate::catalogue::period_number;
+use crate::catalogue::model::Visibility;
+use crate::dates::{parse_date, period_number};
+use crate::text::terms::{self, Term};
 
 /// Role texts that regions use while no need owner (behovsägare) is assigned. The contract
 /// requires a `needOwner` role, so "nobody yet" is written as a placeholder, not as `null`.
@@ -285,7 +285,7 @@ impl NeedProfile {
             language: raw.language,
             category: (raw.category != "uncategorised").then_some(raw.category),
             tags: raw.tags,
-            terms: text::terms(&text).collect(),
+            terms: terms::terms(&text).collect(),
             deadline,
             stage: raw.stage,
             visibility: raw.visibility,

@@ -6,8 +6,9 @@
 
 use super::context::{Ctx, list_reason};
 use super::profile::NeedLanguage;
-use crate::catalogue::model::{Instance, Visibility, format_date};
-use crate::catalogue::{CourseSlot, InstancePlan, PartnerSlot, period_number};
+use crate::catalogue::model::{Instance, Visibility};
+use crate::catalogue::{CourseSlot, InstancePlan, PartnerSlot};
+use crate::dates::{format_date, period_number};
 
 /// Why a course instance matches.
 pub(super) fn course(ctx: &Ctx<'_>, entry: &CourseSlot, instance: usize) -> Vec<String> {

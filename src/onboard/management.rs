@@ -1,40 +1,22 @@
 //! A small client for the RabbitMQ management HTTP API: users, permissions and virtual hosts
 //! (`samverkan bench` runs in throwaway vhosts), nothing else.
 //!
-//! Credentials never travel in the URL: they are taken out of `amqp.management_url` (or, when
-//! it has none, out of `amqp.url`, the hub's own administrative user) and sent as basic auth,
-//! so no error message or log line can show them. Every error names the management URL without
-//! credentials and says what to do.
+//! Credentials travel as basic auth, never in the URL ([`Credentials`]); every error names the
+//! management URL without them and says what to do.
 
-use std::fmt;
 use std::time::Duration;
 
-use lapin::uri::AMQPUri;
-use percent_encoding::{NON_ALPHANUMERIC, percent_decode_str, utf8_percent_encode};
 use reqwest::{StatusCode, Url};
 use serde_json::json;
 
 use super::Permissions;
+pub use super::credentials::Credentials;
 pub use super::user::BrokerUser;
 use crate::redact::{is_well_formed, redact_url};
+use crate::urls::encode_component;
 
 /// How long one management request may take.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
-
-/// A management user and password.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Credentials {
-    /// User name.
-    pub user: String,
-    /// Password.
-    pub password: String,
-}
-
-impl fmt::Debug for Credentials {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Credentials({}, ***)", self.user)
-    }
-}
 
 /// What went wrong talking to the management API.
 #[derive(Debug, thiserror::Error)]
@@ -96,26 +78,8 @@ impl Management {
             .ok_or_else(|| ManagementError::InvalidUrl {
                 url: redact_url(management_url),
             })?;
-        let credentials = if base.username().is_empty() {
-            let uri: AMQPUri = amqp_url
-                .parse()
-                .map_err(|_| ManagementError::NoCredentials)?;
-            Credentials {
-                user: uri.authority.userinfo.username,
-                password: uri.authority.userinfo.password,
-            }
-        } else {
-            Credentials {
-                user: decode(base.username()),
-                password: decode(base.password().unwrap_or_default()),
-            }
-        };
-        if credentials.user.is_empty() {
-            return Err(ManagementError::NoCredentials);
-        }
-        // Removing user info from an http(s) URL with a host cannot fail.
-        let _ = base.set_username("");
-        let _ = base.set_password(None);
+        let credentials =
+            Credentials::take(&mut base, amqp_url).ok_or(ManagementError::NoCredentials)?;
         let http = reqwest::Client::builder()
             .timeout(REQUEST_TIMEOUT)
             .build()
@@ -305,15 +269,18 @@ impl Management {
         }
     }
 
-    /// `api/<segment>/<segment>…`, each segment percent-encoded (a vhost `/` is `%2F`).
+    /// `api/<segment>/<segment>…` under the base path, each segment percent-encoded (a vhost
+    /// `/` is `%2F`).
     fn endpoint(&self, segments: &[&str]) -> String {
-        let mut url = self.base.as_str().trim_end_matches('/').to_owned();
-        url.push_str("/api");
+        let mut url = self.base.clone();
+        let mut path = format!("{}/api", url.path().trim_end_matches('/'));
         for segment in segments {
-            url.push('/');
-            url.extend(utf8_percent_encode(segment, NON_ALPHANUMERIC));
+            path.push('/');
+            path.push_str(&encode_component(segment));
         }
-        url
+        url.set_path(&path);
+        url.set_query(None);
+        url.into()
     }
 
     async fn expect_success(
@@ -386,10 +353,6 @@ impl Management {
     }
 }
 
-fn decode(s: &str) -> String {
-    percent_decode_str(s).decode_utf8_lossy().into_owned()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -415,6 +378,11 @@ mod tests {
         assert_eq!(
             m.endpoint(&["permissions", "/", "vgr"]),
             "http://rabbit:15672/api/permissions/%2F/vgr"
+        );
+        let m = Management::new("http://rabbit/mq/?x=1", "amqp://g:g@x/%2f").expect("valid");
+        assert_eq!(
+            m.endpoint(&["vhosts", "samverkan-bench-1"]),
+            "http://rabbit/mq/api/vhosts/samverkan-bench-1"
         );
     }
 

@@ -25,6 +25,7 @@
 //! ([`check_given_password`]): handing several organisations the same secret lets each log in
 //! as the others.
 
+mod credentials;
 pub mod management;
 pub mod policy;
 mod setup;

@@ -6,7 +6,7 @@
 
 use serde_json::Value;
 
-use super::intake::{Directory, authenticate, authorize};
+use super::auth::{Directory, authenticate, authorize};
 use crate::event::{
     CloudEvent, EventError, EventId, EventType, Limits, Source, decode, is_attribute_token,
     is_need_id,

@@ -15,8 +15,8 @@
 
 mod admit;
 mod answer;
+mod auth;
 mod close;
-mod intake;
 mod need;
 pub mod outbox;
 mod reference;
@@ -25,7 +25,7 @@ mod refuse;
 use std::sync::RwLock;
 
 pub use admit::{Admitted, Refusal, RefusedEvent, admit};
-pub use intake::{Directory, authenticate, authorize, sender_kind};
+pub use auth::{Directory, authenticate, authorize, sender_kind};
 
 use crate::catalogue::Catalogue;
 use crate::clock::SharedClock;

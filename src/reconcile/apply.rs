@@ -11,7 +11,7 @@ use super::deadline::{respond_by_date, window_end};
 use super::status::status_data;
 use super::{Transition, refuse, unknown_need};
 use crate::catalogue::Catalogue;
-use crate::catalogue::model::format_date;
+use crate::dates::format_date;
 use crate::event::RejectReason;
 use crate::need::{
     AnswerApplied, LatestAnswer, Need, NeedState, NewAnswer, Recipient, RecipientKind,

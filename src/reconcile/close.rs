@@ -11,7 +11,7 @@ use time::OffsetDateTime;
 use super::Transition;
 use super::deadline::{respond_by_date, window_end};
 use super::status::{Counts, status_data};
-use crate::catalogue::model::format_date;
+use crate::dates::format_date;
 use crate::need::{Need, NeedState};
 
 /// Closes `need` when it still awaits answers and its window ended at or before `now`; `None`

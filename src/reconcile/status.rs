@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use time::OffsetDateTime;
 
 use super::deadline::respond_by_date;
-use crate::catalogue::model::format_date;
+use crate::dates::format_date;
 use crate::event::format_time;
 use crate::need::{Decision, LatestAnswer, Need, NeedState, Recipient};
 

@@ -8,8 +8,8 @@ use time::{Date, OffsetDateTime};
 
 use super::view::{self, Shareable};
 use super::{RoutingError, respond_by};
-use crate::catalogue::model::{format_date, parse_date};
 use crate::clock::stockholm_date;
+use crate::dates::{format_date, parse_date};
 use crate::matching::{CompanyMatch, MatchOutcome, UniversityMatches};
 use crate::text::clip;
 

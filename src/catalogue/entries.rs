@@ -1,4 +1,5 @@
-//! [`Catalogue`]: courses by (university, course code), partners by id, and their topic index.
+//! [`Catalogue`], the catalogue held in memory: courses by (university, course code), partners
+//! by id, and their topic index. (Nothing here is persisted; `crate::store` is the database.)
 //!
 //! Entries live in slots (a `Vec` with a free list) so that the index can refer to them by a
 //! `u32`. What the matcher needs for *every* candidate — topic bitset and owning university —
@@ -19,8 +20,9 @@ use super::CatalogueError;
 use super::digest::Digest;
 use super::index::{Posting, Postings, TopicSet, Topics};
 use super::model::{Course, Partner};
-use crate::matching::text;
+use crate::dates::period_number;
 use crate::settings::OrgId;
+use crate::text::terms;
 
 /// Slots with a free list: removal keeps every other slot number stable.
 #[derive(Clone, Debug)]
@@ -364,7 +366,7 @@ impl Catalogue {
 
     fn term_ids<'a>(&mut self, texts: impl Iterator<Item = &'a str>) -> Box<[u32]> {
         let mut ids: Vec<u32> = texts
-            .flat_map(text::terms)
+            .flat_map(terms::terms)
             .map(|term| self.terms.intern(&term.stem))
             .collect();
         ids.sort_unstable();
@@ -396,13 +398,4 @@ impl InstancePlan {
             estimated: count > 1,
         }
     }
-}
-
-/// `LP3` and `P3` are both period 3 (universities normalise to P1–P4; Chalmers uses LP1–LP4).
-#[must_use]
-pub fn period_number(period: &str) -> Option<u8> {
-    let digits = period
-        .strip_prefix("LP")
-        .or_else(|| period.strip_prefix('P'))?;
-    digits.parse::<u8>().ok().filter(|n| (1..=4).contains(n))
 }

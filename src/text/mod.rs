@@ -6,6 +6,11 @@
 //! escape sequence (`ESC [2J`) rewrites the operator's terminal and a bidi override (U+202E)
 //! makes a line read differently from what it says. So every character that is not plainly
 //! visible is written as a `\u{…}` escape, and the text is cut to a bound.
+//!
+//! [`terms`] is the tokenizer behind text relevance: the catalogue runs it on course and
+//! partner text at upsert, matching on need text, so it lives here where both can take it.
+
+pub mod terms;
 
 use unicode_general_category::{GeneralCategory, get_general_category};
 

@@ -105,15 +105,6 @@ pub fn terms(text: &str) -> impl Iterator<Item = Term> + '_ {
         })
 }
 
-/// The distinct stems of `text`, sorted.
-#[must_use]
-pub fn stems(text: &str) -> Vec<String> {
-    let mut stems: Vec<String> = terms(text).map(|term| term.stem).collect();
-    stems.sort_unstable();
-    stems.dedup();
-    stems
-}
-
 /// Truncate a lowercased word to [`STEM_LEN`] letters, then apply the glossary.
 ///
 /// A short English plural (`flows`, `twins`) loses its `s` first: truncation alone would keep
@@ -143,6 +134,14 @@ fn stem(word: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The distinct stems of `text`, sorted.
+    fn stems(text: &str) -> Vec<String> {
+        let mut stems: Vec<String> = terms(text).map(|term| term.stem).collect();
+        stems.sort_unstable();
+        stems.dedup();
+        stems
+    }
 
     fn stems_of(text: &str) -> Vec<String> {
         terms(text).map(|t| t.stem).collect()

@@ -10,7 +10,8 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value};
 
-use super::envelope::{CloudEvent, STRUCTURED_CONTENT_TYPE, is_json_media_type};
+use super::attributes::is_json_media_type;
+use super::envelope::{CloudEvent, STRUCTURED_CONTENT_TYPE};
 use super::error::EventError;
 use super::json::{Limits, parse_json};
 
