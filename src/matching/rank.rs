@@ -9,8 +9,8 @@
 //!   need has a category, 80 % of this plus 20 % for covering the category.
 //! - **text**: shared stems of need text and entry text over [`TEXT_SATURATION`], capped at 1.
 //! - **fit**: courses: preferred university (0.5), preferred study period (0.3), taught in
-//!   the need's language (0.2); companies: product TRL inside the call's range (1), no
-//!   product TRL (0.5), outside (0).
+//!   the need's language (0.2); companies: 0.6 × product TRL (inside the call's range 1, no
+//!   product TRL 0.5, outside 0) + 0.4 × the share of the need's capability tags covered.
 //!
 //! Topics dominate because they are curated by people on both sides; text only refines.
 //!
