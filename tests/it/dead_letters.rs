@@ -12,7 +12,7 @@ use samverkan::transport::amqp::{
 };
 use samverkan::transport::{DETAIL_HEADER, ORIGINAL_ROUTING_KEY_HEADER, REASON_HEADER};
 
-use crate::cli::samverkan_with;
+use crate::samverkan_with;
 use crate::hub_faults::Vhost;
 
 /// A body that must never be shown.

@@ -10,7 +10,7 @@ use lapin::types::AMQPValue;
 use lapin::{BasicProperties, Channel, Confirmation, Connection};
 use samverkan::clock::FixedClock;
 use samverkan::event::{CloudEvent, EventType};
-use samverkan::hub::service::serve;
+use samverkan::hub::startup::serve;
 use samverkan::onboard::{self, Existing, Management, Password};
 use samverkan::settings::{self, Settings};
 use samverkan::transport::amqp::{HUB_DEAD_QUEUE, INGRESS_EXCHANGE, Topology, connect};
@@ -19,7 +19,7 @@ use serde_json::Value;
 use tempfile::TempDir;
 use time::macros::date;
 
-use crate::flow::need_event;
+use crate::need_event;
 use crate::repo_path;
 
 const HOST: &str = "127.0.0.1:5672";
@@ -69,7 +69,6 @@ pub(crate) async fn spawn_rabbit_app_with(extra: &[(&str, String)]) -> RabbitApp
         ),
     ]);
     env.extend(extra.iter().map(|(k, v)| ((*k).to_owned(), v.clone())));
-    std::env::set_current_dir(repo_path("")).expect("cd to the repository");
     let settings =
         settings::load_from(Some(&repo_path("config/sample.toml")), env).expect("settings");
     // The organisations that send in these tests get exactly what onboarding grants them:

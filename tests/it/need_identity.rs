@@ -7,7 +7,7 @@ use samverkan::store::AuditAction;
 use serde_json::{Value, json};
 use time::macros::datetime;
 
-use crate::flow::{App, need_event, on_both_hubs};
+use crate::{App, need_event, on_both_hubs};
 use crate::need_key;
 
 /// Sample need 0101 (VGR's) submitted by `region` as its own need `id`.

@@ -13,11 +13,11 @@ use samverkan::transport::amqp::{HUB_INGRESS_QUEUE, INGRESS_EXCHANGE, Topology, 
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
-use crate::flow::need_event;
+use crate::need_event;
 use crate::hub_faults::{
     RELAY_PASSWORD, RELAY_USER, ThreadHub, Vhost, Watch, hub_env, load_settings,
 };
-use crate::store::on_both;
+use crate::on_both;
 
 /// Publishes to ingress as VGR (the impersonating test user sets VGR's `user_id`).
 async fn publish_as_vgr(vhost: &Vhost, messages: &[(Vec<u8>, &str, FieldTable)]) {

@@ -10,7 +10,7 @@ use samverkan::transport::Shutdown;
 use sqlx::{AnyConnection, Connection};
 
 use crate::outbox_retry::{enqueue_names, open};
-use crate::store::on_both;
+use crate::on_both;
 
 const DAY: Duration = Duration::from_secs(86_400);
 

@@ -16,7 +16,7 @@ use samverkan::transport::{
 use serde_json::Value;
 use sqlx::{AnyPool, AssertSqlSafe};
 
-use crate::flow::{App, need_event, spawn_app_with};
+use crate::{App, need_event, spawn_app_with};
 use crate::hub_faults::{PgDatabase, sql_pool};
 
 /// Needs of the sample data that route (two regions).

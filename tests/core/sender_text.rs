@@ -4,7 +4,7 @@
 
 use tempfile::TempDir;
 
-use crate::cli::samverkan_with;
+use crate::samverkan_with;
 use crate::read_json;
 
 /// What must never be printed raw: ESC, BEL, a bidi override, an isolate.
