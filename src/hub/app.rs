@@ -35,9 +35,6 @@ pub enum HubError {
     /// The store could not be opened.
     #[error(transparent)]
     Store(#[from] StoreError),
-    /// The configured organisations make no valid broker topology.
-    #[error(transparent)]
-    Topology(#[from] TransportError),
 }
 
 /// The broker topology of the configured organisations: the one place it is derived from
@@ -66,14 +63,12 @@ impl App {
     ///
     /// # Errors
     ///
-    /// When the store cannot be opened, a catalogue file cannot be read, or the organisations
-    /// make no valid topology.
+    /// When the store cannot be opened or a catalogue file cannot be read.
     pub async fn build(
         settings: &Settings,
         clock: SharedClock,
         catalogue: Option<Catalogue>,
     ) -> Result<Self, HubError> {
-        topology(settings)?;
         let store = Store::from_settings(&settings.store).await?;
         let pipeline = assemble(settings, store, clock, catalogue)?;
         let replayed = pipeline.catch_up_reference().await?;

@@ -2,7 +2,8 @@
 //! path, `tests/it` (RabbitMQ and PostgreSQL) declares it. One copy of each: spawn the hub on
 //! the in-process broker ([`spawn_app`]), run the CLI ([`samverkan_with`]), read the sample
 //! data; with the `services` feature also a fresh PostgreSQL database ([`PgDatabase`]) and a
-//! test on both stores ([`on_both`], [`on_both_hubs`]).
+//! test on both stores ([`on_both`], [`on_both_hubs`]), a fresh broker organisation
+//! ([`test_org`]) and publishing to ingress as an organisation ([`publish_as`]).
 //!
 //! Tests read the in-repo copies of `sample-data/` and `schemas/` by absolute path, and the
 //! configuration's own paths resolve against its file, so nothing here depends on the working
@@ -10,6 +11,8 @@
 
 mod app;
 mod cli;
+#[cfg(feature = "services")]
+mod rabbit;
 #[cfg(feature = "services")]
 mod stores;
 
@@ -20,6 +23,8 @@ use serde_json::Value;
 
 pub use app::{App, need_event, spawn_app, spawn_app_with};
 pub use cli::samverkan_with;
+#[cfg(feature = "services")]
+pub use rabbit::{AsUser, START_BROKER, publish_as, test_org, topology_for};
 #[cfg(feature = "services")]
 pub use stores::{DEFAULT_PG_URL, PgDatabase, START_PG, on_both, on_both_hubs};
 

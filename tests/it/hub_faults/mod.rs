@@ -61,15 +61,13 @@ mod prelude {
     pub(crate) use time::OffsetDateTime;
     pub(crate) use time::macros::{date, datetime};
 
-    pub(crate) use crate::{PgDatabase, need_event, repo_path};
+    pub(crate) use crate::{DEFAULT_PG_URL, PgDatabase, START_BROKER, START_PG, need_event, repo_path};
 }
 
 #[allow(unused_imports)]
 pub(crate) use prelude::*;
 
 pub(crate) const HOST: &str = "127.0.0.1:5672";
-pub(crate) const START_BROKER: &str =
-    "start RabbitMQ with `rabbitmq-server -detached` (or run scripts/test --services-only)";
 /// The broker user that publishes on behalf of the organisations (tag `impersonator`).
 pub(crate) const RELAY_USER: &str = "samverkan-it-impersonator";
 pub(crate) const RELAY_PASSWORD: &str = "samverkan-it";
