@@ -152,7 +152,15 @@ impl App {
             ),
         ];
         let hub = settings.hub.clone();
-        worker::run(pipeline.clone(), consumer, publisher.clone(), hub, wake, shutdown).await;
+        worker::run(
+            pipeline.clone(),
+            consumer,
+            publisher.clone(),
+            hub,
+            wake,
+            shutdown,
+        )
+        .await;
         for (name, task) in tasks {
             if let Err(e) = task.await {
                 tracing::error!(error = %e, task = name, "hub task failed");

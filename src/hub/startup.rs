@@ -80,7 +80,11 @@ async fn apply_policies(settings: Settings) {
 /// The broker endpoint for the configured organisations.
 pub fn endpoint(settings: &Settings, role: &str) -> Result<Endpoint, TransportError> {
     let name = format!("{}-{role}", settings.amqp.connection_name);
-    Ok(Endpoint::new(settings.amqp.url.clone(), name, topology(settings)?))
+    Ok(Endpoint::new(
+        settings.amqp.url.clone(),
+        name,
+        topology(settings)?,
+    ))
 }
 
 /// Run the hub until `shutdown` fires.

@@ -132,7 +132,7 @@ async fn bench(
     let mut messages = need_messages(run_id, options.needs + 1)?;
     let needs: Arc<[NeedMessage]> = messages.split_off(1).into();
     let topology = crate::hub::topology(&world.settings)
-    .map_err(|e| LoadgenError::broker("the sample topology", e))?;
+        .map_err(|e| LoadgenError::broker("the sample topology", e))?;
     let plan = |i: usize, name| RunPlan {
         name,
         admin_url: admin_urls[i].clone(),

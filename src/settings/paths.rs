@@ -23,7 +23,10 @@ pub(super) fn resolve_against(file: &Path, catalogue: &mut CatalogueSettings) {
             *path = dir.join(&*path);
         }
     };
-    catalogue.courses.iter_mut().for_each(|c| resolve(&mut c.path));
+    catalogue
+        .courses
+        .iter_mut()
+        .for_each(|c| resolve(&mut c.path));
     catalogue.partner_registries.iter_mut().for_each(resolve);
 }
 

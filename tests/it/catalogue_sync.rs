@@ -14,8 +14,8 @@ use samverkan::transport::Inbound;
 use serde_json::{Value, json};
 use time::macros::date;
 
-use crate::need_event;
 use crate::hub_faults::{count, sql_pool};
+use crate::need_event;
 use crate::on_both;
 use crate::{read_json, repo_path, strip_annotations};
 

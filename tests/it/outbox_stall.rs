@@ -11,10 +11,10 @@ use samverkan::transport::amqp::{HUB_INGRESS_QUEUE, Topology};
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
-use crate::need_event;
 use crate::hub_faults::{
     RELAY_PASSWORD, RELAY_USER, ThreadHub, Vhost, Watch, hub_env, load_settings,
 };
+use crate::need_event;
 use crate::{AsUser, on_both, publish_as};
 
 /// Publishes to ingress as VGR (the impersonating test user sets VGR's `user_id`).

@@ -52,7 +52,9 @@ pub async fn spawn_app_with(extra: &[(&str, &str)]) -> App {
     let settings =
         settings::load_from(Some(&repo_path("config/sample.toml")), env).expect("settings");
     let clock = Arc::new(FixedClock::at_noon(date!(2026 - 11 - 22)));
-    let app = hub::App::build(&settings, clock, None).await.expect("the hub assembles");
+    let app = hub::App::build(&settings, clock, None)
+        .await
+        .expect("the hub assembles");
     let pipeline = app.pipeline().clone();
     let broker = MemoryBroker::new(&hub::topology(&settings).expect("topology"));
     let (trigger, shutdown) = Shutdown::new();
@@ -173,4 +175,3 @@ pub fn need_event(id: &str) -> CloudEvent {
         need,
     )
 }
-

@@ -26,4 +26,3 @@ pub fn samverkan_with(args: &[&str], stdin: &[u8], env: &[(&str, &str)]) -> Outp
         .expect("write stdin");
     child.wait_with_output().expect("samverkan finishes")
 }
-

@@ -131,4 +131,3 @@ where
     )
     .await;
 }
-

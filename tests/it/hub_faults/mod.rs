@@ -61,7 +61,9 @@ mod prelude {
     pub(crate) use time::OffsetDateTime;
     pub(crate) use time::macros::{date, datetime};
 
-    pub(crate) use crate::{DEFAULT_PG_URL, PgDatabase, START_BROKER, START_PG, need_event, repo_path};
+    pub(crate) use crate::{
+        DEFAULT_PG_URL, PgDatabase, START_BROKER, START_PG, need_event, repo_path,
+    };
 }
 
 #[allow(unused_imports)]

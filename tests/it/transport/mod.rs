@@ -54,11 +54,7 @@ struct Rabbit {
 
 impl Rabbit {
     fn endpoint(&self) -> Endpoint {
-        Endpoint::new(
-            amqp_url(),
-            self.name.clone(),
-            topology_for(&self.org),
-        )
+        Endpoint::new(amqp_url(), self.name.clone(), topology_for(&self.org))
     }
 
     fn queue(&self) -> String {
