@@ -108,49 +108,7 @@ impl App {
         let Self { pipeline, settings } = self;
         let wake = Arc::new(Notify::new());
         let config = relay::RelayConfig::from_settings(&settings);
-        let store = pipeline.store().clone();
-        let tasks = [
-            (
-                "outbox relay",
-                tokio::spawn(relay::run(
-                    store.clone(),
-                    publisher.clone(),
-                    wake.clone(),
-                    config,
-                    shutdown.clone(),
-                )),
-            ),
-            (
-                "pruning",
-                tokio::spawn(retention::run(
-                    store,
-                    settings.retention.to_retention(),
-                    settings.retention.interval(),
-                    shutdown.clone(),
-                )),
-            ),
-            (
-                "close timer",
-                tokio::spawn(timer::run(
-                    pipeline.clone(),
-                    std::time::Duration::from_secs(settings.hub.timer_interval_secs),
-                    wake.clone(),
-                    shutdown.clone(),
-                )),
-            ),
-            (
-                "catalogue poller",
-                tokio::spawn(reference::run(
-                    pipeline.clone(),
-                    reference::POLL_INTERVAL,
-                    shutdown.clone(),
-                )),
-            ),
-            (
-                "store prober",
-                tokio::spawn(recover::run(pipeline.clone(), shutdown.clone())),
-            ),
-        ];
+        let tasks = spawn_background(&pipeline, &publisher, &settings, &wake, &shutdown);
         let hub = settings.hub.clone();
         worker::run(
             pipeline.clone(),
@@ -168,6 +126,49 @@ impl App {
         }
         flush(&pipeline, publisher.as_ref(), &config).await;
     }
+}
+
+type Task = (&'static str, tokio::task::JoinHandle<()>);
+
+/// The tasks beside the worker loop, each ending on `shutdown`: the outbox relay, the pruning,
+/// the close timer, the catalogue poller and the store prober.
+fn spawn_background<P: Publish>(
+    pipeline: &Arc<Pipeline>,
+    publisher: &Arc<P>,
+    settings: &Settings,
+    wake: &Arc<Notify>,
+    shutdown: &Shutdown,
+) -> [Task; 5] {
+    let store = pipeline.store().clone();
+    let relay = relay::run(
+        store.clone(),
+        publisher.clone(),
+        wake.clone(),
+        relay::RelayConfig::from_settings(settings),
+        shutdown.clone(),
+    );
+    let retention = &settings.retention;
+    let pruning = retention::run(
+        store,
+        retention.to_retention(),
+        retention.interval(),
+        shutdown.clone(),
+    );
+    let timer = timer::run(
+        pipeline.clone(),
+        std::time::Duration::from_secs(settings.hub.timer_interval_secs),
+        wake.clone(),
+        shutdown.clone(),
+    );
+    let poller = reference::run(pipeline.clone(), reference::POLL_INTERVAL, shutdown.clone());
+    let prober = recover::run(pipeline.clone(), shutdown.clone());
+    [
+        ("outbox relay", tokio::spawn(relay)),
+        ("pruning", tokio::spawn(pruning)),
+        ("close timer", tokio::spawn(timer)),
+        ("catalogue poller", tokio::spawn(poller)),
+        ("store prober", tokio::spawn(prober)),
+    ]
 }
 
 /// What the last deliveries committed after the relay stopped. Rows that failed are not due

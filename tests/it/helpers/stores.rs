@@ -20,8 +20,11 @@ pub const START_PG: &str = "start it with `pg_ctlcluster --skip-systemctl-redire
 
 /// A fresh PostgreSQL database, dropped when this is dropped (also when the test fails).
 pub struct PgDatabase {
+    /// The server's URL as configured (to create and drop the database).
     pub admin_url: String,
+    /// The database's name.
     pub name: String,
+    /// The database's URL, for the store under test.
     pub url: String,
 }
 
@@ -89,8 +92,7 @@ impl Drop for PgDatabase {
 }
 
 /// Runs `test` once on a fresh SQLite file and once on a fresh PostgreSQL database (dropped
-/// afterwards, pass or fail; see `hub_faults::PgDatabase`). Every store test in the suite uses
-/// this.
+/// afterwards, pass or fail; see [`PgDatabase`]). Every store test in the suite uses this.
 pub async fn on_both<F, Fut>(test: F)
 where
     F: Fn(Backend, String) -> Fut,

@@ -5,7 +5,7 @@
 //! `SAMVERKAN__STORE__PG_URL` points them at another server (default
 //! `postgres://postgres@127.0.0.1:5432/test`; the user must be allowed to create databases).
 //!
-//! Helpers live here; `commit` holds connecting, the inbox, transactions and the outbox,
+//! Store-specific helpers live here (running on both stores is `crate::on_both`); `commit` holds connecting, the inbox, transactions and the outbox,
 //! `needs` the need rows: versions, answers, due dates and the audit trail, `upgrade` a store
 //! migrated by an earlier version.
 
