@@ -4,20 +4,10 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use anyhow::Context;
+use samverkan::catalogue::strip_annotations;
 use samverkan::event::{CloudEvent, EventId, EventType, Source};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
-
-fn strip_annotations(value: &mut Value) {
-    match value {
-        Value::Object(map) => {
-            map.retain(|key, _| !key.starts_with('_'));
-            map.values_mut().for_each(strip_annotations);
-        }
-        Value::Array(items) => items.iter_mut().for_each(strip_annotations),
-        _ => {}
-    }
-}
 
 /// `count` copies of the sample need NEED-2026-0101 as `need.submitted` from VGR, ids
 /// `<prefix>-00001`…, each as (broker user, event).

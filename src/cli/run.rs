@@ -7,7 +7,7 @@ use anyhow::Context;
 
 use super::Status;
 use crate::clock::{FixedClock, SharedClock, SystemClock};
-use crate::hub::service::serve;
+use crate::hub::startup::serve;
 use crate::settings::Settings;
 use crate::transport::Shutdown;
 

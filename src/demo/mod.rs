@@ -21,11 +21,10 @@ use time::macros::date;
 
 use crate::catalogue::Catalogue;
 use crate::clock::FixedClock;
-use crate::pii::PiiGuard;
-use crate::pipeline::{Directory, Pipeline, PipelineParts};
+use crate::hub::{self, App};
+use crate::pipeline::Pipeline;
 use crate::schema::SchemaRegistry;
 use crate::settings::{self, Settings};
-use crate::store::Store;
 use crate::transport::amqp::{HUB_INGRESS_QUEUE, Topology};
 use crate::transport::memory::MemoryBroker;
 use crate::transport::{Inbound, Shutdown};
@@ -81,38 +80,20 @@ pub async fn run(out: &mut dyn Write) -> anyhow::Result<()> {
     let settings = settings::load_str(SAMPLE_CONFIG, env)?;
     let registry = SchemaRegistry::new()?;
     let catalogue = catalogue(&registry, &settings, out)?;
-    let store = Store::connect(&settings.store.url).await?;
+    let clock = Arc::new(FixedClock::at_noon(date!(2026 - 11 - 22)));
+    let app = App::build(&settings, clock, Some(catalogue)).await?;
     writeln!(
         out,
         "store: temporary SQLite file; transport: in-process broker; clock: 2026-11-22"
     )?;
-    let pipeline = Arc::new(Pipeline::new(PipelineParts {
-        guard: PiiGuard::new(settings.pii.policy),
-        directory: Directory::new(&settings.organisations),
-        limits: settings.limits.to_limits(),
-        clock: Arc::new(FixedClock::at_noon(date!(2026 - 11 - 22))),
-        catalogue,
-        match_options: settings.matching.clone(),
-        store,
-        registry,
-    }));
-    let topology = Topology::new(
-        settings.organisations.iter().map(|o| o.id.as_str()),
-        settings.amqp.delivery_limit,
-    )?;
-    let broker = MemoryBroker::new(&topology);
+    let pipeline = app.pipeline().clone();
+    let broker = MemoryBroker::new(&hub::topology(&settings)?);
     let (trigger, shutdown) = Shutdown::new();
     let consumer = broker
         .consumer(HUB_INGRESS_QUEUE, settings.amqp.prefetch)?
         .with_shutdown(shutdown.clone());
-    let hub = tokio::spawn({
-        let (pipeline, settings, publisher) = (
-            pipeline.clone(),
-            settings.clone(),
-            Arc::new(broker.publisher()),
-        );
-        async move { crate::hub::run(pipeline, consumer, publisher, &settings, shutdown).await }
-    });
+    let publisher = Arc::new(broker.publisher());
+    let hub = tokio::spawn(app.run(consumer, publisher, shutdown));
     let stage = Stage {
         broker,
         pipeline,

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::hub::service::ServiceError;
+use crate::hub::startup::StartupError;
 use crate::onboard::{ManagementError, OnboardError};
 use crate::settings::SettingsError;
 use crate::transport::TransportError;
@@ -38,7 +38,7 @@ pub enum LoadgenError {
     },
     /// The hub did not start or stopped with an error.
     #[error("the hub under test failed")]
-    Hub(#[source] Box<ServiceError>),
+    Hub(#[source] Box<StartupError>),
     /// The system under test ended before the run was over.
     #[error("the {run} run's worker stopped before the run was over: {detail}")]
     WorkerEnded {
@@ -132,8 +132,8 @@ impl From<OnboardError> for LoadgenError {
     }
 }
 
-impl From<ServiceError> for LoadgenError {
-    fn from(error: ServiceError) -> Self {
+impl From<StartupError> for LoadgenError {
+    fn from(error: StartupError) -> Self {
         Self::Hub(Box::new(error))
     }
 }

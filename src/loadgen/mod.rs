@@ -9,7 +9,7 @@
 //! every bench runs two workers back to back on the same broker, in the same process, with
 //! the same needs, the same topology and the same prefetch:
 //!
-//! - the **hub** — [`crate::hub::service::serve`], exactly what `samverkan run` runs: decode,
+//! - the **hub** — [`crate::hub::startup::serve`], exactly what `samverkan run` runs: decode,
 //!   authenticate, validate, PII guard, match, one store transaction with inbox and outbox,
 //!   the relay publishing the challenges, calls and the status with confirms;
 //! - a **pass-through** (`passthrough`) — the hub's own consumer and publisher moving the
@@ -48,10 +48,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::clock::{FixedClock, SharedClock};
-use crate::hub::service::serve;
+use crate::hub::startup::serve;
 use crate::onboard::Management;
 use crate::settings::Settings;
-use crate::transport::amqp::{Topology, redact_url};
+use crate::transport::amqp::redact_url;
 
 pub use error::{LoadgenError, START_POSTGRES_HINT};
 pub use report::{Latency, Ratio, Report, RunReport};
@@ -132,11 +132,8 @@ async fn bench(
     let loaders = connect_loaders(world, sandbox).await?;
     let mut messages = need_messages(run_id, options.needs + 1)?;
     let needs: Arc<[NeedMessage]> = messages.split_off(1).into();
-    let topology = Topology::new(
-        world.settings.organisations.iter().map(|o| o.id.as_str()),
-        world.settings.amqp.delivery_limit,
-    )
-    .map_err(|e| LoadgenError::broker("the sample topology", e))?;
+    let topology = crate::hub::topology(&world.settings)
+        .map_err(|e| LoadgenError::broker("the sample topology", e))?;
     let plan = |i: usize, name| RunPlan {
         name,
         admin_url: admin_urls[i].clone(),

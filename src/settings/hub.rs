@@ -117,7 +117,8 @@ pub struct CatalogueSettings {
     /// `[[catalogue.courses]]`: a university's course catalogue file.
     #[serde(default)]
     pub courses: Vec<CourseFile>,
-    /// Partner registry files (`partner-registry.json` format).
+    /// Partner registry files (`partner-registry.json` format); relative paths as for
+    /// [`CourseFile::path`].
     #[serde(default)]
     pub partner_registries: Vec<PathBuf>,
 }
@@ -128,7 +129,8 @@ pub struct CatalogueSettings {
 pub struct CourseFile {
     /// The university's organisation id.
     pub org: OrgId,
-    /// The file (relative paths are relative to the working directory).
+    /// The file. A relative path set in a configuration file is relative to that file's
+    /// directory; one set in the environment, to the working directory.
     pub path: PathBuf,
 }
 

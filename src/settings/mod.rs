@@ -9,7 +9,10 @@
 //! 2. **A file** given by the operator (`--config FILE`): the deployment — which broker, which
 //!    organisations (`[[organisations]]` tables; see `config/sample.toml`). A missing or
 //!    malformed file is an error naming the file: silently starting on defaults would connect to
-//!    the wrong broker with no organisations, which is worse than not starting.
+//!    the wrong broker with no organisations, which is worse than not starting. Relative paths
+//!    in the file (catalogue files) are relative to the file's directory, so the hub finds them
+//!    whatever its working directory; paths from the environment or the defaults are relative
+//!    to the working directory.
 //! 3. **The environment** (`SAMVERKAN__SECTION__KEY`, e.g. `SAMVERKAN__AMQP__URL`,
 //!    `SAMVERKAN__AMQP__PREFETCH=100`): per-host overrides and secrets, which belong in the
 //!    orchestrator's secret store, not in a file under version control.
@@ -33,6 +36,7 @@
 mod error;
 mod hub;
 mod org;
+mod paths;
 mod retention;
 mod sections;
 
@@ -218,12 +222,15 @@ fn build(file: Option<&Path>, env: Environment) -> Result<Settings, SettingsErro
             detail: detail(&other),
         },
     })?;
-    let settings: Settings = config
+    let mut settings: Settings = config
         .try_deserialize()
         .map_err(|e| SettingsError::Invalid {
             layers,
             detail: detail(&e),
         })?;
+    if let Some(path) = file {
+        paths::resolve_against(path, &mut settings.catalogue);
+    }
     settings.validate()?;
     Ok(settings)
 }

@@ -23,7 +23,7 @@ use samverkan::transport::amqp::{
 };
 use serde_json::json;
 
-use crate::{amqp_url, chain};
+use crate::{amqp_url, chain, test_org, topology_for};
 
 /// A connection to the test broker; fails the test (never skips it) when there is none.
 async fn broker() -> Connection {
@@ -34,13 +34,6 @@ async fn broker() -> Connection {
             chain(&e)
         ),
     }
-}
-
-/// A fresh organisation id for one test, valid by the `orgId` schema.
-fn test_org() -> String {
-    let uuid = uuid::Uuid::now_v7().simple().to_string();
-    // The tail of a v7 UUID is random; the head is the clock and repeats between tests.
-    format!("it-{}", &uuid[20..])
 }
 
 /// Run `body` with a connection and a fresh organisation, then delete that organisation's
@@ -71,10 +64,6 @@ async fn with_org(body: impl AsyncFnOnce(&Connection, &str)) {
             chain(&e)
         );
     }
-}
-
-fn topology_for(org: &str) -> Topology {
-    Topology::new([org], DEFAULT_DELIVERY_LIMIT).expect("test org ids are valid")
 }
 
 fn is_precondition_failed(error: &lapin::Error) -> bool {

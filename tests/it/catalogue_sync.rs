@@ -14,15 +14,14 @@ use samverkan::transport::Inbound;
 use serde_json::{Value, json};
 use time::macros::date;
 
-use crate::flow::need_event;
 use crate::hub_faults::{count, sql_pool};
-use crate::store::on_both;
+use crate::need_event;
+use crate::on_both;
 use crate::{read_json, repo_path, strip_annotations};
 
 /// A hub instance: the sample configuration's pipeline on the store at `url`.
 async fn instance(url: &str) -> Pipeline {
     let env = HashMap::from([("SAMVERKAN__STORE__URL".to_owned(), url.to_owned())]);
-    std::env::set_current_dir(repo_path("")).expect("cd to the repository");
     let settings: Settings =
         settings::load_from(Some(&repo_path("config/sample.toml")), env).expect("settings");
     let store = Store::connect(url).await.expect("store");

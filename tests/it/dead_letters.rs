@@ -12,8 +12,8 @@ use samverkan::transport::amqp::{
 };
 use samverkan::transport::{DETAIL_HEADER, ORIGINAL_ROUTING_KEY_HEADER, REASON_HEADER};
 
-use crate::cli::samverkan_with;
 use crate::hub_faults::Vhost;
+use crate::samverkan_with;
 
 /// A body that must never be shown.
 const PLANTED: &[u8] = br#"{"description": "ring 070-174 06 42 om patient 19850522-9891"}"#;

@@ -14,8 +14,8 @@ use samverkan::transport::{
 };
 use serde_json::Value;
 
-use crate::flow::{App, need_event, spawn_app_with};
-use crate::store::on_both;
+use crate::on_both;
+use crate::{App, need_event, spawn_app_with};
 
 /// A need-scoped event from VGR whose subject is `subject` (its data is valid).
 fn withdrawal_with_subject(subject: &str) -> Vec<u8> {

@@ -14,10 +14,10 @@ use samverkan::transport::amqp::{HUB_DEAD_QUEUE, INGRESS_EXCHANGE, Topology};
 use samverkan::transport::{BODY_BYTES_HEADER, BODY_HEADER, MAX_KEPT_HEADER_BYTES, REASON_HEADER};
 use serde_json::Value;
 
-use crate::flow::need_event;
 use crate::hub_amqp::{
     ORG_PASSWORD, RabbitApp, header, json, spawn_rabbit_app, spawn_rabbit_app_with,
 };
+use crate::need_event;
 
 /// How many long-subject events the partner sends.
 const LONG_SUBJECTS: usize = 300;

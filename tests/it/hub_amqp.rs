@@ -5,22 +5,22 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use lapin::options::{BasicGetOptions, BasicPublishOptions, ConfirmSelectOptions};
+use lapin::options::BasicGetOptions;
 use lapin::types::AMQPValue;
-use lapin::{BasicProperties, Channel, Confirmation, Connection};
+use lapin::{Channel, Connection};
 use samverkan::clock::FixedClock;
 use samverkan::event::{CloudEvent, EventType};
-use samverkan::hub::service::serve;
+use samverkan::hub::startup::serve;
 use samverkan::onboard::{self, Existing, Management, Password};
 use samverkan::settings::{self, Settings};
-use samverkan::transport::amqp::{HUB_DEAD_QUEUE, INGRESS_EXCHANGE, Topology, connect};
+use samverkan::transport::amqp::{HUB_DEAD_QUEUE, Topology, connect};
 use samverkan::transport::{REASON_HEADER, Shutdown, ShutdownTrigger};
 use serde_json::Value;
 use tempfile::TempDir;
 use time::macros::date;
 
-use crate::flow::need_event;
-use crate::repo_path;
+use crate::need_event;
+use crate::{AsUser, publish_as, repo_path};
 
 const HOST: &str = "127.0.0.1:5672";
 /// Password of the organisations' broker users this suite creates.
@@ -69,7 +69,6 @@ pub(crate) async fn spawn_rabbit_app_with(extra: &[(&str, String)]) -> RabbitApp
         ),
     ]);
     env.extend(extra.iter().map(|(k, v)| ((*k).to_owned(), v.clone())));
-    std::env::set_current_dir(repo_path("")).expect("cd to the repository");
     let settings =
         settings::load_from(Some(&repo_path("config/sample.toml")), env).expect("settings");
     // The organisations that send in these tests get exactly what onboarding grants them:
@@ -145,37 +144,12 @@ impl RabbitApp {
 
     /// Publish raw bodies to ingress as `user` (the AMQP user_id RabbitMQ checks).
     pub(crate) async fn publish_as(&self, user: &str, bodies: &[(String, Vec<u8>)]) {
-        let (connection, channel) = self.channel_as(user, ORG_PASSWORD).await;
-        channel
-            .confirm_select(ConfirmSelectOptions::default())
-            .await
-            .expect("confirms");
-        let mut confirms = Vec::new();
-        for (routing_key, body) in bodies {
-            let properties = BasicProperties::default()
-                .with_content_type("application/cloudevents+json".into())
-                .with_delivery_mode(2)
-                .with_user_id(user.into());
-            let options = BasicPublishOptions {
-                mandatory: true,
-                immediate: false,
-            };
-            let confirm = channel
-                .basic_publish(
-                    INGRESS_EXCHANGE.into(),
-                    routing_key.as_str().into(),
-                    options,
-                    body,
-                    properties,
-                )
-                .await
-                .expect("publish");
-            confirms.push(confirm);
-        }
-        for confirm in confirms {
-            assert_eq!(confirm.await.expect("confirm"), Confirmation::Ack(None));
-        }
-        connection.close(200, "done".into()).await.ok();
+        let url = format!("amqp://{user}:{ORG_PASSWORD}@{HOST}/{}", self.vhost);
+        let messages: Vec<AsUser> = bodies
+            .iter()
+            .map(|(routing_key, body)| AsUser::new(user, routing_key, body.clone()))
+            .collect();
+        publish_as(&url, &format!("it-client-{user}"), &messages).await;
     }
 
     pub(crate) async fn send(&self, user: &str, event: &CloudEvent) {

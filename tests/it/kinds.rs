@@ -7,7 +7,7 @@ use samverkan::settings::OrgId;
 use samverkan::store::ReferenceEntry;
 use serde_json::{Value, json};
 
-use crate::flow::{need_event, on_both_hubs};
+use crate::{need_event, on_both_hubs};
 use crate::{read_json, strip_annotations};
 
 fn of_type(events: &[Value], t: EventType) -> Vec<Value> {

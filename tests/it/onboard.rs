@@ -14,7 +14,7 @@ use samverkan::onboard::{
 use samverkan::settings::{self, Settings};
 use samverkan::transport::amqp::{EGRESS_EXCHANGE, INGRESS_EXCHANGE, Topology, connect, declare};
 
-use crate::cli::samverkan_with;
+use crate::samverkan_with;
 
 const HOST: &str = "127.0.0.1:5672";
 const MANAGEMENT: &str = "http://127.0.0.1:15672";

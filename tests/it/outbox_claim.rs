@@ -14,7 +14,7 @@ use samverkan::hub::relay::{self, RelayConfig};
 use samverkan::store::{OutboxMessage, OutboxRow, Store};
 use samverkan::transport::{Outbound, Publish, TransportError};
 
-use crate::store::on_both;
+use crate::on_both;
 
 /// A lease no test outlives.
 const LONG: Duration = Duration::from_secs(600);

@@ -17,10 +17,10 @@ use samverkan::transport::amqp::{
 use samverkan::transport::{Outbound, Publish, Shutdown, TransportError};
 use tokio::sync::Notify;
 
-use crate::cli::samverkan_with;
 use crate::hub_faults::Vhost;
+use crate::on_both;
 use crate::outbox_retry::{enqueue, message, open};
-use crate::store::on_both;
+use crate::samverkan_with;
 
 const STATUS_KEY: &str = "VGR.se.samverkan.need.status.v1";
 

@@ -12,7 +12,7 @@ use samverkan::hub::relay::{self, HEADERS_TOO_LARGE, PROPERTY_TOO_LONG, Pass, Re
 use samverkan::store::{OutboxMessage, Store};
 use samverkan::transport::{Outbound, Publish, TransportError};
 
-use crate::store::on_both;
+use crate::on_both;
 
 /// A lease no test outlives.
 const LONG: Duration = Duration::from_secs(600);

@@ -4,54 +4,30 @@
 //! be published and stalled the relay for good — the next valid need's status still reaches
 //! its region within seconds.
 
-use lapin::options::{BasicPublishOptions, ConfirmSelectOptions};
 use lapin::types::{AMQPValue, FieldTable};
-use lapin::{BasicProperties, Confirmation};
 use samverkan::event::{CloudEvent, EventType, Source};
 use samverkan::store::Store;
-use samverkan::transport::amqp::{HUB_INGRESS_QUEUE, INGRESS_EXCHANGE, Topology, connect};
+use samverkan::transport::amqp::{HUB_INGRESS_QUEUE, Topology};
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
-use crate::flow::need_event;
 use crate::hub_faults::{
     RELAY_PASSWORD, RELAY_USER, ThreadHub, Vhost, Watch, hub_env, load_settings,
 };
-use crate::store::on_both;
+use crate::need_event;
+use crate::{AsUser, on_both, publish_as};
 
 /// Publishes to ingress as VGR (the impersonating test user sets VGR's `user_id`).
 async fn publish_as_vgr(vhost: &Vhost, messages: &[(Vec<u8>, &str, FieldTable)]) {
-    let connection = connect(&vhost.url(RELAY_USER, RELAY_PASSWORD), "it-outbox-stall")
-        .await
-        .expect("connect");
-    let channel = connection.create_channel().await.expect("channel");
-    channel
-        .confirm_select(ConfirmSelectOptions::default())
-        .await
-        .expect("confirms");
-    let mut confirms = Vec::new();
-    for (body, routing_key, headers) in messages {
-        let properties = BasicProperties::default()
-            .with_content_type("application/cloudevents+json".into())
-            .with_delivery_mode(2)
-            .with_user_id("vgr".into())
-            .with_headers(headers.clone());
-        let confirm = channel
-            .basic_publish(
-                INGRESS_EXCHANGE.into(),
-                (*routing_key).into(),
-                BasicPublishOptions::default(),
-                body,
-                properties,
-            )
-            .await
-            .expect("publish");
-        confirms.push(confirm);
-    }
-    for confirm in confirms {
-        assert_eq!(confirm.await.expect("confirm"), Confirmation::Ack(None));
-    }
-    connection.close(200, "done".into()).await.ok();
+    let messages: Vec<AsUser> = messages
+        .iter()
+        .map(|(body, routing_key, headers)| AsUser {
+            headers: headers.clone(),
+            ..AsUser::new("vgr", routing_key, body.clone())
+        })
+        .collect();
+    let url = vhost.url(RELAY_USER, RELAY_PASSWORD);
+    publish_as(&url, "it-outbox-stall", &messages).await;
 }
 
 fn long_subject_need(i: usize) -> CloudEvent {

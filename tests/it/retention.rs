@@ -9,8 +9,8 @@ use samverkan::store::{AuditAction, AuditEntry, Pruned, Retention};
 use samverkan::transport::Shutdown;
 use sqlx::{AnyConnection, Connection};
 
+use crate::on_both;
 use crate::outbox_retry::{enqueue_names, open};
-use crate::store::on_both;
 
 const DAY: Duration = Duration::from_secs(86_400);
 

@@ -16,8 +16,8 @@ use samverkan::transport::{
 use serde_json::Value;
 use sqlx::{AnyPool, AssertSqlSafe};
 
-use crate::flow::{App, need_event, spawn_app_with};
 use crate::hub_faults::{PgDatabase, sql_pool};
+use crate::{App, need_event, spawn_app_with};
 
 /// Needs of the sample data that route (two regions).
 const NEEDS: [&str; 4] = [

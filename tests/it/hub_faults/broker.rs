@@ -2,6 +2,7 @@
 
 #[allow(unused_imports)]
 use super::*;
+use crate::{AsUser, publish_as};
 
 // ---------------------------------------------------------------------------------------------
 // The broker: a virtual host per test, publishing, watching a queue.
@@ -119,40 +120,11 @@ impl Drop for Vhost {
 
 /// Publish `(broker user, event)` pairs to ingress over one connection, confirms pipelined.
 pub(crate) async fn publish(url: String, messages: Vec<(String, CloudEvent)>) {
-    let connection = connect(&url, "it-faults-publisher")
-        .await
-        .unwrap_or_else(|e| panic!("cannot reach RabbitMQ ({e}): {START_BROKER}"));
-    let channel = connection.create_channel().await.expect("channel");
-    channel
-        .confirm_select(ConfirmSelectOptions::default())
-        .await
-        .expect("confirms");
-    let mut confirms = Vec::with_capacity(messages.len());
-    for (user, event) in &messages {
-        let properties = BasicProperties::default()
-            .with_content_type("application/cloudevents+json".into())
-            .with_delivery_mode(2)
-            .with_user_id(user.as_str().into());
-        let options = BasicPublishOptions {
-            mandatory: true,
-            immediate: false,
-        };
-        let confirm = channel
-            .basic_publish(
-                INGRESS_EXCHANGE.into(),
-                event.event_type.as_str().into(),
-                options,
-                &event.to_json_bytes(),
-                properties,
-            )
-            .await
-            .expect("publish");
-        confirms.push(confirm);
-    }
-    for confirm in confirms {
-        assert_eq!(confirm.await.expect("confirm"), Confirmation::Ack(None));
-    }
-    connection.close(200, "done".into()).await.ok();
+    let messages: Vec<AsUser> = messages
+        .iter()
+        .map(|(user, event)| AsUser::new(user, event.event_type.as_str(), event.to_json_bytes()))
+        .collect();
+    publish_as(&url, "it-faults-publisher", &messages).await;
 }
 
 /// Everything taken so far from one queue (consumed: duplicates show up as they arrive).

@@ -46,7 +46,7 @@ mod prelude {
     pub(crate) use lapin::{BasicProperties, Channel, Confirmation, Connection};
     pub(crate) use samverkan::clock::FixedClock;
     pub(crate) use samverkan::event::{CloudEvent, EventId, EventType, Source};
-    pub(crate) use samverkan::hub::service::serve;
+    pub(crate) use samverkan::hub::startup::serve;
     pub(crate) use samverkan::need::{Need, NeedId, NeedState, RecipientKind};
     pub(crate) use samverkan::settings::{self, Settings};
     pub(crate) use samverkan::store::{AuditAction, Store};
@@ -60,20 +60,15 @@ mod prelude {
     pub(crate) use time::OffsetDateTime;
     pub(crate) use time::macros::{date, datetime};
 
-    pub(crate) use crate::flow::need_event;
-    pub(crate) use crate::repo_path;
+    pub(crate) use crate::{
+        DEFAULT_PG_URL, PgDatabase, START_BROKER, START_PG, need_event, repo_path,
+    };
 }
 
 #[allow(unused_imports)]
 pub(crate) use prelude::*;
 
 pub(crate) const HOST: &str = "127.0.0.1:5672";
-pub(crate) const START_BROKER: &str =
-    "start RabbitMQ with `rabbitmq-server -detached` (or run scripts/test --services-only)";
-pub(crate) const DEFAULT_PG_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
-pub(crate) const START_PG: &str = "start it with `pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) \
-     main start` (or run scripts/test --services-only), or point SAMVERKAN__STORE__PG_URL at a \
-     server that is running";
 /// The broker user that publishes on behalf of the organisations (tag `impersonator`).
 pub(crate) const RELAY_USER: &str = "samverkan-it-impersonator";
 pub(crate) const RELAY_PASSWORD: &str = "samverkan-it";

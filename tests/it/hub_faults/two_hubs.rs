@@ -73,8 +73,6 @@ pub(crate) fn load_settings(env: &[(&'static str, String)]) -> Settings {
         .iter()
         .map(|(k, v)| ((*k).to_owned(), v.clone()))
         .collect();
-    // config/sample.toml names its catalogue files relative to the repository root.
-    std::env::set_current_dir(repo_path("")).expect("cd to the repository");
     settings::load_from(Some(&repo_path("config/sample.toml")), env).expect("settings")
 }
 

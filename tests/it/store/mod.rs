@@ -5,12 +5,11 @@
 //! `SAMVERKAN__STORE__PG_URL` points them at another server (default
 //! `postgres://postgres@127.0.0.1:5432/test`; the user must be allowed to create databases).
 //!
-//! Helpers live here; `commit` holds connecting, the inbox, transactions and the outbox,
+//! Store-specific helpers live here (running on both stores is `crate::on_both`); `commit` holds connecting, the inbox, transactions and the outbox,
 //! `needs` the need rows: versions, answers, due dates and the audit trail, `upgrade` a store
 //! migrated by an earlier version.
 
 use std::collections::BTreeMap;
-use std::future::Future;
 
 use samverkan::event::{EventId, Source};
 use samverkan::need::RecipientKind;
@@ -25,35 +24,7 @@ use sqlx::{AnyConnection, Connection, Row};
 use time::OffsetDateTime;
 use time::macros::datetime;
 
-use crate::hub_faults::PgDatabase;
-
-/// Runs `test` once on a fresh SQLite file and once on a fresh PostgreSQL database (dropped
-/// afterwards, pass or fail; see `hub_faults::PgDatabase`). Every store test in the suite uses
-/// this.
-pub(crate) async fn on_both<F, Fut>(test: F)
-where
-    F: Fn(Backend, String) -> Fut,
-    Fut: Future<Output = ()>,
-{
-    sqlx::any::install_default_drivers();
-    let dir = tempfile::tempdir().expect("temp dir");
-    let sqlite = format!("sqlite://{}", dir.path().join("store.db").display());
-    bounded(Backend::Sqlite, test(Backend::Sqlite, sqlite)).await;
-    let database = PgDatabase::create().await;
-    bounded(
-        Backend::Postgres,
-        test(Backend::Postgres, database.url.clone()),
-    )
-    .await;
-}
-
-/// A test that hangs (a lock never released, a pool waiting for a connection) fails instead.
-async fn bounded(backend: Backend, test: impl Future<Output = ()>) {
-    let limit = std::time::Duration::from_secs(60);
-    if tokio::time::timeout(limit, test).await.is_err() {
-        panic!("{backend}: the test did not finish within {limit:?}");
-    }
-}
+pub(crate) use crate::on_both;
 
 async fn open(url: &str) -> Store {
     Store::connect(url)

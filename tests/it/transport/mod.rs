@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::panic::AssertUnwindSafe;
 use std::time::{Duration, Instant};
 
-use crate::{amqp_url, chain};
+use crate::{amqp_url, chain, test_org, topology_for};
 use futures_lite::FutureExt as _;
 use lapin::options::{BasicPublishOptions, QueueDeclareOptions, QueueDeleteOptions};
 use lapin::types::{AMQPValue, FieldTable};
@@ -27,16 +27,6 @@ use samverkan::transport::memory::{
 use samverkan::transport::{
     Consume, Delivery, Outbound, Publish, Settle, Shutdown, TransportError,
 };
-
-/// A fresh organisation id, valid by the `orgId` schema.
-fn test_org() -> String {
-    let uuid = uuid::Uuid::now_v7().simple().to_string();
-    format!("tr-{}", &uuid[20..])
-}
-
-fn topology_for(org: &str, delivery_limit: u32) -> Topology {
-    Topology::new([org], delivery_limit).expect("test org ids are valid")
-}
 
 /// A message for `org`'s queue through the egress exchange (reaching no other queue, unlike
 /// ingress, which the hub's own queue takes everything from).
@@ -64,11 +54,7 @@ struct Rabbit {
 
 impl Rabbit {
     fn endpoint(&self) -> Endpoint {
-        Endpoint::new(
-            amqp_url(),
-            self.name.clone(),
-            topology_for(&self.org, DEFAULT_DELIVERY_LIMIT),
-        )
+        Endpoint::new(amqp_url(), self.name.clone(), topology_for(&self.org))
     }
 
     fn queue(&self) -> String {
@@ -351,7 +337,7 @@ async fn rabbitmq_and_the_memory_broker_agree_on_the_delivery_limit() {
         deliveries
     }
 
-    let memory = MemoryBroker::new(&topology_for("m", LIMIT));
+    let memory = MemoryBroker::new(&topology_for("m"));
     let poison = to_org("m", "poison");
     memory.publisher().publish_all(&[poison]).await;
     let mut consumer = memory.consumer(&Topology::org_queue_name("m"), 1).unwrap();

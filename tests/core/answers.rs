@@ -6,7 +6,7 @@ use samverkan::transport::amqp::HUB_DEAD_QUEUE;
 use serde_json::{Value, json};
 use time::macros::datetime;
 
-use crate::flow::{App, need_event, spawn_app};
+use crate::{App, need_event, spawn_app};
 
 fn answer(org: &str, event_type: EventType, need_id: &str, data: Value) -> CloudEvent {
     let mut event = CloudEvent::new(

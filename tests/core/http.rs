@@ -7,7 +7,7 @@ use samverkan::transport::Shutdown;
 use samverkan::transport::amqp::LinkStatus;
 use serde_json::Value;
 
-use crate::flow::{App, need_event, spawn_app};
+use crate::{App, need_event, spawn_app};
 
 /// Serve `state` on a free local port until the returned trigger fires.
 async fn listen(state: HttpState) -> (SocketAddr, samverkan::transport::ShutdownTrigger) {

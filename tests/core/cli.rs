@@ -1,40 +1,15 @@
 //! The `samverkan` binary as a user runs it: output formats and exit codes.
 
-use std::io::Write;
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 
 use serde_json::{Value, json};
 use tempfile::TempDir;
 
-use crate::{repo_path, sample_needs, strip_annotations};
+use crate::{repo_path, sample_needs, samverkan_with, strip_annotations};
 
 /// Run the binary with `args`, feeding `stdin`, with no `SAMVERKAN` configuration inherited.
 fn samverkan(args: &[&str], stdin: &[u8]) -> Output {
     samverkan_with(args, stdin, &[])
-}
-
-/// Run the binary with `args`, `stdin` and, of the `SAMVERKAN…` environment, only `env`.
-pub(crate) fn samverkan_with(args: &[&str], stdin: &[u8], env: &[(&str, &str)]) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_samverkan"));
-    for (key, _) in std::env::vars().filter(|(k, _)| k.starts_with("SAMVERKAN")) {
-        cmd.env_remove(key);
-    }
-    let mut child = cmd
-        .envs(env.iter().copied())
-        .args(args)
-        .env_remove("RUST_LOG")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn samverkan");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(stdin)
-        .expect("write stdin");
-    child.wait_with_output().expect("samverkan finishes")
 }
 
 fn stdout_json(output: &Output) -> Value {

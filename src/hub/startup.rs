@@ -1,27 +1,27 @@
-//! `samverkan run`: the hub on RabbitMQ and the configured store, until a signal.
+//! Start-up of `samverkan run` (and the bench): the assembled [`App`] on RabbitMQ connections,
+//! with the HTTP surface and the queue policies, until the shutdown fires.
 //!
+//! Assembly is [`App::build`]'s job; this file only opens what production adds around it.
 //! Start-up fails fast and loudly (broker unreachable, store unreachable, bad catalogue file);
 //! after that, broker outages are absorbed by the reconnecting consumer and publisher, and the
 //! process never needs a restart.
 
 use std::sync::Arc;
 
-use super::{HubError, build, run};
+use super::{App, HubError, topology};
 use crate::clock::SharedClock;
 use crate::http::HttpState;
 use crate::pipeline::Pipeline;
 use crate::settings::Settings;
-use crate::store::Store;
 use crate::transport::amqp::{
     AmqpConsumer, AmqpPublisher, ConsumerConfig, Endpoint, HUB_INGRESS_QUEUE, PublisherConfig,
-    Topology,
 };
 use crate::transport::{Shutdown, TransportError};
 
 /// Why `run` stopped before it started.
 #[derive(Debug, thiserror::Error)]
-pub enum ServiceError {
-    /// Building the pipeline failed.
+pub enum StartupError {
+    /// Assembling the hub failed.
     #[error(transparent)]
     Hub(#[from] HubError),
     /// The broker could not be reached or set up.
@@ -43,11 +43,11 @@ async fn spawn_http(
     pipeline: &Arc<Pipeline>,
     links: (&AmqpConsumer, &AmqpPublisher),
     shutdown: &Shutdown,
-) -> Result<tokio::task::JoinHandle<()>, ServiceError> {
+) -> Result<tokio::task::JoinHandle<()>, StartupError> {
     let (consumer, publisher) = links;
     let listener = tokio::net::TcpListener::bind(address)
         .await
-        .map_err(|source| ServiceError::Http { address, source })?;
+        .map_err(|source| StartupError::Http { address, source })?;
     let state = HttpState {
         pipeline: pipeline.clone(),
         broker: Some(consumer.status()),
@@ -79,12 +79,12 @@ async fn apply_policies(settings: Settings) {
 
 /// The broker endpoint for the configured organisations.
 pub fn endpoint(settings: &Settings, role: &str) -> Result<Endpoint, TransportError> {
-    let topology = Topology::new(
-        settings.organisations.iter().map(|o| o.id.as_str()),
-        settings.amqp.delivery_limit,
-    )?;
     let name = format!("{}-{role}", settings.amqp.connection_name);
-    Ok(Endpoint::new(settings.amqp.url.clone(), name, topology))
+    Ok(Endpoint::new(
+        settings.amqp.url.clone(),
+        name,
+        topology(settings)?,
+    ))
 }
 
 /// Run the hub until `shutdown` fires.
@@ -92,21 +92,9 @@ pub async fn serve(
     settings: &Settings,
     clock: SharedClock,
     shutdown: Shutdown,
-) -> Result<(), ServiceError> {
-    let store = Store::from_settings(&settings.store)
-        .await
-        .map_err(HubError::from)?;
-    let pipeline = Arc::new(build(settings, store.clone(), clock)?);
-    let replayed = pipeline
-        .catch_up_reference()
-        .await
-        .map_err(HubError::from)?;
-    if replayed > 0 {
-        tracing::info!(
-            replayed,
-            "catalogue changes from earlier course/partner events re-applied"
-        );
-    }
+) -> Result<(), StartupError> {
+    let app = App::build(settings, clock, None).await?;
+    let pipeline = app.pipeline().clone();
     let publisher = Arc::new(
         AmqpPublisher::connect(PublisherConfig {
             endpoint: endpoint(settings, "publisher")?,
@@ -139,14 +127,14 @@ pub async fn serve(
         organisations = settings.organisations.len(),
         "hub running"
     );
-    run(pipeline, consumer, publisher.clone(), settings, shutdown).await;
+    app.run(consumer, publisher.clone(), shutdown).await;
     if let Some(http) = http
         && let Err(e) = http.await
     {
         tracing::error!(error = %e, "HTTP task failed");
     }
     publisher.close().await;
-    store.close().await;
+    pipeline.store().close().await;
     tracing::info!("hub stopped");
     Ok(())
 }

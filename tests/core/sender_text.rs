@@ -4,8 +4,8 @@
 
 use tempfile::TempDir;
 
-use crate::cli::samverkan_with;
 use crate::read_json;
+use crate::samverkan_with;
 
 /// What must never be printed raw: ESC, BEL, a bidi override, an isolate.
 const RAW: [char; 4] = ['\x1b', '\x07', '\u{202e}', '\u{2066}'];

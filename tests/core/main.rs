@@ -1,0 +1,23 @@
+//! The pure tests: no RabbitMQ, no PostgreSQL, so plain `cargo test` runs them anywhere. The
+//! hub runs on the in-process broker and temporary SQLite files; the CLI as a child process.
+//!
+//! A test that needs a service belongs in `tests/it` (built with the `services` feature).
+
+mod answers;
+mod cli;
+mod docs;
+mod flow;
+// Shared with tests/it; with the `services` feature it also holds helpers only tests/it uses.
+#[allow(dead_code, unused_imports)]
+#[path = "../it/helpers/mod.rs"]
+mod helpers;
+mod http;
+mod matching;
+mod pii;
+mod reconcile;
+mod sender_text;
+mod settings;
+mod validate;
+
+#[allow(unused_imports)]
+pub use helpers::*;

@@ -1,0 +1,28 @@
+//! The `samverkan` binary as a child process, with no `SAMVERKAN…` configuration inherited.
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+/// Run the binary with `args`, `stdin` and, of the `SAMVERKAN…` environment, only `env`.
+pub fn samverkan_with(args: &[&str], stdin: &[u8], env: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_samverkan"));
+    for (key, _) in std::env::vars().filter(|(k, _)| k.starts_with("SAMVERKAN")) {
+        cmd.env_remove(key);
+    }
+    let mut child = cmd
+        .envs(env.iter().copied())
+        .args(args)
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn samverkan");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(stdin)
+        .expect("write stdin");
+    child.wait_with_output().expect("samverkan finishes")
+}
