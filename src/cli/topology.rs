@@ -10,7 +10,8 @@ use std::io::Write;
 use super::Status;
 use crate::onboard::policy::{DEAD_LETTER_POLICY, ORG_QUEUE_POLICY, apply_configured};
 use crate::settings::Settings;
-use crate::transport::amqp::{Topology, connect, declare};
+use crate::transport::Topology;
+use crate::transport::amqp::{connect, declare};
 
 /// Print the topology; with `declare`, also create it on the configured broker.
 pub fn run(settings: &Settings, declare_it: bool, out: &mut dyn Write) -> anyhow::Result<Status> {

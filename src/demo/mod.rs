@@ -26,8 +26,8 @@ use crate::pipeline::{Directory, Pipeline, PipelineParts};
 use crate::schema::SchemaRegistry;
 use crate::settings::{self, Settings};
 use crate::store::Store;
-use crate::transport::amqp::{HUB_INGRESS_QUEUE, Topology};
 use crate::transport::memory::MemoryBroker;
+use crate::transport::{HUB_INGRESS_QUEUE, Topology};
 use crate::transport::{Inbound, Shutdown};
 
 const SAMPLE_CONFIG: &str = include_str!("../../config/sample.toml");

@@ -11,7 +11,7 @@ use super::Stage;
 use crate::catalogue::strip_annotations;
 use crate::event::{CloudEvent, EventType, Source};
 use crate::settings::OrgKind;
-use crate::transport::amqp::INGRESS_EXCHANGE;
+use crate::transport::INGRESS_EXCHANGE;
 use crate::transport::{Outbound, Publish};
 
 /// Who got what for one need.

@@ -13,9 +13,9 @@ use crate::pipeline::Pipeline;
 use crate::settings::Settings;
 use crate::store::Store;
 use crate::transport::amqp::{
-    AmqpConsumer, AmqpPublisher, ConsumerConfig, Endpoint, HUB_INGRESS_QUEUE, PublisherConfig,
-    Topology,
+    AmqpConsumer, AmqpPublisher, ConsumerConfig, Endpoint, PublisherConfig,
 };
+use crate::transport::{HUB_INGRESS_QUEUE, Topology};
 use crate::transport::{Shutdown, TransportError};
 
 /// Why `run` stopped before it started.

@@ -26,7 +26,7 @@ use crate::metrics::Metrics;
 use crate::pipeline::{Outcome, Pipeline};
 use crate::settings::HubSettings;
 use crate::store::{Fault, StoreError};
-use crate::transport::amqp::DEAD_LETTER_EXCHANGE;
+use crate::transport::DEAD_LETTER_EXCHANGE;
 use crate::transport::{Consume, Delivery, Inbound, KeptBody, Outbound, Publish, Settle, Shutdown};
 
 /// What became of one delivery, after retries.

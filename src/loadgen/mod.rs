@@ -51,7 +51,8 @@ use crate::clock::{FixedClock, SharedClock};
 use crate::hub::service::serve;
 use crate::onboard::Management;
 use crate::settings::Settings;
-use crate::transport::amqp::{Topology, redact_url};
+use crate::transport::Topology;
+use crate::transport::amqp::redact_url;
 
 pub use error::{LoadgenError, START_POSTGRES_HINT};
 pub use report::{Latency, Ratio, Report, RunReport};

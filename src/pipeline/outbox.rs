@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use crate::event::{CloudEvent, EventId, EventType, STRUCTURED_CONTENT_TYPE};
 use crate::store::OutboxMessage;
 use crate::transport::Outbound;
-use crate::transport::amqp::{EGRESS_EXCHANGE, Topology};
+use crate::transport::{EGRESS_EXCHANGE, Topology};
 
 /// Content type recorded for a dead-lettered body that came without one.
 const UNKNOWN_CONTENT_TYPE: &str = "application/octet-stream";

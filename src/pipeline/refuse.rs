@@ -8,9 +8,9 @@ use super::admit::Refusal;
 use super::outbox::{to_org, to_row};
 use crate::event::EventId;
 use crate::store::{AuditAction, AuditEntry, NeedId, StoreError, Tx};
+use crate::transport::DEAD_LETTER_EXCHANGE;
 use crate::transport::Inbound;
 use crate::transport::Outbound;
-use crate::transport::amqp::DEAD_LETTER_EXCHANGE;
 
 /// Write the dead letter, the `message.rejected` (when the sender is known) and the audit row.
 pub async fn record(

@@ -11,9 +11,9 @@ use lapin::options::BasicGetOptions;
 use samverkan::hub::relay::{self, RelayConfig};
 use samverkan::store::{OutboxMessage, Store};
 use samverkan::transport::amqp::{
-    AmqpPublisher, Backoff, EGRESS_EXCHANGE, Endpoint, PublisherConfig, Topology, connect,
-    frame_limit, header_frame_bytes,
+    AmqpPublisher, Backoff, Endpoint, PublisherConfig, connect, frame_limit, header_frame_bytes,
 };
+use samverkan::transport::{EGRESS_EXCHANGE, Topology};
 use samverkan::transport::{Outbound, Publish, Shutdown, TransportError};
 use tokio::sync::Notify;
 

@@ -9,7 +9,8 @@ use lapin::types::{AMQPValue, FieldTable};
 use lapin::{BasicProperties, Confirmation};
 use samverkan::event::{CloudEvent, EventType, Source};
 use samverkan::store::Store;
-use samverkan::transport::amqp::{HUB_INGRESS_QUEUE, INGRESS_EXCHANGE, Topology, connect};
+use samverkan::transport::amqp::connect;
+use samverkan::transport::{HUB_INGRESS_QUEUE, INGRESS_EXCHANGE, Topology};
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 

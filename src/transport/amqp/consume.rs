@@ -37,9 +37,9 @@ use lapin::types::FieldTable;
 use lapin::{Acker, Channel, Connection};
 
 use super::convert::inbound;
-use super::error::TransportError;
+use super::declare::short_string;
 use super::session::{Endpoint, chain, usable};
-use super::topology::short_string;
+use crate::transport::TransportError;
 use crate::transport::{Consume, Delivery, Inbound, Settle, Shutdown};
 
 /// What [`AmqpConsumer`] consumes, and how.

@@ -17,18 +17,17 @@ mod connection;
 mod consume;
 mod convert;
 mod dead_letters;
-mod error;
+mod declare;
 mod limits;
 mod publish;
 mod relay;
 mod session;
-mod topology;
 
 pub use backoff::{Backoff, DEFAULT_INITIAL_BACKOFF, DEFAULT_MAX_BACKOFF};
 pub use connection::{CONNECT_TIMEOUT, DEFAULT_AMQP_URL, connect, redact_url};
 pub use consume::{AmqpConsumer, AmqpDelivery, ConsumerConfig, LinkStatus};
 pub use dead_letters::{DeadLetter, DeadLetters, peek};
-pub use error::{START_BROKER_HINT, TransportError};
+pub use declare::declare;
 pub use limits::{HEADROOM, SHORTSTR_MAX, Unsendable, frame_limit, header_frame_bytes};
 pub use publish::{APP_ID, PERSISTENT, PendingConfirm, Publisher, event_properties};
 pub use relay::{
@@ -36,8 +35,3 @@ pub use relay::{
     PublisherConfig,
 };
 pub use session::Endpoint;
-pub use topology::{
-    Binding, DEAD_LETTER_EXCHANGE, DEAD_QUEUE_DELIVERY_LIMIT, DEFAULT_DELIVERY_LIMIT,
-    EGRESS_EXCHANGE, ExchangeSpec, ExchangeType, HUB_DEAD_QUEUE, HUB_INGRESS_QUEUE,
-    INGRESS_EXCHANGE, MAX_ORG_ID_LEN, ORG_QUEUE_PREFIX, QueueSpec, Topology, declare,
-};

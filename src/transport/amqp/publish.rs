@@ -23,10 +23,10 @@ use lapin::options::{BasicPublishOptions, ConfirmSelectOptions};
 use lapin::{BasicProperties, Channel, Confirmation, Connection, PublisherConfirm};
 
 use super::convert::outbound_properties;
-use super::error::TransportError;
-use super::topology::short_string;
+use super::declare::short_string;
 use crate::event::{CloudEvent, STRUCTURED_CONTENT_TYPE};
 use crate::transport::Outbound;
+use crate::transport::TransportError;
 
 /// `app_id` of every message the hub publishes.
 pub const APP_ID: &str = "samverkan";

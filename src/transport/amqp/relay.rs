@@ -40,10 +40,10 @@ use lapin::{Confirmation, Connection};
 use tokio::sync::Mutex;
 
 use super::consume::LinkStatus;
-use super::error::TransportError;
 use super::limits;
 use super::publish::{PendingConfirm, Publisher};
 use super::session::{Endpoint, chain, usable};
+use crate::transport::TransportError;
 use crate::transport::{Outbound, Publish};
 
 /// Default for [`PublisherConfig::confirm_window`] (`amqp.confirm_window` in the settings).

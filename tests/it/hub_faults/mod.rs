@@ -51,8 +51,9 @@ mod prelude {
     pub(crate) use samverkan::store::{
         AuditAction, NeedId, NeedRecord, NeedState, RecipientKind, Store,
     };
-    pub(crate) use samverkan::transport::amqp::{
-        HUB_DEAD_QUEUE, HUB_INGRESS_QUEUE, INGRESS_EXCHANGE, Topology, connect,
+    pub(crate) use samverkan::transport::amqp::connect;
+    pub(crate) use samverkan::transport::{
+        HUB_DEAD_QUEUE, HUB_INGRESS_QUEUE, INGRESS_EXCHANGE, Topology,
     };
     pub(crate) use samverkan::transport::{Shutdown, ShutdownTrigger};
     pub(crate) use serde_json::{Value, json};
