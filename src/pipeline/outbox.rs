@@ -10,19 +10,13 @@ use std::collections::BTreeMap;
 use crate::event::{CloudEvent, EventId, EventType, STRUCTURED_CONTENT_TYPE};
 use crate::store::OutboxMessage;
 use crate::transport::Outbound;
-use crate::transport::{EGRESS_EXCHANGE, Topology};
 
 /// Content type recorded for a dead-lettered body that came without one.
 const UNKNOWN_CONTENT_TYPE: &str = "application/octet-stream";
 
 /// An event for organisation `org`, via the egress exchange (`<org>.<type>`).
 pub fn to_org(org: &str, event: &CloudEvent) -> OutboxMessage {
-    let out = Outbound::event(
-        EGRESS_EXCHANGE,
-        Topology::egress_routing_key(org, event.event_type),
-        event,
-    );
-    to_row(out, event.id.clone())
+    to_row(Outbound::to_org(org, event), event.id.clone())
 }
 
 /// Any outbound message, recorded under `event_id`.
@@ -98,19 +92,15 @@ mod tests {
         assert_eq!(row.routing_key, "VGR.se.samverkan.need.status.v1");
         assert!(is_event(&row, EventType::NeedStatus));
         let out = from_row(&row);
-        assert_eq!(
-            out,
-            Outbound::event(EGRESS_EXCHANGE, row.routing_key.clone(), &event)
-        );
+        assert_eq!(out, Outbound::to_org("VGR", &event));
     }
 
     #[test]
     fn a_message_id_other_than_the_row_id_survives_the_row() {
         let out = Outbound {
             message_id: Some("refused-event-1".into()),
-            ..Outbound::event(
-                EGRESS_EXCHANGE,
-                "k",
+            ..Outbound::to_org(
+                "VGR",
                 &CloudEvent::new(EventType::NeedStatus, Source::hub(), None, json!({})),
             )
         };

@@ -8,7 +8,6 @@ use super::admit::Refusal;
 use super::outbox::{to_org, to_row};
 use crate::event::EventId;
 use crate::store::{AuditAction, AuditEntry, NeedId, StoreError, Tx};
-use crate::transport::DEAD_LETTER_EXCHANGE;
 use crate::transport::Inbound;
 use crate::transport::Outbound;
 
@@ -23,7 +22,6 @@ pub async fn record(
     let event = refusal.event.clone().unwrap_or_default();
     let origin = event.origin(refusal.sender.as_ref());
     let dead = Outbound::dead_letter(
-        DEAD_LETTER_EXCHANGE,
         inbound,
         rejection.reason,
         &rejection.detail,
