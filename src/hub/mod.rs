@@ -7,9 +7,9 @@
 //! Shutdown stops taking deliveries, lets the ones in flight finish and settle, then lets the
 //! relay publish what they committed.
 
+pub mod outbox_relay;
 pub mod recover;
 pub mod reference;
-pub mod relay;
 pub mod retention;
 pub mod service;
 pub mod timer;
@@ -101,8 +101,8 @@ pub async fn run<C: Consume, P: Publish>(
     shutdown: Shutdown,
 ) {
     let wake = Arc::new(Notify::new());
-    let config = relay::RelayConfig::from_settings(settings);
-    let relay = tokio::spawn(relay::run(
+    let config = outbox_relay::RelayConfig::from_settings(settings);
+    let relay = tokio::spawn(outbox_relay::run(
         pipeline.store().clone(),
         publisher.clone(),
         wake.clone(),
@@ -154,7 +154,7 @@ pub async fn run<C: Consume, P: Publish>(
     // What the last deliveries committed after the relay stopped. Rows that failed are not
     // due again at once and parked rows never are, so this ends; an outage ends it too.
     loop {
-        match relay::relay_once(pipeline.store(), publisher.as_ref(), &config).await {
+        match outbox_relay::relay_once(pipeline.store(), publisher.as_ref(), &config).await {
             Ok(pass) if pass.claimed == 0 || pass.waiting > 0 => break,
             Err(_) => break,
             Ok(_) => {}

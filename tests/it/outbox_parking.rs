@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use lapin::options::BasicGetOptions;
-use samverkan::hub::relay::{self, RelayConfig};
+use samverkan::hub::outbox_relay::{self, RelayConfig};
 use samverkan::store::{OutboxMessage, Store};
 use samverkan::transport::amqp::{
     AmqpPublisher, Backoff, Endpoint, PublisherConfig, connect, frame_limit, header_frame_bytes,
@@ -86,7 +86,7 @@ where
         ..RelayConfig::default()
     };
     let started = Instant::now();
-    let task = tokio::spawn(relay::run(
+    let task = tokio::spawn(outbox_relay::run(
         store.clone(),
         publisher,
         Arc::new(Notify::new()),

@@ -8,7 +8,7 @@ use std::future::Future;
 use std::time::{Duration, Instant};
 
 use samverkan::event::EventId;
-use samverkan::hub::relay::{self, HEADERS_TOO_LARGE, PROPERTY_TOO_LONG, Pass, RelayConfig};
+use samverkan::hub::outbox_relay::{self, HEADERS_TOO_LARGE, PROPERTY_TOO_LONG, Pass, RelayConfig};
 use samverkan::store::{OutboxMessage, Store};
 use samverkan::transport::{Outbound, Publish, TransportError};
 
@@ -231,7 +231,7 @@ async fn a_broker_outage_counts_no_attempt_and_parks_nothing() {
             ..RelayConfig::default()
         };
         for _ in 0..5 {
-            let pass = relay::relay_once(&store, &Down, &config)
+            let pass = outbox_relay::relay_once(&store, &Down, &config)
                 .await
                 .expect("relay");
             let expected = Pass {

@@ -1,16 +1,17 @@
-//! Exponential backoff with jitter for reconnecting to the broker.
+//! How long to wait between reconnect attempts: capped exponential backoff with jitter, built
+//! on `backon` like every other retry in the hub.
 //!
 //! When RabbitMQ restarts, every client notices at the same moment. Retrying on a fixed
 //! schedule would have them all knock at once on every step (a thundering herd on a broker that
 //! is still booting); doubling the delay keeps a long outage cheap, the cap keeps recovery
 //! prompt once the broker is back, and "equal jitter" (half the delay fixed, half random)
-//! spreads the clients out without ever retrying immediately.
-//!
-//! The randomness only has to differ between processes and attempts, not be unpredictable, so
-//! it comes from the standard library's randomly keyed hasher instead of a `rand` dependency.
+//! spreads the clients out without ever retrying immediately. `backon` adds a random share of
+//! up to the whole current delay, so it is given half of each delay and half of the cap: each
+//! wait then lies between half of the un-jittered delay and all of it.
 
-use std::hash::{BuildHasher, RandomState};
 use std::time::Duration;
+
+use backon::{BackoffBuilder, ExponentialBuilder};
 
 /// Default first delay.
 pub const DEFAULT_INITIAL_BACKOFF: Duration = Duration::from_millis(100);
@@ -37,51 +38,62 @@ impl Default for Backoff {
 }
 
 impl Backoff {
-    /// The un-jittered delay after `failures` failed attempts (1 → `initial`).
-    pub fn ceiling(&self, failures: u32) -> Duration {
-        let doublings = failures.saturating_sub(1).min(31);
-        self.initial.saturating_mul(1 << doublings).min(self.max)
+    /// The schedule as a `backon` builder, for `Retryable::retry`: endless, each delay between
+    /// half of its un-jittered value and all of it.
+    pub fn builder(&self) -> ExponentialBuilder {
+        ExponentialBuilder::new()
+            .with_min_delay(self.initial / 2)
+            .with_max_delay(self.max / 2)
+            .with_jitter()
+            .without_max_times()
     }
 
-    /// The delay to wait after `failures` failed attempts: between half of
-    /// [`ceiling`](Self::ceiling) and all of it.
+    /// The delays of one outage, in order; start a new one after a success.
+    pub fn delays(&self) -> impl Iterator<Item = Duration> + Send + use<> {
+        self.builder().build()
+    }
+
+    /// The delay to wait after `failures` failed attempts (1 → about `initial`).
     pub fn delay(&self, failures: u32) -> Duration {
-        let ceiling = self.ceiling(failures);
-        let half = ceiling / 2;
-        half + half.mul_f64(random_fraction())
+        // Past 64 doublings every delay is the cap.
+        let n = failures.saturating_sub(1).min(64) as usize;
+        self.delays().nth(n).unwrap_or(self.max)
     }
-}
-
-/// A number in `[0, 1)`, different on every call.
-fn random_fraction() -> f64 {
-    // Each `RandomState::new()` has fresh keys, so hashing a constant gives a fresh value.
-    let bits = RandomState::new().hash_one(0x5a4d_u16);
-    // The top 53 bits as a fraction of 2^53: uniform in [0, 1).
-    (bits >> 11) as f64 / (1u64 << 53) as f64
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    /// The un-jittered delay after `failures` failed attempts.
+    fn ceiling(b: &Backoff, failures: u32) -> Duration {
+        let doublings = failures.saturating_sub(1).min(31);
+        b.initial.saturating_mul(1 << doublings).min(b.max)
+    }
+
+    /// `backon` computes in `f32`: allow a millisecond either way.
+    const SLACK: Duration = Duration::from_millis(1);
+
     #[test]
-    fn delays_double_from_initial_to_the_cap() {
+    fn delays_double_from_initial_to_the_cap_with_equal_jitter() {
         let b = Backoff::default();
-        let ceilings: Vec<u128> = (1..=10).map(|n| b.ceiling(n).as_millis()).collect();
-        assert_eq!(
-            ceilings,
-            [100, 200, 400, 800, 1600, 3200, 6400, 10_000, 10_000, 10_000]
-        );
-        assert_eq!(b.ceiling(u32::MAX), Duration::from_secs(10));
-        assert_eq!(b.ceiling(0), Duration::from_millis(100));
+        for (i, d) in b.delays().take(12).enumerate() {
+            let ceiling = ceiling(&b, i as u32 + 1);
+            assert!(
+                d + SLACK >= ceiling / 2 && d <= ceiling + SLACK,
+                "{i}: {d:?} outside [{:?}, {ceiling:?}]",
+                ceiling / 2
+            );
+        }
+        assert!(b.delay(u32::MAX.min(10_000)) <= DEFAULT_MAX_BACKOFF + SLACK);
     }
 
     #[test]
-    fn jitter_stays_between_half_and_the_ceiling_and_varies() {
+    fn jitter_varies() {
         let b = Backoff::default();
         let delays: Vec<Duration> = (0..200).map(|_| b.delay(4)).collect();
         for d in &delays {
-            assert!(*d >= Duration::from_millis(400) && *d <= Duration::from_millis(800));
+            assert!(*d + SLACK >= Duration::from_millis(400) && *d <= Duration::from_millis(801));
         }
         let first = delays[0];
         assert!(delays.iter().any(|d| *d != first), "no jitter at all");
