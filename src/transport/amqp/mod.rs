@@ -9,18 +9,20 @@
 //!
 //! The two ends the hub runs on survive broker restarts:
 //! [`AmqpConsumer`] (consume.rs) hides an outage behind a delay, and [`AmqpPublisher`]
-//! (relay.rs) fails the affected publishes transiently and rebuilds its link on the next call.
+//! (publisher.rs) fails the affected publishes transiently and rebuilds its link on the next call.
 //! Both rebuild from scratch — connect, declare, channel setup (session.rs) — with [`Backoff`].
 
 mod backoff;
+mod confirms;
 mod connection;
 mod consume;
 mod convert;
 mod dead_letters;
 mod declare;
 mod limits;
+mod link;
 mod publish;
-mod relay;
+mod publisher;
 mod session;
 
 pub use backoff::{Backoff, DEFAULT_INITIAL_BACKOFF, DEFAULT_MAX_BACKOFF};
@@ -30,7 +32,7 @@ pub use dead_letters::{DeadLetter, DeadLetters, peek};
 pub use declare::declare;
 pub use limits::{HEADROOM, SHORTSTR_MAX, Unsendable, frame_limit, header_frame_bytes};
 pub use publish::{APP_ID, PERSISTENT, PendingConfirm, Publisher, event_properties};
-pub use relay::{
+pub use publisher::{
     AmqpPublisher, DEFAULT_CONFIRM_TIMEOUT, DEFAULT_CONFIRM_WINDOW, DEFAULT_MAX_MESSAGE_BYTES,
     PublisherConfig,
 };

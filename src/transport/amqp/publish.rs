@@ -200,7 +200,7 @@ impl PendingConfirm {
     }
 
     /// The broker's raw answer, for a caller that pairs returned messages with publishes
-    /// itself over a whole batch (see `relay.rs`).
+    /// itself over a whole batch (see `confirms.rs`).
     pub(crate) async fn confirmation(self) -> lapin::Result<Confirmation> {
         self.confirm.await
     }
