@@ -23,8 +23,9 @@ mod refuse;
 
 use std::sync::RwLock;
 
-pub use admit::{Admitted, Refusal, RefusedEvent, admit};
+pub use admit::{Admitted, admit};
 pub use intake::{Directory, authenticate, authorize, sender_kind};
+pub use refuse::{Refusal, RefusedEvent};
 
 use crate::catalogue::Catalogue;
 use crate::clock::SharedClock;
