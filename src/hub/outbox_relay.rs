@@ -44,7 +44,7 @@ use crate::pipeline::outbox::from_row;
 use crate::settings::Settings;
 use crate::store::{OutboxRow, ReasonCode, Store, StoreError};
 use crate::transport::TransportError;
-use crate::transport::amqp::{Backoff, Unsendable};
+use crate::transport::{Backoff, Unsendable};
 use crate::transport::{Outbound, Publish, Shutdown};
 
 /// Parked: a short-string property (ids, type, content type, routing key) over 255 bytes.

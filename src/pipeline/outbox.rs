@@ -5,8 +5,6 @@
 //! the relay publishes. So a crash between commit and publish loses nothing: the relay finds
 //! the row at start and publishes it (receivers dedupe by event id).
 
-use std::collections::BTreeMap;
-
 use crate::event::{CloudEvent, EventId, EventType, STRUCTURED_CONTENT_TYPE};
 use crate::store::OutboxMessage;
 use crate::transport::Outbound;
@@ -21,14 +19,8 @@ pub fn to_org(org: &str, event: &CloudEvent) -> OutboxMessage {
 
 /// Any outbound message, recorded under `event_id`.
 pub fn to_row(out: Outbound, event_id: EventId) -> OutboxMessage {
-    let mut headers = out.headers;
-    if let Some(kind) = out.kind {
-        headers.insert(TYPE_HEADER.to_owned(), kind);
-    }
-    if let Some(message_id) = out.message_id.filter(|m| m != event_id.as_ref()) {
-        headers.insert(MESSAGE_ID_HEADER.to_owned(), message_id);
-    }
     OutboxMessage {
+        message_id: out.message_id.filter(|m| m != event_id.as_ref()),
         event_id,
         exchange: out.exchange,
         routing_key: out.routing_key,
@@ -36,24 +28,17 @@ pub fn to_row(out: Outbound, event_id: EventId) -> OutboxMessage {
             .content_type
             .unwrap_or_else(|| UNKNOWN_CONTENT_TYPE.to_owned()),
         correlation_id: out.correlation_id,
-        headers,
+        kind: out.kind,
+        headers: out.headers,
         body: out.body,
     }
 }
 
-/// Where the AMQP `type` property rides in the outbox row (the table has no column for it).
-const TYPE_HEADER: &str = "x-samverkan-amqp-type";
-
-/// Where an AMQP `message_id` other than the row's event id rides (a dead letter carries the
-/// refused event's id, which may be refused, and recorded, more than once).
-const MESSAGE_ID_HEADER: &str = "x-samverkan-amqp-message-id";
-
 /// The message the relay publishes for an outbox row.
 pub fn from_row(message: &OutboxMessage) -> Outbound {
-    let mut headers: BTreeMap<String, String> = message.headers.clone();
-    let kind = headers.remove(TYPE_HEADER);
-    let message_id = headers
-        .remove(MESSAGE_ID_HEADER)
+    let message_id = message
+        .message_id
+        .clone()
         .unwrap_or_else(|| message.event_id.as_ref().to_owned());
     Outbound {
         exchange: message.exchange.clone(),
@@ -62,15 +47,15 @@ pub fn from_row(message: &OutboxMessage) -> Outbound {
         content_type: Some(message.content_type.clone()),
         message_id: Some(message_id),
         correlation_id: message.correlation_id.clone(),
-        kind,
-        headers,
+        kind: message.kind.clone(),
+        headers: message.headers.clone(),
     }
 }
 
 /// Whether an outbox row carries a structured CloudEvent of `event_type`.
 pub fn is_event(message: &OutboxMessage, event_type: EventType) -> bool {
     message.content_type == STRUCTURED_CONTENT_TYPE
-        && message.headers.get(TYPE_HEADER).map(String::as_str) == Some(event_type.as_str())
+        && message.kind.as_deref() == Some(event_type.as_str())
 }
 
 #[cfg(test)]
@@ -106,6 +91,8 @@ mod tests {
         };
         let row = to_row(out.clone(), EventId::new_v7());
         assert_ne!(row.event_id.as_ref(), "refused-event-1");
+        assert_eq!(row.message_id.as_deref(), Some("refused-event-1"));
+        assert!(row.headers.is_empty(), "no addressing rides in the headers");
         assert_eq!(from_row(&row), out);
     }
 }

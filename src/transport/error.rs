@@ -7,7 +7,7 @@
 use lapin::protocol::{AMQPErrorKind, AMQPHardError, AMQPSoftError};
 use thiserror::Error;
 
-use super::amqp::Unsendable;
+use super::Unsendable;
 
 /// How to get a broker running, appended to "cannot reach RabbitMQ" errors.
 pub const START_BROKER_HINT: &str = "start RabbitMQ with `rabbitmq-server -detached` \

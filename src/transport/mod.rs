@@ -27,6 +27,7 @@
 //! | [`TransportError`] | every failure; [`TransportError::is_transient`] decides about retries |
 
 pub mod amqp;
+mod backoff;
 mod dead_letter;
 mod error;
 pub mod memory;
@@ -34,6 +35,8 @@ mod message;
 mod shutdown;
 mod topology;
 
+pub use amqp::limits::Unsendable;
+pub use backoff::Backoff;
 pub use dead_letter::{
     BODY_BYTES_HEADER, BODY_HEADER, BODY_SHA256_HEADER, DETAIL_HEADER, EVENT_ID_HEADER,
     EVENT_TYPE_HEADER, KeptBody, MAX_DETAIL_LEN, MAX_KEPT_HEADER_BYTES, NEED_ID_HEADER,

@@ -36,6 +36,8 @@ async fn enqueue(store: &Store, events: &[String]) -> Vec<i64> {
             routing_key: "acme.call".into(),
             content_type: "application/cloudevents+json".into(),
             correlation_id: None,
+            kind: None,
+            message_id: None,
             headers: BTreeMap::new(),
             body: b"{}".to_vec(),
         };

@@ -10,8 +10,9 @@ use std::time::{Duration, Instant};
 use lapin::options::BasicGetOptions;
 use samverkan::hub::outbox_relay::{self, RelayConfig};
 use samverkan::store::{OutboxMessage, Store};
+use samverkan::transport::Backoff;
 use samverkan::transport::amqp::{
-    AmqpPublisher, Backoff, Endpoint, PublisherConfig, connect, frame_limit, header_frame_bytes,
+    AmqpPublisher, Endpoint, PublisherConfig, connect, frame_limit, header_frame_bytes,
 };
 use samverkan::transport::{EGRESS_EXCHANGE, Topology};
 use samverkan::transport::{Outbound, Publish, Shutdown, TransportError};

@@ -30,6 +30,8 @@ pub(crate) fn message(event: &str, body: Vec<u8>) -> OutboxMessage {
         routing_key: "VGR.se.samverkan.need.status.v1".into(),
         content_type: "application/cloudevents+json".into(),
         correlation_id: None,
+        kind: None,
+        message_id: None,
         headers: BTreeMap::new(),
         body,
     }

@@ -11,9 +11,9 @@ use std::fmt;
 
 use lapin::{Channel, Connection};
 
-use super::backoff::Backoff;
 use super::connection::{CONNECT_TIMEOUT, connect, redact_url};
 use super::declare::declare;
+use crate::transport::Backoff;
 use crate::transport::Topology;
 use crate::transport::TransportError;
 
