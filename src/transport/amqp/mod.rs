@@ -2,14 +2,17 @@
 //! consume, and reconnect.
 //!
 //! One concern per file: [`connect`] opens a named connection with operator-friendly errors,
-//! [`Topology`] and [`declare`] describe and create the exchanges and quorum queues of
-//! the broker topology, [`Publisher`] publishes on one channel and treats anything but a confirmed,
-//! routed message as an error, [`TransportError`] says what went wrong, and limits.rs catches a
-//! message AMQP can never carry ([`Unsendable`](crate::transport::Unsendable)) before it is sent.
+//! [`declare`] creates the exchanges and quorum queues of a
+//! [`Topology`](crate::transport::Topology) (the topology itself is transport-neutral data),
+//! [`Publisher`] publishes on one channel and treats anything but a confirmed, routed message
+//! as an error ([`TransportError`](crate::transport::TransportError) says what went wrong), and
+//! limits.rs catches a message AMQP can never carry ([`Unsendable`](crate::transport::Unsendable)) before it is sent.
 //!
 //! The two ends the hub runs on survive broker restarts:
 //! [`AmqpConsumer`] (consume.rs) hides an outage behind a delay, and [`AmqpPublisher`]
-//! (publisher.rs) fails the affected publishes transiently and rebuilds its link on the next call.
+//! (publisher.rs, the reconnecting confirmed publisher; its link in link.rs, its confirms in
+//! confirms.rs) fails the affected publishes transiently and rebuilds its link on the next
+//! call.
 //! Both rebuild from scratch — connect, declare, channel setup (session.rs) — with
 //! [`Backoff`](crate::transport::Backoff).
 
