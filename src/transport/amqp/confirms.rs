@@ -2,7 +2,8 @@
 //!
 //! lapin answers a publish with `lapin::Result<Confirmation>`, where an ack or a nack may carry
 //! a returned (unroutable) message — and, awaited with a deadline, that nests once more. Here
-//! it is flattened once, into [`Confirm`], and matched once, in [`outcomes`].
+//! it is flattened once, into [`Confirm`], and matched once per kind of caller: in
+//! [`outcomes`] for a pipelined batch, in publish.rs for a single publish.
 //!
 //! A `mandatory` message that reached no queue comes back (`basic.return`) just before its
 //! ack, but lapin hands the return to whichever confirm it completes next; after a `multiple`
@@ -22,9 +23,11 @@ use crate::transport::{Outbound, TransportError};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) struct Returned {
     /// The returned message's `message_id`.
-    message_id: Option<String>,
-    reply_code: u16,
-    reply_text: String,
+    pub(super) message_id: Option<String>,
+    /// AMQP reply code (312 NO_ROUTE).
+    pub(super) reply_code: u16,
+    /// AMQP reply text.
+    pub(super) reply_text: String,
 }
 
 impl Returned {
