@@ -46,7 +46,7 @@
 //!      offer/proposal/need.withdrawn: pii guard → reconcile (need row locked)
 //!      course/partner: catalogue
 //!   ─► outbox rows + audit, commit ─► ack        (refusal: dead letter + message.rejected, commit, ack)
-//!   hub::relay: outbox ─► transport::Publish (confirms, mandatory, persistent) ─► mark sent
+//!   hub::outbox_relay: outbox ─► transport::Publish (confirms, mandatory, persistent) ─► mark sent
 //! ```
 //!
 //! `docs/architecture.md` draws the whole flow.

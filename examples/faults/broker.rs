@@ -13,7 +13,8 @@ use lapin::options::{
 use lapin::types::FieldTable;
 use lapin::{BasicProperties, Confirmation, Connection};
 use samverkan::event::CloudEvent;
-use samverkan::transport::amqp::{INGRESS_EXCHANGE, connect};
+use samverkan::transport::INGRESS_EXCHANGE;
+use samverkan::transport::amqp::connect;
 
 pub const HOST: &str = "127.0.0.1:5672";
 /// Publishes on behalf of the organisations (tag `impersonator`), as tests/it/hub_faults does.

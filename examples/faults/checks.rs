@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use samverkan::event::{CloudEvent, Source};
-use samverkan::transport::amqp::Topology;
+use samverkan::transport::Topology;
 use serde_json::Value;
 use sqlx::AnyPool;
 

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
-use samverkan::transport::amqp::{HUB_DEAD_QUEUE, HUB_INGRESS_QUEUE, Topology};
+use samverkan::transport::{HUB_DEAD_QUEUE, HUB_INGRESS_QUEUE, Topology};
 use sqlx::AnyPool;
 use sqlx::pool::PoolOptions;
 

@@ -17,7 +17,8 @@ use super::Status;
 use super::input::{Input, read_limited};
 use crate::event::STRUCTURED_CONTENT_TYPE;
 use crate::settings::Settings;
-use crate::transport::amqp::{INGRESS_EXCHANGE, PERSISTENT, connect};
+use crate::transport::INGRESS_EXCHANGE;
+use crate::transport::amqp::{PERSISTENT, connect};
 use crate::urls::with_credentials;
 
 /// Publish `files` as organisation `org`.

@@ -25,8 +25,8 @@ use crate::hub::{self, App};
 use crate::pipeline::Pipeline;
 use crate::schema::SchemaRegistry;
 use crate::settings::{self, Settings};
-use crate::transport::amqp::{HUB_INGRESS_QUEUE, Topology};
 use crate::transport::memory::MemoryBroker;
+use crate::transport::{HUB_INGRESS_QUEUE, Topology};
 use crate::transport::{Inbound, Shutdown};
 
 const SAMPLE_CONFIG: &str = include_str!("../../config/sample.toml");

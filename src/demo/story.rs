@@ -11,7 +11,6 @@ use super::Stage;
 use crate::catalogue::strip_annotations;
 use crate::event::{CloudEvent, EventType, Source};
 use crate::settings::OrgKind;
-use crate::transport::amqp::INGRESS_EXCHANGE;
 use crate::transport::{Outbound, Publish};
 
 /// Who got what for one need.
@@ -36,7 +35,7 @@ async fn send(stage: &Stage, org: &str, event: &CloudEvent) -> anyhow::Result<()
         .organisation(org)
         .map(|o| o.broker_user.clone())
         .ok_or_else(|| anyhow::anyhow!("{org} is not configured"))?;
-    let out = Outbound::event(INGRESS_EXCHANGE, event.event_type.as_str(), event);
+    let out = Outbound::to_hub(event);
     for result in stage.broker.publisher_as(user).publish_all(&[out]).await {
         result?;
     }

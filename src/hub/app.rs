@@ -12,7 +12,7 @@ use std::sync::Arc;
 use thiserror::Error;
 use tokio::sync::Notify;
 
-use super::{recover, reference, relay, retention, timer, worker};
+use super::{outbox_relay, recover, reference, retention, timer, worker};
 use crate::catalogue::{Catalogue, CatalogueError, LoadReport, check_kind};
 use crate::clock::SharedClock;
 use crate::pii::PiiGuard;
@@ -20,7 +20,7 @@ use crate::pipeline::{Directory, Pipeline, PipelineParts};
 use crate::schema::{SchemaError, SchemaRegistry};
 use crate::settings::{OrgKind, Settings};
 use crate::store::{Store, StoreError};
-use crate::transport::amqp::Topology;
+use crate::transport::Topology;
 use crate::transport::{Consume, Publish, Shutdown, TransportError};
 
 /// Why the hub could not start.
@@ -107,7 +107,7 @@ impl App {
     ) {
         let Self { pipeline, settings } = self;
         let wake = Arc::new(Notify::new());
-        let config = relay::RelayConfig::from_settings(&settings);
+        let config = outbox_relay::RelayConfig::from_settings(&settings);
         let tasks = spawn_background(&pipeline, &publisher, &settings, &wake, &shutdown);
         let hub = settings.hub.clone();
         worker::run(
@@ -140,11 +140,11 @@ fn spawn_background<P: Publish>(
     shutdown: &Shutdown,
 ) -> [Task; 5] {
     let store = pipeline.store().clone();
-    let relay = relay::run(
+    let relay = outbox_relay::run(
         store.clone(),
         publisher.clone(),
         wake.clone(),
-        relay::RelayConfig::from_settings(settings),
+        outbox_relay::RelayConfig::from_settings(settings),
         shutdown.clone(),
     );
     let retention = &settings.retention;
@@ -173,9 +173,9 @@ fn spawn_background<P: Publish>(
 
 /// What the last deliveries committed after the relay stopped. Rows that failed are not due
 /// again at once and parked rows never are, so this ends; an outage ends it too.
-async fn flush<P: Publish>(pipeline: &Pipeline, publisher: &P, config: &relay::RelayConfig) {
+async fn flush<P: Publish>(pipeline: &Pipeline, publisher: &P, config: &outbox_relay::RelayConfig) {
     loop {
-        match relay::relay_once(pipeline.store(), publisher, config).await {
+        match outbox_relay::relay_once(pipeline.store(), publisher, config).await {
             Ok(pass) if pass.claimed == 0 || pass.waiting > 0 => break,
             Err(_) => break,
             Ok(_) => {}

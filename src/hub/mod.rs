@@ -8,9 +8,9 @@
 //! ones in flight finish and settle, then lets the relay publish what they committed.
 
 mod app;
+pub mod outbox_relay;
 pub mod recover;
 pub mod reference;
-pub mod relay;
 pub mod retention;
 pub mod startup;
 pub mod timer;

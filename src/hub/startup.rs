@@ -13,8 +13,9 @@ use crate::clock::SharedClock;
 use crate::http::HttpState;
 use crate::pipeline::Pipeline;
 use crate::settings::Settings;
+use crate::transport::HUB_INGRESS_QUEUE;
 use crate::transport::amqp::{
-    AmqpConsumer, AmqpPublisher, ConsumerConfig, Endpoint, HUB_INGRESS_QUEUE, PublisherConfig,
+    AmqpConsumer, AmqpPublisher, ConsumerConfig, Endpoint, PublisherConfig,
 };
 use crate::transport::{Shutdown, TransportError};
 

@@ -26,7 +26,6 @@ use crate::metrics::Metrics;
 use crate::pipeline::{Outcome, Pipeline};
 use crate::settings::HubSettings;
 use crate::store::{Fault, StoreError};
-use crate::transport::amqp::DEAD_LETTER_EXCHANGE;
 use crate::transport::{Consume, Delivery, Inbound, KeptBody, Outbound, Publish, Settle, Shutdown};
 
 /// What became of one delivery, after retries.
@@ -183,7 +182,6 @@ async fn give_up<P: Publish>(
     );
     let detail = "the hub could not record this message's effects; it was not processed";
     let dead = Outbound::dead_letter(
-        DEAD_LETTER_EXCHANGE,
         inbound,
         RejectReason::RetriesExhausted,
         detail,

@@ -5,8 +5,8 @@ use std::time::Duration;
 use crate::hub::startup::StartupError;
 use crate::onboard::{ManagementError, OnboardError};
 use crate::settings::SettingsError;
+use crate::transport::START_BROKER_HINT;
 use crate::transport::TransportError;
-use crate::transport::amqp::START_BROKER_HINT;
 use crate::urls::UrlError;
 
 /// How to get a local PostgreSQL running, or avoid it.

@@ -19,7 +19,8 @@ use lapin::{BasicProperties, Channel, Confirmation, Connection, PublisherConfirm
 use super::LoadgenError;
 use super::world::NeedMessage;
 use crate::event::{EventType, STRUCTURED_CONTENT_TYPE};
-use crate::transport::amqp::{INGRESS_EXCHANGE, PERSISTENT};
+use crate::transport::INGRESS_EXCHANGE;
+use crate::transport::amqp::PERSISTENT;
 
 /// Confirms in flight at most.
 const CONFIRM_WINDOW: usize = 1000;

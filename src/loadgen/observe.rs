@@ -14,7 +14,7 @@ use lapin::types::FieldTable;
 use tokio::sync::mpsc;
 
 use super::LoadgenError;
-use crate::transport::amqp::Topology;
+use crate::transport::Topology;
 
 /// One message taken from an organisation's queue.
 #[derive(Debug)]

@@ -17,10 +17,10 @@ use tokio::sync::mpsc;
 
 use super::LoadgenError;
 use crate::transport::amqp::{
-    AmqpConsumer, AmqpDelivery, ConsumerConfig, Endpoint, HUB_INGRESS_QUEUE, PendingConfirm,
-    Publisher, Topology, connect,
+    AmqpConsumer, AmqpDelivery, ConsumerConfig, Endpoint, PendingConfirm, Publisher, connect,
 };
 use crate::transport::{Consume, Delivery, Outbound, Settle, Shutdown};
+use crate::transport::{HUB_INGRESS_QUEUE, Topology};
 
 /// What the pass-through worker needs.
 #[derive(Debug, Clone)]

@@ -27,7 +27,8 @@ use super::report::{Memory, RunReport, proc_status_kib, reset_peak_rss};
 use super::sut::Sut;
 use super::tally::{FanOut, Tally};
 use super::world::NeedMessage;
-use crate::transport::amqp::{EGRESS_EXCHANGE, HUB_INGRESS_QUEUE, Topology, declare};
+use crate::transport::amqp::declare;
+use crate::transport::{EGRESS_EXCHANGE, HUB_INGRESS_QUEUE, Topology};
 use crate::transport::{Outbound, Shutdown};
 
 /// How long the worker may take to start consuming.

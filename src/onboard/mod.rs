@@ -37,7 +37,7 @@ use lapin::uri::AMQPUri;
 use serde::Serialize;
 
 use crate::settings::{Organisation, Settings};
-use crate::transport::amqp::{INGRESS_EXCHANGE, Topology};
+use crate::transport::{INGRESS_EXCHANGE, Topology};
 pub use management::{BrokerUser, Credentials, Management, ManagementError};
 pub use setup::{apply, check_given_password};
 

@@ -23,7 +23,7 @@ use serde_json::{Map, Value, json};
 
 use super::{Management, ManagementError, OnboardError, vhost_of};
 use crate::settings::Settings;
-use crate::transport::amqp::HUB_DEAD_QUEUE;
+use crate::transport::HUB_DEAD_QUEUE;
 
 /// Name of the dead-letter retention policy.
 pub const DEAD_LETTER_POLICY: &str = "samverkan-dead-letter-retention";

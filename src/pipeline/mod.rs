@@ -24,8 +24,9 @@ mod refuse;
 
 use std::sync::RwLock;
 
-pub use admit::{Admitted, Refusal, RefusedEvent, admit};
+pub use admit::{Admitted, admit};
 pub use auth::{Directory, authenticate, authorize, sender_kind};
+pub use refuse::{Refusal, RefusedEvent};
 
 use crate::catalogue::Catalogue;
 use crate::clock::SharedClock;

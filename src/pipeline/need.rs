@@ -9,8 +9,8 @@
 use serde_json::{Value, json};
 use time::{Date, OffsetDateTime};
 
-use super::admit::{Refusal, RefusedEvent};
 use super::outbox::to_org;
+use super::refuse::{Refusal, RefusedEvent};
 use super::{Outcome, Pipeline};
 use crate::event::{CloudEvent, EventType, Issue, RejectReason, Source};
 use crate::matching::{MatchOutcome, NeedProfile, match_need};

@@ -5,36 +5,22 @@
 //! the relay publishes. So a crash between commit and publish loses nothing: the relay finds
 //! the row at start and publishes it (receivers dedupe by event id).
 
-use std::collections::BTreeMap;
-
 use crate::event::{CloudEvent, EventId, EventType, STRUCTURED_CONTENT_TYPE};
 use crate::store::OutboxMessage;
 use crate::transport::Outbound;
-use crate::transport::amqp::{EGRESS_EXCHANGE, Topology};
 
 /// Content type recorded for a dead-lettered body that came without one.
 const UNKNOWN_CONTENT_TYPE: &str = "application/octet-stream";
 
 /// An event for organisation `org`, via the egress exchange (`<org>.<type>`).
 pub fn to_org(org: &str, event: &CloudEvent) -> OutboxMessage {
-    let out = Outbound::event(
-        EGRESS_EXCHANGE,
-        Topology::egress_routing_key(org, event.event_type),
-        event,
-    );
-    to_row(out, event.id.clone())
+    to_row(Outbound::to_org(org, event), event.id.clone())
 }
 
 /// Any outbound message, recorded under `event_id`.
 pub fn to_row(out: Outbound, event_id: EventId) -> OutboxMessage {
-    let mut headers = out.headers;
-    if let Some(kind) = out.kind {
-        headers.insert(TYPE_HEADER.to_owned(), kind);
-    }
-    if let Some(message_id) = out.message_id.filter(|m| m != event_id.as_ref()) {
-        headers.insert(MESSAGE_ID_HEADER.to_owned(), message_id);
-    }
     OutboxMessage {
+        message_id: out.message_id.filter(|m| m != event_id.as_ref()),
         event_id,
         exchange: out.exchange,
         routing_key: out.routing_key,
@@ -42,24 +28,17 @@ pub fn to_row(out: Outbound, event_id: EventId) -> OutboxMessage {
             .content_type
             .unwrap_or_else(|| UNKNOWN_CONTENT_TYPE.to_owned()),
         correlation_id: out.correlation_id,
-        headers,
+        kind: out.kind,
+        headers: out.headers,
         body: out.body,
     }
 }
 
-/// Where the AMQP `type` property rides in the outbox row (the table has no column for it).
-const TYPE_HEADER: &str = "x-samverkan-amqp-type";
-
-/// Where an AMQP `message_id` other than the row's event id rides (a dead letter carries the
-/// refused event's id, which may be refused, and recorded, more than once).
-const MESSAGE_ID_HEADER: &str = "x-samverkan-amqp-message-id";
-
 /// The message the relay publishes for an outbox row.
 pub fn from_row(message: &OutboxMessage) -> Outbound {
-    let mut headers: BTreeMap<String, String> = message.headers.clone();
-    let kind = headers.remove(TYPE_HEADER);
-    let message_id = headers
-        .remove(MESSAGE_ID_HEADER)
+    let message_id = message
+        .message_id
+        .clone()
         .unwrap_or_else(|| message.event_id.as_ref().to_owned());
     Outbound {
         exchange: message.exchange.clone(),
@@ -68,15 +47,15 @@ pub fn from_row(message: &OutboxMessage) -> Outbound {
         content_type: Some(message.content_type.clone()),
         message_id: Some(message_id),
         correlation_id: message.correlation_id.clone(),
-        kind,
-        headers,
+        kind: message.kind.clone(),
+        headers: message.headers.clone(),
     }
 }
 
 /// Whether an outbox row carries a structured CloudEvent of `event_type`.
 pub fn is_event(message: &OutboxMessage, event_type: EventType) -> bool {
     message.content_type == STRUCTURED_CONTENT_TYPE
-        && message.headers.get(TYPE_HEADER).map(String::as_str) == Some(event_type.as_str())
+        && message.kind.as_deref() == Some(event_type.as_str())
 }
 
 #[cfg(test)]
@@ -98,24 +77,22 @@ mod tests {
         assert_eq!(row.routing_key, "VGR.se.samverkan.need.status.v1");
         assert!(is_event(&row, EventType::NeedStatus));
         let out = from_row(&row);
-        assert_eq!(
-            out,
-            Outbound::event(EGRESS_EXCHANGE, row.routing_key.clone(), &event)
-        );
+        assert_eq!(out, Outbound::to_org("VGR", &event));
     }
 
     #[test]
     fn a_message_id_other_than_the_row_id_survives_the_row() {
         let out = Outbound {
             message_id: Some("refused-event-1".into()),
-            ..Outbound::event(
-                EGRESS_EXCHANGE,
-                "k",
+            ..Outbound::to_org(
+                "VGR",
                 &CloudEvent::new(EventType::NeedStatus, Source::hub(), None, json!({})),
             )
         };
         let row = to_row(out.clone(), EventId::new_v7());
         assert_ne!(row.event_id.as_ref(), "refused-event-1");
+        assert_eq!(row.message_id.as_deref(), Some("refused-event-1"));
+        assert!(row.headers.is_empty(), "no addressing rides in the headers");
         assert_eq!(from_row(&row), out);
     }
 }

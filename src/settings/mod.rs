@@ -123,7 +123,8 @@ impl Settings {
     /// A relay must finish a batch — every confirm included — well within its lease, or a
     /// second relay claims the same rows and publishes them too.
     fn validate_lease(&self) -> Result<(), SettingsError> {
-        let margin = u64::try_from(crate::hub::relay::LEASE_MARGIN.as_millis()).unwrap_or(1000);
+        let margin =
+            u64::try_from(crate::hub::outbox_relay::LEASE_MARGIN.as_millis()).unwrap_or(1000);
         let lease_ms = self.hub.relay_lease_secs.saturating_mul(1000);
         let needed = self.amqp.confirm_timeout_ms.saturating_add(2 * margin);
         if self.amqp.confirm_timeout_ms == 0 || lease_ms < needed {

@@ -89,6 +89,11 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "outbox_claim_token",
         include_str!("../../migrations/sqlite/0007_outbox_claim_token.sql"),
     ),
+    (
+        8,
+        "outbox_amqp_properties",
+        include_str!("../../migrations/sqlite/0008_outbox_amqp_properties.sql"),
+    ),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (
@@ -125,6 +130,11 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         7,
         "outbox_claim_token",
         include_str!("../../migrations/postgres/0007_outbox_claim_token.sql"),
+    ),
+    (
+        8,
+        "outbox_amqp_properties",
+        include_str!("../../migrations/postgres/0008_outbox_amqp_properties.sql"),
     ),
 ];
 

@@ -44,7 +44,7 @@ const MAX_LEASE_MS: i64 = i64::MAX / 4;
 
 /// The columns of an [`OutboxRow`], for `SELECT` and `RETURNING`.
 const OUTBOX_COLUMNS: &str = "id, event_id, exchange, routing_key, content_type, \
-     correlation_id, headers, body, created_at_ms, attempts, claim_token";
+     correlation_id, amqp_type, message_id, headers, body, created_at_ms, attempts, claim_token";
 
 /// The relay's backlog: not confirmed, not parked.
 const UNSENT: &str = "sent_at_ms IS NULL AND parked_at_ms IS NULL";

@@ -98,6 +98,11 @@ pub struct OutboxMessage {
     pub content_type: String,
     /// AMQP `correlation_id`: the need id, when the message concerns one.
     pub correlation_id: Option<String>,
+    /// AMQP `type` (the CloudEvents type, for events).
+    pub kind: Option<String>,
+    /// AMQP `message_id` when it is not the event id (a dead letter carries the refused
+    /// event's id, which may be refused, and recorded, more than once).
+    pub message_id: Option<String>,
     /// Extra AMQP headers (string values).
     pub headers: BTreeMap<String, String>,
     /// The body as published.

@@ -175,6 +175,8 @@ pub(super) fn outbox_from_row(row: &AnyRow) -> Result<OutboxRow, StoreError> {
             routing_key: row.try_get("routing_key")?,
             content_type: row.try_get("content_type")?,
             correlation_id: row.try_get("correlation_id")?,
+            kind: row.try_get("amqp_type")?,
+            message_id: row.try_get("message_id")?,
             headers: from_json(&row.try_get::<String, _>("headers")?, "outbox.headers")?,
             body: row.try_get("body")?,
         },

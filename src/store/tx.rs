@@ -350,14 +350,16 @@ impl Tx {
     pub async fn enqueue(&mut self, message: &OutboxMessage) -> Result<i64, StoreError> {
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO outbox (event_id, exchange, routing_key, content_type, correlation_id, \
-             headers, body, created_at_ms, attempts) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0) \
-             RETURNING id",
+             amqp_type, message_id, headers, body, created_at_ms, attempts) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 0) RETURNING id",
         )
         .bind(message.event_id.as_ref())
         .bind(message.exchange.as_str())
         .bind(message.routing_key.as_str())
         .bind(message.content_type.as_str())
         .bind(message.correlation_id.as_deref())
+        .bind(message.kind.as_deref())
+        .bind(message.message_id.as_deref())
         .bind(to_json(&message.headers, "outbox.headers")?)
         .bind(message.body.clone())
         .bind(now_ms())
@@ -373,9 +375,10 @@ impl Tx {
         for chunk in messages.chunks(ROWS_PER_INSERT) {
             let sql = multi_row_insert(
                 "INSERT INTO outbox (event_id, exchange, routing_key, content_type, \
-                 correlation_id, headers, body, created_at_ms, attempts) VALUES ",
+                 correlation_id, amqp_type, message_id, headers, body, created_at_ms, \
+                 attempts) VALUES ",
                 chunk.len(),
-                8,
+                10,
                 ", 0",
             );
             let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
@@ -386,6 +389,8 @@ impl Tx {
                     .bind(message.routing_key.as_str())
                     .bind(message.content_type.as_str())
                     .bind(message.correlation_id.as_deref())
+                    .bind(message.kind.as_deref())
+                    .bind(message.message_id.as_deref())
                     .bind(to_json(&message.headers, "outbox.headers")?)
                     .bind(message.body.as_slice())
                     .bind(now);

@@ -17,6 +17,7 @@ use std::collections::BTreeMap;
 use sha2::{Digest, Sha256};
 
 use super::message::{Inbound, Outbound};
+use super::topology::DEAD_LETTER_EXCHANGE;
 use crate::event::{
     CORE, EventId, MAX_ATTRIBUTE_LEN, PREFIXES, RejectReason, STRUCTURED_CONTENT_TYPE,
 };
@@ -89,8 +90,8 @@ impl KeptBody {
 impl Outbound {
     /// The dead letter of `original`, refused for `reason`: allow-listed headers, the reason
     /// and a clipped detail, the [`Origin`] ids, and the body `kept` decides.
+    /// It goes to the dead-letter exchange, with the original's routing key.
     pub fn dead_letter(
-        exchange: &str,
         original: &Inbound,
         reason: RejectReason,
         detail: &str,
@@ -134,7 +135,7 @@ impl Outbound {
             .clone()
             .or_else(|| EventId::parse(original.message_id.as_deref()?).ok());
         Self {
-            exchange: exchange.to_owned(),
+            exchange: DEAD_LETTER_EXCHANGE.to_owned(),
             routing_key: safe_text(&original.routing_key, MAX_ATTRIBUTE_LEN),
             body,
             content_type,
@@ -244,7 +245,6 @@ mod tests {
             ..Origin::default()
         };
         let dl = Outbound::dead_letter(
-            "samverkan.dlx",
             &original(),
             RejectReason::SchemaInvalid,
             &"x".repeat(5000),
@@ -274,7 +274,6 @@ mod tests {
     fn a_withheld_body_keeps_only_its_size_and_digest() {
         let original = original();
         let dl = Outbound::dead_letter(
-            "samverkan.dlx",
             &original,
             RejectReason::TooLarge,
             "too large",
@@ -297,7 +296,6 @@ mod tests {
     #[test]
     fn a_redacted_body_replaces_the_original() {
         let dl = Outbound::dead_letter(
-            "samverkan.dlx",
             &original(),
             RejectReason::PersonalData,
             "personal data",

@@ -12,6 +12,7 @@ use std::future::Future;
 use serde::{Deserialize, Serialize};
 
 use super::TransportError;
+use super::topology::{EGRESS_EXCHANGE, INGRESS_EXCHANGE, Topology};
 use crate::event::{CloudEvent, RawMessage, STRUCTURED_CONTENT_TYPE};
 
 /// One message as delivered to the hub.
@@ -65,9 +66,29 @@ pub struct Outbound {
     pub headers: BTreeMap<String, String>,
 }
 
+/// Addressing: the constructors choose the exchange, so nothing outside the transport names
+/// one.
 impl Outbound {
-    /// A structured-mode CloudEvent.
-    pub fn event(exchange: &str, routing_key: impl Into<String>, event: &CloudEvent) -> Self {
+    /// A structured-mode CloudEvent for organisation `org`, via the egress exchange
+    /// (`<org>.<type>`).
+    pub fn to_org(org: &str, event: &CloudEvent) -> Self {
+        let key = Topology::egress_routing_key(org, event.event_type);
+        Self::event(EGRESS_EXCHANGE, key, event)
+    }
+
+    /// A structured-mode CloudEvent for the hub, via the ingress exchange, as an organisation
+    /// sends it.
+    pub fn to_hub(event: &CloudEvent) -> Self {
+        let key = Topology::ingress_routing_key(event.event_type);
+        Self::event(INGRESS_EXCHANGE, key, event)
+    }
+
+    /// A structured-mode CloudEvent to `exchange` with `routing_key`.
+    pub(crate) fn event(
+        exchange: &str,
+        routing_key: impl Into<String>,
+        event: &CloudEvent,
+    ) -> Self {
         Self {
             exchange: exchange.to_owned(),
             routing_key: routing_key.into(),
@@ -133,7 +154,9 @@ mod tests {
             Some("NEED-2026-0101".into()),
             serde_json::json!({}),
         );
-        let out = Outbound::event("samverkan.egress", "VGR.x", &event);
+        let out = Outbound::to_org("VGR", &event);
+        assert_eq!(out.exchange, "samverkan.egress");
+        assert_eq!(out.routing_key, "VGR.se.samverkan.need.status.v1");
         assert_eq!(out.message_id.as_deref(), Some(event.id.as_ref()));
         assert_eq!(out.correlation_id.as_deref(), Some("NEED-2026-0101"));
         assert_eq!(out.content_type.as_deref(), Some(STRUCTURED_CONTENT_TYPE));

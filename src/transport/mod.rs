@@ -19,24 +19,36 @@
 //! | [`amqp::AmqpConsumer`] | consumes a queue; reconnects with backoff, the caller only sees a delay |
 //! | [`amqp::AmqpPublisher`] | pipelined confirmed publishing; fails transiently during an outage, then reconnects |
 //! | [`amqp::connect`] | a named connection; errors hide the password, say how to start RabbitMQ |
-//! | [`amqp::Topology`] | exchanges, quorum queues, bindings, as printable data |
+//! | [`Topology`] | exchanges, quorum queues, bindings, as printable data (both brokers) |
 //! | [`amqp::declare`] | declares a topology idempotently (at start and on every reconnect) |
 //! | [`amqp::Publisher`] | one channel in confirm mode: mandatory, persistent, confirmed |
 //! | [`memory::MemoryBroker`] | in-process broker: same routing, `mandatory`, prefetch, delivery limit, DLX |
 //! | [`Shutdown`] | the signal that ends consumers (and their reconnect loops) |
 //! | [`TransportError`] | every failure; [`TransportError::is_transient`] decides about retries |
+//! | [`Outbound::to_org`], [`Outbound::to_hub`], [`Outbound::dead_letter`] | addressing: the constructors choose the exchange, so the pipeline and the hub never name one |
+//! | [`Backoff`] | capped exponential reconnect delays with jitter (`backon`) |
 
 pub mod amqp;
+mod backoff;
 mod dead_letter;
+mod error;
 pub mod memory;
 mod message;
 mod shutdown;
+mod topology;
 
-pub use amqp::TransportError;
+pub use amqp::limits::Unsendable;
+pub use backoff::Backoff;
 pub use dead_letter::{
     BODY_BYTES_HEADER, BODY_HEADER, BODY_SHA256_HEADER, DETAIL_HEADER, EVENT_ID_HEADER,
     EVENT_TYPE_HEADER, KeptBody, MAX_DETAIL_LEN, MAX_KEPT_HEADER_BYTES, NEED_ID_HEADER,
     ORIGINAL_ROUTING_KEY_HEADER, Origin, REASON_HEADER, SENDER_HEADER, SOURCE_HEADER, sha256_hex,
 };
+pub use error::{START_BROKER_HINT, TransportError};
 pub use message::{Consume, Delivery, Inbound, Outbound, Publish, Settle};
 pub use shutdown::{Shutdown, ShutdownTrigger};
+pub use topology::{
+    Binding, DEAD_LETTER_EXCHANGE, DEAD_QUEUE_DELIVERY_LIMIT, DEFAULT_DELIVERY_LIMIT,
+    EGRESS_EXCHANGE, ExchangeSpec, ExchangeType, HUB_DEAD_QUEUE, HUB_INGRESS_QUEUE,
+    INGRESS_EXCHANGE, MAX_ORG_ID_LEN, ORG_QUEUE_PREFIX, QueueSpec, Topology,
+};

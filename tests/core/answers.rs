@@ -1,8 +1,8 @@
 //! Answers reconciled into one status per need, end to end on the in-process broker.
 
 use samverkan::event::{CloudEvent, EventType, Source};
+use samverkan::transport::HUB_DEAD_QUEUE;
 use samverkan::transport::REASON_HEADER;
-use samverkan::transport::amqp::HUB_DEAD_QUEUE;
 use serde_json::{Value, json};
 use time::macros::datetime;
 

@@ -8,7 +8,7 @@ use samverkan::clock::FixedClock;
 use samverkan::event::{CloudEvent, EventType, Source};
 use samverkan::hub;
 use samverkan::transport::REASON_HEADER;
-use samverkan::transport::amqp::{HUB_DEAD_QUEUE, Topology};
+use samverkan::transport::{HUB_DEAD_QUEUE, Topology};
 use serde_json::Value;
 use time::macros::date;
 

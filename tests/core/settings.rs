@@ -66,7 +66,7 @@ fn defaults_load_with_the_documented_values() {
 
 #[test]
 fn relay_and_retention_defaults_load_and_the_environment_overrides_them() {
-    use samverkan::hub::relay::RelayConfig;
+    use samverkan::hub::outbox_relay::RelayConfig;
     use std::time::Duration;
 
     let s = settings::load_from(None, HashMap::new()).expect("defaults load");

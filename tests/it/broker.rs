@@ -16,10 +16,10 @@ use lapin::protocol::{AMQPErrorKind, AMQPSoftError};
 use lapin::types::{AMQPValue, FieldTable};
 use lapin::{Connection, ExchangeKind};
 use samverkan::event::{CloudEvent, EventType, STRUCTURED_CONTENT_TYPE, Source};
-use samverkan::transport::amqp::{
+use samverkan::transport::amqp::{Publisher, connect, declare, redact_url};
+use samverkan::transport::{
     DEAD_LETTER_EXCHANGE, DEFAULT_DELIVERY_LIMIT, EGRESS_EXCHANGE, HUB_DEAD_QUEUE,
-    HUB_INGRESS_QUEUE, INGRESS_EXCHANGE, Publisher, Topology, TransportError, connect, declare,
-    redact_url,
+    HUB_INGRESS_QUEUE, INGRESS_EXCHANGE, Topology, TransportError,
 };
 use serde_json::json;
 

@@ -6,9 +6,9 @@ use lapin::options::{
 };
 use lapin::types::{AMQPValue, FieldTable};
 use lapin::{BasicProperties, Channel};
-use samverkan::transport::amqp::{
-    DEAD_LETTER_EXCHANGE, HUB_DEAD_QUEUE, HUB_INGRESS_QUEUE, INGRESS_EXCHANGE, Topology, declare,
-    peek,
+use samverkan::transport::amqp::{declare, peek};
+use samverkan::transport::{
+    DEAD_LETTER_EXCHANGE, HUB_DEAD_QUEUE, HUB_INGRESS_QUEUE, INGRESS_EXCHANGE, Topology,
 };
 use samverkan::transport::{DETAIL_HEADER, ORIGINAL_ROUTING_KEY_HEADER, REASON_HEADER};
 

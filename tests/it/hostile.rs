@@ -7,11 +7,11 @@ use std::collections::BTreeMap;
 
 use samverkan::event::{EventType, MAX_ATTRIBUTE_LEN};
 use samverkan::store::Backend;
-use samverkan::transport::amqp::{HUB_DEAD_QUEUE, INGRESS_EXCHANGE, Topology};
 use samverkan::transport::{
     BODY_BYTES_HEADER, BODY_HEADER, EVENT_ID_HEADER, Inbound, MAX_KEPT_HEADER_BYTES,
     NEED_ID_HEADER, Outbound, Publish, REASON_HEADER, SENDER_HEADER,
 };
+use samverkan::transport::{HUB_DEAD_QUEUE, INGRESS_EXCHANGE, Topology};
 use serde_json::Value;
 
 use crate::on_both;

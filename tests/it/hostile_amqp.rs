@@ -10,8 +10,8 @@ use samverkan::event::{CloudEvent, EventType};
 use samverkan::onboard::Management;
 use samverkan::onboard::policy::{DEAD_LETTER_POLICY, ORG_QUEUE_POLICY};
 use samverkan::transport::amqp::peek;
-use samverkan::transport::amqp::{HUB_DEAD_QUEUE, INGRESS_EXCHANGE, Topology};
 use samverkan::transport::{BODY_BYTES_HEADER, BODY_HEADER, MAX_KEPT_HEADER_BYTES, REASON_HEADER};
+use samverkan::transport::{HUB_DEAD_QUEUE, INGRESS_EXCHANGE, Topology};
 use serde_json::Value;
 
 use crate::hub_amqp::{

@@ -12,7 +12,8 @@ use samverkan::onboard::{
     self, Existing, Management, ManagementError, OnboardError, Onboarded, Password,
 };
 use samverkan::settings::{self, Settings};
-use samverkan::transport::amqp::{EGRESS_EXCHANGE, INGRESS_EXCHANGE, Topology, connect, declare};
+use samverkan::transport::amqp::{connect, declare};
+use samverkan::transport::{EGRESS_EXCHANGE, INGRESS_EXCHANGE, Topology};
 
 use crate::samverkan_with;
 

@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use samverkan::event::EventId;
-use samverkan::hub::relay::{self, RelayConfig};
+use samverkan::hub::outbox_relay::{self, RelayConfig};
 use samverkan::store::{OutboxMessage, OutboxRow, Store};
 use samverkan::transport::{Outbound, Publish, TransportError};
 
@@ -36,6 +36,8 @@ async fn enqueue(store: &Store, events: &[String]) -> Vec<i64> {
             routing_key: "acme.call".into(),
             content_type: "application/cloudevents+json".into(),
             correlation_id: None,
+            kind: None,
+            message_id: None,
             headers: BTreeMap::new(),
             body: b"{}".to_vec(),
         };
@@ -244,7 +246,7 @@ async fn relay_until_flushed(store: Store, broker: Recorder) {
         ..RelayConfig::default()
     };
     loop {
-        let pass = relay::relay_once(&store, &broker, &config)
+        let pass = outbox_relay::relay_once(&store, &broker, &config)
             .await
             .expect("relay");
         if pass.claimed == 0 {
@@ -335,7 +337,7 @@ async fn a_relay_whose_lease_ran_out_cannot_mark_rows_another_relay_claimed() {
             .park(
                 a.as_deref(),
                 ids[1],
-                samverkan::hub::relay::BODY_TOO_LARGE,
+                samverkan::hub::outbox_relay::BODY_TOO_LARGE,
                 "late",
             )
             .await

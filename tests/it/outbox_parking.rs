@@ -8,12 +8,13 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use lapin::options::BasicGetOptions;
-use samverkan::hub::relay::{self, RelayConfig};
+use samverkan::hub::outbox_relay::{self, RelayConfig};
 use samverkan::store::{OutboxMessage, Store};
+use samverkan::transport::Backoff;
 use samverkan::transport::amqp::{
-    AmqpPublisher, Backoff, EGRESS_EXCHANGE, Endpoint, PublisherConfig, Topology, connect,
-    frame_limit, header_frame_bytes,
+    AmqpPublisher, Endpoint, PublisherConfig, connect, frame_limit, header_frame_bytes,
 };
+use samverkan::transport::{EGRESS_EXCHANGE, Topology};
 use samverkan::transport::{Outbound, Publish, Shutdown, TransportError};
 use tokio::sync::Notify;
 
@@ -86,7 +87,7 @@ where
         ..RelayConfig::default()
     };
     let started = Instant::now();
-    let task = tokio::spawn(relay::run(
+    let task = tokio::spawn(outbox_relay::run(
         store.clone(),
         publisher,
         Arc::new(Notify::new()),

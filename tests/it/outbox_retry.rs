@@ -8,7 +8,7 @@ use std::future::Future;
 use std::time::{Duration, Instant};
 
 use samverkan::event::EventId;
-use samverkan::hub::relay::{self, HEADERS_TOO_LARGE, PROPERTY_TOO_LONG, Pass, RelayConfig};
+use samverkan::hub::outbox_relay::{self, HEADERS_TOO_LARGE, PROPERTY_TOO_LONG, Pass, RelayConfig};
 use samverkan::store::{OutboxMessage, Store};
 use samverkan::transport::{Outbound, Publish, TransportError};
 
@@ -30,6 +30,8 @@ pub(crate) fn message(event: &str, body: Vec<u8>) -> OutboxMessage {
         routing_key: "VGR.se.samverkan.need.status.v1".into(),
         content_type: "application/cloudevents+json".into(),
         correlation_id: None,
+        kind: None,
+        message_id: None,
         headers: BTreeMap::new(),
         body,
     }
@@ -231,7 +233,7 @@ async fn a_broker_outage_counts_no_attempt_and_parks_nothing() {
             ..RelayConfig::default()
         };
         for _ in 0..5 {
-            let pass = relay::relay_once(&store, &Down, &config)
+            let pass = outbox_relay::relay_once(&store, &Down, &config)
                 .await
                 .expect("relay");
             let expected = Pass {

@@ -7,7 +7,7 @@
 use lapin::types::{AMQPValue, FieldTable};
 use samverkan::event::{CloudEvent, EventType, Source};
 use samverkan::store::Store;
-use samverkan::transport::amqp::{HUB_INGRESS_QUEUE, Topology};
+use samverkan::transport::{HUB_INGRESS_QUEUE, Topology};
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 

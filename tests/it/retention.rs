@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use samverkan::event::{EventId, Source};
-use samverkan::hub::relay::PROPERTY_TOO_LONG;
+use samverkan::hub::outbox_relay::PROPERTY_TOO_LONG;
 use samverkan::store::{AuditAction, AuditEntry, Pruned, Retention};
 use samverkan::transport::Shutdown;
 use sqlx::{AnyConnection, Connection};

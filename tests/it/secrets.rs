@@ -5,7 +5,8 @@
 //! when left unescaped, which is how a password used to be printed half-redacted.
 
 use samverkan::store::{Store, StoreError};
-use samverkan::transport::amqp::{TransportError, connect};
+use samverkan::transport::TransportError;
+use samverkan::transport::amqp::connect;
 
 use crate::chain;
 

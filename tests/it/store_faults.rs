@@ -9,10 +9,10 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use samverkan::http::{HttpState, serve};
-use samverkan::transport::amqp::{HUB_DEAD_QUEUE, HUB_INGRESS_QUEUE};
 use samverkan::transport::{
     EVENT_TYPE_HEADER, NEED_ID_HEADER, REASON_HEADER, SENDER_HEADER, Shutdown, ShutdownTrigger,
 };
+use samverkan::transport::{HUB_DEAD_QUEUE, HUB_INGRESS_QUEUE};
 use serde_json::Value;
 use sqlx::{AnyPool, AssertSqlSafe};
 

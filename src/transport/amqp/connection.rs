@@ -17,9 +17,9 @@ use std::time::Duration;
 use lapin::uri::AMQPUri;
 use lapin::{Connection, ConnectionProperties};
 
-use super::error::TransportError;
 pub use crate::redact::redact_url;
 use crate::redact::{MALFORMED_HINT, is_well_formed};
+use crate::transport::TransportError;
 
 /// The broker of a local development setup (`rabbitmq-server` or `docker compose`).
 pub const DEFAULT_AMQP_URL: &str = "amqp://guest:guest@127.0.0.1:5672/%2f";

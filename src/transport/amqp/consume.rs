@@ -30,6 +30,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
+use backon::Retryable;
 use futures_lite::StreamExt as _;
 use lapin::options::{BasicAckOptions, BasicRejectOptions};
 use lapin::options::{BasicCancelOptions, BasicConsumeOptions, BasicNackOptions, BasicQosOptions};
@@ -37,9 +38,9 @@ use lapin::types::FieldTable;
 use lapin::{Acker, Channel, Connection};
 
 use super::convert::inbound;
-use super::error::TransportError;
+use super::declare::short_string;
 use super::session::{Endpoint, chain, usable};
-use super::topology::short_string;
+use crate::transport::TransportError;
 use crate::transport::{Consume, Delivery, Inbound, Settle, Shutdown};
 
 /// What [`AmqpConsumer`] consumes, and how.
@@ -215,42 +216,40 @@ impl AmqpConsumer {
         let started = Instant::now();
         let mut failures: u32 = 0;
         let mut warned = false;
-        loop {
-            let attempt = tokio::select! {
-                () = self.shutdown.wait() => return,
-                attempt = open_link(&self.config) => attempt,
-            };
-            match attempt {
-                Ok(link) => {
-                    self.link = Some(link);
-                    self.status.set(true);
-                    self.reconnects += 1;
-                    tracing::info!(
-                        queue = %self.config.queue,
-                        attempts = failures + 1,
-                        outage_ms = started.elapsed().as_millis(),
-                        "reconnected to the broker; consuming again"
-                    );
-                    return;
-                }
-                Err(e) if !e.is_transient() && !warned => {
+        let config = &self.config;
+        let attempts = (|| open_link(config))
+            .retry(config.endpoint.backoff.builder())
+            .notify(|e: &TransportError, _| {
+                failures = failures.saturating_add(1);
+                if !e.is_transient() && !warned {
                     warned = true;
                     tracing::warn!(
-                        queue = %self.config.queue,
-                        error.cause_chain = %chain(&e),
+                        queue = %config.queue,
+                        error.cause_chain = %chain(e),
                         "reconnecting fails for a reason that needs a fix; still retrying"
                     );
+                } else {
+                    tracing::debug!(attempt = failures, error.message = %e, "reconnect failed");
                 }
-                Err(e) => {
-                    tracing::debug!(attempt = failures + 1, error.message = %e, "reconnect failed");
-                }
+            });
+        let attempt = tokio::select! {
+            () = self.shutdown.wait() => return,
+            attempt = attempts => attempt,
+        };
+        match attempt {
+            Ok(link) => {
+                self.link = Some(link);
+                self.status.set(true);
+                self.reconnects += 1;
+                tracing::info!(
+                    queue = %self.config.queue,
+                    attempts = failures + 1,
+                    outage_ms = started.elapsed().as_millis(),
+                    "reconnected to the broker; consuming again"
+                );
             }
-            failures = failures.saturating_add(1);
-            let delay = self.config.endpoint.backoff.delay(failures);
-            tokio::select! {
-                () = self.shutdown.wait() => return,
-                () = tokio::time::sleep(delay) => {}
-            }
+            // The schedule is endless; should it ever end, the next call tries again.
+            Err(e) => tracing::warn!(error.message = %e, "reconnecting stopped; trying again"),
         }
     }
 }

@@ -13,8 +13,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use lapin::types::{AMQPValue, FieldTable, ShortString};
 use lapin::{Acker, BasicProperties};
 
+use super::declare::short_string;
 use super::publish::{APP_ID, PERSISTENT};
-use super::topology::short_string;
 use crate::event::format_time;
 use crate::transport::{Inbound, Outbound, TransportError};
 

@@ -19,7 +19,7 @@ use lapin::options::{BasicGetOptions, QueueDeclareOptions};
 use serde::Serialize;
 
 use super::convert::header_texts;
-use super::topology::HUB_DEAD_QUEUE;
+use crate::transport::HUB_DEAD_QUEUE;
 use crate::transport::{
     BODY_BYTES_HEADER, BODY_HEADER, DETAIL_HEADER, EVENT_ID_HEADER, NEED_ID_HEADER,
     ORIGINAL_ROUTING_KEY_HEADER, REASON_HEADER, SENDER_HEADER, TransportError,

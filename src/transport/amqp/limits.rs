@@ -145,7 +145,7 @@ pub fn check(message: &Outbound, frame_max: u32, max_body: usize) -> Result<(), 
 }
 
 /// The largest content-header frame published on a connection with this `frame_max`:
-/// [`HEADROOM`] under it, or half of it on a (tiny) frame of less than twice the headroom.
+/// `HEADROOM` (4096 bytes) under it, or half of it on a (tiny) frame of less than twice the headroom.
 #[must_use]
 pub fn frame_limit(frame_max: u32) -> usize {
     let frame_max = usize::try_from(frame_max).unwrap_or(usize::MAX);

@@ -2,42 +2,37 @@
 //! consume, and reconnect.
 //!
 //! One concern per file: [`connect`] opens a named connection with operator-friendly errors,
-//! [`Topology`] and [`declare`] describe and create the exchanges and quorum queues of
-//! the broker topology, [`Publisher`] publishes on one channel and treats anything but a confirmed,
-//! routed message as an error, [`TransportError`] says what went wrong, and limits.rs catches a
-//! message AMQP can never carry ([`Unsendable`]) before it is sent.
+//! [`declare`] creates the exchanges and quorum queues of a
+//! [`Topology`](crate::transport::Topology) (the topology itself is transport-neutral data),
+//! [`Publisher`] publishes on one channel and treats anything but a confirmed, routed message
+//! as an error ([`TransportError`](crate::transport::TransportError) says what went wrong), and
+//! limits.rs catches a message AMQP can never carry ([`Unsendable`](crate::transport::Unsendable)) before it is sent.
 //!
 //! The two ends the hub runs on survive broker restarts:
 //! [`AmqpConsumer`] (consume.rs) hides an outage behind a delay, and [`AmqpPublisher`]
-//! (relay.rs) fails the affected publishes transiently and rebuilds its link on the next call.
-//! Both rebuild from scratch — connect, declare, channel setup (session.rs) — with [`Backoff`].
+//! (publisher.rs, the reconnecting confirmed publisher; its link in link.rs, its confirms in
+//! confirms.rs) fails the affected publishes transiently and rebuilds its link on the next
+//! call.
+//! Both rebuild from scratch — connect, declare, channel setup (session.rs) — with
+//! [`Backoff`](crate::transport::Backoff).
 
-mod backoff;
+mod confirms;
 mod connection;
 mod consume;
 mod convert;
 mod dead_letters;
-mod error;
-mod limits;
+mod declare;
+pub(super) mod limits;
+mod link;
 mod publish;
-mod relay;
+mod publisher;
 mod session;
-mod topology;
 
-pub use backoff::{Backoff, DEFAULT_INITIAL_BACKOFF, DEFAULT_MAX_BACKOFF};
-pub use connection::{CONNECT_TIMEOUT, DEFAULT_AMQP_URL, connect, redact_url};
+pub use connection::{DEFAULT_AMQP_URL, connect, redact_url};
 pub use consume::{AmqpConsumer, AmqpDelivery, ConsumerConfig, LinkStatus};
 pub use dead_letters::{DeadLetter, DeadLetters, peek};
-pub use error::{START_BROKER_HINT, TransportError};
-pub use limits::{HEADROOM, SHORTSTR_MAX, Unsendable, frame_limit, header_frame_bytes};
-pub use publish::{APP_ID, PERSISTENT, PendingConfirm, Publisher, event_properties};
-pub use relay::{
-    AmqpPublisher, DEFAULT_CONFIRM_TIMEOUT, DEFAULT_CONFIRM_WINDOW, DEFAULT_MAX_MESSAGE_BYTES,
-    PublisherConfig,
-};
+pub use declare::declare;
+pub use limits::{frame_limit, header_frame_bytes};
+pub use publish::{PERSISTENT, PendingConfirm, Publisher};
+pub use publisher::{AmqpPublisher, PublisherConfig};
 pub use session::Endpoint;
-pub use topology::{
-    Binding, DEAD_LETTER_EXCHANGE, DEAD_QUEUE_DELIVERY_LIMIT, DEFAULT_DELIVERY_LIMIT,
-    EGRESS_EXCHANGE, ExchangeSpec, ExchangeType, HUB_DEAD_QUEUE, HUB_INGRESS_QUEUE,
-    INGRESS_EXCHANGE, MAX_ORG_ID_LEN, ORG_QUEUE_PREFIX, QueueSpec, Topology, declare,
-};

@@ -22,11 +22,12 @@ use std::task::{Context, Poll};
 use lapin::options::{BasicPublishOptions, ConfirmSelectOptions};
 use lapin::{BasicProperties, Channel, Confirmation, Connection, PublisherConfirm};
 
+use super::confirms::Confirm;
 use super::convert::outbound_properties;
-use super::error::TransportError;
-use super::topology::short_string;
+use super::declare::short_string;
 use crate::event::{CloudEvent, STRUCTURED_CONTENT_TYPE};
 use crate::transport::Outbound;
+use crate::transport::TransportError;
 
 /// `app_id` of every message the hub publishes.
 pub const APP_ID: &str = "samverkan";
@@ -200,7 +201,7 @@ impl PendingConfirm {
     }
 
     /// The broker's raw answer, for a caller that pairs returned messages with publishes
-    /// itself over a whole batch (see `relay.rs`).
+    /// itself over a whole batch (see `confirms.rs`).
     pub(crate) async fn confirmation(self) -> lapin::Result<Confirmation> {
         self.confirm.await
     }
@@ -236,30 +237,28 @@ fn outcome(
         exchange,
         routing_key,
     } = target.clone();
-    match confirmation {
-        Ok(Confirmation::Ack(None)) => Ok(()),
-        Ok(Confirmation::Ack(Some(returned))) => {
-            // lapin hands each returned message to the next confirm it completes; after a
-            // `multiple` ack that need not be the returned message's own publish. Check.
-            let returned_id = returned.delivery.properties.message_id().as_ref();
-            if returned_id.map(|id| id.as_str()) != Some(event_id.as_str()) {
-                return Err(TransportError::ConfirmAmbiguous { event_id });
-            }
-            Err(TransportError::Unroutable {
-                event_id,
-                exchange,
-                routing_key,
-                reply_code: returned.reply_code,
-                reply_text: returned.reply_text.to_string(),
-            })
+    match Confirm::of(confirmation) {
+        Confirm::Ack(None) => Ok(()),
+        // lapin hands each returned message to the next confirm it completes; after a
+        // `multiple` ack that need not be the returned message's own publish. Check.
+        Confirm::Ack(Some(returned)) if returned.message_id.as_deref() != Some(&event_id) => {
+            Err(TransportError::ConfirmAmbiguous { event_id })
         }
-        Ok(Confirmation::Nack(_)) => Err(TransportError::Nacked {
+        Confirm::Ack(Some(returned)) => Err(TransportError::Unroutable {
+            event_id,
+            exchange,
+            routing_key,
+            reply_code: returned.reply_code,
+            reply_text: returned.reply_text,
+        }),
+        Confirm::Nack(_) => Err(TransportError::Nacked {
             event_id,
             exchange,
             routing_key,
         }),
-        Ok(Confirmation::NotRequested) => Err(TransportError::ConfirmsNotEnabled { event_id }),
-        Err(source) => Err(TransportError::ConfirmLost { event_id, source }),
+        Confirm::NotRequested => Err(TransportError::ConfirmsNotEnabled { event_id }),
+        Confirm::Lost(source) => Err(TransportError::ConfirmLost { event_id, source }),
+        Confirm::Failed(e) => Err(e),
     }
 }
 

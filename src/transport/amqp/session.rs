@@ -11,10 +11,11 @@ use std::fmt;
 
 use lapin::{Channel, Connection};
 
-use super::backoff::Backoff;
 use super::connection::{CONNECT_TIMEOUT, connect, redact_url};
-use super::error::TransportError;
-use super::topology::{Topology, declare};
+use super::declare::declare;
+use crate::transport::Backoff;
+use crate::transport::Topology;
+use crate::transport::TransportError;
 
 /// Where the broker is and what must exist on it.
 #[derive(Clone, PartialEq, Eq)]

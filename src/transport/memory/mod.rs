@@ -34,7 +34,7 @@ pub use consumer::{MemoryConsumer, MemoryDelivery};
 pub use state::{FIRST_DEATH_EXCHANGE_HEADER, FIRST_DEATH_QUEUE_HEADER, FIRST_DEATH_REASON_HEADER};
 
 use self::state::State;
-use super::amqp::Topology;
+use super::Topology;
 use super::{Inbound, Outbound, Publish, TransportError};
 
 /// The in-process broker. Cloning is cheap; clones share the queues.

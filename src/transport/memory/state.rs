@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use tokio::sync::Notify;
 
-use crate::transport::amqp::{ExchangeType, Topology};
+use crate::transport::{ExchangeType, Topology};
 use crate::transport::{Inbound, Outbound, TransportError};
 
 /// Header with the reason a message was first dead-lettered (`rejected`, `delivery_limit`),

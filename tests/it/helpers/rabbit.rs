@@ -6,7 +6,8 @@
 use lapin::options::{BasicPublishOptions, ConfirmSelectOptions};
 use lapin::types::FieldTable;
 use lapin::{BasicProperties, Confirmation};
-use samverkan::transport::amqp::{DEFAULT_DELIVERY_LIMIT, INGRESS_EXCHANGE, Topology, connect};
+use samverkan::transport::amqp::connect;
+use samverkan::transport::{DEFAULT_DELIVERY_LIMIT, INGRESS_EXCHANGE, Topology};
 
 /// How to get a broker, for the failure message.
 pub const START_BROKER: &str =

@@ -50,8 +50,9 @@ mod prelude {
     pub(crate) use samverkan::need::{Need, NeedId, NeedState, RecipientKind};
     pub(crate) use samverkan::settings::{self, Settings};
     pub(crate) use samverkan::store::{AuditAction, Store};
-    pub(crate) use samverkan::transport::amqp::{
-        HUB_DEAD_QUEUE, HUB_INGRESS_QUEUE, INGRESS_EXCHANGE, Topology, connect,
+    pub(crate) use samverkan::transport::amqp::connect;
+    pub(crate) use samverkan::transport::{
+        HUB_DEAD_QUEUE, HUB_INGRESS_QUEUE, INGRESS_EXCHANGE, Topology,
     };
     pub(crate) use samverkan::transport::{Shutdown, ShutdownTrigger};
     pub(crate) use serde_json::{Value, json};

@@ -73,6 +73,8 @@ fn message(event: &str, routing_key: &str) -> OutboxMessage {
         routing_key: routing_key.into(),
         content_type: "application/cloudevents+json".into(),
         correlation_id: Some("NEED-1".into()),
+        kind: None,
+        message_id: None,
         headers: BTreeMap::from([("x-samverkan-kind".into(), "test".into())]),
         body: vec![0, 159, 146, 150, b'{', b'}'],
     }

@@ -17,15 +17,17 @@ use lapin::options::{BasicPublishOptions, QueueDeclareOptions, QueueDeleteOption
 use lapin::types::{AMQPValue, FieldTable};
 use lapin::{BasicProperties, Connection};
 use samverkan::transport::amqp::{
-    AmqpConsumer, AmqpPublisher, ConsumerConfig, DEAD_LETTER_EXCHANGE, DEFAULT_DELIVERY_LIMIT,
-    EGRESS_EXCHANGE, Endpoint, HUB_DEAD_QUEUE, HUB_INGRESS_QUEUE, INGRESS_EXCHANGE,
-    PublisherConfig, Topology, connect,
+    AmqpConsumer, AmqpPublisher, ConsumerConfig, Endpoint, PublisherConfig, connect,
 };
 use samverkan::transport::memory::{
     FIRST_DEATH_QUEUE_HEADER, FIRST_DEATH_REASON_HEADER, MemoryBroker,
 };
 use samverkan::transport::{
     Consume, Delivery, Outbound, Publish, Settle, Shutdown, TransportError,
+};
+use samverkan::transport::{
+    DEAD_LETTER_EXCHANGE, DEFAULT_DELIVERY_LIMIT, EGRESS_EXCHANGE, HUB_DEAD_QUEUE,
+    HUB_INGRESS_QUEUE, INGRESS_EXCHANGE, Topology,
 };
 
 /// A message for `org`'s queue through the egress exchange (reaching no other queue, unlike

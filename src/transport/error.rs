@@ -1,13 +1,13 @@
 //! `TransportError`: every way talking to the broker can fail, worded for the operator.
 //!
 //! Messages never contain a broker password (URLs are passed through
-//! [`redact_url`](super::redact_url) before they are stored here) and never an event's payload:
+//! [`redact_url`](super::amqp::redact_url) before they are stored here) and never an event's payload:
 //! a publish error names the event by id, exchange and routing key only.
 
 use lapin::protocol::{AMQPErrorKind, AMQPHardError, AMQPSoftError};
 use thiserror::Error;
 
-use super::limits::Unsendable;
+use super::Unsendable;
 
 /// How to get a broker running, appended to "cannot reach RabbitMQ" errors.
 pub const START_BROKER_HINT: &str = "start RabbitMQ with `rabbitmq-server -detached` \

@@ -1,9 +1,9 @@
-//! The broker topology as plain data, and the one function that declares it.
+//! The broker topology as plain data, validated when built.
 //!
 //! [`Topology`] is a pure description: which exchanges, which quorum queues with which
 //! arguments, which bindings. Building it validates the organisation ids (an id becomes a queue
 //! name and a routing-key word, so `.`, `*` or `#` in it would let one organisation read
-//! another's messages). It prints itself for `samverkan topology`, and [`declare`] makes the
+//! another's messages). It prints itself for `samverkan topology`, and [`declare`](super::amqp::declare) makes the
 //! broker match it. Declaring is idempotent, so the hub runs it at every start and after every
 //! reconnect.
 //!
@@ -28,11 +28,7 @@
 use std::collections::BTreeSet;
 use std::fmt;
 
-use lapin::options::{ExchangeDeclareOptions, QueueBindOptions, QueueDeclareOptions};
-use lapin::types::{AMQPValue, FieldTable, ShortString};
-use lapin::{Channel, ExchangeKind};
-
-use super::error::TransportError;
+use super::TransportError;
 use crate::event::EventType;
 
 /// Topic exchange every organisation publishes to; routing key = event type.
@@ -73,13 +69,6 @@ impl ExchangeType {
             Self::Fanout => "fanout",
         }
     }
-
-    fn to_lapin(self) -> ExchangeKind {
-        match self {
-            Self::Topic => ExchangeKind::Topic,
-            Self::Fanout => ExchangeKind::Fanout,
-        }
-    }
 }
 
 /// One durable exchange.
@@ -112,37 +101,6 @@ pub struct QueueSpec {
     pub dead_letter_exchange: Option<&'static str>,
     /// Where messages come from.
     pub bindings: Vec<Binding>,
-}
-
-impl QueueSpec {
-    /// The `x-…` arguments the queue is declared with. Re-declaring with the same arguments is
-    /// a no-op; with different ones the broker answers 406 PRECONDITION_FAILED.
-    pub fn arguments(&self) -> FieldTable {
-        let mut args = FieldTable::default();
-        args.insert(
-            "x-queue-type".into(),
-            AMQPValue::LongString("quorum".into()),
-        );
-        // A long int (signed 32 bits), as RabbitMQ expects for this argument; validated in
-        // `Topology::new`, so the conversion cannot saturate.
-        let limit = i32::try_from(self.delivery_limit).unwrap_or(i32::MAX);
-        args.insert("x-delivery-limit".into(), AMQPValue::LongInt(limit));
-        if let Some(dlx) = self.dead_letter_exchange {
-            args.insert(
-                "x-dead-letter-exchange".into(),
-                AMQPValue::LongString(dlx.into()),
-            );
-            args.insert(
-                "x-dead-letter-strategy".into(),
-                AMQPValue::LongString("at-least-once".into()),
-            );
-            args.insert(
-                "x-overflow".into(),
-                AMQPValue::LongString("reject-publish".into()),
-            );
-        }
-        args
-    }
 }
 
 /// The whole broker topology for a set of organisations.
@@ -316,71 +274,6 @@ impl fmt::Display for Topology {
     }
 }
 
-/// Declare every exchange, queue and binding of `topology` on `channel`, idempotently.
-///
-/// Safe to run at every start and after every reconnect: declaring what exists with the same
-/// arguments changes nothing. An exchange or queue that exists with *other* arguments (for
-/// example a classic queue of the same name) fails with [`TransportError::TopologyConflict`]
-/// and closes the channel, as AMQP channel errors do.
-pub async fn declare(channel: &Channel, topology: &Topology) -> Result<(), TransportError> {
-    for exchange in topology.exchanges() {
-        let options = ExchangeDeclareOptions {
-            durable: true,
-            ..ExchangeDeclareOptions::default()
-        };
-        channel
-            .exchange_declare(
-                exchange.name.into(),
-                exchange.kind.to_lapin(),
-                options,
-                FieldTable::default(),
-            )
-            .await
-            .map_err(|e| TransportError::declare(format!("exchange `{}`", exchange.name), e))?;
-    }
-    for queue in topology.queues() {
-        let name = short_string("queue name", &queue.name)?;
-        channel
-            .queue_declare(
-                name.clone(),
-                QueueDeclareOptions::durable(),
-                queue.arguments(),
-            )
-            .await
-            .map_err(|e| TransportError::declare(format!("queue `{}`", queue.name), e))?;
-        for binding in &queue.bindings {
-            channel
-                .queue_bind(
-                    name.clone(),
-                    binding.exchange.into(),
-                    short_string("binding key", &binding.routing_key)?,
-                    QueueBindOptions::default(),
-                    FieldTable::default(),
-                )
-                .await
-                .map_err(|e| {
-                    let what = format!(
-                        "binding of queue `{}` to `{}` with \"{}\"",
-                        queue.name, binding.exchange, binding.routing_key
-                    );
-                    TransportError::declare(what, e)
-                })?;
-        }
-    }
-    tracing::info!(
-        exchanges = topology.exchanges().len(),
-        queues = topology.queues().len(),
-        delivery_limit = topology.delivery_limit(),
-        "broker topology declared"
-    );
-    Ok(())
-}
-
-/// An AMQP short string, or `TooLong` (lapin's `From<&str>` panics past 255 bytes).
-pub(crate) fn short_string(what: &'static str, s: &str) -> Result<ShortString, TransportError> {
-    ShortString::try_new(s).map_err(|_| TransportError::TooLong { what, len: s.len() })
-}
-
 /// `^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$`: safe as a queue-name suffix and a routing-key word.
 fn validate_org_id(id: &str) -> Result<(), TransportError> {
     let ok = id.len() <= MAX_ORG_ID_LEN
@@ -398,201 +291,4 @@ fn validate_org_id(id: &str) -> Result<(), TransportError> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn topology() -> Topology {
-        Topology::new(["VGR", "chalmers", "VGR", "partner-001"], 7).unwrap()
-    }
-
-    #[test]
-    fn has_the_three_durable_exchanges_of_the_design() {
-        let t = topology();
-        let kinds: Vec<_> = t.exchanges().iter().map(|e| (e.name, e.kind)).collect();
-        assert_eq!(
-            kinds,
-            [
-                ("samverkan.ingress", ExchangeType::Topic),
-                ("samverkan.egress", ExchangeType::Topic),
-                ("samverkan.dlx", ExchangeType::Fanout),
-            ]
-        );
-    }
-
-    #[test]
-    fn hub_queues_come_first_then_one_queue_per_organisation_sorted_and_deduplicated() {
-        let t = topology();
-        let names: Vec<_> = t.queues().iter().map(|q| q.name.as_str()).collect();
-        assert_eq!(
-            names,
-            [
-                "samverkan.hub.ingress",
-                "samverkan.hub.dead",
-                "samverkan.org.VGR",
-                "samverkan.org.chalmers",
-                "samverkan.org.partner-001",
-            ]
-        );
-        assert_eq!(t.org_ids(), ["VGR", "chalmers", "partner-001"]);
-        assert_eq!(t.delivery_limit(), 7);
-    }
-
-    #[test]
-    fn bindings_follow_the_design() {
-        let t = topology();
-        let binding = |q: &str| t.queue(q).unwrap().bindings.clone();
-        assert_eq!(
-            binding(HUB_INGRESS_QUEUE),
-            [Binding {
-                exchange: INGRESS_EXCHANGE,
-                routing_key: "#".into()
-            }]
-        );
-        assert_eq!(
-            binding(HUB_DEAD_QUEUE),
-            [Binding {
-                exchange: DEAD_LETTER_EXCHANGE,
-                routing_key: String::new()
-            }]
-        );
-        assert_eq!(
-            t.org_queue("chalmers").unwrap().bindings,
-            [Binding {
-                exchange: EGRESS_EXCHANGE,
-                routing_key: "chalmers.#".into()
-            }]
-        );
-        assert!(t.org_queue("KTH").is_none());
-    }
-
-    #[test]
-    fn every_queue_is_quorum_with_a_long_int_delivery_limit_and_dead_letters_stay() {
-        for q in topology().queues() {
-            let args = q.arguments();
-            let args = args.inner();
-            assert_eq!(
-                args.get("x-queue-type"),
-                Some(&AMQPValue::LongString("quorum".into())),
-                "{}",
-                q.name
-            );
-            let limit = if q.name == HUB_DEAD_QUEUE {
-                i32::MAX
-            } else {
-                7
-            };
-            assert_eq!(
-                args.get("x-delivery-limit"),
-                Some(&AMQPValue::LongInt(limit)),
-                "{}",
-                q.name
-            );
-        }
-    }
-
-    #[test]
-    fn all_but_the_dead_letter_queue_dead_letter_at_least_once() {
-        let t = topology();
-        for q in t.queues() {
-            let args = q.arguments();
-            let args = args.inner();
-            let dlx = args.get("x-dead-letter-exchange");
-            if q.name == HUB_DEAD_QUEUE {
-                assert_eq!(dlx, None);
-                assert_eq!(args.get("x-dead-letter-strategy"), None);
-            } else {
-                assert_eq!(
-                    dlx,
-                    Some(&AMQPValue::LongString("samverkan.dlx".into())),
-                    "{}",
-                    q.name
-                );
-                assert_eq!(
-                    args.get("x-dead-letter-strategy"),
-                    Some(&AMQPValue::LongString("at-least-once".into()))
-                );
-                assert_eq!(
-                    args.get("x-overflow"),
-                    Some(&AMQPValue::LongString("reject-publish".into()))
-                );
-            }
-        }
-    }
-
-    #[test]
-    fn routing_keys_put_the_organisation_first() {
-        assert_eq!(
-            Topology::egress_routing_key("VGR", EventType::NeedStatus),
-            "VGR.se.samverkan.need.status.v1"
-        );
-        assert_eq!(
-            Topology::ingress_routing_key(EventType::NeedSubmitted),
-            "se.samverkan.need.submitted.v1"
-        );
-        assert_eq!(Topology::org_queue_name("mdu"), "samverkan.org.mdu");
-    }
-
-    #[test]
-    fn org_ids_that_could_widen_a_binding_are_refused() {
-        for bad in [
-            "",
-            "a.b",
-            "VGR.#",
-            "*",
-            "#",
-            "-VGR",
-            "_x",
-            "é",
-            "a b",
-            &"x".repeat(64),
-        ] {
-            let err = Topology::new([bad], 20).unwrap_err();
-            assert!(
-                matches!(err, TransportError::InvalidOrgId { .. }),
-                "{bad:?}: {err}"
-            );
-        }
-        assert!(Topology::new(["x".repeat(63)], 20).is_ok());
-        assert!(Topology::new(Vec::<String>::new(), 20).is_ok());
-    }
-
-    #[test]
-    fn delivery_limit_must_fit_a_positive_long_int() {
-        for bad in [0, u32::MAX, i32::MAX as u32 + 1] {
-            let err = Topology::new(["VGR"], bad).unwrap_err();
-            assert!(
-                matches!(err, TransportError::InvalidDeliveryLimit { .. }),
-                "{bad}"
-            );
-        }
-        let t = Topology::new(["VGR"], i32::MAX as u32).unwrap();
-        let args = t.queues()[0].arguments();
-        assert_eq!(
-            args.inner().get("x-delivery-limit"),
-            Some(&AMQPValue::LongInt(i32::MAX))
-        );
-    }
-
-    #[test]
-    fn describe_prints_every_exchange_queue_and_binding() {
-        let text = Topology::new(["VGR", "chalmers"], 20).unwrap().describe();
-        let expected = "\
-exchanges (durable):
-  samverkan.ingress  topic
-  samverkan.egress   topic
-  samverkan.dlx      fanout
-queues (durable, quorum):
-  samverkan.hub.ingress   <- samverkan.ingress \"#\"; dead-lettered to samverkan.dlx after 20 deliveries
-  samverkan.hub.dead      <- samverkan.dlx; no delivery limit
-  samverkan.org.VGR       <- samverkan.egress \"VGR.#\"; dead-lettered to samverkan.dlx after 20 deliveries
-  samverkan.org.chalmers  <- samverkan.egress \"chalmers.#\"; dead-lettered to samverkan.dlx after 20 deliveries
-";
-        assert_eq!(text, expected);
-        assert!(
-            Topology::new(Vec::<&str>::new(), 20)
-                .unwrap()
-                .describe()
-                .contains("no organisations")
-        );
-    }
-}
+mod tests;
