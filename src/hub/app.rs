@@ -243,7 +243,13 @@ pub fn load_catalogue(
 
 fn log_report(path: &std::path::Path, report: &LoadReport) {
     for error in &report.errors {
-        tracing::warn!(file = %path.display(), error = ?error, "catalogue entry skipped");
+        tracing::warn!(
+            file = %path.display(),
+            index = error.index,
+            key = error.key.as_deref(),
+            error = %error.error,
+            "catalogue entry skipped"
+        );
     }
     tracing::info!(file = %path.display(), loaded = report.loaded, skipped = report.errors.len(), "catalogue loaded");
 }

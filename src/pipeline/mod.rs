@@ -21,6 +21,7 @@ mod need;
 pub mod outbox;
 mod reference;
 mod refuse;
+mod span;
 
 use std::sync::RwLock;
 
@@ -148,6 +149,7 @@ impl Pipeline {
             Err(refusal) => return self.refuse(inbound, &refusal).await,
         };
         let Admitted { sender, event } = admitted;
+        span::admitted(&event, &sender);
         if is_reference(event.event_type) {
             // Check a catalogue change against every change recorded so far, not a stale view.
             // Before the transaction: catching up reads through another connection.
@@ -193,9 +195,12 @@ impl Pipeline {
         inbound: &Inbound,
         refusal: &Refusal,
     ) -> Result<Outcome, StoreError> {
+        span::refused(refusal);
         let mut tx = self.store.begin().await?;
         refuse::record(&mut tx, inbound, refusal, self.clock.now()).await?;
         tx.commit().await?;
+        // The sender's mistake, not the operator's: INFO, with the span's event id and sender.
+        tracing::info!(reason = refusal.rejection.reason.as_str(), "refused");
         Ok(Outcome::Refused {
             reason: refusal.rejection.reason,
         })
