@@ -16,13 +16,13 @@ use samverkan::event::CloudEvent;
 use samverkan::transport::INGRESS_EXCHANGE;
 use samverkan::transport::amqp::connect;
 
-pub const HOST: &str = "127.0.0.1:5672";
+pub(crate) const HOST: &str = "127.0.0.1:5672";
 /// Publishes on behalf of the organisations (tag `impersonator`), as tests/it/hub_faults does.
 const PUBLISHER: &str = "samverkan-faults-impersonator";
 const PUBLISHER_PASSWORD: &str = "samverkan-faults";
-pub const VHOST_PREFIX: &str = "samverkan-faults-";
+pub(crate) const VHOST_PREFIX: &str = "samverkan-faults-";
 
-pub fn rabbitmqctl(args: &[&str]) -> anyhow::Result<String> {
+pub(crate) fn rabbitmqctl(args: &[&str]) -> anyhow::Result<String> {
     let output = Command::new("rabbitmqctl")
         .args(args)
         .output()
@@ -37,7 +37,7 @@ pub fn rabbitmqctl(args: &[&str]) -> anyhow::Result<String> {
 }
 
 /// `rabbitmqctl` off the runtime's threads.
-pub async fn rabbitmqctl_async(args: &[&str]) -> anyhow::Result<String> {
+pub(crate) async fn rabbitmqctl_async(args: &[&str]) -> anyhow::Result<String> {
     let args: Vec<String> = args.iter().map(|&a| a.to_owned()).collect();
     tokio::task::spawn_blocking(move || {
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
@@ -47,12 +47,12 @@ pub async fn rabbitmqctl_async(args: &[&str]) -> anyhow::Result<String> {
 }
 
 /// A fresh virtual host, deleted when dropped.
-pub struct Vhost {
+pub(crate) struct Vhost {
     pub name: String,
 }
 
 impl Vhost {
-    pub fn create(fault: &str) -> anyhow::Result<Self> {
+    pub(crate) fn create(fault: &str) -> anyhow::Result<Self> {
         if let Err(out) = rabbitmqctl(&["add_user", PUBLISHER, PUBLISHER_PASSWORD])
             && !out.to_string().contains("already exists")
         {
@@ -69,16 +69,16 @@ impl Vhost {
         Ok(vhost)
     }
 
-    pub fn url(&self, user: &str, password: &str) -> String {
+    pub(crate) fn url(&self, user: &str, password: &str) -> String {
         format!("amqp://{user}:{password}@{HOST}/{}", self.name)
     }
 
-    pub fn publisher_url(&self) -> String {
+    pub(crate) fn publisher_url(&self) -> String {
         self.url(PUBLISHER, PUBLISHER_PASSWORD)
     }
 
     /// Ready messages of `queue`; `None` when the broker or the queue is not there.
-    pub async fn ready(&self, queue: &str) -> Option<u32> {
+    pub(crate) async fn ready(&self, queue: &str) -> Option<u32> {
         let connection = connect(&self.url("guest", "guest"), "faults-look")
             .await
             .ok()?;
@@ -95,7 +95,7 @@ impl Vhost {
     }
 
     /// Messages of every queue of the vhost, ready or delivered and not yet acknowledged.
-    pub async fn messages(&self) -> anyhow::Result<HashMap<String, u64>> {
+    pub(crate) async fn messages(&self) -> anyhow::Result<HashMap<String, u64>> {
         let listed = rabbitmqctl_async(&[
             "list_queues",
             "-p",
@@ -116,7 +116,7 @@ impl Vhost {
     }
 
     /// Everything in `queue`, taken off it (no acknowledgement, so nothing is redelivered).
-    pub async fn drain(&self, queue: &str) -> anyhow::Result<Vec<Vec<u8>>> {
+    pub(crate) async fn drain(&self, queue: &str) -> anyhow::Result<Vec<Vec<u8>>> {
         let connection = connect(&self.url("guest", "guest"), "faults-drain").await?;
         let channel = connection.create_channel().await?;
         let options = BasicConsumeOptions {
@@ -145,7 +145,7 @@ impl Vhost {
     }
 
     /// Delete the vhost (and everything in it).
-    pub fn delete(&self) {
+    pub(crate) fn delete(&self) {
         if let Err(error) = rabbitmqctl(&["delete_vhost", &self.name]) {
             eprintln!("faults: could not delete vhost {}: {error}", self.name);
         }
@@ -161,14 +161,14 @@ impl Drop for Vhost {
 /// Publishes `(broker user, event)` pairs to ingress with confirms; when the broker goes away
 /// it reconnects and publishes what was not confirmed again (so the hub may see an event
 /// twice, as it would from a real sender that retries).
-pub struct Publisher {
+pub(crate) struct Publisher {
     url: String,
     link: Option<(Connection, lapin::Channel)>,
     pub republished: usize,
 }
 
 impl Publisher {
-    pub fn new(url: String) -> Self {
+    pub(crate) fn new(url: String) -> Self {
         Self {
             url,
             link: None,
@@ -196,7 +196,7 @@ impl Publisher {
     }
 
     /// Publish `batch`, retrying what was not confirmed, for up to `limit`.
-    pub async fn publish(
+    pub(crate) async fn publish(
         &mut self,
         batch: &[(String, CloudEvent)],
         limit: Duration,
@@ -276,7 +276,7 @@ impl Publisher {
         Ok(unconfirmed)
     }
 
-    pub async fn close(mut self) {
+    pub(crate) async fn close(mut self) {
         if let Some((connection, _)) = self.link.take() {
             connection.close(200, "done".into()).await.ok();
         }

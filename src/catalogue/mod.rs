@@ -22,9 +22,9 @@
 //! university is the sender of `course.upserted` (which only a university may send) or the
 //! configured owner of a catalogue file, which must be a configured university.
 
-pub mod digest;
+pub(crate) mod digest;
 mod entries;
-pub mod index;
+pub(crate) mod index;
 mod load;
 pub mod model;
 

@@ -12,12 +12,12 @@ mod input;
 mod needs;
 mod onboard;
 mod parked;
-pub mod pii;
+pub(crate) mod pii;
 mod publish;
 mod run;
 mod schemas;
 mod topology;
-pub mod validate;
+pub(crate) mod validate;
 
 use std::io::Write;
 use std::path::PathBuf;

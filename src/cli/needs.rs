@@ -19,7 +19,7 @@ use crate::store::{Store, StoreError, StoredNeed};
 
 /// Print need `id` (of `region`, when given); exit 1 when it is not in the store or, without
 /// `region`, several regions have a need with this id.
-pub fn show(
+pub(super) fn show(
     settings: &Settings,
     id: &str,
     region: Option<&str>,

@@ -55,7 +55,7 @@ fn settlement(handled: &Handled) -> Settle {
 /// Consume until the consumer ends (shutdown or broker closed), handling up to
 /// `settings.workers` deliveries at once; waits for the ones in flight before returning.
 /// While the hub is paused it takes nothing new.
-pub async fn run<C: Consume, P: Publish>(
+pub(crate) async fn run<C: Consume, P: Publish>(
     pipeline: Arc<Pipeline>,
     mut consumer: C,
     publisher: Arc<P>,

@@ -25,11 +25,11 @@ mod context;
 mod course;
 mod explain;
 mod filter;
-pub mod gates;
-pub mod outcome;
+pub(crate) mod gates;
+pub(crate) mod outcome;
 mod partner;
-pub mod profile;
-pub mod rank;
+pub(crate) mod profile;
+pub(crate) mod rank;
 mod reasons;
 #[cfg(test)]
 mod testkit;

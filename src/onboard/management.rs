@@ -16,7 +16,7 @@ use crate::redact::{is_well_formed, redact_url};
 use crate::urls::encode_component;
 
 /// How long one management request may take.
-pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
+pub(crate) const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
 
 /// What went wrong talking to the management API.
 #[derive(Debug, thiserror::Error)]

@@ -26,7 +26,7 @@
 //! as the others.
 
 mod credentials;
-pub mod management;
+pub(crate) mod management;
 pub mod policy;
 mod setup;
 mod user;

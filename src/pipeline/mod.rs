@@ -18,7 +18,7 @@ mod answer;
 mod auth;
 mod close;
 mod need;
-pub mod outbox;
+pub(crate) mod outbox;
 mod reference;
 mod refuse;
 mod span;

@@ -102,7 +102,7 @@ impl RefusedEvent {
 }
 
 /// Write the dead letter, the `message.rejected` (when the sender is known) and the audit row.
-pub async fn record(
+pub(super) async fn record(
     tx: &mut Tx,
     inbound: &Inbound,
     refusal: &Refusal,

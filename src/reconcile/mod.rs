@@ -57,7 +57,7 @@
 mod answer;
 mod apply;
 mod close;
-pub mod deadline;
+pub(crate) mod deadline;
 #[cfg(test)]
 mod fixture;
 mod status;

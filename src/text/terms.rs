@@ -18,7 +18,7 @@
 //! both sides always agree on what a stem is.
 
 /// Letters kept by the truncation stemmer.
-pub const STEM_LEN: usize = 5;
+pub(crate) const STEM_LEN: usize = 5;
 
 /// Shortest word (in letters) that can carry meaning here.
 const MIN_WORD_LEN: usize = 3;
@@ -90,7 +90,7 @@ pub struct Term {
 }
 
 /// The content words of `text`, in order, duplicates kept.
-pub fn terms(text: &str) -> impl Iterator<Item = Term> + '_ {
+pub(crate) fn terms(text: &str) -> impl Iterator<Item = Term> + '_ {
     text.split(|c: char| !c.is_alphanumeric())
         .filter(|word| !word.is_empty())
         .filter_map(|raw| {

@@ -14,9 +14,9 @@ use std::time::Duration;
 use backon::{BackoffBuilder, ExponentialBuilder};
 
 /// Default first delay.
-pub const DEFAULT_INITIAL_BACKOFF: Duration = Duration::from_millis(100);
+pub(super) const DEFAULT_INITIAL_BACKOFF: Duration = Duration::from_millis(100);
 /// Default longest delay.
-pub const DEFAULT_MAX_BACKOFF: Duration = Duration::from_secs(10);
+pub(super) const DEFAULT_MAX_BACKOFF: Duration = Duration::from_secs(10);
 
 /// Delays between reconnect attempts: `initial`, doubling up to `max`, each with jitter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
