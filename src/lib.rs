@@ -15,19 +15,19 @@
 //! | [`event`]     | CloudEvents envelope: bytes/headers → [`event::CloudEvent`] (`decode.rs`, `attributes.rs`), ids, types, reason codes | – |
 //! | [`schema`]    | embedded JSON Schemas, compiled once; `data` checked per event type   | – |
 //! | [`pii`]       | finds personnummer, phone numbers, e-mail in free text; reject/redact | – |
-//! | [`redact`]    | URLs shown without passwords or secret parameters, in every error and log | – |
+//! | `redact`      | URLs shown without passwords or secret parameters, in every error and log | – |
 //! | [`rejection`] | a refusal → `message.rejected` event: reason code, pointers, no values | – |
 //! | [`catalogue`] | courses and partners (`entries.rs`), indexed by topic; loads the catalogue files | file |
 //! | [`matching`]  | a need against the catalogue: gates, filters, scores, reasons         | – |
 //! | [`routing`]   | a need + its matches → challenge, call and status data                | – |
 //! | [`need`]      | the need: [`need::NeedId`] and [`need::NeedKey`], [`need::NeedState`] and its diagram, recipients, answers, [`need::Decision`] | – |
 //! | [`reconcile`] | the need state machine after routing: answers, withdrawal, closing     | – |
-//! | [`urls`]      | a broker or database URL with other credentials, vhost or database (the `url` crate) | – |
+//! | `urls`        | a broker or database URL with other credentials, vhost or database (the `url` crate) | – |
 //! | `dates`       | internal: contract dates and study periods, below catalogue, matching and reconcile | – |
 //! | `text`        | internal: sender text escaped and bounded for echoing; `text::terms`, the tokenizer of catalogue and matching | – |
-//! | [`metrics`]   | delivery counters by outcome and reason code, Prometheus text         | – |
+//! | `metrics`     | delivery counters by outcome and reason code, Prometheus text         | – |
 //! | [`clock`]     | time as a dependency (tests and the demo pin it)                      | – |
-//! | [`pause`]     | the switch that stops taking deliveries while the store is down       | – |
+//! | `pause`       | the switch that stops taking deliveries while the store is down       | – |
 //! | [`pipeline`]  | one delivery: admit → dedupe → guard → route/reconcile → outbox, one transaction; refusals in `refuse.rs` | store |
 //! | [`store`]     | SQLite or PostgreSQL: needs ([`store::StoredNeed`]), recipients, answers, inbox, outbox, audit | SQL |
 //! | [`transport`] | RabbitMQ (reconnecting consumer, confirmed publisher), the in-process broker, [`transport::Topology`], addressing ([`transport::Outbound`]) | AMQP |
@@ -36,8 +36,8 @@
 //! | [`loadgen`]   | `bench`: the hub vs. a pass-through on RabbitMQ, same run; ratio, p50/p99, peak RSS | all |
 //! | [`http`]      | `/healthz`, `/readyz`, `/metrics` for operators (axum)                | HTTP |
 //! | [`settings`]  | layered configuration: defaults → file → `SAMVERKAN__…` environment  | file |
-//! | [`telemetry`] | `tracing` subscriber: env filter, text or JSON to stderr              | stderr |
-//! | [`demo`]      | the whole story in one process on the in-process broker and a temporary SQLite file | SQL |
+//! | `telemetry`   | `tracing` subscriber: env filter, text or JSON to stderr              | stderr |
+//! | `demo`        | the whole story in one process on the in-process broker and a temporary SQLite file | SQL |
 //! | [`cli`]       | the `samverkan` command line, one file per subcommand                 | stdio |
 //!
 //! # How an event flows

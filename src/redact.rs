@@ -45,9 +45,9 @@ const SECRET_PARAMETERS: [&str; 8] = [
 
 /// `url` fit for errors and logs: `postgres://hub:***@db/x?sslpassword=***`.
 ///
-/// A URL that is not [well formed](is_well_formed) is shown as its scheme and a note
+/// A URL that is not well formed (`is_well_formed`) is shown as its scheme and a note
 /// (`amqps… (rest hidden)`); a string without any URL punctuation (`samverkan.db`) as itself.
-/// Callers that refuse such a URL add [`MALFORMED_HINT`].
+/// Callers that refuse such a URL add `MALFORMED_HINT`.
 #[must_use]
 pub fn redact_url(url: &str) -> String {
     match Url::parse(url) {

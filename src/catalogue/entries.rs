@@ -137,7 +137,7 @@ impl Catalogue {
     /// # Errors
     ///
     /// When `org` is not an organisation id, `data` is not a course, or its topics overflow
-    /// the index ([`super::index::MAX_TOPICS`]).
+    /// the index (`super::index::MAX_TOPICS`).
     pub fn upsert_course(&mut self, org: &str, data: &Value) -> Result<(), CatalogueError> {
         let course = Course::deserialize(data).map_err(|source| CatalogueError::InvalidCourse {
             org: org.to_owned(),

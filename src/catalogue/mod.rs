@@ -10,7 +10,7 @@
 //!   the sender of the event (or the owner of the file), never a field of the course data, so
 //!   a university cannot publish courses under another's name.
 //! - **Speed.** Matching a need must not scan every entry. Entries are indexed
-//!   by topic ([`index`]), each posting carries a [`digest`] of the entry's filter facts, the
+//!   by topic (`index`), each posting carries a `digest` of the entry's filter facts, the
 //!   text is tokenized once at upsert, and only entries that could ever be routed to are
 //!   indexed at all.
 //! - **Typed data.** [`model`] keeps only the fields matching reads, as enums and dates.

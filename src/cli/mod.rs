@@ -2,7 +2,7 @@
 //!
 //! Each subcommand lives in its own file and writes to the `out`/`err` writers it is given, so
 //! tests can run it without spawning a process. Machine-readable output goes to stdout, logs go
-//! to stderr (see [`crate::telemetry`]). Exit codes are uniform: 0 success/clean, 1 something
+//! to stderr (see `crate::telemetry`). Exit codes are uniform: 0 success/clean, 1 something
 //! was found (an invalid event, personal data), 2 usage or I/O error.
 
 mod bench;

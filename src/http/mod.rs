@@ -5,7 +5,7 @@
 //! now (`/readyz`: the store can write, the consumer's and the publisher's broker links are up
 //! and the hub is not paused; while it reconnects after a broker restart or waits for its
 //! database, the hub is alive but not ready). Every check has a deadline, so a hung database
-//! makes `/readyz` answer 503, not hang. `/metrics` gives the counters of [`crate::metrics`]
+//! makes `/readyz` answer 503, not hang. `/metrics` gives the counters of `crate::metrics`
 //! plus the outbox and pause gauges, in Prometheus text format.
 //!
 //! Nothing here carries personal data: counts, reason codes and component states only. The

@@ -7,14 +7,14 @@
 //!
 //! The steps:
 //!
-//! 1. **Gates** ([`gates`]): may the need leave the region at all? Visibility `internal`, no
+//! 1. **Gates** (`gates`): may the need leave the region at all? Visibility `internal`, no
 //!    consent to share, unscanned attachments, stage `idea` or closed, no need owner, a past
 //!    deadline, or no targets stop it; *all* failed gates are reported.
 //! 2. **Candidates** from the topic index: only entries sharing at least one topic with the
 //!    need are looked at — never the whole catalogue. A need without tags therefore matches
 //!    nothing; it is reported as `no_tags` rather than compared with everything.
 //! 3. **Filters and score** per candidate: courses in `course`, companies in `partner`;
-//!    the score formula and the bound that skips hopeless candidates are in [`rank`].
+//!    the score formula and the bound that skips hopeless candidates are in `rank`.
 //! 4. **Top N**: per university for courses, overall for companies; reasons are formatted
 //!    for these only.
 //!

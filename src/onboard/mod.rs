@@ -13,7 +13,7 @@
 //!
 //! on the vhost of `amqp.url`. [`plan`] computes that from the configuration (pure);
 //! [`apply`] creates or updates it through the RabbitMQ management HTTP API
-//! (`amqp.management_url`, see [`management`]). Applying is idempotent: an existing user keeps
+//! (`amqp.management_url`, see `management`). Applying is idempotent: an existing user keeps
 //! its password unless a reset is asked for, and its permissions are set again.
 //!
 //! Permissions are not all a user can have: RabbitMQ *tags* grant more (`impersonator` may
