@@ -22,7 +22,7 @@
 //!   has failed before is published alone, so a row that breaks the channel cannot count
 //!   failures against its neighbours: a row is parked only for failures of its own.
 //! - **waiting**: the broker link was down or lost — an outage, not the row's fault. The row is
-//!   given back untouched (no attempt counted) and the relay pauses as a whole, growing to 5 s,
+//!   given back untouched (no attempt counted) and the relay pauses as a whole (jittered, doubling to 5 s),
 //!   since nothing can be published until the broker is back.
 //!
 //! **Several relays, one outbox.** Hub instances sharing a database each run a relay. A claim
@@ -131,7 +131,12 @@ pub async fn run<P: Publish>(
     config: RelayConfig,
     shutdown: Shutdown,
 ) {
-    let mut pause = MIN_PAUSE;
+    let backoff = Backoff {
+        initial: MIN_PAUSE,
+        max: MAX_PAUSE,
+    };
+    // One jittered, doubling schedule per stretch of trouble; any pass that works starts over.
+    let mut pauses = backoff.delays();
     while !shutdown.is_triggered() {
         match relay_once(&store, publisher.as_ref(), &config).await {
             Ok(pass) if pass.waiting > 0 => {
@@ -139,22 +144,20 @@ pub async fn run<P: Publish>(
                     waiting = pass.waiting,
                     "broker unavailable; outbox rows wait for it"
                 );
-                sleep_or_shutdown(pause, &shutdown).await;
-                pause = (pause * 2).min(MAX_PAUSE);
+                sleep_or_shutdown(pauses.next().unwrap_or(MAX_PAUSE), &shutdown).await;
             }
             Ok(pass) if pass.claimed == 0 => {
-                pause = MIN_PAUSE;
+                pauses = backoff.delays();
                 tokio::select! {
                     () = wake.notified() => {}
                     () = tokio::time::sleep(IDLE_POLL) => {}
                     () = shutdown.wait() => {}
                 }
             }
-            Ok(_) => pause = MIN_PAUSE,
+            Ok(_) => pauses = backoff.delays(),
             Err(e) => {
                 tracing::warn!(error = %e, "outbox relay cannot use the store; retrying");
-                sleep_or_shutdown(pause, &shutdown).await;
-                pause = (pause * 2).min(MAX_PAUSE);
+                sleep_or_shutdown(pauses.next().unwrap_or(MAX_PAUSE), &shutdown).await;
             }
         }
     }
