@@ -19,7 +19,7 @@ use crate::pii::PiiGuard;
 use crate::pipeline::{Directory, Pipeline, PipelineParts};
 use crate::schema::{SchemaError, SchemaRegistry};
 use crate::settings::{OrgKind, Settings};
-use crate::store::{Store, StoreError};
+use crate::store::{Retention, Store, StoreError};
 use crate::transport::Topology;
 use crate::transport::{Consume, Publish, Shutdown, TransportError};
 
@@ -150,7 +150,7 @@ fn spawn_background<P: Publish>(
     let retention = &settings.retention;
     let pruning = retention::run(
         store,
-        retention.to_retention(),
+        Retention::from_settings(retention),
         retention.interval(),
         shutdown.clone(),
     );

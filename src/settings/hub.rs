@@ -9,6 +9,11 @@ use serde::Deserialize;
 use super::error::SettingsError;
 use super::org::OrgId;
 
+/// How much shorter than its lease a relay's publishing must be: what is left of the lease
+/// when the publish deadline passes is for marking the rows, before another relay may claim
+/// them. Settings check `hub.relay_lease_secs` against it; the outbox relay applies it.
+pub const RELAY_LEASE_MARGIN: Duration = Duration::from_secs(1);
+
 /// `[hub]`: the worker loop, the close timer and the outbox relay.
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -60,9 +60,9 @@ const MAX_PAUSE: Duration = Duration::from_secs(5);
 /// whose next attempt has come).
 const IDLE_POLL: Duration = Duration::from_millis(500);
 
-/// How much shorter than the lease a batch's publishing must be: what is left of the lease when
-/// the deadline passes is for marking the rows, before another relay may claim them.
-pub const LEASE_MARGIN: Duration = Duration::from_secs(1);
+/// How much shorter than the lease a batch's publishing must be (the settings own the figure,
+/// since they check the lease against it).
+pub const LEASE_MARGIN: Duration = crate::settings::RELAY_LEASE_MARGIN;
 
 /// How much the relay claims at a time, for how long, and how it retries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
