@@ -53,6 +53,7 @@
 mod codes;
 mod connect;
 mod error;
+mod migrations;
 mod outbox;
 mod parked;
 mod records;
@@ -68,6 +69,7 @@ pub use crate::redact::redact_url;
 pub use codes::{AuditAction, ReasonCode};
 pub use connect::Backend;
 pub use error::{Fault, StoreError};
+pub use migrations::migrator;
 pub use parked::ParkedRow;
 pub use records::{
     AuditEntry, AuditRecord, NewNeed, NewRecipient, OutboxMessage, OutboxRow, ReferenceEntry,
