@@ -18,7 +18,7 @@
 //! Loading a file validates each entry against its schema; a bad entry is reported in the
 //! [`LoadReport`] and the rest still load.
 //!
-//! **Kinds.** A partner entry's id must be a configured company ([`check_kind`]); a course's
+//! **Kinds.** A partner entry's id must be a configured company (`check_kind`); a course's
 //! university is the sender of `course.upserted` (which only a university may send) or the
 //! configured owner of a catalogue file, which must be a configured university.
 
@@ -146,7 +146,7 @@ fn found_text(found: Option<OrgKind>) -> String {
 /// # Errors
 ///
 /// [`CatalogueError::WrongKind`] otherwise.
-pub fn check_kind(
+pub(crate) fn check_kind(
     id: &str,
     expected: OrgKind,
     kind_of: &dyn Fn(&str) -> Option<OrgKind>,

@@ -242,7 +242,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Status> {
 }
 
 /// Run one command with loaded settings.
-pub fn dispatch(
+pub(crate) fn dispatch(
     command: Command,
     settings: &Settings,
     out: &mut dyn Write,

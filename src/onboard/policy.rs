@@ -163,7 +163,7 @@ pub async fn apply(
 }
 
 /// The configured policies, on the vhost of `amqp.url`, through `amqp.management_url`.
-pub async fn apply_configured(settings: &Settings) -> Result<Policies, OnboardError> {
+pub(crate) async fn apply_configured(settings: &Settings) -> Result<Policies, OnboardError> {
     let management = Management::new(&settings.amqp.management_url, &settings.amqp.url)?;
     let vhost = vhost_of(&settings.amqp.url)?;
     let policies = Policies::from_settings(&settings.amqp);

@@ -210,7 +210,7 @@ impl Pipeline {
 impl Pipeline {
     /// What a dead letter of `inbound` names (event id, source, type, sender, need id), for a
     /// delivery the worker gives up on: it was admitted, so it decodes, and its sender is known.
-    pub fn origin_of(&self, inbound: &Inbound) -> Origin {
+    pub(crate) fn origin_of(&self, inbound: &Inbound) -> Origin {
         let sender = authenticate(&self.directory, inbound.user_id.as_deref()).ok();
         match crate::event::decode(inbound.raw(), self.limits) {
             Ok(event) => RefusedEvent::of(&event).origin(sender),

@@ -57,13 +57,13 @@ pub use sections::{
 };
 
 /// The embedded defaults, the bottom layer.
-pub const DEFAULTS_TOML: &str = include_str!("../../config/default.toml");
+pub(crate) const DEFAULTS_TOML: &str = include_str!("../../config/default.toml");
 
 /// Prefix of the environment layer's variables.
-pub const ENV_PREFIX: &str = "SAMVERKAN";
+pub(crate) const ENV_PREFIX: &str = "SAMVERKAN";
 
 /// Separates the prefix, the section and the key in the environment layer's variable names.
-pub const ENV_SEPARATOR: &str = "__";
+pub(crate) const ENV_SEPARATOR: &str = "__";
 
 /// The whole configuration of the hub.
 #[derive(Clone, Debug, PartialEq, Deserialize)]

@@ -35,7 +35,7 @@
 //! **Competing instances.** Answers to one need are serialised by the need's row lock
 //! ([`Tx::load_need_for_update`]) and, as a second line, by the need's `version`: the store
 //! keeps it to itself, in the [`StoredNeed`] a load hands out, and checks it when
-//! [`Tx::record_state`] gives that back (a stale one fails with [`StoreError::Conflict`], which
+//! `Tx::record_state` gives that back (a stale one fails with [`StoreError::Conflict`], which
 //! is transient: reload and re-apply). The state machine sees only the plain
 //! [`Need`](crate::need::Need). The inbox's primary key makes the second instance to see an
 //! event skip it.
@@ -60,6 +60,7 @@ mod records;
 mod retention;
 mod rows;
 mod tx;
+mod tx_outbox;
 
 use sqlx::Any;
 use time::OffsetDateTime;
@@ -85,7 +86,7 @@ use crate::need::{NeedId, NeedKey, NeedState};
 use crate::settings::{OrgId, StoreSettings};
 
 /// Connections used when [`Store::connect`] is given only a URL.
-pub const DEFAULT_MAX_CONNECTIONS: u32 = 8;
+pub(crate) const DEFAULT_MAX_CONNECTIONS: u32 = 8;
 
 /// The durable state of the hub over SQLite or PostgreSQL. Cloning is cheap and clones share
 /// the connection pools.
@@ -142,7 +143,7 @@ impl Store {
     /// the write lock on the writer connection (`BEGIN IMMEDIATE; ROLLBACK`); PostgreSQL
     /// answers on a pooled connection and is not read-only (a standby after a fail-over, or
     /// `default_transaction_read_only`). `/readyz` and the hub's pause both ask this.
-    pub async fn probe_write(&self, timeout: std::time::Duration) -> Result<(), StoreError> {
+    pub(crate) async fn probe_write(&self, timeout: std::time::Duration) -> Result<(), StoreError> {
         let probe = async {
             match self.pools.backend {
                 Backend::Sqlite => {
@@ -233,7 +234,7 @@ impl Store {
     /// The recorded reference-data events with an id above `after`, in id order. Ids are
     /// committed in order (see [`Tx::record_reference`]), so a hub that remembers the last id it
     /// applied and asks for the ones after it misses none.
-    pub async fn reference_events_after(
+    pub(crate) async fn reference_events_after(
         &self,
         after: i64,
     ) -> Result<Vec<ReferenceEvent>, StoreError> {

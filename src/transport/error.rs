@@ -231,7 +231,7 @@ impl TransportError {
     }
 
     /// Why the message can never be published, when that is what this error says.
-    pub fn unsendable(&self) -> Option<&Unsendable> {
+    pub(crate) fn unsendable(&self) -> Option<&Unsendable> {
         match self {
             Self::Unsendable { reason, .. } => Some(reason),
             _ => None,

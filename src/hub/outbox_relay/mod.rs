@@ -62,7 +62,7 @@ const IDLE_POLL: Duration = Duration::from_millis(500);
 
 /// How much shorter than the lease a batch's publishing must be (the settings own the figure,
 /// since they check the lease against it).
-pub const LEASE_MARGIN: Duration = crate::settings::RELAY_LEASE_MARGIN;
+pub(crate) const LEASE_MARGIN: Duration = crate::settings::RELAY_LEASE_MARGIN;
 
 /// How much the relay claims at a time, for how long, and how it retries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -84,7 +84,7 @@ impl RelayConfig {
     /// settings require a lease longer than the publisher's confirm timeout plus twice the
     /// margin, so a confirm that arrives in time is never cut off).
     #[must_use]
-    pub fn publish_deadline(&self) -> Duration {
+    pub(crate) fn publish_deadline(&self) -> Duration {
         self.lease
             .saturating_sub(LEASE_MARGIN)
             .max(Duration::from_millis(100))

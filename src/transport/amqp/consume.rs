@@ -89,7 +89,7 @@ impl LinkStatus {
 
     /// Whether the link is up.
     #[must_use]
-    pub fn is_connected(&self) -> bool {
+    pub(crate) fn is_connected(&self) -> bool {
         self.0.load(Ordering::Relaxed)
     }
 
