@@ -232,7 +232,13 @@ pub fn run(cli: Cli) -> anyhow::Result<Status> {
         Some(LogFormatArg::Text) => LogFormat::Text,
         None => settings.log.format,
     };
-    telemetry::init(&settings.log.level, log_format)?;
+    // The demo tells its story on stdout and refuses events on purpose; the hub's INFO lines
+    // about those refusals would only interleave with it. `RUST_LOG` still shows them.
+    let level = match cli.command {
+        Command::Demo => "warn",
+        _ => settings.log.level.as_str(),
+    };
+    telemetry::init(level, log_format)?;
     dispatch(
         cli.command,
         &settings,

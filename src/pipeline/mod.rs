@@ -146,7 +146,10 @@ impl Pipeline {
     pub async fn handle(&self, inbound: &Inbound) -> Result<Outcome, StoreError> {
         let admitted = match admit(inbound, self.limits, &self.directory, &self.registry) {
             Ok(admitted) => admitted,
-            Err(refusal) => return self.refuse(inbound, &refusal).await,
+            Err(refusal) => {
+                span::refused(&refusal);
+                return self.refuse(inbound, &refusal).await;
+            }
         };
         let Admitted { sender, event } = admitted;
         span::admitted(&event, &sender);
@@ -195,7 +198,6 @@ impl Pipeline {
         inbound: &Inbound,
         refusal: &Refusal,
     ) -> Result<Outcome, StoreError> {
-        span::refused(refusal);
         let mut tx = self.store.begin().await?;
         refuse::record(&mut tx, inbound, refusal, self.clock.now()).await?;
         tx.commit().await?;

@@ -32,7 +32,8 @@ pub(super) fn admitted(event: &CloudEvent, sender: &Organisation) {
     }
 }
 
-/// Record what is known of a refused message on the current span.
+/// Record what is known of a message refused at admission on the current span (an admitted
+/// event refused later has its ids recorded already).
 pub(super) fn refused(refusal: &Refusal) {
     let span = Span::current();
     if let Some(sender) = &refusal.sender {
