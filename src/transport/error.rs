@@ -1,8 +1,8 @@
 //! `TransportError`: every way talking to the broker can fail, worded for the operator.
 //!
 //! Messages never contain a broker password (URLs are passed through
-//! [`redact_url`](super::amqp::redact_url) before they are stored here) and never an event's payload:
-//! a publish error names the event by id, exchange and routing key only.
+//! [`redact_url`](super::amqp::redact_url) before they are stored here) and never an event's
+//! payload: a publish error names the event by id, exchange and routing key only.
 
 use lapin::protocol::{AMQPErrorKind, AMQPHardError, AMQPSoftError};
 use thiserror::Error;

@@ -22,8 +22,8 @@
 //!   has failed before is published alone, so a row that breaks the channel cannot count
 //!   failures against its neighbours: a row is parked only for failures of its own.
 //! - **waiting**: the broker link was down or lost — an outage, not the row's fault. The row is
-//!   given back untouched (no attempt counted) and the relay pauses as a whole (jittered, doubling to 5 s),
-//!   since nothing can be published until the broker is back.
+//!   given back untouched (no attempt counted) and the relay pauses as a whole (jittered,
+//!   doubling to 5 s), since nothing can be published until the broker is back.
 //!
 //! **Several relays, one outbox.** Hub instances sharing a database each run a relay. A claim
 //! is a lease (`[hub] relay_lease_secs`): while one relay holds a row the others skip it, so

@@ -1,5 +1,5 @@
-//! [`AmqpPublisher`], the reconnecting confirmed publisher: confirmed, pipelined publishing of [`Outbound`] messages that survives
-//! broker restarts — what the outbox relay publishes with.
+//! [`AmqpPublisher`], the reconnecting confirmed publisher: confirmed, pipelined publishing of
+//! [`Outbound`] messages that survives broker restarts — what the outbox relay publishes with.
 //!
 //! # During an outage, fail fast
 //!
