@@ -9,8 +9,9 @@
 //! 2. drop a short Swedish + English stopword list, plus a few words every healthcare text
 //!    contains (`vård`, `care`, …) and that would make everything look related;
 //! 3. stem by truncation (after dropping the `s` of a short English plural) to the first
-//!    [`STEM_LEN`] letters. Truncation is crude but it is the one stemmer that works for both languages and for Swedish compounds, whose first element
-//!    is usually the meaningful one: `flödet` and `flödeskartläggning` both become `flöde`;
+//!    [`STEM_LEN`] letters. Truncation is crude but it is the one stemmer that works for both
+//!    languages and for Swedish compounds, whose first element is usually the meaningful one:
+//!    `flödet` and `flödeskartläggning` both become `flöde`;
 //! 4. map a short glossary of Swedish stems to their English counterparts (`flöde` → `flow`,
 //!    `förbä(ttring)` → `impro(vement)`), so a Swedish need can meet an English course text.
 //!
