@@ -12,6 +12,7 @@ mod flow;
 #[path = "../it/helpers/mod.rs"]
 mod helpers;
 mod http;
+mod interop;
 mod logs;
 mod matching;
 mod pii;
