@@ -6,6 +6,7 @@
 //! was found (an invalid event, personal data), 2 usage or I/O error.
 
 mod bench;
+mod credentials;
 mod dead_letters;
 mod demo;
 mod input;
@@ -76,8 +77,8 @@ pub enum Command {
         /// The organisation to send as (its broker user becomes the AMQP user_id).
         #[arg(long = "as", value_name = "ORG")]
         org: String,
-        /// Environment variable holding the organisation's broker password; without it the
-        /// `amqp.url` credentials are used.
+        /// Environment variable holding the organisation's broker password; without it
+        /// `amqp.url` must name the organisation's broker user.
         #[arg(long, value_name = "VAR", default_value = "SAMVERKAN_PUBLISH_PASSWORD")]
         password_env: String,
         /// CloudEvent files (sent as they are); `-` reads stdin.
