@@ -13,6 +13,7 @@ mod hostile;
 mod hostile_amqp;
 mod hub_amqp;
 mod hub_faults;
+mod interop_amqp;
 mod kinds;
 mod loadgen;
 mod need_identity;

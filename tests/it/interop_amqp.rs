@@ -1,0 +1,125 @@
+//! Binary-mode CloudEvents as the official SDKs' AMQP bindings send them, on the real
+//! RabbitMQ: attributes in `cloudEvents_` / `ce-` headers, `time` as an AMQP timestamp or as
+//! epoch milliseconds, `data` alone in the body.
+
+use lapin::BasicProperties;
+use lapin::options::{BasicPublishOptions, ConfirmSelectOptions};
+use lapin::types::{AMQPValue, FieldTable};
+use samverkan::event::{CloudEvent, EventType};
+use samverkan::transport::{INGRESS_EXCHANGE, Topology};
+use serde_json::Value;
+
+use crate::hub_amqp::{ORG_PASSWORD, RabbitApp, json, spawn_rabbit_app};
+use crate::need_event;
+
+const PARENT: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+
+/// `event`'s attributes as `prefix` headers, `time` given as `time`, plus a trace parent.
+fn binary_headers(event: &CloudEvent, prefix: &str, time: AMQPValue) -> FieldTable {
+    let mut table = FieldTable::default();
+    let mut text = |name: &str, value: &str| {
+        table.insert(
+            format!("{prefix}{name}").into(),
+            AMQPValue::LongString(value.into()),
+        );
+    };
+    text("specversion", "1.0");
+    text("id", event.id.as_ref());
+    text("source", event.source.as_ref());
+    text("type", event.event_type.as_str());
+    text("dataschema", &event.dataschema);
+    text("traceparent", PARENT);
+    if let Some(subject) = &event.subject {
+        text("subject", subject);
+    }
+    table.insert(format!("{prefix}time").into(), time);
+    table
+}
+
+/// Publish `body` to ingress as `vgr` in binary mode with `headers`.
+async fn publish_binary(app: &RabbitApp, headers: FieldTable, body: &[u8]) {
+    let (connection, channel) = app.channel_as("vgr", ORG_PASSWORD).await;
+    channel
+        .confirm_select(ConfirmSelectOptions::default())
+        .await
+        .expect("confirms");
+    let properties = BasicProperties::default()
+        .with_content_type("application/json".into())
+        .with_delivery_mode(2)
+        .with_user_id("vgr".into())
+        .with_headers(headers);
+    let options = BasicPublishOptions {
+        mandatory: true,
+        immediate: false,
+    };
+    let confirm = channel
+        .basic_publish(
+            INGRESS_EXCHANGE.into(),
+            EventType::NeedSubmitted.as_str().into(),
+            options,
+            body,
+            properties,
+        )
+        .await
+        .expect("publish")
+        .await
+        .expect("confirm");
+    assert!(confirm.is_ack(), "{confirm:?}");
+    connection.close(200, "done".into()).await.ok();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn binary_mode_with_an_amqp_typed_time_is_accepted_and_a_refusal_names_the_event() {
+    let app = spawn_rabbit_app().await;
+    let by_timestamp = need_event("NEED-2026-0101");
+    let seconds = u64::try_from(by_timestamp.time.unix_timestamp()).expect("after 1970");
+    let headers = binary_headers(&by_timestamp, "cloudEvents_", AMQPValue::Timestamp(seconds));
+    publish_binary(
+        &app,
+        headers,
+        &serde_json::to_vec(&by_timestamp.data).expect("JSON"),
+    )
+    .await;
+    let by_millis = need_event("NEED-2026-0102");
+    let millis = i64::try_from(by_millis.time.unix_timestamp_nanos() / 1_000_000).expect("ms");
+    let headers = binary_headers(&by_millis, "cloudEvents_", AMQPValue::LongLongInt(millis));
+    publish_binary(
+        &app,
+        headers,
+        &serde_json::to_vec(&by_millis.data).expect("JSON"),
+    )
+    .await;
+    let refused = need_event("NEED-2026-0103");
+    let headers = binary_headers(&refused, "ce-", AMQPValue::LongLongInt(millis));
+    publish_binary(&app, headers, b"{\"id\": \"not-the-event\",").await;
+
+    let to_vgr = app
+        .take(&Topology::org_queue_name("VGR"), |got| got.len() >= 3)
+        .await;
+    let events: Vec<Value> = to_vgr.iter().map(json).collect();
+    let of = |kind: EventType| -> Vec<&Value> {
+        events
+            .iter()
+            .filter(|e| e["type"] == kind.as_str())
+            .collect()
+    };
+    let mut statuses: Vec<&str> = of(EventType::NeedStatus)
+        .iter()
+        .map(|s| s["subject"].as_str().expect("subject"))
+        .collect();
+    statuses.sort_unstable();
+    assert_eq!(
+        statuses,
+        ["NEED-2026-0101", "NEED-2026-0102"],
+        "{events:#?}"
+    );
+    let rejected = of(EventType::MessageRejected);
+    assert_eq!(rejected.len(), 1, "{events:#?}");
+    assert_eq!(rejected[0]["data"]["reason"], "malformed_json");
+    assert_eq!(rejected[0]["data"]["rejectedEventId"], refused.id.as_ref());
+    assert!(
+        events.iter().all(|e| e["traceparent"] == PARENT),
+        "{events:#?}"
+    );
+    app.stop().await;
+}
