@@ -10,6 +10,7 @@ mod credentials;
 mod dead_letters;
 mod demo;
 mod input;
+mod listen;
 mod needs;
 mod onboard;
 mod parked;
@@ -85,6 +86,9 @@ pub enum Command {
         #[arg(required = true, value_name = "FILE")]
         files: Vec<String>,
     },
+    /// Show what the hub sends an organisation (its verdicts included) as it is sent, from a
+    /// tap that takes nothing from the organisation's queue.
+    Listen(listen::ListenArgs),
     /// Check CloudEvent files (envelope and data) exactly as the hub would.
     Validate {
         /// Output format.
@@ -280,6 +284,7 @@ pub(crate) fn dispatch(
             password_env,
             files,
         } => publish::run(settings, &org, &password_env, &files, out),
+        Command::Listen(args) => listen::run(settings, &args, out, err),
         Command::Validate { format, files } => validate::run(&files, format, limits, out, err),
         Command::Schemas { name } => schemas::run(name.as_deref(), out, err),
         Command::Topology { declare } => topology::run(settings, declare, out),

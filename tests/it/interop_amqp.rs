@@ -1,6 +1,7 @@
 //! Binary-mode CloudEvents as the official SDKs' AMQP bindings send them, on the real
 //! RabbitMQ: attributes in `cloudEvents_` / `ce-` headers, `time` as an AMQP timestamp or as
-//! epoch milliseconds, `data` alone in the body.
+//! epoch milliseconds, `data` alone in the body; and `samverkan listen` showing an
+//! organisation its verdicts.
 
 use lapin::BasicProperties;
 use lapin::options::{BasicPublishOptions, ConfirmSelectOptions};
@@ -10,7 +11,7 @@ use samverkan::transport::{INGRESS_EXCHANGE, Topology};
 use serde_json::Value;
 
 use crate::hub_amqp::{ORG_PASSWORD, RabbitApp, json, spawn_rabbit_app};
-use crate::need_event;
+use crate::{need_event, repo_path};
 
 const PARENT: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
 
@@ -121,5 +122,68 @@ async fn binary_mode_with_an_amqp_typed_time_is_accepted_and_a_refusal_names_the
         events.iter().all(|e| e["traceparent"] == PARENT),
         "{events:#?}"
     );
+    app.stop().await;
+}
+
+/// `samverkan listen --as VGR --format json --count 1` on `vhost`, once it says (on stderr)
+/// that its tap listens.
+fn start_listen(vhost: &str) -> std::process::Child {
+    use std::io::BufRead as _;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_samverkan"))
+        .current_dir(repo_path(""))
+        .args(["--config", "config/sample.toml", "listen", "--as", "VGR"])
+        .args(["--format", "json", "--count", "1"])
+        .env(
+            "SAMVERKAN__AMQP__URL",
+            format!("amqp://guest:guest@127.0.0.1:5672/{vhost}"),
+        )
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run samverkan listen");
+    let stderr = child.stderr.take().expect("stderr");
+    let mut lines = std::io::BufReader::new(stderr).lines();
+    let mut seen = Vec::new();
+    let started = lines.by_ref().map_while(Result::ok).any(|line| {
+        seen.push(line.clone());
+        line.starts_with("listening to a tap of samverkan.org.VGR")
+    });
+    assert!(started, "listen did not start: {seen:#?}");
+    // Keep draining stderr so the child never blocks on a full pipe.
+    std::thread::spawn(move || lines.for_each(drop));
+    child
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn listen_shows_an_organisation_its_rejection_and_takes_nothing_from_its_queue() {
+    let app = spawn_rabbit_app().await;
+    let vhost = app.vhost.clone();
+    let child = tokio::task::spawn_blocking(move || start_listen(&vhost))
+        .await
+        .expect("listen starts");
+    let refused = need_event("NEED-2026-0109");
+    app.send("vgr", &refused).await;
+    let output = tokio::time::timeout(
+        std::time::Duration::from_secs(60),
+        tokio::task::spawn_blocking(move || child.wait_with_output()),
+    )
+    .await
+    .expect("listen ends after one event")
+    .expect("join")
+    .expect("output");
+    assert!(output.status.success(), "{output:?}");
+    let stdout = String::from_utf8(output.stdout).expect("UTF-8");
+    let lines: Vec<Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("one JSON event per line"))
+        .collect();
+    assert_eq!(lines.len(), 1, "{stdout}");
+    assert_eq!(lines[0]["type"], EventType::MessageRejected.as_str());
+    assert_eq!(lines[0]["data"]["reason"], "personal_data");
+    assert_eq!(lines[0]["data"]["rejectedEventId"], refused.id.as_ref());
+    let queued = app
+        .take(&Topology::org_queue_name("VGR"), |got| !got.is_empty())
+        .await;
+    assert_eq!(json(&queued[0])["id"], lines[0]["id"], "the queue kept it");
     app.stop().await;
 }
