@@ -11,6 +11,7 @@ mod dead_letters;
 mod helpers;
 mod hostile;
 mod hostile_amqp;
+mod http_api;
 mod hub_amqp;
 mod hub_faults;
 mod kinds;
