@@ -11,9 +11,9 @@
 //! plus the outbox and pause gauges, in Prometheus text format.
 //!
 //! The API exists because not every university or company runs an AMQP client; it is the same
-//! hub, not a second one: events go through the same pipeline ([`events`]), needs are read
-//! from the same store ([`needs`]), a token stands for an organisation as a broker user does
-//! ([`auth`]), and every error is one [`error::ApiError`].
+//! hub, not a second one: events go through the same pipeline (`events.rs`), needs are read
+//! from the same store (`needs.rs`), a token stands for an organisation as a broker user does
+//! (`auth.rs`), and every error is one `ApiError` (`error.rs`).
 //!
 //! Nothing served carries personal data beyond what passed the PII guard: counts, reason codes,
 //! component states, and a region's own needs. The listener is off unless `[http] listen` is
