@@ -42,7 +42,8 @@ use crate::transport::amqp::LinkStatus;
 /// What the handlers look at.
 #[derive(Debug, Clone)]
 pub struct HttpState {
-    /// The pipeline: its store and its metrics.
+    /// The pipeline: its store, metrics and pause for the operators' endpoints; for the API
+    /// also `handle`, the organisations and the limits.
     pub pipeline: Arc<Pipeline>,
     /// The consumer's broker link; `None` on a transport without one (the in-process broker).
     pub broker: Option<LinkStatus>,
