@@ -86,5 +86,6 @@ pub mod settings;
 pub mod store;
 pub(crate) mod telemetry;
 mod text;
+pub(crate) mod token;
 pub mod transport;
 pub(crate) mod urls;

@@ -16,6 +16,7 @@ pub(crate) mod pii;
 mod publish;
 mod run;
 mod schemas;
+mod tokens;
 mod topology;
 pub(crate) mod validate;
 
@@ -104,6 +105,12 @@ pub enum Command {
         #[arg(long)]
         declare: bool,
     },
+    /// Bearer tokens for organisations that use the HTTP API instead of AMQP.
+    Tokens {
+        /// What to do.
+        #[command(subcommand)]
+        command: TokensCommand,
+    },
     /// Personal-data tools.
     Pii {
         /// What to do.
@@ -126,6 +133,30 @@ pub enum NeedsCommand {
         /// ids are unique within a region).
         #[arg(long)]
         region: Option<String>,
+    },
+}
+
+/// `samverkan tokens …`
+#[derive(Debug, Subcommand)]
+pub enum TokensCommand {
+    /// Issue a token for a configured organisation; prints it once (the store keeps its hash).
+    Issue {
+        /// Output format: the token alone, or `{"token": …, "id": …, "org": …}`.
+        #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+        format: OutputFormat,
+        /// The organisation id, e.g. partner-001.
+        org: String,
+    },
+    /// Every token's id, organisation and times (never a token).
+    List {
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+        format: OutputFormat,
+    },
+    /// Revoke a token by its id; it is refused from then on.
+    Revoke {
+        /// The token's id, as `tokens list` shows it.
+        id: String,
     },
 }
 
@@ -281,6 +312,11 @@ pub(crate) fn dispatch(
         } => publish::run(settings, &org, &password_env, &files, out),
         Command::Validate { format, files } => validate::run(&files, format, limits, out, err),
         Command::Schemas { name } => schemas::run(name.as_deref(), out, err),
+        Command::Tokens { command } => match command {
+            TokensCommand::Issue { format, org } => tokens::issue(settings, &org, format, out),
+            TokensCommand::List { format } => tokens::list(settings, format, out),
+            TokensCommand::Revoke { id } => tokens::revoke(settings, &id, out, err),
+        },
         Command::Topology { declare } => topology::run(settings, declare, out),
         Command::Pii {
             command:

@@ -12,6 +12,7 @@ mod flow;
 #[path = "../it/helpers/mod.rs"]
 mod helpers;
 mod http;
+mod http_logs;
 mod logs;
 mod matching;
 mod pii;
