@@ -11,6 +11,8 @@
 //! Nothing here carries personal data: counts, reason codes and component states only. The
 //! listener is off unless `[http] listen` is set, and is meant for the operators' network.
 
+mod contract;
+
 use std::sync::Arc;
 
 use axum::Router;
@@ -46,6 +48,7 @@ pub(crate) fn router(state: HttpState) -> Router {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
+        .merge(contract::routes())
         .with_state(state)
 }
 
