@@ -9,7 +9,7 @@
 use serde_json::{Map, Value, json};
 
 use super::envelope::{self, BINARY_HEADERS, CLOUD_EVENT};
-use super::payload::schema_components;
+use super::payload::{component_name, schema_components};
 use super::{BrokerAddress, ContractError};
 use crate::event::{EventType, STRUCTURED_CONTENT_TYPE};
 use crate::pipeline::sender_kind;
@@ -38,7 +38,11 @@ pub fn asyncapi_document(server: &BrokerAddress) -> Result<Value, ContractError>
     schemas.insert(BINARY_HEADERS.to_owned(), envelope::binary_headers());
     let messages: Map<String, Value> = EventType::ALL
         .into_iter()
-        .map(|t| (message_id(t), message(t)))
+        .map(|t| {
+            let data = schemas.get(component_name(t.schema_file()));
+            let description = data.and_then(|d| d.get("description"));
+            (message_id(t), message(t, description))
+        })
         .collect();
     Ok(json!({
         "asyncapi": ASYNCAPI_VERSION,
@@ -173,7 +177,8 @@ fn operations() -> Map<String, Value> {
         .collect()
 }
 
-fn message(t: EventType) -> Value {
+/// The message of `t`; `description` is its data schema's.
+fn message(t: EventType, description: Option<&Value>) -> Value {
     let sender = sender_kind(t);
     let mut message = json!({
         "name": t.as_str(),
@@ -186,6 +191,9 @@ fn message(t: EventType) -> Value {
         "payload": envelope::payload(t),
         "bindings": {"amqp": {"messageType": t.as_str(), "bindingVersion": AMQP_BINDING_VERSION}},
     });
+    if let Some(description) = description {
+        message["description"] = description.clone();
+    }
     if t.need_id_pointer().is_some() {
         message["correlationId"] = json!({
             "description": "The need id: the event's subject, and the AMQP correlation_id of \

@@ -16,6 +16,7 @@ fn names_all_twelve_types_each_with_its_schema() {
     for t in EventType::ALL {
         let message = &messages[&message_id(t)];
         assert_eq!(message["name"], t.as_str());
+        assert!(message["description"].is_string(), "{t} has no description");
         let payload = &message["payload"]["properties"];
         assert_eq!(payload["type"]["const"], t.as_str());
         assert_eq!(payload["dataschema"]["const"], t.dataschema());

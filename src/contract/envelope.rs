@@ -84,7 +84,7 @@ pub(super) fn payload(event_type: EventType) -> Value {
         required.push("subject");
         properties["subject"] = json!({
             "type": "string",
-            "description": format!("The need id; must equal data{pointer}."),
+            "description": format!("The need id; must equal /data{pointer}."),
         });
     }
     json!({
