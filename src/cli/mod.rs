@@ -6,6 +6,7 @@
 //! was found (an invalid event, personal data), 2 usage or I/O error.
 
 mod bench;
+mod contract;
 mod dead_letters;
 mod demo;
 mod input;
@@ -51,6 +52,12 @@ pub enum Command {
     /// Load generator: the hub against a pass-through baseline on RabbitMQ, in throwaway vhosts;
     /// reports throughput, p50/p99 latency, peak memory and the ratio.
     Bench(bench::BenchArgs),
+    /// The contract as a document tools read (AsyncAPI 3.0).
+    Contract {
+        /// What to print.
+        #[command(subcommand)]
+        command: ContractCommand,
+    },
     /// The whole story in one process (no broker): needs, PII refusals, matches, answers,
     /// and every need's reconciled status.
     Demo,
@@ -116,6 +123,18 @@ pub enum Command {
         /// What to do.
         #[command(subcommand)]
         command: PiiCommand,
+    },
+}
+
+/// `samverkan contract …`
+#[derive(Debug, Subcommand)]
+pub enum ContractCommand {
+    /// Print the AsyncAPI 3.0 document (what `GET /asyncapi.json` serves).
+    Asyncapi {
+        /// Describe the configured broker (`amqp.url` host and port, never its credentials)
+        /// instead of the placeholder `rabbitmq.example:5672`.
+        #[arg(long)]
+        from_config: bool,
     },
 }
 
@@ -291,6 +310,9 @@ pub(crate) fn dispatch(
         Command::Bench(args) => bench::run(settings, &args, out),
         Command::Onboard(args) => onboard::run(settings, &args, out),
         Command::Demo => demo::run(out),
+        Command::Contract {
+            command: ContractCommand::Asyncapi { from_config },
+        } => contract::asyncapi(settings, from_config, out, err),
         Command::DeadLetters {
             command: DeadLettersCommand::List { limit, format },
         } => dead_letters::list(settings, limit, format, out),

@@ -1,6 +1,7 @@
 //! The hub's HTTP surface: for operators `/healthz`, `/readyz`, `/metrics`; for partners
 //! without an AMQP client the API under `/v1` (`POST /v1/events`, `GET /v1/needs`,
-//! `GET /v1/needs/{id}`, bearer tokens from `samverkan tokens`).
+//! `GET /v1/needs/{id}`, bearer tokens from `samverkan tokens`); for everyone's tools the
+//! contract, `/asyncapi.json` and `/schemas/{file}` (`contract.rs`, no token).
 //!
 //! Orchestrators (Kubernetes, systemd, a load balancer) need to know two different things:
 //! whether the process is alive (`/healthz`: restart it if not) and whether it can do its job
@@ -20,6 +21,7 @@
 //! set.
 
 mod auth;
+mod contract;
 mod error;
 mod events;
 mod needs;
@@ -67,6 +69,7 @@ pub(crate) fn router(state: HttpState) -> Router {
         )
         .route("/v1/needs", get(needs::list_needs))
         .route("/v1/needs/{id}", get(needs::show_need))
+        .merge(contract::routes())
         .with_state(state)
 }
 

@@ -5,6 +5,7 @@
 
 mod answers;
 mod cli;
+mod contract;
 mod docs;
 mod flow;
 // Shared with tests/it; with the `services` feature it also holds helpers only tests/it uses.
