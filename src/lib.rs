@@ -35,6 +35,7 @@
 //! | [`hub`]       | [`hub::App`] (the one assembly), `startup` for `run`, worker loop (outcome → ack), outbox relay, close timer, catalogue poller | all |
 //! | [`loadgen`]   | `bench`: the hub vs. a pass-through on RabbitMQ, same run; ratio, p50/p99, peak RSS | all |
 //! | [`http`]      | `/healthz`, `/readyz`, `/metrics` for operators (axum)                | HTTP |
+//! | [`contract`]  | the AsyncAPI 3.0 document, generated from the event types, schemas and topology | – |
 //! | [`settings`]  | layered configuration: defaults → file → `SAMVERKAN__…` environment  | file |
 //! | `telemetry`   | `tracing` subscriber: env filter, text or JSON to stderr              | stderr |
 //! | `demo`        | the whole story in one process on the in-process broker and a temporary SQLite file | SQL |
@@ -64,6 +65,7 @@
 pub mod catalogue;
 pub mod cli;
 pub mod clock;
+pub mod contract;
 mod dates;
 pub(crate) mod demo;
 pub mod event;
@@ -86,5 +88,6 @@ pub mod settings;
 pub mod store;
 pub(crate) mod telemetry;
 mod text;
+pub(crate) mod token;
 pub mod transport;
 pub(crate) mod urls;

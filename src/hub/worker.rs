@@ -145,7 +145,7 @@ fn count(metrics: &Metrics, handled: &Handled) {
     match handled {
         Handled::Done(Outcome::Accepted { .. }) => metrics.accepted(),
         Handled::Done(Outcome::Duplicate) => metrics.duplicate(),
-        Handled::Done(Outcome::Refused { reason }) => metrics.refused(*reason),
+        Handled::Done(Outcome::Refused { reason, .. }) => metrics.refused(*reason),
         Handled::GaveUp => metrics.refused(RejectReason::RetriesExhausted),
         Handled::Failed(_) | Handled::Interrupted => metrics.requeued(),
     }
@@ -251,7 +251,8 @@ mod tests {
         assert_eq!(done(Outcome::Duplicate), Settle::Ack);
         assert_eq!(
             done(Outcome::Refused {
-                reason: RejectReason::PersonalData
+                reason: RejectReason::PersonalData,
+                data: Box::default(),
             }),
             Settle::Ack
         );

@@ -54,6 +54,9 @@ pub enum Outcome {
     Refused {
         /// Why.
         reason: RejectReason,
+        /// The `message.rejected` data the sender is sent (reason, detail, pointers; never
+        /// values), for a transport that answers the sender directly (HTTP).
+        data: Box<serde_json::Value>,
     },
 }
 
@@ -203,13 +206,46 @@ impl Pipeline {
         tx.commit().await?;
         // The sender's mistake, not the operator's: INFO, with the span's event id and sender.
         tracing::info!(reason = refusal.rejection.reason.as_str(), "refused");
+        let refused = refusal.event.clone().unwrap_or_default();
+        let data = refusal.rejection.to_event(refused.as_refused()).data;
         Ok(Outcome::Refused {
             reason: refusal.rejection.reason,
+            data: Box::new(data),
         })
     }
 }
 
 impl Pipeline {
+    /// The configured organisations (the HTTP API finds a token's organisation here).
+    pub(crate) fn directory(&self) -> &Directory {
+        &self.directory
+    }
+
+    /// The input limits (the HTTP API sets its body limit above `max_message_bytes`).
+    pub(crate) fn limits(&self) -> Limits {
+        self.limits
+    }
+
+    /// Record a refusal a transport made before the pipeline could read the message (an HTTP
+    /// body in a content type that is no CloudEvent), exactly as an admission refusal: dead
+    /// letter, `message.rejected` to the sender known from `inbound.user_id`, audit.
+    pub(crate) async fn refuse_unread(
+        &self,
+        inbound: &Inbound,
+        rejection: crate::rejection::Rejection,
+    ) -> Result<Outcome, StoreError> {
+        let refusal = Refusal {
+            rejection,
+            sender: authenticate(&self.directory, inbound.user_id.as_deref())
+                .ok()
+                .cloned(),
+            event: RefusedEvent::sniff(inbound, self.limits),
+            body: crate::transport::KeptBody::Original,
+        };
+        span::refused(&refusal);
+        self.refuse(inbound, &refusal).await
+    }
+
     /// What a dead letter of `inbound` names (event id, source, type, sender, need id), for a
     /// delivery the worker gives up on: it was admitted, so it decodes, and its sender is known.
     pub(crate) fn origin_of(&self, inbound: &Inbound) -> Origin {

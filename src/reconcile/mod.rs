@@ -60,6 +60,7 @@ mod close;
 pub(crate) mod deadline;
 #[cfg(test)]
 mod fixture;
+mod report;
 mod status;
 mod withdraw;
 
@@ -73,6 +74,7 @@ pub use answer::Answer;
 pub use apply::{AnswerDecision, apply_answer};
 pub use close::close;
 pub use deadline::{closes_at, respond_by_date};
+pub(crate) use report::need_report;
 pub use status::{Counts, status_data};
 pub use withdraw::{Notice, Withdraw, Withdrawal, withdraw};
 

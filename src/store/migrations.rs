@@ -58,6 +58,11 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "outbox_amqp_properties",
         include_str!("../../migrations/sqlite/0008_outbox_amqp_properties.sql"),
     ),
+    (
+        9,
+        "api_tokens",
+        include_str!("../../migrations/sqlite/0009_api_tokens.sql"),
+    ),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (
@@ -99,6 +104,11 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         8,
         "outbox_amqp_properties",
         include_str!("../../migrations/postgres/0008_outbox_amqp_properties.sql"),
+    ),
+    (
+        9,
+        "api_tokens",
+        include_str!("../../migrations/postgres/0009_api_tokens.sql"),
     ),
 ];
 

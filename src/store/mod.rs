@@ -59,6 +59,7 @@ mod parked;
 mod records;
 mod retention;
 mod rows;
+mod tokens;
 mod tx;
 mod tx_outbox;
 
@@ -77,6 +78,7 @@ pub use records::{
     ReferenceEvent, StoredNeed,
 };
 pub use retention::{Pruned, Retention};
+pub use tokens::TokenRecord;
 pub use tx::Tx;
 
 use connect::Pools;
@@ -188,6 +190,35 @@ impl Store {
         let need = fetch_need(&mut tx, key, false).await?;
         tx.commit().await?;
         Ok(need)
+    }
+
+    /// Up to `limit` needs of `region` (in any state, or in `state`), in need id order, each
+    /// read like [`Store::need`]: what `GET /v1/needs` lists for the calling region.
+    pub async fn needs_of_region(
+        &self,
+        region: &OrgId,
+        state: Option<NeedState>,
+        limit: i64,
+    ) -> Result<Vec<StoredNeed>, StoreError> {
+        let ids: Vec<String> = sqlx::query_scalar(
+            "SELECT need_id FROM needs WHERE region = $1 AND ($2 = '' OR state = $2) \
+             ORDER BY need_id LIMIT $3",
+        )
+        .bind(region.as_str())
+        .bind(state.map_or("", NeedState::as_str))
+        .bind(limit)
+        .fetch_all(&self.pools.reader)
+        .await?;
+        let mut needs = Vec::with_capacity(ids.len());
+        for id in ids {
+            let need_id = NeedId::parse(&id)
+                .map_err(|_| StoreError::corrupt("needs.need_id", "not a need id"))?;
+            // A need is never deleted, so each one read here is still there.
+            if let Some(need) = self.need(&NeedKey::new(region.clone(), need_id)).await? {
+                needs.push(need);
+            }
+        }
+        Ok(needs)
     }
 
     /// The regions that have a need with this id, in id order (for an operator who knows only

@@ -117,3 +117,54 @@ async fn a_binary_mode_refusal_names_the_event_id_from_its_headers() {
     assert_eq!(rejected["traceparent"], PARENT);
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn over_http_too_a_binary_refusal_names_the_event_and_continues_its_trace() {
+    let app = spawn_app().await;
+    let config = crate::repo_path("config/sample.toml");
+    let args = [
+        "--config",
+        config.to_str().expect("path"),
+        "tokens",
+        "issue",
+        "VGR",
+    ];
+    let store = [("SAMVERKAN__STORE__URL", app.settings.store.url.as_str())];
+    let output = crate::samverkan_with(&args, b"", &store);
+    assert!(output.status.success(), "{output:?}");
+    let token = String::from_utf8(output.stdout).expect("UTF-8");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("port");
+    let address = listener.local_addr().expect("address");
+    let (trigger, shutdown) = samverkan::transport::Shutdown::new();
+    let state = samverkan::http::HttpState {
+        pipeline: app.pipeline.clone(),
+        broker: None,
+        publisher: None,
+    };
+    tokio::spawn(samverkan::http::serve(listener, state, shutdown));
+    let response = reqwest::Client::new()
+        .post(format!("http://{address}/v1/events"))
+        .header("authorization", format!("Bearer {}", token.trim()))
+        .header("content-type", "application/json")
+        .header("ce-specversion", "1.0")
+        .header("ce-id", "http-binary-refused-1")
+        .header("ce-source", "urn:samverkan:org:VGR")
+        .header("ce-type", EventType::NeedSubmitted.as_str())
+        .header("ce-traceparent", PARENT)
+        .body(r#"{"id": "not-the-event", "#)
+        .send()
+        .await
+        .expect("answered");
+    assert!(response.status().is_client_error(), "{response:?}");
+    let to_vgr = app.org_events("VGR").await;
+    assert_eq!(to_vgr.len(), 1, "{to_vgr:#?}");
+    assert_eq!(
+        to_vgr[0]["data"]["rejectedEventId"],
+        "http-binary-refused-1"
+    );
+    assert_eq!(to_vgr[0]["traceparent"], PARENT);
+    trigger.trigger();
+    app.stop().await;
+}
