@@ -125,14 +125,16 @@ async fn binary_mode_with_an_amqp_typed_time_is_accepted_and_a_refusal_names_the
     app.stop().await;
 }
 
-/// `samverkan listen --as VGR --format json --count 1` on `vhost`, once it says (on stderr)
-/// that its tap listens.
-fn start_listen(vhost: &str) -> std::process::Child {
+/// `samverkan listen --as VGR --format json --count 1 [extra…]` on `vhost`, once it says (on
+/// stderr) that it listens to `what`.
+fn start_listen(vhost: &str, extra: &[&str], what: &str) -> std::process::Child {
     use std::io::BufRead as _;
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_samverkan"))
         .current_dir(repo_path(""))
         .args(["--config", "config/sample.toml", "listen", "--as", "VGR"])
         .args(["--format", "json", "--count", "1"])
+        .args(extra)
+        .env("SAMVERKAN_PUBLISH_PASSWORD", ORG_PASSWORD)
         .env(
             "SAMVERKAN__AMQP__URL",
             format!("amqp://guest:guest@127.0.0.1:5672/{vhost}"),
@@ -146,7 +148,7 @@ fn start_listen(vhost: &str) -> std::process::Child {
     let mut seen = Vec::new();
     let started = lines.by_ref().map_while(Result::ok).any(|line| {
         seen.push(line.clone());
-        line.starts_with("listening to a tap of samverkan.org.VGR")
+        line.starts_with(&format!("listening to {what}"))
     });
     assert!(started, "listen did not start: {seen:#?}");
     // Keep draining stderr so the child never blocks on a full pipe.
@@ -158,9 +160,11 @@ fn start_listen(vhost: &str) -> std::process::Child {
 async fn listen_shows_an_organisation_its_rejection_and_takes_nothing_from_its_queue() {
     let app = spawn_rabbit_app().await;
     let vhost = app.vhost.clone();
-    let child = tokio::task::spawn_blocking(move || start_listen(&vhost))
-        .await
-        .expect("listen starts");
+    let child = tokio::task::spawn_blocking(move || {
+        start_listen(&vhost, &[], "a tap of samverkan.org.VGR")
+    })
+    .await
+    .expect("listen starts");
     let refused = need_event("NEED-2026-0109");
     app.send("vgr", &refused).await;
     let output = tokio::time::timeout(
@@ -185,5 +189,30 @@ async fn listen_shows_an_organisation_its_rejection_and_takes_nothing_from_its_q
         .take(&Topology::org_queue_name("VGR"), |got| !got.is_empty())
         .await;
     assert_eq!(json(&queued[0])["id"], lines[0]["id"], "the queue kept it");
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn listen_consume_takes_the_organisations_queue_as_the_organisation() {
+    let app = spawn_rabbit_app().await;
+    app.send("vgr", &need_event("NEED-2026-0101")).await;
+    let vhost = app.vhost.clone();
+    let child = tokio::task::spawn_blocking(move || {
+        start_listen(&vhost, &["--consume"], "samverkan.org.VGR (consuming")
+    })
+    .await
+    .expect("listen starts");
+    let output = tokio::time::timeout(
+        std::time::Duration::from_secs(60),
+        tokio::task::spawn_blocking(move || child.wait_with_output()),
+    )
+    .await
+    .expect("listen ends after one event")
+    .expect("join")
+    .expect("output");
+    assert!(output.status.success(), "{output:?}");
+    let event: Value = serde_json::from_slice(&output.stdout).expect("one JSON event");
+    assert_eq!(event["type"], EventType::NeedStatus.as_str());
+    assert_eq!(event["subject"], "NEED-2026-0101");
     app.stop().await;
 }
