@@ -7,9 +7,11 @@
 
 mod bench;
 mod contract;
+mod credentials;
 mod dead_letters;
 mod demo;
 mod input;
+mod listen;
 mod needs;
 mod onboard;
 mod parked;
@@ -84,14 +86,17 @@ pub enum Command {
         /// The organisation to send as (its broker user becomes the AMQP user_id).
         #[arg(long = "as", value_name = "ORG")]
         org: String,
-        /// Environment variable holding the organisation's broker password; without it the
-        /// `amqp.url` credentials are used.
+        /// Environment variable holding the organisation's broker password; without it
+        /// `amqp.url` must name the organisation's broker user.
         #[arg(long, value_name = "VAR", default_value = "SAMVERKAN_PUBLISH_PASSWORD")]
         password_env: String,
         /// CloudEvent files (sent as they are); `-` reads stdin.
         #[arg(required = true, value_name = "FILE")]
         files: Vec<String>,
     },
+    /// Show what the hub sends an organisation (its verdicts included) as it is sent, from a
+    /// tap that takes nothing from the organisation's queue.
+    Listen(listen::ListenArgs),
     /// Check CloudEvent files (envelope and data) exactly as the hub would.
     Validate {
         /// Output format.
@@ -332,6 +337,7 @@ pub(crate) fn dispatch(
             password_env,
             files,
         } => publish::run(settings, &org, &password_env, &files, out),
+        Command::Listen(args) => listen::run(settings, &args, out, err),
         Command::Validate { format, files } => validate::run(&files, format, limits, out, err),
         Command::Schemas { name } => schemas::run(name.as_deref(), out, err),
         Command::Tokens { command } => match command {

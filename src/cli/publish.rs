@@ -2,7 +2,8 @@
 //! organisation's system does.
 //!
 //! It connects as the organisation's broker user (password from `--password-env`, default
-//! `SAMVERKAN_PUBLISH_PASSWORD`) and sets the AMQP `user_id` to that user, which RabbitMQ checks:
+//! `SAMVERKAN_PUBLISH_PASSWORD`, or `amqp.url` when that names the user; anything else is
+//! refused before connecting, naming what to set — see `credentials`) and sets the AMQP `user_id` to that user, which RabbitMQ checks:
 //! that is how the hub knows who sent what. Files are sent as they are — invalid ones too, so a
 //! partner can watch the hub's rejections — with confirms and `mandatory`.
 
@@ -14,12 +15,12 @@ use lapin::{BasicProperties, Confirmation};
 use serde_json::Value;
 
 use super::Status;
+use super::credentials::org_url;
 use super::input::{Input, read_limited};
 use crate::event::STRUCTURED_CONTENT_TYPE;
 use crate::settings::Settings;
 use crate::transport::INGRESS_EXCHANGE;
 use crate::transport::amqp::{PERSISTENT, connect};
-use crate::urls::with_credentials;
 
 /// Publish `files` as organisation `org`.
 pub(super) fn run(
@@ -32,11 +33,7 @@ pub(super) fn run(
     let org = settings
         .organisation(org)
         .ok_or_else(|| anyhow!("organisation `{org}` is not configured (see [[organisations]])"))?;
-    let url = match std::env::var(password_env) {
-        Ok(password) => with_credentials(&settings.amqp.url, &org.broker_user, &password)
-            .context("amqp.url cannot take the organisation's credentials")?,
-        Err(_) => settings.amqp.url.clone(),
-    };
+    let url = org_url(&settings.amqp.url, org, password_env)?;
     let limit = settings.limits.max_message_bytes;
     let mut bodies = Vec::new();
     for file in files {

@@ -88,6 +88,40 @@ fn binary_attributes(
     }
 }
 
+/// The binary-mode attributes of a message that may not decode, for naming it in its refusal:
+/// `None` unless it is binary mode. Prefixes may be mixed here (that is one of the refusals);
+/// an attribute given under several prefixes with different values is left out, being
+/// unreadable.
+pub(crate) fn sniff_binary(msg: RawMessage<'_>) -> Option<BTreeMap<String, String>> {
+    if is_structured(msg.content_type) {
+        return None;
+    }
+    let mut attributes: BTreeMap<String, Option<String>> = BTreeMap::new();
+    for (name, value) in msg.headers {
+        let Some(prefix) = PREFIXES.into_iter().find(|p| has_prefix(name, p)) else {
+            continue;
+        };
+        let attribute = name.get(prefix.len()..).unwrap_or_default();
+        attributes
+            .entry(attribute.to_ascii_lowercase())
+            .and_modify(|seen| {
+                if seen.as_ref() != Some(value) {
+                    *seen = None;
+                }
+            })
+            .or_insert_with(|| Some(value.clone()));
+    }
+    if attributes.is_empty() {
+        return None;
+    }
+    Some(
+        attributes
+            .into_iter()
+            .filter_map(|(k, v)| Some((k, v?)))
+            .collect(),
+    )
+}
+
 /// Header names are matched case-insensitively: some clients lower-case them.
 fn has_prefix(name: &str, prefix: &str) -> bool {
     name.len() > prefix.len()
@@ -178,6 +212,29 @@ mod tests {
             decode_with(&h, None).unwrap_err().reason(),
             RejectReason::MixedPrefixes
         );
+    }
+
+    #[test]
+    fn a_binary_message_that_does_not_decode_still_names_its_attributes() {
+        let mut h = headers("ce-");
+        h.insert("cloudEvents_id".into(), "b-1".into());
+        h.insert("cloudEvents_source".into(), "urn:other".into());
+        let raw = |h| RawMessage {
+            body: b"not json",
+            content_type: None,
+            headers: h,
+        };
+        let sniffed = sniff_binary(raw(&h)).expect("binary mode");
+        assert_eq!(sniffed["id"], "b-1");
+        assert_eq!(sniffed["subject"], "NEED-2026-0105");
+        assert!(!sniffed.contains_key("source"), "two different sources");
+        let none = BTreeMap::new();
+        assert_eq!(sniff_binary(raw(&none)), None);
+        let structured = RawMessage {
+            content_type: Some(STRUCTURED_CONTENT_TYPE),
+            ..raw(&h)
+        };
+        assert_eq!(sniff_binary(structured), None);
     }
 
     #[test]

@@ -29,11 +29,7 @@ pub fn admit(
     registry: &SchemaRegistry,
 ) -> Result<Admitted, Box<Refusal>> {
     let event = decode(inbound.raw(), limits).map_err(|err| {
-        let event = if inbound.body.len() <= limits.max_message_bytes {
-            RefusedEvent::sniff(&inbound.body)
-        } else {
-            None
-        };
+        let event = RefusedEvent::sniff(inbound, limits);
         // Authentication still names the sender, so it can be told what to fix.
         let sender = authenticate(directory, inbound.user_id.as_deref())
             .ok()

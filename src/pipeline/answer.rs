@@ -17,7 +17,7 @@ use serde_json::Value;
 
 use super::outbox::to_org;
 use super::{Outcome, Pipeline};
-use crate::event::{CloudEvent, EventType, Issue, RejectReason, Source};
+use crate::event::{CloudEvent, EventType, Issue, RejectReason, Source, Trace};
 use crate::need::{Need, NeedId, NeedKey};
 use crate::pii::GuardOutcome;
 use crate::reconcile::{Answer, Transition, Withdraw, apply_answer, unknown_need, withdraw};
@@ -110,9 +110,11 @@ impl Pipeline {
         event: &CloudEvent,
         sender: &Organisation,
     ) -> Result<(), StoreError> {
-        self.record_transition(tx, stored, transition).await?;
+        let trace = Trace::of(event);
+        self.record_transition(tx, stored, transition, &trace)
+            .await?;
         for (recipient, out) in notices {
-            tx.enqueue(&to_org(&recipient, &out)).await?;
+            tx.enqueue(&to_org(&recipient, &trace.stamp(out))).await?;
         }
         tx.audit(&AuditEntry {
             event_id: Some(event.id.clone()),
@@ -204,12 +206,13 @@ impl Pipeline {
     }
 
     /// Write the new state (checked against the version `stored` was read at) and queue its
-    /// `need.status`.
+    /// `need.status`, carrying the `trace` of the event that caused it.
     pub(super) async fn record_transition(
         &self,
         tx: &mut Tx,
         stored: &StoredNeed,
         transition: &Transition,
+        trace: &Trace,
     ) -> Result<(), StoreError> {
         let need = &transition.need;
         tx.record_state(stored, need).await?;
@@ -219,10 +222,10 @@ impl Pipeline {
             Some(need.need_id.as_str().to_owned()),
             transition.status.clone(),
         );
-        let status = CloudEvent {
+        let status = trace.stamp(CloudEvent {
             time: self.clock.now(),
             ..status
-        };
+        });
         tx.enqueue(&to_org(need.region.as_str(), &status)).await?;
         if transition.state_changed() {
             tx.audit(&AuditEntry {

@@ -22,7 +22,9 @@ impl Pipeline {
             tx.rollback().await?;
             return Ok(false);
         };
-        self.record_transition(&mut tx, &stored, &transition)
+        // No event caused it, so it continues no trace.
+        let trace = crate::event::Trace::default();
+        self.record_transition(&mut tx, &stored, &transition, &trace)
             .await?;
         tx.commit().await?;
         Ok(true)

@@ -239,7 +239,7 @@ impl Pipeline {
             sender: authenticate(&self.directory, inbound.user_id.as_deref())
                 .ok()
                 .cloned(),
-            event: RefusedEvent::sniff(&inbound.body),
+            event: RefusedEvent::sniff(inbound, self.limits),
             body: crate::transport::KeptBody::Original,
         };
         span::refused(&refusal);

@@ -12,7 +12,7 @@ use time::{Date, OffsetDateTime};
 use super::outbox::to_org;
 use super::refuse::{Refusal, RefusedEvent};
 use super::{Outcome, Pipeline};
-use crate::event::{CloudEvent, EventType, Issue, RejectReason, Source};
+use crate::event::{CloudEvent, EventType, Issue, RejectReason, Source, Trace};
 use crate::matching::{MatchOutcome, NeedProfile, match_need};
 use crate::need::{NeedId, NeedKey, NeedState, RecipientKind};
 use crate::pii::{GuardOutcome, JsonFinding, PiiGuard, PiiPolicy};
@@ -74,6 +74,7 @@ impl Pipeline {
         }
         let key = NeedKey::new(sender.id.clone(), need_id.clone());
         tx.insert_recipients(&key, &plan.recipients()).await?;
+        let trace = Trace::of(&event);
         let outbound: Vec<_> = std::mem::take(&mut plan.messages)
             .into_iter()
             .map(|message| {
@@ -83,7 +84,10 @@ impl Pipeline {
                     Some(need_id.as_str().to_owned()),
                     message.data,
                 );
-                to_org(&message.recipient, &CloudEvent { time: now, ..out })
+                to_org(
+                    &message.recipient,
+                    &trace.stamp(CloudEvent { time: now, ..out }),
+                )
             })
             .collect();
         tx.enqueue_all(&outbound).await?;

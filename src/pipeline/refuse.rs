@@ -8,7 +8,10 @@ use serde_json::Value;
 use time::OffsetDateTime;
 
 use super::outbox::{to_org, to_row};
-use crate::event::{CloudEvent, EventId, EventType, Source, is_attribute_token, is_need_id};
+use crate::event::{
+    CloudEvent, EventId, EventType, Limits, Source, Trace, is_attribute_token, is_need_id,
+    sniff_binary,
+};
 use crate::need::NeedId;
 use crate::rejection::{Refused, Rejection};
 use crate::settings::Organisation;
@@ -40,6 +43,8 @@ pub struct RefusedEvent {
     pub subject: Option<String>,
     /// `source`.
     pub source: Option<String>,
+    /// Its valid trace context, continued by the rejection.
+    pub trace: Trace,
 }
 
 impl RefusedEvent {
@@ -50,17 +55,37 @@ impl RefusedEvent {
             event_type: Some(event.event_type.as_str().to_owned()),
             subject: event.subject.clone(),
             source: Some(event.source.as_ref().to_owned()),
+            trace: Trace::of(event),
         }
+    }
+
+    /// Best effort for a message that did not decode: the attributes in its binary-mode
+    /// headers when it has them (its body is then `data`, not an event), else those of its
+    /// JSON body when that is within `limits`.
+    pub(super) fn sniff(inbound: &Inbound, limits: Limits) -> Option<Self> {
+        if let Some(attributes) = sniff_binary(inbound.raw()) {
+            return Some(Self::readable(|key| {
+                attributes.get(key).map(String::as_str)
+            }));
+        }
+        if inbound.body.len() > limits.max_message_bytes {
+            return None;
+        }
+        Self::sniff_body(&inbound.body)
     }
 
     /// Best effort for an event that did not parse: the string attributes of a JSON object
     /// body that are well-formed on their own (an id that is a valid id, a need id as subject).
-    pub(super) fn sniff(body: &[u8]) -> Option<Self> {
+    fn sniff_body(body: &[u8]) -> Option<Self> {
         let Ok(Value::Object(obj)) = serde_json::from_slice::<Value>(body) else {
             return None;
         };
-        let text = |key: &str| obj.get(key).and_then(Value::as_str);
-        Some(Self {
+        Some(Self::readable(|key| obj.get(key).and_then(Value::as_str)))
+    }
+
+    /// The attributes `text` gives that are well-formed on their own.
+    fn readable<'a>(text: impl Fn(&str) -> Option<&'a str>) -> Self {
+        Self {
             id: text("id")
                 .filter(|s| EventId::parse(s).is_ok())
                 .map(str::to_owned),
@@ -71,7 +96,8 @@ impl RefusedEvent {
             source: text("source")
                 .filter(|s| Source::parse(s).is_ok())
                 .map(str::to_owned),
-        })
+            trace: Trace::new(text("traceparent"), text("tracestate")),
+        }
     }
 
     /// The ids a dead letter names, for a refusal from `sender`.
@@ -122,7 +148,7 @@ pub(super) async fn record(
     // by two unknown users); its AMQP message id is the refused event's id where it had one.
     tx.enqueue(&to_row(dead, EventId::new_v7())).await?;
     if let Some(sender) = &refusal.sender {
-        let mut reply = rejection.to_event(event.as_refused());
+        let mut reply = event.trace.stamp(rejection.to_event(event.as_refused()));
         reply.time = now;
         tx.enqueue(&to_org(sender.id.as_str(), &reply)).await?;
     }

@@ -1,13 +1,38 @@
 //! Custom `format` checks for Swedish identifiers that a regular expression cannot express.
 //!
-//! The schemas name these formats (`se-organisationsnummer`, `se-hsa-id`) so other tooling
-//! treats them as annotations, while the hub enforces the Luhn check digit: a mistyped
+//! The hub enforces the Luhn check digit of organisation numbers and HSA-ids: a mistyped
 //! organisation number is caught at the border instead of surfacing as an unknown partner later.
+//! The published schemas do not name these formats, because a generic validator in strict mode
+//! (ajv's default) refuses to compile a schema with a format it does not know; their patterns
+//! carry everything a regular expression can. The hub adds the formats to the `$defs` in
+//! [`CUSTOM`] as it loads the schemas, so its rules are the published ones plus the check digit.
+
+use serde_json::Value;
 
 /// Format name for a Swedish organisationsnummer.
 pub const ORGANISATIONSNUMMER: &str = "se-organisationsnummer";
 /// Format name for an HSA-id.
 pub const HSA_ID: &str = "se-hsa-id";
+
+/// Where the custom formats apply: schema file, `$defs` entry, format.
+pub(super) const CUSTOM: [(&str, &str, &str); 2] = [
+    ("common.v1.json", "organisationsnummer", ORGANISATIONSNUMMER),
+    ("common.v1.json", "hsaId", HSA_ID),
+];
+
+/// `schema` (the contents of `file`) with the custom formats of [`CUSTOM`] added; `Err` names
+/// a `$defs` entry that is missing, so a renamed definition cannot silently lose its check.
+pub(super) fn with_custom_formats(file: &str, mut schema: Value) -> Result<Value, String> {
+    for (_, def, format) in CUSTOM.iter().filter(|(f, _, _)| *f == file) {
+        let entry = schema
+            .get_mut("$defs")
+            .and_then(|defs| defs.get_mut(*def))
+            .and_then(Value::as_object_mut)
+            .ok_or_else(|| format!("{file} has no $defs/{def} for format {format}"))?;
+        entry.insert("format".to_owned(), Value::from(*format));
+    }
+    Ok(schema)
+}
 
 /// `NNNNNN-NNNN` or ten digits, the third digit ≥ 2 (so it can never read as a birth date),
 /// Luhn-valid.
@@ -54,6 +79,25 @@ pub fn is_hsa_id(s: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_custom_formats_land_on_their_defs_or_the_load_fails() {
+        let common = serde_json::json!({"$defs": {"organisationsnummer": {}, "hsaId": {}}});
+        let common = with_custom_formats("common.v1.json", common).unwrap();
+        assert_eq!(common["$defs"]["hsaId"]["format"], HSA_ID);
+        assert_eq!(
+            common["$defs"]["organisationsnummer"]["format"],
+            ORGANISATIONSNUMMER
+        );
+        let renamed = serde_json::json!({"$defs": {"orgnr": {}, "hsaId": {}}});
+        let err = with_custom_formats("common.v1.json", renamed).unwrap_err();
+        assert!(err.contains("$defs/organisationsnummer"), "{err}");
+        let other = serde_json::json!({"x": 1});
+        assert_eq!(
+            with_custom_formats("need.v1.json", other.clone()),
+            Ok(other)
+        );
+    }
 
     #[test]
     fn organisationsnummer_needs_luhn_and_digit_three() {

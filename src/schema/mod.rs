@@ -80,11 +80,13 @@ impl SchemaRegistry {
         let sources = SCHEMA_FILES
             .iter()
             .map(|(file, text)| {
-                serde_json::from_str::<Value>(text)
-                    .map(|json| (*file, json))
-                    .map_err(|source| SchemaError::Json { file, source })
+                let json = serde_json::from_str::<Value>(text)
+                    .map_err(|source| SchemaError::Json { file, source })?;
+                let json =
+                    formats::with_custom_formats(file, json).map_err(SchemaError::Registry)?;
+                Ok((*file, json))
             })
-            .collect::<Result<Vec<_>, _>>()?;
+            .collect::<Result<Vec<_>, SchemaError>>()?;
         let registry = sources
             .iter()
             .try_fold(Registry::new(), |builder, (file, json)| {

@@ -279,3 +279,26 @@ fn the_demo_tells_the_whole_story_without_a_broker_and_never_prints_a_personal_i
         }
     }
 }
+
+#[test]
+fn publish_without_the_organisations_password_names_what_to_set() {
+    let config = repo_path("config/sample.toml");
+    let config = config.to_string_lossy();
+    let need = example(VALID_NEED);
+    let args = ["--config", &config, "publish", "--as", "VGR", &need];
+    let output = samverkan(&args, b"");
+    assert!(!output.status.success());
+    let err = String::from_utf8_lossy(&output.stderr);
+    for named in [
+        "SAMVERKAN_PUBLISH_PASSWORD",
+        "--password-env",
+        "SAMVERKAN__AMQP__URL",
+        "`vgr`",
+    ] {
+        assert!(err.contains(named), "{named} missing from: {err}");
+    }
+    let renamed = ["--password-env", "VGR_PASSWORD"];
+    let args = [&args[..5], &renamed[..], &[need.as_str()]].concat();
+    let err = String::from_utf8_lossy(&samverkan(&args, b"").stderr).into_owned();
+    assert!(err.contains("VGR_PASSWORD"), "{err}");
+}

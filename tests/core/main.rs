@@ -14,6 +14,7 @@ mod flow;
 mod helpers;
 mod http;
 mod http_logs;
+mod interop;
 mod logs;
 mod matching;
 mod pii;

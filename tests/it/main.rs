@@ -15,6 +15,7 @@ mod http_api;
 mod http_outage;
 mod hub_amqp;
 mod hub_faults;
+mod interop_amqp;
 mod kinds;
 mod loadgen;
 mod need_identity;

@@ -6,6 +6,14 @@
 //! rendered to text; tables, arrays, byte arrays and decimals carry no CloudEvents attribute
 //! and are left out rather than guessed at (RabbitMQ's own `x-death` table among them; its
 //! `x-first-death-*` strings stay).
+//!
+//! The `time` attribute (under any prefix of [`PREFIXES`]) is the one typed value the decoder
+//! must understand rather than print: the CloudEvents AMQP binding maps it to an AMQP
+//! timestamp, which AMQP 1.0 counts in milliseconds and 0-9-1 in seconds, and SDKs that have
+//! no timestamp type at hand write the binding's milliseconds as a plain integer. So for
+//! `time`, an integer is epoch milliseconds, a timestamp is seconds (or milliseconds when it
+//! is too large to be seconds, as a 1.0 client's value bridged unchanged would be), and both
+//! become RFC 3339 text; a string is left for the envelope to check.
 
 use std::collections::BTreeMap;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -15,7 +23,7 @@ use lapin::{Acker, BasicProperties};
 
 use super::declare::short_string;
 use super::publish::{APP_ID, PERSISTENT};
-use crate::event::format_time;
+use crate::event::{PREFIXES, format_time};
 use crate::transport::{Inbound, Outbound, TransportError};
 
 /// Split a lapin delivery into what the pipeline reads and the handle that settles it.
@@ -50,8 +58,53 @@ pub(crate) fn header_texts(table: &FieldTable) -> BTreeMap<String, String> {
     table
         .inner()
         .iter()
-        .filter_map(|(name, value)| Some((name.as_str().to_owned(), header_text(value)?)))
+        .filter_map(|(name, value)| {
+            let name = name.as_str();
+            let text = if is_time_header(name) {
+                time_text(value)
+            } else {
+                header_text(value)
+            };
+            Some((name.to_owned(), text?))
+        })
         .collect()
+}
+
+/// Whether `name` is the binary-mode `time` attribute under one of the accepted prefixes.
+fn is_time_header(name: &str) -> bool {
+    PREFIXES.into_iter().any(|prefix| {
+        name.len() == prefix.len() + 4
+            && name
+                .get(..prefix.len())
+                .is_some_and(|p| p.eq_ignore_ascii_case(prefix))
+            && name
+                .get(prefix.len()..)
+                .is_some_and(|t| t.eq_ignore_ascii_case("time"))
+    })
+}
+
+/// A timestamp value at or above this is taken as milliseconds: as seconds it would be after
+/// the year 5000, as milliseconds it is after March 1973.
+const TIMESTAMP_MILLIS_FROM: u64 = 100_000_000_000;
+
+/// The `time` attribute as RFC 3339 text: integers are epoch milliseconds (the AMQP binding's
+/// unit), AMQP 0-9-1 timestamps seconds (see [`TIMESTAMP_MILLIS_FROM`]); anything else as
+/// [`header_text`] renders it. `None` when out of range or not text-like.
+fn time_text(value: &AMQPValue) -> Option<String> {
+    let millis: i128 = match value {
+        AMQPValue::Timestamp(t) if *t >= TIMESTAMP_MILLIS_FROM => i128::from(*t),
+        AMQPValue::Timestamp(seconds) => i128::from(*seconds) * 1000,
+        AMQPValue::ShortShortInt(n) => i128::from(*n),
+        AMQPValue::ShortShortUInt(n) => i128::from(*n),
+        AMQPValue::ShortInt(n) => i128::from(*n),
+        AMQPValue::ShortUInt(n) => i128::from(*n),
+        AMQPValue::LongInt(n) => i128::from(*n),
+        AMQPValue::LongUInt(n) => i128::from(*n),
+        AMQPValue::LongLongInt(n) => i128::from(*n),
+        other => return header_text(other),
+    };
+    let time = time::OffsetDateTime::from_unix_timestamp_nanos(millis.checked_mul(1_000_000)?);
+    Some(format_time(time.ok()?))
 }
 
 /// A header value as text, or `None` when it is not text-like.
@@ -146,6 +199,47 @@ mod tests {
         .map(|(k, v)| (k.to_owned(), v.to_owned()))
         .collect();
         assert_eq!(texts, expected);
+    }
+
+    #[test]
+    fn time_is_rfc3339_from_a_timestamp_epoch_millis_or_text_under_every_prefix() {
+        let cases = [
+            (AMQPValue::Timestamp(1_767_225_600), "2026-01-01T00:00:00Z"),
+            (
+                AMQPValue::Timestamp(1_767_225_600_250),
+                "2026-01-01T00:00:00.25Z",
+            ),
+            (
+                AMQPValue::LongLongInt(1_767_225_600_250),
+                "2026-01-01T00:00:00.25Z",
+            ),
+            (AMQPValue::LongInt(0), "1970-01-01T00:00:00Z"),
+            (
+                AMQPValue::LongString("2026-01-01T01:00:00+01:00".into()),
+                "2026-01-01T01:00:00+01:00",
+            ),
+        ];
+        for prefix in PREFIXES {
+            for name in [format!("{prefix}time"), format!("{prefix}TIME")] {
+                for (value, expected) in &cases {
+                    let mut table = FieldTable::default();
+                    table.insert(name.as_str().into(), value.clone());
+                    assert_eq!(header_texts(&table)[&name], *expected, "{name} {value:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn integers_elsewhere_stay_numbers_and_an_impossible_time_is_left_out() {
+        let mut table = FieldTable::default();
+        table.insert("x-count".into(), AMQPValue::LongLongInt(1_767_225_600_250));
+        table.insert("ce-time".into(), AMQPValue::LongLongInt(i64::MAX));
+        table.insert("ce-timex".into(), AMQPValue::LongInt(5));
+        let texts = header_texts(&table);
+        assert_eq!(texts["x-count"], "1767225600250");
+        assert_eq!(texts["ce-timex"], "5");
+        assert!(!texts.contains_key("ce-time"));
     }
 
     #[test]
