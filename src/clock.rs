@@ -7,7 +7,7 @@
 //! date, so their results never change.
 //!
 //! Contract dates are calendar dates in Europe/Stockholm. Without a time-zone database,
-//! [`stockholm_date`] applies the EU rule Sweden follows: UTC+1, and UTC+2 from 01:00 UTC on
+//! `stockholm_date` applies the EU rule Sweden follows: UTC+1, and UTC+2 from 01:00 UTC on
 //! the last Sunday of March to 01:00 UTC on the last Sunday of October.
 
 use std::sync::Arc;
@@ -30,7 +30,7 @@ pub trait Clock: Send + Sync + std::fmt::Debug {
 }
 
 /// Shared handle to a clock.
-pub type SharedClock = Arc<dyn Clock>;
+pub(crate) type SharedClock = Arc<dyn Clock>;
 
 /// The system clock.
 #[derive(Clone, Copy, Debug, Default)]
@@ -74,7 +74,7 @@ impl Clock for FixedClock {
 
 /// The calendar date in Europe/Stockholm at instant `now`.
 #[must_use]
-pub fn stockholm_date(now: OffsetDateTime) -> Date {
+pub(crate) fn stockholm_date(now: OffsetDateTime) -> Date {
     let utc = now.to_offset(UtcOffset::UTC);
     let year = utc.year();
     let summer_starts = switch_instant(year, Month::March);

@@ -17,14 +17,14 @@ const EPOCH: Date = date!(2000 - 01 - 01);
 
 /// Parses a contract date (`YYYY-MM-DD`); `None` when it is not one.
 #[must_use]
-pub fn parse_date(text: &str) -> Option<Date> {
+pub(crate) fn parse_date(text: &str) -> Option<Date> {
     Date::parse(text, DATE_FORMAT).ok()
 }
 
 /// Formats a date the way the contract writes it (`YYYY-MM-DD`). Hand-rolled: reasons
 /// quote many dates, and this is several times cheaper than a format description.
 #[must_use]
-pub fn format_date(date: Date) -> String {
+pub(crate) fn format_date(date: Date) -> String {
     format!(
         "{:04}-{:02}-{:02}",
         date.year(),
@@ -36,7 +36,7 @@ pub fn format_date(date: Date) -> String {
 /// A date as a saturating day number since 2000-01-01 (before 2000 is day 0, after 2179 the
 /// last day): small enough to copy into every index posting, enough for catalogue dates.
 #[must_use]
-pub fn day_number(date: Date) -> u16 {
+pub(crate) fn day_number(date: Date) -> u16 {
     let days = (date - EPOCH).whole_days().clamp(0, i64::from(u16::MAX));
     u16::try_from(days).unwrap_or(u16::MAX)
 }
@@ -44,7 +44,7 @@ pub fn day_number(date: Date) -> u16 {
 /// The study period `LP3` and `P3` both name: 3 (universities normalise to P1–P4; Chalmers
 /// uses LP1–LP4). `None` for anything else.
 #[must_use]
-pub fn period_number(period: &str) -> Option<u8> {
+pub(crate) fn period_number(period: &str) -> Option<u8> {
     let digits = period
         .strip_prefix("LP")
         .or_else(|| period.strip_prefix('P'))?;

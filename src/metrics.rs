@@ -27,7 +27,7 @@ pub struct Metrics {
 
 /// Gauges read when the metrics are scraped.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct Gauges {
+pub(crate) struct Gauges {
     /// Outbox rows not yet confirmed by the broker, when the store answered.
     pub outbox_pending: Option<i64>,
     /// Outbox rows parked because they can never be published, when the store answered.
@@ -63,7 +63,7 @@ impl Metrics {
     }
 
     /// A store failure of `kind` ([`crate::store::StoreError::kind`]).
-    pub fn store_fault(&self, kind: &'static str) {
+    pub(crate) fn store_fault(&self, kind: &'static str) {
         let mut faults = self.store_faults.lock().unwrap_or_else(|p| p.into_inner());
         *faults.entry(kind).or_insert(0) += 1;
     }
@@ -84,7 +84,7 @@ impl Metrics {
 
     /// Everything in the Prometheus text exposition format (version 0.0.4).
     #[must_use]
-    pub fn render(&self, gauges: Gauges) -> String {
+    pub(crate) fn render(&self, gauges: Gauges) -> String {
         let mut out = String::new();
         let load = |c: &AtomicU64| c.load(Ordering::Relaxed);
         out.push_str(

@@ -65,20 +65,20 @@ impl Pause {
     }
 
     /// Resume; `true` when this call resumed a paused hub.
-    pub fn resume(&self) -> bool {
+    pub(crate) fn resume(&self) -> bool {
         self.state
             .send_if_modified(|paused| std::mem::replace(paused, false))
     }
 
     /// Resolves while (or as soon as) the hub is running.
-    pub async fn until_running(&self) {
+    pub(crate) async fn until_running(&self) {
         let mut receiver = self.state.subscribe();
         // The sender lives as long as `self`, so waiting cannot fail.
         let _ = receiver.wait_for(|paused| !*paused).await;
     }
 
     /// Resolves while (or as soon as) the hub is paused.
-    pub async fn until_paused(&self) {
+    pub(crate) async fn until_paused(&self) {
         let mut receiver = self.state.subscribe();
         let _ = receiver.wait_for(|paused| *paused).await;
     }

@@ -45,9 +45,9 @@ const SECRET_PARAMETERS: [&str; 8] = [
 
 /// `url` fit for errors and logs: `postgres://hub:***@db/x?sslpassword=***`.
 ///
-/// A URL that is not [well formed](is_well_formed) is shown as its scheme and a note
+/// A URL that is not well formed (`is_well_formed`) is shown as its scheme and a note
 /// (`amqps… (rest hidden)`); a string without any URL punctuation (`samverkan.db`) as itself.
-/// Callers that refuse such a URL add [`MALFORMED_HINT`].
+/// Callers that refuse such a URL add `MALFORMED_HINT`.
 #[must_use]
 pub fn redact_url(url: &str) -> String {
     match Url::parse(url) {
@@ -59,7 +59,7 @@ pub fn redact_url(url: &str) -> String {
 /// Whether `url` parses, and parses as written: no unescaped `?`, `#`, `/` or `\` in its
 /// password that would move the user info into the path, query or fragment.
 #[must_use]
-pub fn is_well_formed(url: &str) -> bool {
+pub(crate) fn is_well_formed(url: &str) -> bool {
     Url::parse(url).is_ok_and(|parsed| !misread(url, &parsed))
 }
 
@@ -67,7 +67,7 @@ pub fn is_well_formed(url: &str) -> bool {
 /// A driver that does not know one may log it as "unrecognised", value included, so callers
 /// refuse those their driver does not read.
 #[must_use]
-pub fn secret_parameters(url: &str) -> Vec<String> {
+pub(crate) fn secret_parameters(url: &str) -> Vec<String> {
     let Ok(parsed) = Url::parse(url) else {
         return Vec::new();
     };
@@ -79,7 +79,7 @@ pub fn secret_parameters(url: &str) -> Vec<String> {
 }
 
 /// What to tell the author of a URL that is not [well formed](is_well_formed).
-pub const MALFORMED_HINT: &str = "not a well-formed URL; percent-encode reserved characters \
+pub(crate) const MALFORMED_HINT: &str = "not a well-formed URL; percent-encode reserved characters \
      (@ : / ? # %) in the user name and password, e.g. `?` as %3F";
 
 /// The parser put an `@` after the authority although the text before that `@` has a `:`

@@ -57,7 +57,7 @@ impl<'a> Refused<'a> {
 impl Rejection {
     /// An envelope or schema refusal. Schema errors name the sender's property names, so
     /// every pointer and message is shown escaped.
-    pub fn from_event_error(err: &EventError) -> Self {
+    pub(crate) fn from_event_error(err: &EventError) -> Self {
         Self {
             reason: err.reason(),
             detail: shown(&err.to_string(), MAX_TEXT),

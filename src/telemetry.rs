@@ -26,7 +26,7 @@ use crate::settings::LogFormat;
 /// Why logging could not be set up.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
-pub enum TelemetryError {
+pub(crate) enum TelemetryError {
     /// The filter directives (from `RUST_LOG` or `log.level`) do not parse.
     #[error("invalid log filter {directives:?} from {origin}: {detail}")]
     Filter {
@@ -47,7 +47,7 @@ pub enum TelemetryError {
 /// # Errors
 ///
 /// When the filter does not parse, or a global subscriber is already installed.
-pub fn init(level: &str, format: LogFormat) -> Result<(), TelemetryError> {
+pub(crate) fn init(level: &str, format: LogFormat) -> Result<(), TelemetryError> {
     let filter = filter(std::env::var(EnvFilter::DEFAULT_ENV).ok(), level)?;
     let ansi = std::io::stderr().is_terminal();
     let (text, json) = match format {

@@ -41,7 +41,7 @@ pub enum UrlError {
 /// `text` percent-encoded for one URL component: everything but unreserved characters, so
 /// `/` in a vhost and `@ : % ?` in a password survive the trip through any URL parser.
 #[must_use]
-pub fn encode_component(text: &str) -> String {
+pub(crate) fn encode_component(text: &str) -> String {
     utf8_percent_encode(text, NOT_UNRESERVED).to_string()
 }
 
@@ -50,7 +50,7 @@ pub fn encode_component(text: &str) -> String {
 /// # Errors
 ///
 /// [`UrlError::NoHost`] when `url` has no host.
-pub fn with_credentials(url: &str, user: &str, password: &str) -> Result<String, UrlError> {
+pub(crate) fn with_credentials(url: &str, user: &str, password: &str) -> Result<String, UrlError> {
     let mut parsed = with_host(url)?;
     // Both setters only fail for URLs without a host, which `with_host` has ruled out.
     let user_set = parsed.set_username(&encode_component(user));
@@ -66,7 +66,7 @@ pub fn with_credentials(url: &str, user: &str, password: &str) -> Result<String,
 /// # Errors
 ///
 /// [`UrlError::NoHost`] when `url` has no host.
-pub fn with_vhost(url: &str, vhost: &str) -> Result<String, UrlError> {
+pub(crate) fn with_vhost(url: &str, vhost: &str) -> Result<String, UrlError> {
     with_path_segment(url, vhost)
 }
 
@@ -75,7 +75,7 @@ pub fn with_vhost(url: &str, vhost: &str) -> Result<String, UrlError> {
 /// # Errors
 ///
 /// [`UrlError::NoHost`] when `url` has no host.
-pub fn with_database(url: &str, name: &str) -> Result<String, UrlError> {
+pub(crate) fn with_database(url: &str, name: &str) -> Result<String, UrlError> {
     with_path_segment(url, name)
 }
 

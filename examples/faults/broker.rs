@@ -19,32 +19,32 @@ use samverkan::transport::amqp::connect;
 
 /// The broker under test, chosen once at start (`--amqp-port`, `--management-port`,
 /// `--rabbitmqctl`; scripts/faults passes them for `--broker 3.10` or `--broker 4`).
-pub struct Broker {
+pub(crate) struct Broker {
     /// AMQP port on 127.0.0.1.
-    pub amqp_port: u16,
+    pub(crate) amqp_port: u16,
     /// Management API port on 127.0.0.1 (the hub sets its queue policies through it).
-    pub management_port: u16,
+    pub(crate) management_port: u16,
     /// The command (and leading arguments) of the `rabbitmqctl` that drives this broker's node.
-    pub rabbitmqctl: Vec<String>,
+    pub(crate) rabbitmqctl: Vec<String>,
 }
 
 static BROKER: OnceLock<Broker> = OnceLock::new();
 
 impl Broker {
     /// Choose the broker for the whole run (once).
-    pub fn set(broker: Broker) {
+    pub(crate) fn set(broker: Broker) {
         assert!(BROKER.set(broker).is_ok(), "the broker is chosen once");
     }
 
-    pub fn get() -> &'static Broker {
+    pub(crate) fn get() -> &'static Broker {
         BROKER.get().expect("the broker is chosen at start")
     }
 
-    pub fn host(&self) -> String {
+    pub(crate) fn host(&self) -> String {
         format!("127.0.0.1:{}", self.amqp_port)
     }
 
-    pub fn management_url(&self) -> String {
+    pub(crate) fn management_url(&self) -> String {
         format!("http://127.0.0.1:{}", self.management_port)
     }
 }
@@ -52,9 +52,9 @@ impl Broker {
 /// Publishes on behalf of the organisations (tag `impersonator`), as tests/it/hub_faults does.
 const PUBLISHER: &str = "samverkan-faults-impersonator";
 const PUBLISHER_PASSWORD: &str = "samverkan-faults";
-pub const VHOST_PREFIX: &str = "samverkan-faults-";
+pub(crate) const VHOST_PREFIX: &str = "samverkan-faults-";
 
-pub fn rabbitmqctl(args: &[&str]) -> anyhow::Result<String> {
+pub(crate) fn rabbitmqctl(args: &[&str]) -> anyhow::Result<String> {
     let (program, leading) = Broker::get()
         .rabbitmqctl
         .split_first()
@@ -74,7 +74,7 @@ pub fn rabbitmqctl(args: &[&str]) -> anyhow::Result<String> {
 }
 
 /// `rabbitmqctl` off the runtime's threads.
-pub async fn rabbitmqctl_async(args: &[&str]) -> anyhow::Result<String> {
+pub(crate) async fn rabbitmqctl_async(args: &[&str]) -> anyhow::Result<String> {
     let args: Vec<String> = args.iter().map(|&a| a.to_owned()).collect();
     tokio::task::spawn_blocking(move || {
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
@@ -84,12 +84,12 @@ pub async fn rabbitmqctl_async(args: &[&str]) -> anyhow::Result<String> {
 }
 
 /// A fresh virtual host, deleted when dropped.
-pub struct Vhost {
+pub(crate) struct Vhost {
     pub name: String,
 }
 
 impl Vhost {
-    pub fn create(fault: &str) -> anyhow::Result<Self> {
+    pub(crate) fn create(fault: &str) -> anyhow::Result<Self> {
         if let Err(out) = rabbitmqctl(&["add_user", PUBLISHER, PUBLISHER_PASSWORD])
             && !out.to_string().contains("already exists")
         {
@@ -106,7 +106,7 @@ impl Vhost {
         Ok(vhost)
     }
 
-    pub fn url(&self, user: &str, password: &str) -> String {
+    pub(crate) fn url(&self, user: &str, password: &str) -> String {
         format!(
             "amqp://{user}:{password}@{}/{}",
             Broker::get().host(),
@@ -114,12 +114,12 @@ impl Vhost {
         )
     }
 
-    pub fn publisher_url(&self) -> String {
+    pub(crate) fn publisher_url(&self) -> String {
         self.url(PUBLISHER, PUBLISHER_PASSWORD)
     }
 
     /// Ready messages of `queue`; `None` when the broker or the queue is not there.
-    pub async fn ready(&self, queue: &str) -> Option<u32> {
+    pub(crate) async fn ready(&self, queue: &str) -> Option<u32> {
         let connection = connect(&self.url("guest", "guest"), "faults-look")
             .await
             .ok()?;
@@ -136,7 +136,7 @@ impl Vhost {
     }
 
     /// Messages of every queue of the vhost, ready or delivered and not yet acknowledged.
-    pub async fn messages(&self) -> anyhow::Result<HashMap<String, u64>> {
+    pub(crate) async fn messages(&self) -> anyhow::Result<HashMap<String, u64>> {
         let listed = rabbitmqctl_async(&[
             "list_queues",
             "-p",
@@ -157,7 +157,7 @@ impl Vhost {
     }
 
     /// Everything in `queue`, taken off it (no acknowledgement, so nothing is redelivered).
-    pub async fn drain(&self, queue: &str) -> anyhow::Result<Vec<Vec<u8>>> {
+    pub(crate) async fn drain(&self, queue: &str) -> anyhow::Result<Vec<Vec<u8>>> {
         let connection = connect(&self.url("guest", "guest"), "faults-drain").await?;
         let channel = connection.create_channel().await?;
         let options = BasicConsumeOptions {
@@ -186,7 +186,7 @@ impl Vhost {
     }
 
     /// Delete the vhost (and everything in it).
-    pub fn delete(&self) {
+    pub(crate) fn delete(&self) {
         if let Err(error) = rabbitmqctl(&["delete_vhost", &self.name]) {
             eprintln!("faults: could not delete vhost {}: {error}", self.name);
         }
@@ -202,14 +202,14 @@ impl Drop for Vhost {
 /// Publishes `(broker user, event)` pairs to ingress with confirms; when the broker goes away
 /// it reconnects and publishes what was not confirmed again (so the hub may see an event
 /// twice, as it would from a real sender that retries).
-pub struct Publisher {
+pub(crate) struct Publisher {
     url: String,
     link: Option<(Connection, lapin::Channel)>,
     pub republished: usize,
 }
 
 impl Publisher {
-    pub fn new(url: String) -> Self {
+    pub(crate) fn new(url: String) -> Self {
         Self {
             url,
             link: None,
@@ -237,7 +237,7 @@ impl Publisher {
     }
 
     /// Publish `batch`, retrying what was not confirmed, for up to `limit`.
-    pub async fn publish(
+    pub(crate) async fn publish(
         &mut self,
         batch: &[(String, CloudEvent)],
         limit: Duration,
@@ -317,7 +317,7 @@ impl Publisher {
         Ok(unconfirmed)
     }
 
-    pub async fn close(mut self) {
+    pub(crate) async fn close(mut self) {
         if let Some((connection, _)) = self.link.take() {
             connection.close(200, "done".into()).await.ok();
         }

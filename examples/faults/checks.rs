@@ -12,7 +12,7 @@ use crate::broker::Vhost;
 use crate::workload::latest;
 
 #[derive(Debug, Default)]
-pub struct Counts {
+pub(crate) struct Counts {
     /// Events whose effect is missing, plus outbound messages that never reached their queue.
     pub lost: usize,
     /// Effects applied more than once (routed twice, an answer applied twice, a status or a
@@ -33,7 +33,7 @@ impl Counts {
     }
 }
 
-pub async fn check(
+pub(crate) async fn check(
     db: &AnyPool,
     vhost: &Vhost,
     needs: &[(String, CloudEvent)],

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 
 /// The hub process; killed when dropped.
-pub struct Hub {
+pub(crate) struct Hub {
     child: Child,
     binary: PathBuf,
     repo: PathBuf,
@@ -18,7 +18,7 @@ pub struct Hub {
 }
 
 impl Hub {
-    pub fn start(
+    pub(crate) fn start(
         binary: &Path,
         repo: &Path,
         env: Vec<(String, String)>,
@@ -41,13 +41,13 @@ impl Hub {
     }
 
     /// Start it again on the same store, vhost and log (after a kill).
-    pub fn restart(&mut self) -> anyhow::Result<()> {
+    pub(crate) fn restart(&mut self) -> anyhow::Result<()> {
         self.child = spawn(&self.binary, &self.repo, &self.env, &self.log)?;
         Ok(())
     }
 
     /// An error (with the log's end) when the process has exited.
-    pub fn check_running(&mut self) -> anyhow::Result<()> {
+    pub(crate) fn check_running(&mut self) -> anyhow::Result<()> {
         if let Some(status) = self.child.try_wait()? {
             bail!(
                 "`samverkan run` exited ({status}); its log ends:\n{}",
@@ -57,14 +57,14 @@ impl Hub {
         Ok(())
     }
 
-    pub fn kill(&mut self) -> anyhow::Result<()> {
+    pub(crate) fn kill(&mut self) -> anyhow::Result<()> {
         self.child.kill()?;
         self.child.wait()?;
         Ok(())
     }
 
     /// SIGTERM, and wait (at most 30 s) for a clean stop.
-    pub async fn terminate(&mut self) -> anyhow::Result<()> {
+    pub(crate) async fn terminate(&mut self) -> anyhow::Result<()> {
         let pid = self.child.id().to_string();
         Command::new("kill").args(["-TERM", &pid]).status()?;
         let deadline = Instant::now() + Duration::from_secs(30);
@@ -84,7 +84,7 @@ impl Hub {
     }
 
     /// The HTTP status of `/readyz` (0 when nothing answers within 3 s).
-    pub async fn readyz(&self) -> u16 {
+    pub(crate) async fn readyz(&self) -> u16 {
         let client = reqwest::Client::new();
         let url = format!("http://{}/readyz", self.http);
         match tokio::time::timeout(Duration::from_secs(3), client.get(url).send()).await {
@@ -93,7 +93,7 @@ impl Hub {
         }
     }
 
-    pub fn log_tail(&self, bytes: usize) -> String {
+    pub(crate) fn log_tail(&self, bytes: usize) -> String {
         let log = std::fs::read_to_string(&self.log).unwrap_or_default();
         let start = log.len().saturating_sub(bytes);
         let start = (start..log.len())
@@ -103,7 +103,7 @@ impl Hub {
     }
 
     /// Lines of the log at WARN or ERROR level.
-    pub fn warnings(&self) -> Vec<String> {
+    pub(crate) fn warnings(&self) -> Vec<String> {
         std::fs::read_to_string(&self.log)
             .unwrap_or_default()
             .lines()
@@ -148,7 +148,7 @@ fn spawn(
 }
 
 /// A free port on 127.0.0.1 for the hub's HTTP surface.
-pub fn free_port() -> anyhow::Result<u16> {
+pub(crate) fn free_port() -> anyhow::Result<u16> {
     let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
     Ok(listener.local_addr()?.port())
 }

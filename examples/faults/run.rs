@@ -21,7 +21,7 @@ const RECOVERY_LIMIT: Duration = Duration::from_secs(120);
 /// How long the hub may take to finish everything once the stream has ended.
 const SETTLE_LIMIT: Duration = Duration::from_secs(180);
 
-pub struct Outcome {
+pub(crate) struct Outcome {
     fault: Fault,
     events: usize,
     counts: Counts,
@@ -33,7 +33,7 @@ pub struct Outcome {
 }
 
 impl Outcome {
-    pub fn header() -> String {
+    pub(crate) fn header() -> String {
         format!(
             "{:<26} {:>6} {:>5} {:>10} {:>13} {:>5}  {:>12}  {:>11}",
             "fault",
@@ -47,7 +47,7 @@ impl Outcome {
         )
     }
 
-    pub fn line(&self) -> String {
+    pub(crate) fn line(&self) -> String {
         let recovered = match (self.ready_after, self.status_after) {
             (Some(a), Some(b)) => format!("{:.1} s", a.max(b).as_secs_f64()),
             _ => "never".to_owned(),
@@ -65,7 +65,7 @@ impl Outcome {
         )
     }
 
-    pub fn passed(&self) -> bool {
+    pub(crate) fn passed(&self) -> bool {
         self.counts.lost == 0
             && self.counts.duplicated == 0
             && self.counts.wrong == 0
@@ -76,7 +76,7 @@ impl Outcome {
     }
 }
 
-pub async fn run(fault: Fault, o: &Options) -> anyhow::Result<Outcome> {
+pub(crate) async fn run(fault: Fault, o: &Options) -> anyhow::Result<Outcome> {
     let started = Instant::now();
     let vhost = Vhost::create(fault.name())?;
     let mut notes = Vec::new();

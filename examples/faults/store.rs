@@ -8,10 +8,10 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use sqlx::{AnyConnection, AnyPool, AssertSqlSafe, Connection as _};
 
-pub const DATABASE_PREFIX: &str = "samverkan_faults_";
+pub(crate) const DATABASE_PREFIX: &str = "samverkan_faults_";
 
 /// A fresh PostgreSQL database, dropped (with its sessions) when this is dropped.
-pub struct PgDatabase {
+pub(crate) struct PgDatabase {
     admin_url: String,
     pub name: String,
     /// The database, directly on 127.0.0.1:5432.
@@ -19,7 +19,7 @@ pub struct PgDatabase {
 }
 
 impl PgDatabase {
-    pub async fn create(admin_url: &str, fault: &str) -> anyhow::Result<Self> {
+    pub(crate) async fn create(admin_url: &str, fault: &str) -> anyhow::Result<Self> {
         let mut admin = AnyConnection::connect(admin_url)
             .await
             .context("PostgreSQL on 127.0.0.1:5432")?;
@@ -40,7 +40,7 @@ impl PgDatabase {
 
     /// Make new sessions on the database read-only (or writable again), and end the current
     /// ones, as a fail-over to a standby (and back) would.
-    pub async fn set_read_only(&self, on: bool) -> anyhow::Result<()> {
+    pub(crate) async fn set_read_only(&self, on: bool) -> anyhow::Result<()> {
         let value = if on { "on" } else { "off" };
         let mut admin = AnyConnection::connect(&self.admin_url).await?;
         for sql in [
@@ -89,13 +89,13 @@ impl Drop for PgDatabase {
 
 /// A TCP proxy in front of PostgreSQL on 127.0.0.1:5432 that can go away and come back on
 /// the same port.
-pub struct Proxy {
+pub(crate) struct Proxy {
     pub address: SocketAddr,
     task: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl Proxy {
-    pub async fn start() -> anyhow::Result<Self> {
+    pub(crate) async fn start() -> anyhow::Result<Self> {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let address = listener.local_addr()?;
         Ok(Self {
@@ -105,7 +105,7 @@ impl Proxy {
     }
 
     /// Cut every connection and refuse new ones.
-    pub async fn stop(&mut self) {
+    pub(crate) async fn stop(&mut self) {
         if let Some(task) = self.task.take() {
             task.abort();
             let _ = task.await;
@@ -113,7 +113,7 @@ impl Proxy {
     }
 
     /// Accept connections again, on the same port.
-    pub async fn restart(&mut self) -> anyhow::Result<()> {
+    pub(crate) async fn restart(&mut self) -> anyhow::Result<()> {
         let listener = tokio::net::TcpListener::bind(self.address).await?;
         self.task = Some(tokio::spawn(forward(listener)));
         Ok(())
@@ -143,12 +143,12 @@ async fn forward(listener: tokio::net::TcpListener) {
 }
 
 /// The small tmpfs `scripts/faults` mounted for SQLite.
-pub struct SmallDisk {
+pub(crate) struct SmallDisk {
     pub dir: PathBuf,
 }
 
 impl SmallDisk {
-    pub fn new(dir: &Path) -> anyhow::Result<Self> {
+    pub(crate) fn new(dir: &Path) -> anyhow::Result<Self> {
         let dir = dir.join(format!("run-{}", std::process::id()));
         std::fs::create_dir_all(&dir)?;
         Ok(Self { dir })
@@ -159,7 +159,7 @@ impl SmallDisk {
     }
 
     /// Write a filler file until the disk is full; the bytes written.
-    pub fn fill(&self) -> anyhow::Result<u64> {
+    pub(crate) fn fill(&self) -> anyhow::Result<u64> {
         let mut file = std::fs::File::create(self.filler())?;
         let block = vec![0u8; 64 * 1024];
         let mut written = 0u64;
@@ -172,7 +172,7 @@ impl SmallDisk {
         Ok(written)
     }
 
-    pub fn free(&self) -> anyhow::Result<()> {
+    pub(crate) fn free(&self) -> anyhow::Result<()> {
         std::fs::remove_file(self.filler())?;
         Ok(())
     }
@@ -185,6 +185,6 @@ impl Drop for SmallDisk {
 }
 
 /// `SELECT count(*) …` on the driver's own pool.
-pub async fn count(db: &AnyPool, sql: &'static str) -> anyhow::Result<i64> {
+pub(crate) async fn count(db: &AnyPool, sql: &'static str) -> anyhow::Result<i64> {
     Ok(sqlx::query_scalar::<_, i64>(sql).fetch_one(db).await?)
 }

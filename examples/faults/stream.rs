@@ -16,14 +16,14 @@ use crate::workload::{Recipient, Rng, answers_for};
 const NEEDS_PER_TICK: usize = 25;
 
 /// What the stream sent.
-pub struct Streamed {
+pub(crate) struct Streamed {
     pub answers: Vec<(String, CloudEvent)>,
     pub republished: usize,
     pub error: Option<String>,
 }
 
 /// Publish the needs at a steady pace and, as each need is stored, its answers (one or two).
-pub async fn stream(
+pub(crate) async fn stream(
     url: String,
     needs: Vec<(String, CloudEvent)>,
     db: AnyPool,

@@ -11,7 +11,7 @@ use time::OffsetDateTime;
 
 /// `count` copies of the sample need NEED-2026-0101 as `need.submitted` from VGR, ids
 /// `<prefix>-00001`…, each as (broker user, event).
-pub fn need_events(
+pub(crate) fn need_events(
     repo: &Path,
     prefix: &str,
     count: usize,
@@ -42,17 +42,17 @@ pub fn need_events(
 }
 
 /// A recipient of the needs (all copies of one need have the same ones).
-pub struct Recipient {
+pub(crate) struct Recipient {
     pub org_id: String,
     pub university: bool,
     pub courses: Value,
 }
 
 /// A small deterministic generator (SplitMix64): shuffles, event ids and times.
-pub struct Rng(pub u64);
+pub(crate) struct Rng(pub u64);
 
 impl Rng {
-    pub fn next(&mut self) -> u64 {
+    pub(crate) fn next(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
@@ -60,11 +60,11 @@ impl Rng {
         z ^ (z >> 31)
     }
 
-    pub fn below(&mut self, n: usize) -> usize {
+    pub(crate) fn below(&mut self, n: usize) -> usize {
         (self.next() % n as u64) as usize
     }
 
-    pub fn shuffle<T>(&mut self, items: &mut [T]) {
+    pub(crate) fn shuffle<T>(&mut self, items: &mut [T]) {
         for i in (1..items.len()).rev() {
             items.swap(i, self.below(i + 1));
         }
@@ -74,7 +74,7 @@ impl Rng {
 /// `count` answers to need `id`, round-robin over its `recipients`: universities offer one of
 /// their matched course instances or decline; companies propose, show interest or decline.
 /// Times fall within three minutes after `base`; ids begin with random hex.
-pub fn answers_for(
+pub(crate) fn answers_for(
     id: &str,
     recipients: &[Recipient],
     count: usize,
@@ -126,7 +126,7 @@ pub fn answers_for(
 
 /// The hub's rule: the latest answer has the latest millisecond time, ties broken by the
 /// greater event id.
-pub fn latest<'a>(answers: impl Iterator<Item = &'a CloudEvent>) -> Option<&'a CloudEvent> {
+pub(crate) fn latest<'a>(answers: impl Iterator<Item = &'a CloudEvent>) -> Option<&'a CloudEvent> {
     answers.max_by_key(|e| {
         (
             e.time.unix_timestamp_nanos() / 1_000_000,

@@ -1,4 +1,4 @@
--- The hub's durable state (DESIGN.md §4, §5), PostgreSQL dialect.
+-- The hub's durable state: needs, recipients, answers, inbox, outbox and audit; PostgreSQL dialect.
 --
 -- migrations/sqlite/0001_store.sql creates the same tables, columns and constraints; only the
 -- spelling of an auto-increment key, of a byte string and of the code checks differs. Times are

@@ -19,7 +19,7 @@ use super::model::{
 use crate::dates::day_number;
 
 /// The call types of the contract, in bit order (`common.v1.json#/$defs/callType`).
-pub const CALL_TYPES: [&str; 5] = [
+pub(crate) const CALL_TYPES: [&str; 5] = [
     "open_innovation_call",
     "market_dialogue",
     "procurement_notice",
@@ -30,7 +30,7 @@ pub const CALL_TYPES: [&str; 5] = [
 /// Filter facts of one entry; see the module docs. Courses and partners use the fields
 /// differently, through the accessors below.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Digest {
+pub(crate) struct Digest {
     flags: u16,
     days: [u16; 4],
 }
@@ -91,7 +91,7 @@ impl Digest {
 
     /// The course's data policy fits a need of this visibility.
     #[must_use]
-    pub fn policy_fits(self, visibility: Visibility) -> bool {
+    pub(crate) fn policy_fits(self, visibility: Visibility) -> bool {
         match visibility {
             Visibility::Internal => false,
             Visibility::Public => self.flags & POLICY_PUBLIC != 0,
@@ -103,13 +103,13 @@ impl Digest {
     /// earliest opening and the latest deadline of the open intakes. `false` proves that no
     /// intake is open today.
     #[must_use]
-    pub fn intake_may_be_open(self, today: u16) -> bool {
+    pub(crate) fn intake_may_be_open(self, today: u16) -> bool {
         self.days[0] <= today && today <= self.days[1]
     }
 
     /// The course is taught in `language`.
     #[must_use]
-    pub fn taught_in(self, language: LanguageCode) -> bool {
+    pub(crate) fn taught_in(self, language: LanguageCode) -> bool {
         let bit = match language {
             LanguageCode::Sv => TAUGHT_SV,
             LanguageCode::En => TAUGHT_EN,
@@ -119,7 +119,7 @@ impl Digest {
 
     /// Study periods (bit n = period n) of the instances with an open intake.
     #[must_use]
-    pub fn open_periods(self) -> u8 {
+    pub(crate) fn open_periods(self) -> u8 {
         u8::try_from((self.flags >> PERIOD_SHIFT) & 0x1f).unwrap_or(0)
     }
 
@@ -166,25 +166,25 @@ impl Digest {
 
     /// Registry status and subscription are active.
     #[must_use]
-    pub fn active(self) -> bool {
+    pub(crate) fn active(self) -> bool {
         self.flags & ACTIVE != 0
     }
 
     /// The subscription is paused on `today` (through its `pausedUntil` day).
     #[must_use]
-    pub fn paused_on(self, today: u16) -> bool {
+    pub(crate) fn paused_on(self, today: u16) -> bool {
         self.days[0] != 0 && today <= self.days[0]
     }
 
     /// The subscription includes the call type at `index` of [`CALL_TYPES`].
     #[must_use]
-    pub fn subscribes_to_call(self, index: usize) -> bool {
+    pub(crate) fn subscribes_to_call(self, index: usize) -> bool {
         index < CALL_TYPES.len() && self.flags & (1 << (CALL_SHIFT + index as u16)) != 0
     }
 
     /// The subscription accepts needs of this visibility.
     #[must_use]
-    pub fn accepts(self, visibility: Visibility) -> bool {
+    pub(crate) fn accepts(self, visibility: Visibility) -> bool {
         match visibility {
             Visibility::Internal => false,
             Visibility::Public => self.flags & SEES_PUBLIC != 0,
@@ -194,19 +194,19 @@ impl Digest {
 
     /// An NDA is signed (valid or not).
     #[must_use]
-    pub fn nda_signed(self) -> bool {
+    pub(crate) fn nda_signed(self) -> bool {
         self.flags & NDA_SIGNED != 0
     }
 
     /// The NDA is signed and valid on `today` (through its `expires` day).
     #[must_use]
-    pub fn nda_valid_on(self, today: u16) -> bool {
+    pub(crate) fn nda_valid_on(self, today: u16) -> bool {
         self.nda_signed() && today <= self.days[1]
     }
 
     /// The subscription takes calls in `language`.
     #[must_use]
-    pub fn speaks(self, language: LanguageCode) -> bool {
+    pub(crate) fn speaks(self, language: LanguageCode) -> bool {
         let bit = match language {
             LanguageCode::Sv => SPEAKS_SV,
             LanguageCode::En => SPEAKS_EN,
@@ -216,13 +216,13 @@ impl Digest {
 
     /// Lowest TRL the partner wants calls for (1 when any).
     #[must_use]
-    pub fn trl_min(self) -> u16 {
+    pub(crate) fn trl_min(self) -> u16 {
         self.days[2]
     }
 
     /// The product's TRL, `None` for services.
     #[must_use]
-    pub fn product_trl(self) -> Option<u8> {
+    pub(crate) fn product_trl(self) -> Option<u8> {
         u8::try_from(self.days[3]).ok().filter(|&trl| trl > 0)
     }
 }

@@ -62,10 +62,6 @@ impl<T> Slots<T> {
     fn get(&self, slot: u32) -> Option<&T> {
         self.items.get(slot as usize)?.as_ref()
     }
-
-    fn len(&self) -> usize {
-        self.items.len() - self.free.len()
-    }
 }
 
 /// A course with what matching precomputes for it.
@@ -137,7 +133,7 @@ impl Catalogue {
     /// # Errors
     ///
     /// When `org` is not an organisation id, `data` is not a course, or its topics overflow
-    /// the index ([`super::index::MAX_TOPICS`]).
+    /// the index (`super::index::MAX_TOPICS`).
     pub fn upsert_course(&mut self, org: &str, data: &Value) -> Result<(), CatalogueError> {
         let course = Course::deserialize(data).map_err(|source| CatalogueError::InvalidCourse {
             org: org.to_owned(),
@@ -289,18 +285,6 @@ impl Catalogue {
     pub fn partner(&self, id: &str) -> Option<&Partner> {
         let slot = *self.partner_keys.get(id)?;
         self.partners.get(slot).map(|s| &s.partner)
-    }
-
-    /// Number of courses stored.
-    #[must_use]
-    pub fn course_count(&self) -> usize {
-        self.courses.len()
-    }
-
-    /// Number of partners stored.
-    #[must_use]
-    pub fn partner_count(&self) -> usize {
-        self.partners.len()
     }
 
     /// Universities that have (or had) courses here, in order of first appearance.

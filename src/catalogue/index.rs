@@ -21,59 +21,53 @@ use super::digest::Digest;
 /// How many distinct topics the catalogue can index: the bits of a [`TopicSet`]. The shared
 /// vocabulary has 36; the schema's enum keeps unknown topics out, so 128 leaves room for
 /// several minor revisions.
-pub const MAX_TOPICS: usize = 128;
+pub(crate) const MAX_TOPICS: usize = 128;
 
 /// A small integer standing for one topic string.
-pub type TopicId = u8;
+pub(crate) type TopicId = u8;
 
 /// A set of topics as a bitset (two words, so that it packs into a [`Posting`] without the
 /// 16-byte alignment of a `u128`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-pub struct TopicSet([u64; 2]);
+pub(crate) struct TopicSet([u64; 2]);
 
 impl TopicSet {
     /// The empty set.
-    pub const EMPTY: Self = Self([0; 2]);
+    pub(crate) const EMPTY: Self = Self([0; 2]);
 
     /// Adds a topic.
-    pub fn insert(&mut self, id: TopicId) {
+    pub(crate) fn insert(&mut self, id: TopicId) {
         self.0[usize::from(id / 64) & 1] |= 1u64 << (id % 64);
     }
 
     /// The set with `id` added.
     #[must_use]
-    pub fn with(mut self, id: TopicId) -> Self {
+    pub(crate) fn with(mut self, id: TopicId) -> Self {
         self.insert(id);
         self
     }
 
     /// Whether `id` is in the set.
     #[must_use]
-    pub fn contains(self, id: TopicId) -> bool {
+    pub(crate) fn contains(self, id: TopicId) -> bool {
         self.0[usize::from(id / 64) & 1] & (1u64 << (id % 64)) != 0
     }
 
     /// Topics in both sets.
     #[must_use]
-    pub fn and(self, other: Self) -> Self {
+    pub(crate) fn and(self, other: Self) -> Self {
         Self([self.0[0] & other.0[0], self.0[1] & other.0[1]])
-    }
-
-    /// Topics in either set.
-    #[must_use]
-    pub fn or(self, other: Self) -> Self {
-        Self([self.0[0] | other.0[0], self.0[1] | other.0[1]])
     }
 
     /// Number of topics.
     #[must_use]
-    pub fn len(self) -> usize {
+    pub(crate) fn len(self) -> usize {
         (self.0[0].count_ones() + self.0[1].count_ones()) as usize
     }
 
     /// At least two topics (cheaper than [`TopicSet::len`] where only that matters).
     #[must_use]
-    pub fn has_several(self) -> bool {
+    pub(crate) fn has_several(self) -> bool {
         let [low, high] = self.0;
         (low != 0 && high != 0)
             || low & low.wrapping_sub(1) != 0
@@ -82,21 +76,21 @@ impl TopicSet {
 
     /// No topics.
     #[must_use]
-    pub fn is_empty(self) -> bool {
+    pub(crate) fn is_empty(self) -> bool {
         self.0 == [0; 2]
     }
 }
 
 /// Topic strings ↔ [`TopicId`]s, in order of first appearance.
 #[derive(Clone, Debug, Default)]
-pub struct Topics {
+pub(crate) struct Topics {
     ids: HashMap<String, TopicId>,
     names: Vec<String>,
 }
 
 impl Topics {
     /// The id of `topic`, interning it when new; `None` when [`MAX_TOPICS`] are taken.
-    pub fn intern(&mut self, topic: &str) -> Option<TopicId> {
+    pub(crate) fn intern(&mut self, topic: &str) -> Option<TopicId> {
         if let Some(&id) = self.ids.get(topic) {
             return Some(id);
         }
@@ -110,39 +104,27 @@ impl Topics {
 
     /// The id of a known topic.
     #[must_use]
-    pub fn get(&self, topic: &str) -> Option<TopicId> {
+    pub(crate) fn get(&self, topic: &str) -> Option<TopicId> {
         self.ids.get(topic).copied()
     }
 
     /// The string of an id.
     #[must_use]
-    pub fn name(&self, id: TopicId) -> &str {
+    pub(crate) fn name(&self, id: TopicId) -> &str {
         self.names.get(usize::from(id)).map_or("", String::as_str)
-    }
-
-    /// Number of interned topics (also the number of posting lists).
-    #[must_use]
-    pub fn len(&self) -> usize {
-        self.names.len()
-    }
-
-    /// No topic interned yet.
-    #[must_use]
-    pub fn is_empty(&self) -> bool {
-        self.names.is_empty()
     }
 }
 
 /// Text stems ↔ dense `u32` ids. Stems are never forgotten: the vocabulary of a catalogue is
 /// bounded by the languages, not by the number of entries.
 #[derive(Clone, Debug, Default)]
-pub struct Terms {
+pub(crate) struct Terms {
     ids: HashMap<String, u32>,
 }
 
 impl Terms {
     /// The id of `stem`, interning it when new.
-    pub fn intern(&mut self, stem: &str) -> u32 {
+    pub(crate) fn intern(&mut self, stem: &str) -> u32 {
         if let Some(&id) = self.ids.get(stem) {
             return id;
         }
@@ -154,26 +136,14 @@ impl Terms {
 
     /// The id of a known stem.
     #[must_use]
-    pub fn get(&self, stem: &str) -> Option<u32> {
+    pub(crate) fn get(&self, stem: &str) -> Option<u32> {
         self.ids.get(stem).copied()
-    }
-
-    /// Number of distinct stems.
-    #[must_use]
-    pub fn len(&self) -> usize {
-        self.ids.len()
-    }
-
-    /// No stem interned yet.
-    #[must_use]
-    pub fn is_empty(&self) -> bool {
-        self.ids.is_empty()
     }
 }
 
 /// One entry in a topic's posting list (32 bytes).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Posting {
+pub(crate) struct Posting {
     /// The entry's slot in the catalogue.
     pub slot: u32,
     /// The owning university's index (courses; 0 for partners).
@@ -186,13 +156,13 @@ pub struct Posting {
 
 /// One list of postings per topic, sorted by slot.
 #[derive(Clone, Debug, Default)]
-pub struct Postings {
+pub(crate) struct Postings {
     lists: Vec<Vec<Posting>>,
 }
 
 impl Postings {
     /// Adds `posting` under every topic of its topic set.
-    pub fn insert(&mut self, posting: Posting) {
+    pub(crate) fn insert(&mut self, posting: Posting) {
         let slot = posting.slot;
         for id in ids(posting.topics) {
             let index = usize::from(id);
@@ -208,7 +178,7 @@ impl Postings {
     }
 
     /// Removes `slot` from every topic of `topics`.
-    pub fn remove(&mut self, slot: u32, topics: TopicSet) {
+    pub(crate) fn remove(&mut self, slot: u32, topics: TopicSet) {
         for id in ids(topics) {
             if let Some(list) = self.lists.get_mut(usize::from(id))
                 && let Ok(at) = list.binary_search_by_key(&slot, |p| p.slot)
@@ -220,7 +190,7 @@ impl Postings {
 
     /// The postings of `topic`, by ascending slot.
     #[must_use]
-    pub fn get(&self, topic: TopicId) -> &[Posting] {
+    pub(crate) fn get(&self, topic: TopicId) -> &[Posting] {
         self.lists
             .get(usize::from(topic))
             .map_or(&[], Vec::as_slice)
@@ -228,7 +198,7 @@ impl Postings {
 }
 
 /// The ids in a set, ascending.
-pub fn ids(set: TopicSet) -> impl Iterator<Item = TopicId> {
+pub(crate) fn ids(set: TopicSet) -> impl Iterator<Item = TopicId> {
     let mut bits = u128::from(set.0[0]) | (u128::from(set.0[1]) << 64);
     std::iter::from_fn(move || {
         if bits == 0 {

@@ -10,7 +10,7 @@
 //!   the sender of the event (or the owner of the file), never a field of the course data, so
 //!   a university cannot publish courses under another's name.
 //! - **Speed.** Matching a need must not scan every entry. Entries are indexed
-//!   by topic ([`index`]), each posting carries a [`digest`] of the entry's filter facts, the
+//!   by topic (`index`), each posting carries a `digest` of the entry's filter facts, the
 //!   text is tokenized once at upsert, and only entries that could ever be routed to are
 //!   indexed at all.
 //! - **Typed data.** [`model`] keeps only the fields matching reads, as enums and dates.
@@ -18,13 +18,13 @@
 //! Loading a file validates each entry against its schema; a bad entry is reported in the
 //! [`LoadReport`] and the rest still load.
 //!
-//! **Kinds.** A partner entry's id must be a configured company ([`check_kind`]); a course's
+//! **Kinds.** A partner entry's id must be a configured company (`check_kind`); a course's
 //! university is the sender of `course.upserted` (which only a university may send) or the
 //! configured owner of a catalogue file, which must be a configured university.
 
-pub mod digest;
+pub(crate) mod digest;
 mod entries;
-pub mod index;
+pub(crate) mod index;
 mod load;
 pub mod model;
 
@@ -146,7 +146,7 @@ fn found_text(found: Option<OrgKind>) -> String {
 /// # Errors
 ///
 /// [`CatalogueError::WrongKind`] otherwise.
-pub fn check_kind(
+pub(crate) fn check_kind(
     id: &str,
     expected: OrgKind,
     kind_of: &dyn Fn(&str) -> Option<OrgKind>,

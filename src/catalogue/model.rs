@@ -228,13 +228,7 @@ pub struct Nda {
     pub expires: Option<Date>,
 }
 
-impl Nda {
-    /// Signed and not expired on `day` (valid through its `expires` date).
-    #[must_use]
-    pub fn valid_on(&self, day: Date) -> bool {
-        self.signed && self.expires.is_none_or(|expires| day <= expires)
-    }
-}
+impl Nda {}
 
 /// A partner's subscription to innovation calls.
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]

@@ -43,7 +43,11 @@ pub struct BenchArgs {
 }
 
 /// Run the bench and print its report.
-pub fn run(settings: &Settings, args: &BenchArgs, out: &mut dyn Write) -> anyhow::Result<Status> {
+pub(super) fn run(
+    settings: &Settings,
+    args: &BenchArgs,
+    out: &mut dyn Write,
+) -> anyhow::Result<Status> {
     let store: StoreChoice = args.store.parse()?;
     let options = BenchOptions {
         needs: args.needs as usize,

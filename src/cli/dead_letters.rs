@@ -19,7 +19,7 @@ use crate::text::shown;
 use crate::transport::amqp::{DeadLetters, connect, peek};
 
 /// Print up to `limit` dead letters, oldest first, and the count per reason.
-pub fn list(
+pub(super) fn list(
     settings: &Settings,
     limit: usize,
     format: OutputFormat,

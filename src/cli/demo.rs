@@ -7,7 +7,7 @@ use anyhow::Context;
 use super::Status;
 
 /// Run the demo on a fresh runtime.
-pub fn run(out: &mut dyn Write) -> anyhow::Result<Status> {
+pub(super) fn run(out: &mut dyn Write) -> anyhow::Result<Status> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -9,11 +9,11 @@ use std::io::{self, Read};
 use std::path::Path;
 
 /// The name stdin goes by on the command line and in reports.
-pub const STDIN: &str = "-";
+pub(super) const STDIN: &str = "-";
 
 /// What was read from one input.
 #[derive(Debug)]
-pub enum Input {
+pub(super) enum Input {
     /// The whole input, at most `limit` bytes.
     Bytes(Vec<u8>),
     /// The input is larger than `limit`; `size` is its length when known, else `limit + 1`.
@@ -21,7 +21,7 @@ pub enum Input {
 }
 
 /// Read `name` (a path, or `-` for stdin) up to `limit` bytes.
-pub fn read_limited(name: &str, limit: usize) -> io::Result<Input> {
+pub(super) fn read_limited(name: &str, limit: usize) -> io::Result<Input> {
     if name == STDIN {
         return read_from(io::stdin().lock(), limit, None);
     }

@@ -2,22 +2,24 @@
 //!
 //! Each subcommand lives in its own file and writes to the `out`/`err` writers it is given, so
 //! tests can run it without spawning a process. Machine-readable output goes to stdout, logs go
-//! to stderr (see [`crate::telemetry`]). Exit codes are uniform: 0 success/clean, 1 something
+//! to stderr (see `crate::telemetry`). Exit codes are uniform: 0 success/clean, 1 something
 //! was found (an invalid event, personal data), 2 usage or I/O error.
 
 mod bench;
+mod contract;
 mod dead_letters;
 mod demo;
 mod input;
 mod needs;
 mod onboard;
 mod parked;
-pub mod pii;
+pub(crate) mod pii;
 mod publish;
 mod run;
 mod schemas;
+mod tokens;
 mod topology;
-pub mod validate;
+pub(crate) mod validate;
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -50,6 +52,12 @@ pub enum Command {
     /// Load generator: the hub against a pass-through baseline on RabbitMQ, in throwaway vhosts;
     /// reports throughput, p50/p99 latency, peak memory and the ratio.
     Bench(bench::BenchArgs),
+    /// The contract as a document tools read (AsyncAPI 3.0).
+    Contract {
+        /// What to print.
+        #[command(subcommand)]
+        command: ContractCommand,
+    },
     /// The whole story in one process (no broker): needs, PII refusals, matches, answers,
     /// and every need's reconciled status.
     Demo,
@@ -104,11 +112,29 @@ pub enum Command {
         #[arg(long)]
         declare: bool,
     },
+    /// Bearer tokens for organisations that use the HTTP API instead of AMQP.
+    Tokens {
+        /// What to do.
+        #[command(subcommand)]
+        command: TokensCommand,
+    },
     /// Personal-data tools.
     Pii {
         /// What to do.
         #[command(subcommand)]
         command: PiiCommand,
+    },
+}
+
+/// `samverkan contract …`
+#[derive(Debug, Subcommand)]
+pub enum ContractCommand {
+    /// Print the AsyncAPI 3.0 document (what `GET /asyncapi.json` serves).
+    Asyncapi {
+        /// Describe the configured broker (`amqp.url` host and port, never its credentials)
+        /// instead of the placeholder `rabbitmq.example:5672`.
+        #[arg(long)]
+        from_config: bool,
     },
 }
 
@@ -126,6 +152,30 @@ pub enum NeedsCommand {
         /// ids are unique within a region).
         #[arg(long)]
         region: Option<String>,
+    },
+}
+
+/// `samverkan tokens …`
+#[derive(Debug, Subcommand)]
+pub enum TokensCommand {
+    /// Issue a token for a configured organisation; prints it once (the store keeps its hash).
+    Issue {
+        /// Output format: the token alone, or `{"token": …, "id": …, "org": …}`.
+        #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+        format: OutputFormat,
+        /// The organisation id, e.g. partner-001.
+        org: String,
+    },
+    /// Every token's id, organisation and times (never a token).
+    List {
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+        format: OutputFormat,
+    },
+    /// Revoke a token by its id; it is refused from then on.
+    Revoke {
+        /// The token's id, as `tokens list` shows it.
+        id: String,
     },
 }
 
@@ -232,7 +282,13 @@ pub fn run(cli: Cli) -> anyhow::Result<Status> {
         Some(LogFormatArg::Text) => LogFormat::Text,
         None => settings.log.format,
     };
-    telemetry::init(&settings.log.level, log_format)?;
+    // The demo tells its story on stdout and refuses events on purpose; the hub's INFO lines
+    // about those refusals would only interleave with it. `RUST_LOG` still shows them.
+    let level = match cli.command {
+        Command::Demo => "warn",
+        _ => settings.log.level.as_str(),
+    };
+    telemetry::init(level, log_format)?;
     dispatch(
         cli.command,
         &settings,
@@ -242,7 +298,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Status> {
 }
 
 /// Run one command with loaded settings.
-pub fn dispatch(
+pub(crate) fn dispatch(
     command: Command,
     settings: &Settings,
     out: &mut dyn Write,
@@ -254,6 +310,9 @@ pub fn dispatch(
         Command::Bench(args) => bench::run(settings, &args, out),
         Command::Onboard(args) => onboard::run(settings, &args, out),
         Command::Demo => demo::run(out),
+        Command::Contract {
+            command: ContractCommand::Asyncapi { from_config },
+        } => contract::asyncapi(settings, from_config, out, err),
         Command::DeadLetters {
             command: DeadLettersCommand::List { limit, format },
         } => dead_letters::list(settings, limit, format, out),
@@ -275,6 +334,11 @@ pub fn dispatch(
         } => publish::run(settings, &org, &password_env, &files, out),
         Command::Validate { format, files } => validate::run(&files, format, limits, out, err),
         Command::Schemas { name } => schemas::run(name.as_deref(), out, err),
+        Command::Tokens { command } => match command {
+            TokensCommand::Issue { format, org } => tokens::issue(settings, &org, format, out),
+            TokensCommand::List { format } => tokens::list(settings, format, out),
+            TokensCommand::Revoke { id } => tokens::revoke(settings, &id, out, err),
+        },
         Command::Topology { declare } => topology::run(settings, declare, out),
         Command::Pii {
             command:

@@ -9,17 +9,16 @@
 use std::io::Write;
 
 use anyhow::{Context, anyhow};
-use serde_json::json;
 
 use super::{OutputFormat, Status};
 use crate::need::{NeedId, NeedKey};
-use crate::reconcile::Counts;
+use crate::reconcile::{Counts, need_report};
 use crate::settings::{OrgId, Settings};
 use crate::store::{Store, StoreError, StoredNeed};
 
 /// Print need `id` (of `region`, when given); exit 1 when it is not in the store or, without
 /// `region`, several regions have a need with this id.
-pub fn show(
+pub(super) fn show(
     settings: &Settings,
     id: &str,
     region: Option<&str>,
@@ -61,7 +60,11 @@ pub fn show(
         return Ok(Status::Found);
     };
     match format {
-        OutputFormat::Json => writeln!(out, "{}", serde_json::to_string_pretty(&as_json(&need))?)?,
+        OutputFormat::Json => writeln!(
+            out,
+            "{}",
+            serde_json::to_string_pretty(&need_report(&need))?
+        )?,
         OutputFormat::Text => write_text(&need, out)?,
     }
     Ok(Status::Ok)
@@ -89,26 +92,6 @@ async fn find(store: &Store, need_id: &NeedId, region: Option<OrgId>) -> Result<
     };
     let key = NeedKey::new(region, need_id.clone());
     Ok(Found::One(store.need(&key).await?))
-}
-
-fn as_json(need: &StoredNeed) -> serde_json::Value {
-    let counts = Counts::of(need);
-    json!({
-        "needId": need.need_id.as_str(),
-        "region": need.region.as_str(),
-        "state": need.state.as_str(),
-        "reason": need.state_reason,
-        "respondBy": need.respond_by.map(crate::event::format_time),
-        "version": need.version(),
-        "counts": {"offers": counts.offers, "proposals": counts.proposals, "interests": counts.interests, "declines": counts.declines},
-        "recipients": need.recipients.iter().map(|r| json!({
-            "org": r.org_id.as_str(),
-            "kind": r.kind.as_str(),
-            "score": r.score,
-            "reasons": r.reasons,
-            "latest": r.latest.as_ref().map(|a| json!({"decision": a.decision.as_str(), "time": crate::event::format_time(a.time), "eventId": a.event_id.as_ref()})),
-        })).collect::<Vec<_>>(),
-    })
 }
 
 fn write_text(need: &StoredNeed, out: &mut dyn Write) -> std::io::Result<()> {

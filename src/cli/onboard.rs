@@ -41,7 +41,11 @@ pub struct OnboardArgs {
 }
 
 /// Plan the grants, apply them through the management API unless `--dry-run`, report.
-pub fn run(settings: &Settings, args: &OnboardArgs, out: &mut dyn Write) -> anyhow::Result<Status> {
+pub(super) fn run(
+    settings: &Settings,
+    args: &OnboardArgs,
+    out: &mut dyn Write,
+) -> anyhow::Result<Status> {
     let grants = onboard::plan(settings, &args.orgs)?;
     if args.password_stdin {
         onboard::check_given_password(&args.orgs, &grants)?;

@@ -22,7 +22,7 @@ use crate::store::{ParkedRow, Store};
 use crate::text::clip;
 
 /// Print up to `limit` parked outbox rows, oldest first, and the count per reason.
-pub fn list(
+pub(super) fn list(
     settings: &Settings,
     limit: usize,
     format: OutputFormat,

@@ -21,7 +21,7 @@ struct Report<'a> {
 }
 
 /// Findings in `body`: per string when it is JSON, else over the whole text.
-pub fn scan(body: &[u8], limits: Limits, today: Date) -> anyhow::Result<Vec<JsonFinding>> {
+pub(crate) fn scan(body: &[u8], limits: Limits, today: Date) -> anyhow::Result<Vec<JsonFinding>> {
     if let Ok(value) = parse_json(body, limits) {
         return Ok(scan_json(&value, today));
     }
@@ -34,7 +34,7 @@ pub fn scan(body: &[u8], limits: Limits, today: Date) -> anyhow::Result<Vec<Json
 }
 
 /// Run the command on `file`.
-pub fn run(
+pub(crate) fn run(
     file: &str,
     format: OutputFormat,
     limits: Limits,

@@ -22,7 +22,7 @@ use crate::transport::amqp::{PERSISTENT, connect};
 use crate::urls::with_credentials;
 
 /// Publish `files` as organisation `org`.
-pub fn run(
+pub(super) fn run(
     settings: &Settings,
     org: &str,
     password_env: &str,

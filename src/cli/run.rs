@@ -12,7 +12,7 @@ use crate::settings::Settings;
 use crate::transport::Shutdown;
 
 /// Run until a signal.
-pub fn run(settings: &Settings) -> anyhow::Result<Status> {
+pub(super) fn run(settings: &Settings) -> anyhow::Result<Status> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -10,7 +10,11 @@ use crate::event::EventType;
 use crate::schema::{SCHEMA_FILES, schema_source};
 
 /// List every type → schema, or print the schema of one type or file.
-pub fn run(name: Option<&str>, out: &mut dyn Write, err: &mut dyn Write) -> anyhow::Result<Status> {
+pub(super) fn run(
+    name: Option<&str>,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> anyhow::Result<Status> {
     let Some(name) = name else {
         for t in EventType::ALL {
             writeln!(out, "{:<40} {}", t.as_str(), t.dataschema())?;

@@ -13,7 +13,11 @@ use crate::settings::Settings;
 use crate::transport::amqp::{connect, declare};
 
 /// Print the topology; with `declare`, also create it on the configured broker.
-pub fn run(settings: &Settings, declare_it: bool, out: &mut dyn Write) -> anyhow::Result<Status> {
+pub(super) fn run(
+    settings: &Settings,
+    declare_it: bool,
+    out: &mut dyn Write,
+) -> anyhow::Result<Status> {
     let topology = crate::hub::topology(settings)?;
     write!(out, "{topology}")?;
     if !declare_it {

@@ -17,7 +17,7 @@ use crate::schema::SchemaRegistry;
 
 /// The verdict on one input, as printed with `--format json`.
 #[derive(Debug, Serialize)]
-pub struct FileReport {
+pub(crate) struct FileReport {
     /// The input as named on the command line (`-` for stdin).
     pub file: String,
     /// Whether envelope and data are valid.
@@ -50,7 +50,7 @@ impl FileReport {
 }
 
 /// Run the command over `files`, writing reports to `out` and I/O problems to `err`.
-pub fn run(
+pub(crate) fn run(
     files: &[String],
     format: OutputFormat,
     limits: Limits,

@@ -44,7 +44,7 @@ pub(crate) struct Stage {
 
 impl Stage {
     /// Wait until ingress is drained and the outbox is empty.
-    pub async fn settle(&self) -> anyhow::Result<()> {
+    pub(crate) async fn settle(&self) -> anyhow::Result<()> {
         let deadline = Instant::now() + Duration::from_secs(30);
         let mut quiet = 0;
         while quiet < 3 {
@@ -63,13 +63,13 @@ impl Stage {
     }
 
     /// Everything delivered to organisation `org` since the last call.
-    pub fn take(&self, org: &str) -> anyhow::Result<Vec<Inbound>> {
+    pub(crate) fn take(&self, org: &str) -> anyhow::Result<Vec<Inbound>> {
         Ok(self.broker.drain(&Topology::org_queue_name(org))?)
     }
 }
 
 /// Run the demo, writing the story to `out`.
-pub async fn run(out: &mut dyn Write) -> anyhow::Result<()> {
+pub(crate) async fn run(out: &mut dyn Write) -> anyhow::Result<()> {
     let started = Instant::now();
     let dir = tempfile::TempDir::new().context("cannot create a temporary directory")?;
     let db = dir.path().join("demo.db");

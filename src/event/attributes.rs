@@ -1,5 +1,5 @@
-//! The checks of single attributes behind [`CloudEvent::from_value`](super::CloudEvent::from_value):
-//! string attributes, `time`, `datacontenttype`, `subject` and extensions.
+//! The checks of single attributes behind
+//! [`CloudEvent::from_value`](super::CloudEvent::from_value): string attributes, `time`, `datacontenttype`, `subject` and extensions.
 //!
 //! Each attribute either becomes an AMQP property, a routing key or a stored column, so each is
 //! bounded and free of control characters here, once, with the refusal that names it.

@@ -12,7 +12,7 @@ pub const MAX_ID_LEN: usize = 128;
 /// become an AMQP short string (≤ 255 bytes) or a store key, so none may be longer.
 pub const MAX_ATTRIBUTE_LEN: usize = 255;
 /// Longest accepted `source`.
-pub const MAX_SOURCE_LEN: usize = MAX_ATTRIBUTE_LEN;
+pub(super) const MAX_SOURCE_LEN: usize = MAX_ATTRIBUTE_LEN;
 
 /// A CloudEvents `id`: 1–128 printable ASCII characters without whitespace.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]

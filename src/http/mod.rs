@@ -1,23 +1,38 @@
-//! The hub's HTTP surface for operators: `/healthz`, `/readyz`, `/metrics`.
+//! The hub's HTTP surface: for operators `/healthz`, `/readyz`, `/metrics`; for partners
+//! without an AMQP client the API under `/v1` (`POST /v1/events`, `GET /v1/needs`,
+//! `GET /v1/needs/{id}`, bearer tokens from `samverkan tokens`); for everyone's tools the
+//! contract, `/asyncapi.json` and `/schemas/{file}` (`contract.rs`, no token).
 //!
 //! Orchestrators (Kubernetes, systemd, a load balancer) need to know two different things:
 //! whether the process is alive (`/healthz`: restart it if not) and whether it can do its job
 //! now (`/readyz`: the store can write, the consumer's and the publisher's broker links are up
 //! and the hub is not paused; while it reconnects after a broker restart or waits for its
 //! database, the hub is alive but not ready). Every check has a deadline, so a hung database
-//! makes `/readyz` answer 503, not hang. `/metrics` gives the counters of [`crate::metrics`]
+//! makes `/readyz` answer 503, not hang. `/metrics` gives the counters of `crate::metrics`
 //! plus the outbox and pause gauges, in Prometheus text format.
 //!
-//! Nothing here carries personal data: counts, reason codes and component states only. The
-//! listener is off unless `[http] listen` is set, and is meant for the operators' network.
+//! The API exists because not every university or company runs an AMQP client; it is the same
+//! hub, not a second one: events go through the same pipeline (`events.rs`), needs are read
+//! from the same store (`needs.rs`), a token stands for an organisation as a broker user does
+//! (`auth.rs`), and every error is one `ApiError` (`error.rs`).
+//!
+//! Nothing served carries personal data beyond what passed the PII guard: counts, reason codes,
+//! component states, and a region's own needs. The listener is off unless `[http] listen` is
+//! set.
+
+mod auth;
+mod contract;
+mod error;
+mod events;
+mod needs;
 
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::State;
+use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use serde_json::json;
 use tokio::net::TcpListener;
 
@@ -29,7 +44,8 @@ use crate::transport::amqp::LinkStatus;
 /// What the handlers look at.
 #[derive(Debug, Clone)]
 pub struct HttpState {
-    /// The pipeline: its store and its metrics.
+    /// The pipeline: its store, metrics and pause for the operators' endpoints; for the API
+    /// also `handle`, the organisations and the limits.
     pub pipeline: Arc<Pipeline>,
     /// The consumer's broker link; `None` on a transport without one (the in-process broker).
     pub broker: Option<LinkStatus>,
@@ -41,12 +57,27 @@ pub struct HttpState {
 const STORE_CHECK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// The router, in a function so tests can serve it on a port of their own.
-pub fn router(state: HttpState) -> Router {
+pub(crate) fn router(state: HttpState) -> Router {
+    let body_limit = http_body_limit(state.pipeline.limits().max_message_bytes);
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
+        .route(
+            "/v1/events",
+            post(events::post_event).layer(DefaultBodyLimit::max(body_limit)),
+        )
+        .route("/v1/needs", get(needs::list_needs))
+        .route("/v1/needs/{id}", get(needs::show_need))
+        .merge(contract::routes())
         .with_state(state)
+}
+
+/// The most body bytes `POST /v1/events` reads: above `limits.max_message_bytes`, so a body
+/// just over that limit reaches the pipeline and is refused and recorded as `too_large`
+/// exactly as on AMQP; a body over this one is answered `413 too_large` without being read.
+fn http_body_limit(max_message_bytes: usize) -> usize {
+    max_message_bytes.saturating_add(64 * 1024)
 }
 
 /// Serve `router(state)` on `listener` until `shutdown`.

@@ -19,7 +19,7 @@ use crate::pii::PiiGuard;
 use crate::pipeline::{Directory, Pipeline, PipelineParts};
 use crate::schema::{SchemaError, SchemaRegistry};
 use crate::settings::{OrgKind, Settings};
-use crate::store::{Store, StoreError};
+use crate::store::{Retention, Store, StoreError};
 use crate::transport::Topology;
 use crate::transport::{Consume, Publish, Shutdown, TransportError};
 
@@ -150,7 +150,7 @@ fn spawn_background<P: Publish>(
     let retention = &settings.retention;
     let pruning = retention::run(
         store,
-        retention.to_retention(),
+        Retention::from_settings(retention),
         retention.interval(),
         shutdown.clone(),
     );
@@ -243,7 +243,13 @@ pub fn load_catalogue(
 
 fn log_report(path: &std::path::Path, report: &LoadReport) {
     for error in &report.errors {
-        tracing::warn!(file = %path.display(), error = ?error, "catalogue entry skipped");
+        tracing::warn!(
+            file = %path.display(),
+            index = error.index,
+            key = error.key.as_deref(),
+            error = %error.error,
+            "catalogue entry skipped"
+        );
     }
     tracing::info!(file = %path.display(), loaded = report.loaded, skipped = report.errors.len(), "catalogue loaded");
 }

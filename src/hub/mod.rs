@@ -9,11 +9,11 @@
 
 mod app;
 pub mod outbox_relay;
-pub mod recover;
-pub mod reference;
+pub(crate) mod recover;
+pub(crate) mod reference;
 pub mod retention;
 pub mod startup;
 pub mod timer;
-pub mod worker;
+pub(crate) mod worker;
 
 pub use app::{App, HubError, build, load_catalogue, topology};

@@ -18,7 +18,7 @@ use crate::pipeline::Pipeline;
 use crate::transport::Shutdown;
 
 /// How long one probe may take before it counts as failed.
-pub const PROBE_TIMEOUT: Duration = Duration::from_secs(5);
+pub(crate) const PROBE_TIMEOUT: Duration = Duration::from_secs(5);
 /// First and longest wait between probes.
 const MIN_DELAY: Duration = Duration::from_millis(200);
 const MAX_DELAY: Duration = Duration::from_secs(5);
@@ -35,7 +35,7 @@ fn delays() -> impl Iterator<Item = Duration> {
 }
 
 /// Probe and resume after every pause, until `shutdown`.
-pub async fn run(pipeline: Arc<Pipeline>, shutdown: Shutdown) {
+pub(crate) async fn run(pipeline: Arc<Pipeline>, shutdown: Shutdown) {
     let mut backoff = delays();
     let mut resumed_at: Option<Instant> = None;
     loop {

@@ -12,10 +12,10 @@ use crate::pipeline::Pipeline;
 use crate::transport::Shutdown;
 
 /// How often the poller looks for reference events recorded by other instances.
-pub const POLL_INTERVAL: Duration = Duration::from_secs(1);
+pub(crate) const POLL_INTERVAL: Duration = Duration::from_secs(1);
 
 /// Catch the catalogue up every `interval` until `shutdown`.
-pub async fn run(pipeline: Arc<Pipeline>, interval: Duration, shutdown: Shutdown) {
+pub(crate) async fn run(pipeline: Arc<Pipeline>, interval: Duration, shutdown: Shutdown) {
     while !shutdown.is_triggered() {
         match pipeline.catch_up_reference().await {
             Ok(0) => {}

@@ -54,7 +54,7 @@ async fn spawn_http(
         broker: Some(consumer.status()),
         publisher: Some(publisher.status()),
     };
-    tracing::info!(%address, "serving /healthz, /readyz and /metrics");
+    tracing::info!(%address, "serving /healthz, /readyz, /metrics and the /v1 API");
     let shutdown = shutdown.clone();
     Ok(tokio::spawn(async move {
         if let Err(e) = crate::http::serve(listener, state, shutdown).await {

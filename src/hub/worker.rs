@@ -21,7 +21,7 @@ use backon::{BackoffBuilder, ExponentialBuilder};
 use tokio::sync::{Notify, Semaphore};
 use tokio::task::JoinSet;
 
-use crate::event::RejectReason;
+use crate::event::{RejectReason, is_attribute_token};
 use crate::metrics::Metrics;
 use crate::pipeline::{Outcome, Pipeline};
 use crate::settings::HubSettings;
@@ -55,7 +55,7 @@ fn settlement(handled: &Handled) -> Settle {
 /// Consume until the consumer ends (shutdown or broker closed), handling up to
 /// `settings.workers` deliveries at once; waits for the ones in flight before returning.
 /// While the hub is paused it takes nothing new.
-pub async fn run<C: Consume, P: Publish>(
+pub(crate) async fn run<C: Consume, P: Publish>(
     pipeline: Arc<Pipeline>,
     mut consumer: C,
     publisher: Arc<P>,
@@ -79,19 +79,15 @@ pub async fn run<C: Consume, P: Publish>(
         let (pipeline, publisher, relay) = (pipeline.clone(), publisher.clone(), relay.clone());
         let (settings, shutdown) = (settings.clone(), shutdown.clone());
         tasks.spawn(async move {
-            let inbound = delivery.inbound();
-            let handled = handle(&pipeline, publisher.as_ref(), inbound, &settings, &shutdown).await;
-            count(pipeline.metrics(), &handled);
-            if matches!(handled, Handled::Done(Outcome::Accepted { .. } | Outcome::Refused { .. })) {
-                relay.notify_one();
-            }
-            if let Handled::Failed(e) = &handled {
-                tracing::warn!(error = %e, "delivery neither processed nor dead-lettered; requeued");
-            }
-            let how = settlement(&handled);
-            if let Err(e) = delivery.settle(how).await {
-                tracing::debug!(error = %e, ?how, "settle failed; the broker will redeliver");
-            }
+            process(
+                &pipeline,
+                publisher.as_ref(),
+                delivery,
+                &settings,
+                &relay,
+                &shutdown,
+            )
+            .await;
             drop(permit);
         });
         while tasks.try_join_next().is_some() {}
@@ -99,12 +95,57 @@ pub async fn run<C: Consume, P: Publish>(
     while tasks.join_next().await.is_some() {}
 }
 
+/// One delivery from the pipeline to its settlement, in its own span. The span starts with
+/// the AMQP message id and routing key (when they are well-formed tokens: a partner chooses
+/// them) and the pipeline records the event id, type, sender and need id once it knows them.
+#[tracing::instrument(
+    name = "delivery",
+    skip_all,
+    fields(message_id, routing_key, event_id, event_type, org, need_id)
+)]
+async fn process<D: Delivery, P: Publish>(
+    pipeline: &Pipeline,
+    publisher: &P,
+    delivery: D,
+    settings: &HubSettings,
+    relay: &Notify,
+    shutdown: &Shutdown,
+) {
+    let inbound = delivery.inbound();
+    let span = tracing::Span::current();
+    if let Some(id) = inbound
+        .message_id
+        .as_deref()
+        .filter(|id| is_attribute_token(id))
+    {
+        span.record("message_id", id);
+    }
+    if is_attribute_token(&inbound.routing_key) {
+        span.record("routing_key", inbound.routing_key.as_str());
+    }
+    let handled = handle(pipeline, publisher, inbound, settings, shutdown).await;
+    count(pipeline.metrics(), &handled);
+    if matches!(
+        handled,
+        Handled::Done(Outcome::Accepted { .. } | Outcome::Refused { .. })
+    ) {
+        relay.notify_one();
+    }
+    if let Handled::Failed(e) = &handled {
+        tracing::warn!(error = %e, "delivery neither processed nor dead-lettered; requeued");
+    }
+    let how = settlement(&handled);
+    if let Err(e) = delivery.settle(how).await {
+        tracing::debug!(error = %e, ?how, "settle failed; the broker will redeliver");
+    }
+}
+
 /// One delivery, counted once by what became of it.
 fn count(metrics: &Metrics, handled: &Handled) {
     match handled {
         Handled::Done(Outcome::Accepted { .. }) => metrics.accepted(),
         Handled::Done(Outcome::Duplicate) => metrics.duplicate(),
-        Handled::Done(Outcome::Refused { reason }) => metrics.refused(*reason),
+        Handled::Done(Outcome::Refused { reason, .. }) => metrics.refused(*reason),
         Handled::GaveUp => metrics.refused(RejectReason::RetriesExhausted),
         Handled::Failed(_) | Handled::Interrupted => metrics.requeued(),
     }
@@ -122,12 +163,7 @@ async fn handle<P: Publish>(
     let mut delays = retry_delays(settings);
     loop {
         let error = match pipeline.handle(inbound).await {
-            Ok(outcome) => {
-                if let Outcome::Refused { reason } = &outcome {
-                    tracing::debug!(reason = reason.as_str(), "refused");
-                }
-                return Handled::Done(outcome);
-            }
+            Ok(outcome) => return Handled::Done(outcome),
             Err(error) => error,
         };
         pipeline.metrics().store_fault(error.kind());
@@ -215,7 +251,8 @@ mod tests {
         assert_eq!(done(Outcome::Duplicate), Settle::Ack);
         assert_eq!(
             done(Outcome::Refused {
-                reason: RejectReason::PersonalData
+                reason: RejectReason::PersonalData,
+                data: Box::default(),
             }),
             Settle::Ack
         );

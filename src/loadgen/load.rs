@@ -34,7 +34,7 @@ pub(crate) struct Loader {
 
 impl Loader {
     /// Connect to `url` (the bench user's credentials and a bench vhost) in confirm mode.
-    pub async fn connect(url: &str, user: &str, name: &str) -> Result<Self, LoadgenError> {
+    pub(super) async fn connect(url: &str, user: &str, name: &str) -> Result<Self, LoadgenError> {
         let context = "connecting the load generator as the bench user";
         let (connection, channel) = super::open_channel(url, name, context).await?;
         channel
@@ -50,7 +50,7 @@ impl Loader {
 
     /// Publish `messages` in the background, at most `rate` per second (flat out when `None`);
     /// the task yields each message's publish instant, in order.
-    pub fn spawn(
+    pub(super) fn spawn(
         &self,
         messages: Arc<[NeedMessage]>,
         rate: Option<u32>,
@@ -60,7 +60,7 @@ impl Loader {
     }
 
     /// Close the connection.
-    pub async fn close(self) {
+    pub(super) async fn close(self) {
         self.connection.close(200, "bench done".into()).await.ok();
     }
 }

@@ -46,7 +46,7 @@ pub(crate) struct Observer {
 impl Observer {
     /// Connect to `url` (the hub's user on the run's vhost) and consume every organisation
     /// queue of `topology` (declared already).
-    pub async fn start(url: &str, topology: &Topology) -> Result<Self, LoadgenError> {
+    pub(super) async fn start(url: &str, topology: &Topology) -> Result<Self, LoadgenError> {
         let context = "starting the observer of the organisation queues";
         let (connection, channel) =
             super::open_channel(url, "samverkan-bench-observer", context).await?;
@@ -77,12 +77,12 @@ impl Observer {
     }
 
     /// The index of `org`'s queue.
-    pub fn queue_of(&self, org: &str) -> Option<usize> {
+    pub(super) fn queue_of(&self, org: &str) -> Option<usize> {
         self.org_ids.iter().position(|o| o == org)
     }
 
     /// The next arrival, or `None` when nothing arrives within `wait`.
-    pub async fn next(&mut self, wait: Duration) -> Option<Arrival> {
+    pub(super) async fn next(&mut self, wait: Duration) -> Option<Arrival> {
         tokio::time::timeout(wait, self.arrivals.recv())
             .await
             .ok()
@@ -90,7 +90,7 @@ impl Observer {
     }
 
     /// Stop consuming.
-    pub async fn close(self) {
+    pub(super) async fn close(self) {
         self.connection.close(200, "bench done".into()).await.ok();
     }
 }

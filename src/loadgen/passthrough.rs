@@ -40,7 +40,7 @@ type InFlight = (AmqpDelivery, Vec<PendingConfirm>);
 
 impl PassThrough {
     /// Consume and fan out until `shutdown`; then settle what is in flight and close.
-    pub async fn serve(mut self, shutdown: Shutdown) -> Result<(), LoadgenError> {
+    pub(super) async fn serve(mut self, shutdown: Shutdown) -> Result<(), LoadgenError> {
         let context = "starting the pass-through worker";
         let endpoint = Endpoint::new(
             self.url.clone(),

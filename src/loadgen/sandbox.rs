@@ -29,7 +29,7 @@ pub(crate) struct Sandbox {
 impl Sandbox {
     /// Create both vhosts, permit the hub's user and onboard the bench user on them. On failure
     /// whatever was created is deleted again.
-    pub async fn create(
+    pub(super) async fn create(
         management: Management,
         world: &World,
         run_id: &str,
@@ -80,7 +80,7 @@ impl Sandbox {
     }
 
     /// Delete both vhosts.
-    pub async fn remove(mut self) -> Result<(), LoadgenError> {
+    pub(super) async fn remove(mut self) -> Result<(), LoadgenError> {
         self.removed = true;
         let mut failure = None;
         for vhost in &self.vhosts {

@@ -66,7 +66,7 @@ pub(crate) struct BenchStore {
 
 impl BenchStore {
     /// Prepare the store `choice` names; SQLite files go to `dir`.
-    pub async fn prepare(choice: &StoreChoice, dir: &Path) -> Result<Self, LoadgenError> {
+    pub(super) async fn prepare(choice: &StoreChoice, dir: &Path) -> Result<Self, LoadgenError> {
         match choice {
             StoreChoice::Sqlite => Ok(Self {
                 url: format!("sqlite://{}", dir.join("bench-hub.db").display()),
@@ -83,7 +83,7 @@ impl BenchStore {
     }
 
     /// Drop the temporary database, if there is one.
-    pub async fn remove(mut self) -> Result<(), LoadgenError> {
+    pub(super) async fn remove(mut self) -> Result<(), LoadgenError> {
         match self.temporary.take() {
             Some((server, name)) => drop_database(&server, &name).await,
             None => Ok(()),

@@ -22,7 +22,7 @@ pub(crate) struct Sut {
 
 impl Sut {
     /// Run `worker` on a new thread with a new multi-threaded runtime until shutdown.
-    pub fn start<F, Fut>(run: &'static str, worker: F) -> Result<Self, LoadgenError>
+    pub(super) fn start<F, Fut>(run: &'static str, worker: F) -> Result<Self, LoadgenError>
     where
         F: FnOnce(Shutdown) -> Fut + Send + 'static,
         Fut: Future<Output = Result<(), LoadgenError>>,
@@ -47,7 +47,7 @@ impl Sut {
     }
 
     /// Fails when the worker has ended (it runs until shutdown, so it failed).
-    pub async fn check(&mut self) -> Result<(), LoadgenError> {
+    pub(super) async fn check(&mut self) -> Result<(), LoadgenError> {
         if self.thread.as_ref().is_some_and(JoinHandle::is_finished) {
             let detail = match self.join().await {
                 Err(e) => return Err(e),
@@ -63,7 +63,7 @@ impl Sut {
 
     /// Shut the worker down and wait for it: it settles what it holds, the hub flushes its
     /// outbox, connections close.
-    pub async fn stop(mut self) -> Result<(), LoadgenError> {
+    pub(super) async fn stop(mut self) -> Result<(), LoadgenError> {
         self.trigger.trigger();
         self.join().await
     }

@@ -24,7 +24,7 @@ pub(crate) struct FanOut {
 
 impl FanOut {
     /// Messages per need.
-    pub fn total(&self) -> u32 {
+    pub(crate) fn total(&self) -> u32 {
         self.per_queue.iter().sum()
     }
 }
@@ -54,7 +54,11 @@ pub(crate) struct Tally {
 
 impl Tally {
     /// A tally for `needs` needs; `index` maps correlation ids to need indexes.
-    pub fn new(index: HashMap<String, Option<usize>>, fan_out: FanOut, needs: usize) -> Self {
+    pub(crate) fn new(
+        index: HashMap<String, Option<usize>>,
+        fan_out: FanOut,
+        needs: usize,
+    ) -> Self {
         let total = fan_out.total();
         Self {
             got: vec![0; needs * fan_out.per_queue.len()],
@@ -71,22 +75,22 @@ impl Tally {
     }
 
     /// Whether every need is complete.
-    pub fn is_complete(&self) -> bool {
+    pub(crate) fn is_complete(&self) -> bool {
         self.incomplete == 0
     }
 
     /// Needs whose whole fan-out arrived.
-    pub fn complete_needs(&self) -> usize {
+    pub(crate) fn complete_needs(&self) -> usize {
         self.missing.len() - self.incomplete
     }
 
     /// Expected messages not seen yet.
-    pub fn missing(&self) -> u64 {
+    pub(crate) fn missing(&self) -> u64 {
         self.missing.iter().map(|m| u64::from(*m)).sum()
     }
 
     /// Count one arrival.
-    pub fn record(&mut self, arrival: &Arrival) {
+    pub(crate) fn record(&mut self, arrival: &Arrival) {
         let need = match arrival.correlation.as_ref().and_then(|c| self.index.get(c)) {
             Some(Some(need)) => *need,
             Some(None) => return,

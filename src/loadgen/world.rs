@@ -71,7 +71,7 @@ pub(crate) struct World {
 impl World {
     /// The sample world with `operator`'s broker and tuning; catalogue files are written to
     /// `dir` (the sample configuration's relative paths would tie the bench to the repository).
-    pub fn new(operator: &Settings, dir: &Path) -> Result<Self, LoadgenError> {
+    pub(super) fn new(operator: &Settings, dir: &Path) -> Result<Self, LoadgenError> {
         let mut settings = settings::load_str(SAMPLE_CONFIG, HashMap::new())?;
         settings.amqp = operator.amqp.clone();
         settings.hub = operator.hub.clone();
@@ -97,7 +97,7 @@ impl World {
     }
 
     /// The settings of one hub run: broker URL (with its vhost) and store URL.
-    pub fn for_run(&self, amqp_url: String, store_url: &str, name: &str) -> Settings {
+    pub(super) fn for_run(&self, amqp_url: String, store_url: &str, name: &str) -> Settings {
         let mut settings = self.settings.clone();
         settings.amqp.url = amqp_url;
         settings.amqp.connection_name = name.to_owned();

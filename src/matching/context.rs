@@ -38,7 +38,7 @@ pub(super) struct Ctx<'a> {
 }
 
 impl<'a> Ctx<'a> {
-    pub fn new(
+    pub(super) fn new(
         profile: &'a NeedProfile,
         catalogue: &'a Catalogue,
         options: &'a MatchOptions,
@@ -85,7 +85,7 @@ impl<'a> Ctx<'a> {
     }
 
     /// The topic part of the score for an entry carrying `set`, given its overlap.
-    pub fn topic_part(&self, overlap: usize, set: TopicSet) -> f64 {
+    pub(super) fn topic_part(&self, overlap: usize, set: TopicSet) -> f64 {
         let category = self
             .category
             .map(|id| id.is_some_and(|id| set.contains(id)));
@@ -93,12 +93,12 @@ impl<'a> Ctx<'a> {
     }
 
     /// The id of the need's category, when it has one the catalogue knows.
-    pub fn category_id(&self) -> Option<TopicId> {
+    pub(super) fn category_id(&self) -> Option<TopicId> {
         self.category.flatten()
     }
 
     /// The shared topics, in the need's order.
-    pub fn shared_topics(&self, set: TopicSet) -> Vec<String> {
+    pub(super) fn shared_topics(&self, set: TopicSet) -> Vec<String> {
         self.ordered
             .iter()
             .filter(|&&id| set.contains(id))
@@ -107,7 +107,7 @@ impl<'a> Ctx<'a> {
     }
 
     /// The need's own words whose stems the entry text has (first few, one per stem).
-    pub fn shared_words(&self, terms: &[u32]) -> Vec<String> {
+    pub(super) fn shared_words(&self, terms: &[u32]) -> Vec<String> {
         if self.hits.count(terms) == 0 {
             return Vec::new();
         }
@@ -137,13 +137,13 @@ pub(super) struct Work {
 }
 
 impl Work {
-    pub fn exclude(&mut self, filter: Filter, example: impl FnOnce() -> (String, String)) {
+    pub(super) fn exclude(&mut self, filter: Filter, example: impl FnOnce() -> (String, String)) {
         self.counts[filter as usize] += 1;
         self.exclusions.add_example(filter, example);
     }
 
     /// The exclusions with their counts.
-    pub fn into_exclusions(mut self) -> Exclusions {
+    pub(super) fn into_exclusions(mut self) -> Exclusions {
         for filter in Filter::ALL {
             let count = self.counts[filter as usize];
             if count > 0 {

@@ -43,7 +43,7 @@ pub enum Filter {
 
 impl Filter {
     /// Number of filters.
-    pub const COUNT: usize = 15;
+    pub(crate) const COUNT: usize = 15;
 
     /// Every filter, in order.
     pub const ALL: [Self; Self::COUNT] = [
@@ -92,7 +92,7 @@ impl Filter {
 pub struct Exclusions {
     /// How many candidates failed on each filter.
     pub counts: BTreeMap<Filter, usize>,
-    /// The first few, with the entry and a sentence (at most [`Exclusions::MAX_EXAMPLES`]).
+    /// The first few, with the entry and a sentence (at most `Exclusions::MAX_EXAMPLES`).
     pub examples: Vec<Excluded>,
 }
 
@@ -109,7 +109,7 @@ pub struct Excluded {
 
 impl Exclusions {
     /// Examples kept; counts are always complete for the candidates evaluated.
-    pub const MAX_EXAMPLES: usize = 20;
+    pub(crate) const MAX_EXAMPLES: usize = 20;
 
     /// Keeps `example()` as an example unless enough are kept; counting is the caller's.
     pub(super) fn add_example(

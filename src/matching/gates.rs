@@ -13,7 +13,7 @@ use crate::catalogue::model::Visibility;
 
 /// The gates `profile` fails on `today`; empty when it may be routed.
 #[must_use]
-pub fn check(profile: &NeedProfile, today: Date) -> Vec<Blocker> {
+pub(crate) fn check(profile: &NeedProfile, today: Date) -> Vec<Blocker> {
     let mut blockers = Vec::new();
     if profile.visibility == Visibility::Internal {
         blockers.push(Blocker::VisibilityInternal);

@@ -7,14 +7,14 @@
 //!
 //! The steps:
 //!
-//! 1. **Gates** ([`gates`]): may the need leave the region at all? Visibility `internal`, no
+//! 1. **Gates** (`gates`): may the need leave the region at all? Visibility `internal`, no
 //!    consent to share, unscanned attachments, stage `idea` or closed, no need owner, a past
 //!    deadline, or no targets stop it; *all* failed gates are reported.
 //! 2. **Candidates** from the topic index: only entries sharing at least one topic with the
 //!    need are looked at — never the whole catalogue. A need without tags therefore matches
 //!    nothing; it is reported as `no_tags` rather than compared with everything.
 //! 3. **Filters and score** per candidate: courses in `course`, companies in `partner`;
-//!    the score formula and the bound that skips hopeless candidates are in [`rank`].
+//!    the score formula and the bound that skips hopeless candidates are in `rank`.
 //! 4. **Top N**: per university for courses, overall for companies; reasons are formatted
 //!    for these only.
 //!
@@ -25,56 +25,25 @@ mod context;
 mod course;
 mod explain;
 mod filter;
-pub mod gates;
-pub mod outcome;
+pub(crate) mod gates;
+pub(crate) mod outcome;
 mod partner;
-pub mod profile;
-pub mod rank;
+pub(crate) mod profile;
+pub(crate) mod rank;
 mod reasons;
 #[cfg(test)]
 mod testkit;
 
-use std::collections::BTreeMap;
-
-use serde::Deserialize;
 use time::Date;
 
 use crate::catalogue::Catalogue;
 use context::{Ctx, Work};
 
 pub use crate::clock::{Clock, FixedClock, REFERENCE_DATE, SystemClock};
+pub use crate::settings::MatchOptions;
 pub use filter::{Excluded, Exclusions, Filter};
 pub use outcome::{Blocker, CompanyMatch, CourseMatch, MatchOutcome, NotRouted, UniversityMatches};
 pub use profile::{CallRequest, NeedLanguage, NeedProfile, ProfileError, Stage};
-
-/// Tunables of matching; a `[matching]` configuration section.
-#[derive(Clone, Debug, PartialEq, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct MatchOptions {
-    /// Course instances offered to one university in one challenge.
-    pub max_courses_per_university: usize,
-    /// Companies that receive a call for one need.
-    pub max_companies: usize,
-    /// Lowest score (0–1) that still counts as a match.
-    pub min_score: f64,
-    /// Region orgId → ISO 3166-2 county code (`VGR` → `SE-O`), to compare a need's region
-    /// with partners' regions. A region missing here reaches nationwide (`SE`) partners only.
-    pub region_counties: BTreeMap<String, String>,
-}
-
-impl Default for MatchOptions {
-    fn default() -> Self {
-        Self {
-            max_courses_per_university: 3,
-            max_companies: 5,
-            min_score: 0.3,
-            region_counties: [("VGR", "SE-O"), ("RV", "SE-U")]
-                .into_iter()
-                .map(|(region, county)| (region.to_owned(), county.to_owned()))
-                .collect(),
-        }
-    }
-}
 
 /// Matches one need against the catalogue on `today` (Europe/Stockholm).
 #[must_use]

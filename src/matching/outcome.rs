@@ -62,7 +62,7 @@ impl MatchOutcome {
 
     /// The earliest last day of case intake among the matched course instances.
     #[must_use]
-    pub fn earliest_intake_deadline(&self) -> Option<Date> {
+    pub(crate) fn earliest_intake_deadline(&self) -> Option<Date> {
         self.universities
             .iter()
             .flat_map(|u| &u.courses)
@@ -83,7 +83,7 @@ pub struct UniversityMatches {
 impl UniversityMatches {
     /// The score of the best course (0 when there is none).
     #[must_use]
-    pub fn best_score(&self) -> f64 {
+    pub(crate) fn best_score(&self) -> f64 {
         self.courses.first().map_or(0.0, |c| c.score)
     }
 }

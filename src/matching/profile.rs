@@ -103,7 +103,7 @@ impl Stage {
 
     /// A stage after which nothing is routed any more.
     #[must_use]
-    pub fn is_closed(self) -> bool {
+    pub(crate) fn is_closed(self) -> bool {
         matches!(
             self,
             Self::Done | Self::Parked | Self::Rejected | Self::Withdrawn
@@ -125,7 +125,7 @@ pub struct CallRequest {
 impl CallRequest {
     /// The TRL range, open ends filled with 1 and 9.
     #[must_use]
-    pub fn trl_range(&self) -> (u8, u8) {
+    pub(crate) fn trl_range(&self) -> (u8, u8) {
         (self.trl_min.unwrap_or(1), self.trl_max.unwrap_or(9))
     }
 }

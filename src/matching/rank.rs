@@ -27,17 +27,17 @@ use time::Date;
 use crate::catalogue::index::{Posting, Postings, TopicId, TopicSet};
 
 /// Weight of the topic part.
-pub const W_TOPIC: f64 = 0.7;
+pub(crate) const W_TOPIC: f64 = 0.7;
 /// Weight of the text part.
-pub const W_TEXT: f64 = 0.2;
+pub(crate) const W_TEXT: f64 = 0.2;
 /// Weight of the fit part.
-pub const W_FIT: f64 = 0.1;
+pub(crate) const W_FIT: f64 = 0.1;
 /// Shared stems that count as full text relevance.
-pub const TEXT_SATURATION: usize = 3;
+pub(crate) const TEXT_SATURATION: usize = 3;
 
 /// The topic part for `overlap` shared topics of a need with `tag_count` tags.
 #[must_use]
-pub fn topic_score(overlap: usize, tag_count: usize, category: Option<bool>) -> f64 {
+pub(crate) fn topic_score(overlap: usize, tag_count: usize, category: Option<bool>) -> f64 {
     let denominator = tag_count.clamp(1, 3) as f64;
     let shared = (overlap as f64 / denominator).min(1.0);
     match category {
@@ -48,13 +48,13 @@ pub fn topic_score(overlap: usize, tag_count: usize, category: Option<bool>) -> 
 
 /// The text part for `hits` shared stems.
 #[must_use]
-pub fn text_score(hits: usize) -> f64 {
+pub(crate) fn text_score(hits: usize) -> f64 {
     (hits as f64 / TEXT_SATURATION as f64).min(1.0)
 }
 
 /// The weighted score.
 #[must_use]
-pub fn combine(topic: f64, text: f64, fit: f64) -> f64 {
+pub(crate) fn combine(topic: f64, text: f64, fit: f64) -> f64 {
     (W_TOPIC * topic + W_TEXT * text + W_FIT * fit).clamp(0.0, 1.0)
 }
 
@@ -64,7 +64,7 @@ pub fn combine(topic: f64, text: f64, fit: f64) -> f64 {
 /// Single-topic candidates — the bulk when a topic is popular — are not collected: they are
 /// walked afterwards by [`single_topic_candidates`], and only when the groups' thresholds
 /// leave them a chance. So no per-match buffer grows with the catalogue.
-pub struct Candidates {
+pub(crate) struct Candidates {
     /// Postings sharing two or more topics with the need, in index order.
     strong: Vec<Posting>,
     /// The largest overlap among them.
@@ -76,7 +76,7 @@ pub struct Candidates {
 impl Candidates {
     /// Walks the posting list of each need topic. An entry is taken only from the list of the
     /// first need topic it carries, so it is seen once without a visited set.
-    pub fn collect(postings: &Postings, ordered: &[TopicId], need: TopicSet) -> Self {
+    pub(crate) fn collect(postings: &Postings, ordered: &[TopicId], need: TopicSet) -> Self {
         // Sized once: a vector grown by doubling would copy and free its way to the same size.
         let reached: usize = ordered.iter().map(|&t| postings.get(t).len()).sum();
         let mut strong = Vec::with_capacity(reached / 4);
@@ -108,7 +108,7 @@ impl Candidates {
 
     /// The strong candidates with their overlap, highest overlap first (index order within
     /// one overlap).
-    pub fn descending(&self, need: TopicSet) -> impl Iterator<Item = (usize, &Posting)> {
+    pub(crate) fn descending(&self, need: TopicSet) -> impl Iterator<Item = (usize, &Posting)> {
         (2..=self.most).rev().flat_map(move |overlap| {
             self.strong
                 .iter()
@@ -121,7 +121,7 @@ impl Candidates {
 /// Calls `visit` for every candidate sharing exactly one topic with the need, within the
 /// posting lists of `topics`. Such an entry is in exactly one need topic's list, so no
 /// de-duplication is needed.
-pub fn single_topic_candidates(
+pub(crate) fn single_topic_candidates(
     postings: &Postings,
     topics: &[TopicId],
     need: TopicSet,
@@ -139,7 +139,7 @@ pub fn single_topic_candidates(
 
 /// A candidate that passed every filter.
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Pick {
+pub(crate) struct Pick {
     /// The full score.
     pub score: f64,
     /// Tie-break: earlier first (a course's first period end; `Date::MIN` for companies).
@@ -152,7 +152,7 @@ pub struct Pick {
 
 /// The best `cap` picks of one recipient group, best first.
 #[derive(Clone, Debug)]
-pub struct TopN {
+pub(crate) struct TopN {
     cap: usize,
     picks: Vec<Pick>,
 }
@@ -160,7 +160,7 @@ pub struct TopN {
 impl TopN {
     /// An empty group keeping at most `cap`.
     #[must_use]
-    pub fn new(cap: usize) -> Self {
+    pub(crate) fn new(cap: usize) -> Self {
         Self {
             cap,
             picks: Vec::with_capacity(cap + 1),
@@ -169,7 +169,7 @@ impl TopN {
 
     /// The score a new candidate must reach to enter.
     #[must_use]
-    pub fn threshold(&self, min_score: f64) -> f64 {
+    pub(crate) fn threshold(&self, min_score: f64) -> f64 {
         if self.cap == 0 {
             return f64::INFINITY;
         }
@@ -180,7 +180,7 @@ impl TopN {
     }
 
     /// Offers `pick`; `before(a, b)` breaks exact ties of score and period end.
-    pub fn offer(&mut self, pick: Pick, before: impl Fn(&Pick, &Pick) -> bool) {
+    pub(crate) fn offer(&mut self, pick: Pick, before: impl Fn(&Pick, &Pick) -> bool) {
         if self.cap == 0 {
             return;
         }
@@ -205,25 +205,25 @@ impl TopN {
 
     /// The picks, best first.
     #[must_use]
-    pub fn into_picks(self) -> Vec<Pick> {
+    pub(crate) fn into_picks(self) -> Vec<Pick> {
         self.picks
     }
 
     /// Nothing picked.
     #[must_use]
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.picks.is_empty()
     }
 }
 
 /// The need's stems as a bitset over the catalogue's stem ids, for cheap overlap counts.
-pub struct TermHits {
+pub(crate) struct TermHits {
     bits: Vec<u64>,
 }
 
 impl TermHits {
     /// A bitset with `ids` set.
-    pub fn new(ids: impl Iterator<Item = u32>) -> Self {
+    pub(crate) fn new(ids: impl Iterator<Item = u32>) -> Self {
         let mut bits = Vec::new();
         for id in ids {
             let word = (id / 64) as usize;
@@ -237,7 +237,7 @@ impl TermHits {
 
     /// Whether stem `id` is in the need.
     #[must_use]
-    pub fn contains(&self, id: u32) -> bool {
+    pub(crate) fn contains(&self, id: u32) -> bool {
         self.bits
             .get((id / 64) as usize)
             .is_some_and(|word| word & (1 << (id % 64)) != 0)
@@ -245,7 +245,7 @@ impl TermHits {
 
     /// How many of `terms` are in the need.
     #[must_use]
-    pub fn count(&self, terms: &[u32]) -> usize {
+    pub(crate) fn count(&self, terms: &[u32]) -> usize {
         terms.iter().filter(|&&id| self.contains(id)).count()
     }
 }

@@ -9,10 +9,10 @@ use super::{MatchOptions, MatchOutcome, NeedProfile, match_need};
 use crate::catalogue::Catalogue;
 
 /// The day the unit tests run on.
-pub const TODAY: Date = date!(2026 - 11 - 22);
+pub(super) const TODAY: Date = date!(2026 - 11 - 22);
 
 /// A verified, shareable Swedish need in VGR about lean, asking for both kinds of recipient.
-pub fn need() -> Value {
+pub(super) fn need() -> Value {
     json!({
         "id": "NEED-T-1", "region": "VGR", "language": "sv",
         "title": "Flödet på akuten", "description": "Vi vill förbättra flödet.",
@@ -28,7 +28,7 @@ pub fn need() -> Value {
 }
 
 /// A course on lean and patient flow with one LP3 instance whose intake is open today.
-pub fn course(code: &str) -> Value {
+pub(super) fn course(code: &str) -> Value {
     json!({
         "courseCode": code, "name": {"en": "Lean flow"}, "languageOfInstruction": ["sv"],
         "topics": ["lean", "patient-flow"], "learningOutcomes": ["Improve flow"],
@@ -39,7 +39,7 @@ pub fn course(code: &str) -> Value {
 }
 
 /// An instance with an intake open from 2026-10-01 to 2026-12-04, 1 of 5 cases taken.
-pub fn instance(id: &str, period: &str, start: &str, end: &str) -> Value {
+pub(super) fn instance(id: &str, period: &str, start: &str, end: &str) -> Value {
     json!({
         "instanceId": id, "academicYear": "2026/2027", "studyPeriods": [period],
         "startDate": start, "endDate": end,
@@ -49,7 +49,7 @@ pub fn instance(id: &str, period: &str, start: &str, end: &str) -> Value {
 }
 
 /// An active partner in VGR (SE-O) subscribed to lean calls, NDA valid until 2027-02-10.
-pub fn partner(id: &str) -> Value {
+pub(super) fn partner(id: &str) -> Value {
     json!({
         "id": id, "name": "Test AB", "description": "Lean flow analytics",
         "capabilityTags": ["lean"], "productMaturityTrl": 7, "regionsServed": ["SE-O"],
@@ -62,7 +62,7 @@ pub fn partner(id: &str) -> Value {
 }
 
 /// Matches `need` against the given courses (all at `uni`) and partners on [`TODAY`].
-pub fn run(need: &Value, courses: &[Value], partners: &[Value]) -> MatchOutcome {
+pub(super) fn run(need: &Value, courses: &[Value], partners: &[Value]) -> MatchOutcome {
     let mut catalogue = Catalogue::new();
     for course in courses {
         catalogue.upsert_course("uni", course).unwrap();

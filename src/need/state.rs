@@ -44,5 +44,5 @@ super::string_enum!(NeedState {
 impl NeedState {
     /// States the close timer closes when respond-by passes: the ones that still wait for
     /// answers.
-    pub const AWAITING_ANSWERS: [NeedState; 2] = [NeedState::Published, NeedState::Answered];
+    pub(crate) const AWAITING_ANSWERS: [NeedState; 2] = [NeedState::Published, NeedState::Answered];
 }

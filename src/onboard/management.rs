@@ -16,7 +16,7 @@ use crate::redact::{is_well_formed, redact_url};
 use crate::urls::encode_component;
 
 /// How long one management request may take.
-pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
+pub(crate) const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
 
 /// What went wrong talking to the management API.
 #[derive(Debug, thiserror::Error)]
@@ -102,7 +102,7 @@ impl Management {
 
     /// The user this client manages the broker as.
     #[must_use]
-    pub fn admin_user(&self) -> &str {
+    pub(crate) fn admin_user(&self) -> &str {
         &self.credentials.user
     }
 
@@ -131,7 +131,7 @@ impl Management {
 
     /// Remove every tag of `user`, keeping its password: the API replaces a user whole, so
     /// its password hash is sent back as it was read.
-    pub async fn clear_tags(&self, user: &BrokerUser) -> Result<(), ManagementError> {
+    pub(crate) async fn clear_tags(&self, user: &BrokerUser) -> Result<(), ManagementError> {
         let body = json!({
             "password_hash": user.password_hash,
             "hashing_algorithm": user.hashing_algorithm,
@@ -147,7 +147,7 @@ impl Management {
 
     /// Create `user` with `password` and no tags, or set the password of an existing one (and
     /// remove its tags).
-    pub async fn put_user(&self, user: &str, password: &str) -> Result<(), ManagementError> {
+    pub(crate) async fn put_user(&self, user: &str, password: &str) -> Result<(), ManagementError> {
         let body = json!({ "password": password, "tags": "" });
         let action = format!("creating user {user:?}");
         let request = self.http.put(self.endpoint(&["users", user])).json(&body);
@@ -155,7 +155,7 @@ impl Management {
     }
 
     /// Set `user`'s permissions on `vhost`.
-    pub async fn put_permissions(
+    pub(crate) async fn put_permissions(
         &self,
         vhost: &str,
         user: &str,
@@ -172,7 +172,11 @@ impl Management {
     }
 
     /// Create virtual host `vhost` (idempotent: an existing one is left as it is).
-    pub async fn put_vhost(&self, vhost: &str, description: &str) -> Result<(), ManagementError> {
+    pub(crate) async fn put_vhost(
+        &self,
+        vhost: &str,
+        description: &str,
+    ) -> Result<(), ManagementError> {
         let action = format!("creating vhost {vhost:?}");
         let body = json!({ "description": description });
         let request = self.http.put(self.endpoint(&["vhosts", vhost])).json(&body);
@@ -208,7 +212,7 @@ impl Management {
 
     /// Create or replace policy `name` on `vhost` (`policy` as the API takes it: pattern,
     /// apply-to, priority, definition).
-    pub async fn put_policy(
+    pub(crate) async fn put_policy(
         &self,
         vhost: &str,
         name: &str,
@@ -254,7 +258,11 @@ impl Management {
     }
 
     /// Delete policy `name` on `vhost`. Returns whether it existed.
-    pub async fn delete_policy(&self, vhost: &str, name: &str) -> Result<bool, ManagementError> {
+    pub(crate) async fn delete_policy(
+        &self,
+        vhost: &str,
+        name: &str,
+    ) -> Result<bool, ManagementError> {
         let action = format!("deleting policy {name:?} on vhost {vhost:?}");
         let response = self
             .send(

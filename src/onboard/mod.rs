@@ -13,7 +13,7 @@
 //!
 //! on the vhost of `amqp.url`. [`plan`] computes that from the configuration (pure);
 //! [`apply`] creates or updates it through the RabbitMQ management HTTP API
-//! (`amqp.management_url`, see [`management`]). Applying is idempotent: an existing user keeps
+//! (`amqp.management_url`, see `management`). Applying is idempotent: an existing user keeps
 //! its password unless a reset is asked for, and its permissions are set again.
 //!
 //! Permissions are not all a user can have: RabbitMQ *tags* grant more (`impersonator` may
@@ -26,7 +26,7 @@
 //! as the others.
 
 mod credentials;
-pub mod management;
+pub(crate) mod management;
 pub mod policy;
 mod setup;
 mod user;
@@ -197,7 +197,7 @@ pub fn plan(settings: &Settings, ids: &[String]) -> Result<Vec<Grant>, OnboardEr
 
 /// The least-privilege grant of one organisation.
 #[must_use]
-pub fn grant(org: &Organisation, vhost: &str) -> Grant {
+pub(crate) fn grant(org: &Organisation, vhost: &str) -> Grant {
     Grant {
         org: org.id.as_str().to_owned(),
         user: org.broker_user.clone(),
@@ -211,7 +211,7 @@ pub fn grant(org: &Organisation, vhost: &str) -> Grant {
 }
 
 /// The vhost named by an AMQP URL (`%2f` and an empty path are `/`).
-pub fn vhost_of(amqp_url: &str) -> Result<String, OnboardError> {
+pub(crate) fn vhost_of(amqp_url: &str) -> Result<String, OnboardError> {
     let uri: AMQPUri = amqp_url
         .parse()
         .map_err(|_| OnboardError::AmqpUrl(crate::redact::redact_url(amqp_url)))?;

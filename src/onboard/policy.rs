@@ -22,7 +22,7 @@
 use serde_json::{Map, Value, json};
 
 use super::{Management, ManagementError, OnboardError, vhost_of};
-use crate::settings::Settings;
+use crate::settings::{AmqpSettings, Settings};
 use crate::transport::HUB_DEAD_QUEUE;
 
 /// Name of the dead-letter retention policy.
@@ -60,6 +60,23 @@ pub struct Policies {
     pub dead_letters: Retention,
     /// Of every `samverkan.org.<id>`.
     pub org_queues: QueueBounds,
+}
+
+impl Policies {
+    /// The policies `[amqp]` asks for: dead-letter retention, organisation queue bounds.
+    #[must_use]
+    pub fn from_settings(amqp: &AmqpSettings) -> Self {
+        Self {
+            dead_letters: Retention {
+                max_messages: amqp.dead_letter_max_messages,
+                max_age_hours: amqp.dead_letter_max_age_hours,
+            },
+            org_queues: QueueBounds {
+                max_messages: amqp.org_queue_max_messages,
+                max_bytes: amqp.org_queue_max_bytes,
+            },
+        }
+    }
 }
 
 impl Retention {
@@ -146,10 +163,10 @@ pub async fn apply(
 }
 
 /// The configured policies, on the vhost of `amqp.url`, through `amqp.management_url`.
-pub async fn apply_configured(settings: &Settings) -> Result<Policies, OnboardError> {
+pub(crate) async fn apply_configured(settings: &Settings) -> Result<Policies, OnboardError> {
     let management = Management::new(&settings.amqp.management_url, &settings.amqp.url)?;
     let vhost = vhost_of(&settings.amqp.url)?;
-    let policies = settings.amqp.policies();
+    let policies = Policies::from_settings(&settings.amqp);
     apply(&management, &vhost, policies).await?;
     Ok(policies)
 }

@@ -77,13 +77,7 @@ pub enum GuardOutcome {
     Rejected(GuardRefusal),
 }
 
-impl GuardOutcome {
-    /// Whether the document may be passed on (clean or redacted).
-    #[must_use]
-    pub fn is_allowed(&self) -> bool {
-        !matches!(self, Self::Rejected(_))
-    }
-}
+impl GuardOutcome {}
 
 /// Scans documents and applies a [`PiiPolicy`].
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -100,7 +94,7 @@ impl Default for PiiGuard {
 
 impl PiiGuard {
     /// Fields exempt by default: structured identifiers that belong there.
-    pub const DEFAULT_EXEMPT_POINTERS: &'static [&'static str] = &["/careUnitHsaId"];
+    pub(crate) const DEFAULT_EXEMPT_POINTERS: &'static [&'static str] = &["/careUnitHsaId"];
 
     /// A guard with `policy` and the default exemptions.
     #[must_use]
@@ -118,7 +112,7 @@ impl PiiGuard {
     /// Replaces the exempt pointers. A pointer exempts its whole subtree;
     /// the empty pointer `""` would exempt the whole document.
     #[must_use]
-    pub fn with_exempt_pointers<I, S>(mut self, pointers: I) -> Self
+    pub(crate) fn with_exempt_pointers<I, S>(mut self, pointers: I) -> Self
     where
         I: IntoIterator<Item = S>,
         S: Into<String>,
@@ -135,7 +129,7 @@ impl PiiGuard {
 
     /// The configured exempt pointers.
     #[must_use]
-    pub fn exempt_pointers(&self) -> &[String] {
+    pub(crate) fn exempt_pointers(&self) -> &[String] {
         &self.exempt_pointers
     }
 

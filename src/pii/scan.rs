@@ -48,7 +48,7 @@ pub(crate) fn json_findings(pointer: &str, text: &str, today: Date) -> Vec<JsonF
 
 impl JsonFinding {
     /// Places a text finding at `pointer`.
-    pub fn located(pointer: &str, finding: &Finding) -> Self {
+    pub(crate) fn located(pointer: &str, finding: &Finding) -> Self {
         Self {
             kind: finding.kind,
             pointer: pointer.to_owned(),

@@ -39,13 +39,8 @@ impl Directory {
     }
 
     /// The organisation with id `id`.
-    pub fn by_id(&self, id: &str) -> Option<&Organisation> {
+    pub(crate) fn by_id(&self, id: &str) -> Option<&Organisation> {
         self.by_id.get(id)
-    }
-
-    /// Every organisation of `kind`.
-    pub fn of_kind(&self, kind: OrgKind) -> impl Iterator<Item = &Organisation> {
-        self.by_id.values().filter(move |o| o.kind == kind)
     }
 }
 

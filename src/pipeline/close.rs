@@ -12,7 +12,7 @@ use crate::store::StoreError;
 
 impl Pipeline {
     /// Close the need `key` if its respond-by date has passed; true when it was closed now.
-    pub async fn close_need(&self, key: &NeedKey) -> Result<bool, StoreError> {
+    pub(crate) async fn close_need(&self, key: &NeedKey) -> Result<bool, StoreError> {
         let mut tx = self.store.begin().await?;
         let Some(stored) = tx.load_need_for_update(key).await? else {
             tx.rollback().await?;

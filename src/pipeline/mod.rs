@@ -18,9 +18,10 @@ mod answer;
 mod auth;
 mod close;
 mod need;
-pub mod outbox;
+pub(crate) mod outbox;
 mod reference;
 mod refuse;
+mod span;
 
 use std::sync::RwLock;
 
@@ -53,6 +54,9 @@ pub enum Outcome {
     Refused {
         /// Why.
         reason: RejectReason,
+        /// The `message.rejected` data the sender is sent (reason, detail, pointers; never
+        /// values), for a transport that answers the sender directly (HTTP).
+        data: Box<serde_json::Value>,
     },
 }
 
@@ -145,9 +149,13 @@ impl Pipeline {
     pub async fn handle(&self, inbound: &Inbound) -> Result<Outcome, StoreError> {
         let admitted = match admit(inbound, self.limits, &self.directory, &self.registry) {
             Ok(admitted) => admitted,
-            Err(refusal) => return self.refuse(inbound, &refusal).await,
+            Err(refusal) => {
+                span::refused(&refusal);
+                return self.refuse(inbound, &refusal).await;
+            }
         };
         let Admitted { sender, event } = admitted;
+        span::admitted(&event, &sender);
         if is_reference(event.event_type) {
             // Check a catalogue change against every change recorded so far, not a stale view.
             // Before the transaction: catching up reads through another connection.
@@ -196,16 +204,51 @@ impl Pipeline {
         let mut tx = self.store.begin().await?;
         refuse::record(&mut tx, inbound, refusal, self.clock.now()).await?;
         tx.commit().await?;
+        // The sender's mistake, not the operator's: INFO, with the span's event id and sender.
+        tracing::info!(reason = refusal.rejection.reason.as_str(), "refused");
+        let refused = refusal.event.clone().unwrap_or_default();
+        let data = refusal.rejection.to_event(refused.as_refused()).data;
         Ok(Outcome::Refused {
             reason: refusal.rejection.reason,
+            data: Box::new(data),
         })
     }
 }
 
 impl Pipeline {
+    /// The configured organisations (the HTTP API finds a token's organisation here).
+    pub(crate) fn directory(&self) -> &Directory {
+        &self.directory
+    }
+
+    /// The input limits (the HTTP API sets its body limit above `max_message_bytes`).
+    pub(crate) fn limits(&self) -> Limits {
+        self.limits
+    }
+
+    /// Record a refusal a transport made before the pipeline could read the message (an HTTP
+    /// body in a content type that is no CloudEvent), exactly as an admission refusal: dead
+    /// letter, `message.rejected` to the sender known from `inbound.user_id`, audit.
+    pub(crate) async fn refuse_unread(
+        &self,
+        inbound: &Inbound,
+        rejection: crate::rejection::Rejection,
+    ) -> Result<Outcome, StoreError> {
+        let refusal = Refusal {
+            rejection,
+            sender: authenticate(&self.directory, inbound.user_id.as_deref())
+                .ok()
+                .cloned(),
+            event: RefusedEvent::sniff(&inbound.body),
+            body: crate::transport::KeptBody::Original,
+        };
+        span::refused(&refusal);
+        self.refuse(inbound, &refusal).await
+    }
+
     /// What a dead letter of `inbound` names (event id, source, type, sender, need id), for a
     /// delivery the worker gives up on: it was admitted, so it decodes, and its sender is known.
-    pub fn origin_of(&self, inbound: &Inbound) -> Origin {
+    pub(crate) fn origin_of(&self, inbound: &Inbound) -> Origin {
         let sender = authenticate(&self.directory, inbound.user_id.as_deref()).ok();
         match crate::event::decode(inbound.raw(), self.limits) {
             Ok(event) => RefusedEvent::of(&event).origin(sender),

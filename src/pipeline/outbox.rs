@@ -5,7 +5,7 @@
 //! the relay publishes. So a crash between commit and publish loses nothing: the relay finds
 //! the row at start and publishes it (receivers dedupe by event id).
 
-use crate::event::{CloudEvent, EventId, EventType, STRUCTURED_CONTENT_TYPE};
+use crate::event::{CloudEvent, EventId};
 use crate::store::OutboxMessage;
 use crate::transport::Outbound;
 
@@ -13,12 +13,12 @@ use crate::transport::Outbound;
 const UNKNOWN_CONTENT_TYPE: &str = "application/octet-stream";
 
 /// An event for organisation `org`, via the egress exchange (`<org>.<type>`).
-pub fn to_org(org: &str, event: &CloudEvent) -> OutboxMessage {
+pub(crate) fn to_org(org: &str, event: &CloudEvent) -> OutboxMessage {
     to_row(Outbound::to_org(org, event), event.id.clone())
 }
 
 /// Any outbound message, recorded under `event_id`.
-pub fn to_row(out: Outbound, event_id: EventId) -> OutboxMessage {
+pub(crate) fn to_row(out: Outbound, event_id: EventId) -> OutboxMessage {
     OutboxMessage {
         message_id: out.message_id.filter(|m| m != event_id.as_ref()),
         event_id,
@@ -35,7 +35,7 @@ pub fn to_row(out: Outbound, event_id: EventId) -> OutboxMessage {
 }
 
 /// The message the relay publishes for an outbox row.
-pub fn from_row(message: &OutboxMessage) -> Outbound {
+pub(crate) fn from_row(message: &OutboxMessage) -> Outbound {
     let message_id = message
         .message_id
         .clone()
@@ -52,18 +52,18 @@ pub fn from_row(message: &OutboxMessage) -> Outbound {
     }
 }
 
-/// Whether an outbox row carries a structured CloudEvent of `event_type`.
-pub fn is_event(message: &OutboxMessage, event_type: EventType) -> bool {
-    message.content_type == STRUCTURED_CONTENT_TYPE
-        && message.kind.as_deref() == Some(event_type.as_str())
-}
-
 #[cfg(test)]
 mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::event::Source;
+    use crate::event::{EventType, STRUCTURED_CONTENT_TYPE, Source};
+
+    /// Whether an outbox row carries a structured CloudEvent of `event_type`.
+    fn is_event(message: &OutboxMessage, event_type: EventType) -> bool {
+        message.content_type == STRUCTURED_CONTENT_TYPE
+            && message.kind.as_deref() == Some(event_type.as_str())
+    }
 
     #[test]
     fn a_row_round_trips_to_the_same_message() {

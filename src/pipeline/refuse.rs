@@ -75,7 +75,7 @@ impl RefusedEvent {
     }
 
     /// The ids a dead letter names, for a refusal from `sender`.
-    pub fn origin(&self, sender: Option<&Organisation>) -> Origin {
+    pub(crate) fn origin(&self, sender: Option<&Organisation>) -> Origin {
         let need_scoped = self
             .event_type
             .as_deref()
@@ -92,7 +92,7 @@ impl RefusedEvent {
     }
 
     /// The view the rejection event is built from.
-    pub fn as_refused(&self) -> Refused<'_> {
+    pub(crate) fn as_refused(&self) -> Refused<'_> {
         Refused {
             id: self.id.as_deref(),
             event_type: self.event_type.as_deref(),
@@ -102,7 +102,7 @@ impl RefusedEvent {
 }
 
 /// Write the dead letter, the `message.rejected` (when the sender is known) and the audit row.
-pub async fn record(
+pub(super) async fn record(
     tx: &mut Tx,
     inbound: &Inbound,
     refusal: &Refusal,

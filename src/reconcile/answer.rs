@@ -117,7 +117,7 @@ impl Answer {
 
     /// The answer as the store records it, for the need of `region`.
     #[must_use]
-    pub fn to_new_answer(&self, region: &OrgId) -> NewAnswer {
+    pub(crate) fn to_new_answer(&self, region: &OrgId) -> NewAnswer {
         NewAnswer {
             need_id: self.need_id.clone(),
             region: region.clone(),

@@ -42,7 +42,7 @@ pub fn respond_by_date(stored: OffsetDateTime) -> Date {
 
 /// When the need's answer window ends; `None` when it has no respond-by date.
 #[must_use]
-pub fn window_end(need: &Need) -> Option<OffsetDateTime> {
+pub(crate) fn window_end(need: &Need) -> Option<OffsetDateTime> {
     need.respond_by
         .map(|stored| closes_at(respond_by_date(stored)))
 }

@@ -13,12 +13,12 @@ use crate::need::{Decision, Need, NeedId, NeedState, Recipient, RecipientKind};
 use crate::schema::SchemaRegistry;
 
 /// Before the answers start: 2026-10-01, the day of routing.
-pub const ROUTED: OffsetDateTime = datetime!(2026-10-01 06:00 UTC);
+pub(super) const ROUTED: OffsetDateTime = datetime!(2026-10-01 06:00 UTC);
 /// The sample data's reference date, inside the answer window.
-pub const NOW: OffsetDateTime = datetime!(2026-11-22 08:00 UTC);
+pub(super) const NOW: OffsetDateTime = datetime!(2026-11-22 08:00 UTC);
 
 /// NEED-2026-0101 in `state`: Chalmers matched with TEK901, two companies.
-pub fn need(state: NeedState) -> Need {
+pub(super) fn need(state: NeedState) -> Need {
     let recipient = |org: &str, kind, score, courses| Recipient {
         org_id: org.parse().unwrap(),
         kind,
@@ -47,7 +47,7 @@ pub fn need(state: NeedState) -> Need {
 }
 
 /// An answer from `org` at `time` with event id `id`; offers name TEK901's LP3 instance.
-pub fn answer(org: &str, decision: Decision, time: OffsetDateTime, id: &str) -> Answer {
+pub(super) fn answer(org: &str, decision: Decision, time: OffsetDateTime, id: &str) -> Answer {
     let kind = if org == "chalmers" || org == "mdu" {
         RecipientKind::University
     } else {
@@ -82,7 +82,7 @@ pub fn answer(org: &str, decision: Decision, time: OffsetDateTime, id: &str) -> 
 }
 
 /// A catalogue holding Chalmers' TEK902 (instances in LP2 of 2026/2027 and 2027/2028).
-pub fn catalogue() -> Catalogue {
+pub(super) fn catalogue() -> Catalogue {
     let example: Value = serde_json::from_str(include_str!(
         "../../schemas/examples/course.v1/valid/chalmers-TEK902-two-instances.json"
     ))
@@ -95,7 +95,7 @@ pub fn catalogue() -> Catalogue {
 }
 
 /// Panics unless `data` is valid `event_type` data.
-pub fn assert_valid(event_type: EventType, data: &Value) {
+pub(super) fn assert_valid(event_type: EventType, data: &Value) {
     let issues = SchemaRegistry::new().unwrap().data_issues(event_type, data);
     assert!(issues.is_empty(), "{issues:?}\n{data:#}");
 }

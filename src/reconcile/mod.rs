@@ -23,7 +23,7 @@
 //!   answer is now a decline: the state machine has no edge back to `published`, and a state
 //!   that depended on arrival order would break "latest wins regardless of order". A decline
 //!   alone leaves the need `published`; the counts show it.
-//! - **Late** ([`deadline`]): `respondBy` is a date, the last day answers are taken, in
+//! - **Late** (`deadline`): `respondBy` is a date, the last day answers are taken, in
 //!   Swedish time. An answer is late when its own `time` or the hub's `now` is at or after the
 //!   end of that day, or the need is closed. The event time alone would let a sender backdate
 //!   an answer into the window; `now` alone would take an answer that says it was written
@@ -57,9 +57,10 @@
 mod answer;
 mod apply;
 mod close;
-pub mod deadline;
+pub(crate) mod deadline;
 #[cfg(test)]
 mod fixture;
+mod report;
 mod status;
 mod withdraw;
 
@@ -73,6 +74,7 @@ pub use answer::Answer;
 pub use apply::{AnswerDecision, apply_answer};
 pub use close::close;
 pub use deadline::{closes_at, respond_by_date};
+pub(crate) use report::need_report;
 pub use status::{Counts, status_data};
 pub use withdraw::{Notice, Withdraw, Withdrawal, withdraw};
 

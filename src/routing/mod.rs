@@ -20,7 +20,7 @@
 //! closes the need when it passes): the earliest last day of case intake among the offered
 //! course instances — a university must be able to answer while every offered intake is still
 //! open, and the contract's examples do exactly this — or, when no course is offered, `today +`
-//! [`RESPONSE_DAYS`]; in both cases never after the need's own deadline.
+//! `RESPONSE_DAYS`; in both cases never after the need's own deadline.
 
 pub(crate) mod build;
 mod recipients;
@@ -37,7 +37,7 @@ pub use build::{call_data, challenge_data, need_status_data};
 pub use recipients::keep_configured;
 
 /// Days companies get to answer when no course intake sets the pace.
-pub const RESPONSE_DAYS: i64 = 28;
+pub(crate) const RESPONSE_DAYS: i64 = 28;
 
 /// Why outbound data could not be built.
 #[derive(Debug, Error)]

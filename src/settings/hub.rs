@@ -9,6 +9,11 @@ use serde::Deserialize;
 use super::error::SettingsError;
 use super::org::OrgId;
 
+/// How much shorter than its lease a relay's publishing must be: what is left of the lease
+/// when the publish deadline passes is for marking the rows, before another relay may claim
+/// them. Settings check `hub.relay_lease_secs` against it; the outbox relay applies it.
+pub const RELAY_LEASE_MARGIN: Duration = Duration::from_secs(1);
+
 /// `[hub]`: the worker loop, the close timer and the outbox relay.
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -50,7 +55,7 @@ pub struct HubSettings {
 
 impl HubSettings {
     /// The pinned date, if [`fixed_date`](Self::fixed_date) is set.
-    pub fn pinned_date(&self) -> Option<time::Date> {
+    pub(crate) fn pinned_date(&self) -> Option<time::Date> {
         let format = time::macros::format_description!("[year]-[month]-[day]");
         self.fixed_date
             .as_deref()
@@ -99,13 +104,13 @@ impl HubSettings {
 
     /// How long the relay waits before the first retry of a refused row.
     #[must_use]
-    pub fn relay_retry_initial(&self) -> Duration {
+    pub(crate) fn relay_retry_initial(&self) -> Duration {
         Duration::from_millis(self.relay_retry_initial_ms)
     }
 
     /// The longest wait between attempts at one row.
     #[must_use]
-    pub fn relay_retry_max(&self) -> Duration {
+    pub(crate) fn relay_retry_max(&self) -> Duration {
         Duration::from_secs(self.relay_retry_max_secs)
     }
 }

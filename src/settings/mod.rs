@@ -35,6 +35,7 @@
 
 mod error;
 mod hub;
+mod matching;
 mod org;
 mod paths;
 mod retention;
@@ -47,7 +48,8 @@ use config::{Config, ConfigError, Environment, File, FileFormat};
 use serde::Deserialize;
 
 pub use error::SettingsError;
-pub use hub::{CatalogueSettings, CourseFile, HttpSettings, HubSettings};
+pub use hub::{CatalogueSettings, CourseFile, HttpSettings, HubSettings, RELAY_LEASE_MARGIN};
+pub use matching::MatchOptions;
 pub use org::{OrgId, OrgIdError, OrgKind, Organisation, UnknownOrgKind};
 pub use retention::{MIN_INBOX_DAYS, RetentionSettings};
 pub use sections::{
@@ -55,13 +57,13 @@ pub use sections::{
 };
 
 /// The embedded defaults, the bottom layer.
-pub const DEFAULTS_TOML: &str = include_str!("../../config/default.toml");
+pub(crate) const DEFAULTS_TOML: &str = include_str!("../../config/default.toml");
 
 /// Prefix of the environment layer's variables.
-pub const ENV_PREFIX: &str = "SAMVERKAN";
+pub(crate) const ENV_PREFIX: &str = "SAMVERKAN";
 
 /// Separates the prefix, the section and the key in the environment layer's variable names.
-pub const ENV_SEPARATOR: &str = "__";
+pub(crate) const ENV_SEPARATOR: &str = "__";
 
 /// The whole configuration of the hub.
 #[derive(Clone, Debug, PartialEq, Deserialize)]
@@ -88,7 +90,7 @@ pub struct Settings {
     pub catalogue: CatalogueSettings,
     /// `[matching]`: how many recipients, how good a match must be.
     #[serde(default)]
-    pub matching: crate::matching::MatchOptions,
+    pub matching: MatchOptions,
     /// `[[organisations]]`: who may connect, and as which broker user.
     #[serde(default)]
     pub organisations: Vec<Organisation>,
@@ -123,8 +125,7 @@ impl Settings {
     /// A relay must finish a batch — every confirm included — well within its lease, or a
     /// second relay claims the same rows and publishes them too.
     fn validate_lease(&self) -> Result<(), SettingsError> {
-        let margin =
-            u64::try_from(crate::hub::outbox_relay::LEASE_MARGIN.as_millis()).unwrap_or(1000);
+        let margin = u64::try_from(RELAY_LEASE_MARGIN.as_millis()).unwrap_or(1000);
         let lease_ms = self.hub.relay_lease_secs.saturating_mul(1000);
         let needed = self.amqp.confirm_timeout_ms.saturating_add(2 * margin);
         if self.amqp.confirm_timeout_ms == 0 || lease_ms < needed {

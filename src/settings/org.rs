@@ -15,7 +15,7 @@ use crate::schema::is_organisationsnummer;
 /// It becomes part of the organisation's AMQP queue (`samverkan.org.<id>`) and of routing keys
 /// (`<id>.<event type>`), where `.` separates words and `*`/`#` are wildcards. So only ASCII
 /// letters, digits, `_` and `-` are allowed, starting with a letter or digit, at most
-/// [`OrgId::MAX_LEN`] characters: an id can never widen a binding. Ids that differ only by case
+/// `OrgId::MAX_LEN` characters: an id can never widen a binding. Ids that differ only by case
 /// are refused as duplicates when the configuration is loaded.
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
@@ -27,7 +27,7 @@ pub enum OrgIdError {
     /// The empty string.
     #[error("organisation id is empty: use 1 to 63 ASCII letters, digits, '_' and '-'")]
     Empty,
-    /// More than [`OrgId::MAX_LEN`] characters.
+    /// More than `OrgId::MAX_LEN` characters.
     #[error("organisation id {id:?} is {len} characters long: at most 63 are allowed")]
     TooLong {
         /// The id as given.
@@ -60,7 +60,7 @@ pub enum OrgIdError {
 
 impl OrgId {
     /// Longest accepted id, in characters.
-    pub const MAX_LEN: usize = 63;
+    pub(crate) const MAX_LEN: usize = 63;
 
     /// Parses and checks an id.
     ///

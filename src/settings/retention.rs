@@ -6,13 +6,10 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use super::error::SettingsError;
-use crate::store::Retention;
 
 /// The shortest inbox retention accepted: far longer than any redelivery or re-send window, or
 /// a late duplicate of an event would be processed twice.
 pub const MIN_INBOX_DAYS: u32 = 7;
-
-const DAY: Duration = Duration::from_secs(24 * 60 * 60);
 
 /// `[retention]`: days to keep each kind of row; 0 keeps it for ever.
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
@@ -31,18 +28,6 @@ pub struct RetentionSettings {
 }
 
 impl RetentionSettings {
-    /// What [`Store::prune`](crate::store::Store::prune) keeps.
-    #[must_use]
-    pub fn to_retention(&self) -> Retention {
-        let days = |n: u32| (n > 0).then(|| DAY * n);
-        Retention {
-            outbox_sent: days(self.outbox_sent_days),
-            inbox: days(self.inbox_days),
-            audit: days(self.audit_days),
-            batch: i64::from(self.batch_rows),
-        }
-    }
-
     /// How often the hub prunes.
     #[must_use]
     pub fn interval(&self) -> Duration {
@@ -85,7 +70,7 @@ mod tests {
 
     #[test]
     fn days_become_durations_and_zero_keeps_for_ever() {
-        let r = retention().to_retention();
+        let r = crate::store::Retention::from_settings(&retention());
         assert_eq!(r.outbox_sent, Some(Duration::from_secs(7 * 86_400)));
         assert_eq!(r.inbox, Some(Duration::from_secs(30 * 86_400)));
         assert_eq!(r.audit, None);

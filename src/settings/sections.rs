@@ -40,22 +40,6 @@ pub struct AmqpSettings {
 }
 
 impl AmqpSettings {
-    /// The broker policies the hub sets: dead-letter retention, organisation queue bounds.
-    #[must_use]
-    pub fn policies(&self) -> crate::onboard::policy::Policies {
-        use crate::onboard::policy::{Policies, QueueBounds, Retention};
-        Policies {
-            dead_letters: Retention {
-                max_messages: self.dead_letter_max_messages,
-                max_age_hours: self.dead_letter_max_age_hours,
-            },
-            org_queues: QueueBounds {
-                max_messages: self.org_queue_max_messages,
-                max_bytes: self.org_queue_max_bytes,
-            },
-        }
-    }
-
     /// [`url`](Self::url) with its password replaced by `***`, fit for logs and error messages.
     #[must_use]
     pub fn redacted_url(&self) -> String {

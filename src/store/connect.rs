@@ -1,5 +1,5 @@
-//! Opening a store: which backend a URL names, how its connections are pooled, and the
-//! migrations that run before anything else touches it.
+//! Opening a store: which backend a URL names and how its connections are pooled; the
+//! migrations (`migrations.rs`) run before anything else touches it.
 //!
 //! SQLite and PostgreSQL want different pools. SQLite allows one writer at a time per file;
 //! sqlx's default *deferred* transactions take the write lock on their first write and fail with
@@ -18,10 +18,10 @@
 use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::migrate::{Migration, MigrationType, Migrator};
-use sqlx::{AnyConnection, AnyPool, Connection, SqlSafeStr};
+use sqlx::{AnyConnection, AnyPool, Connection};
 
 use super::error::StoreError;
+use super::migrations::migrate;
 use crate::redact::{MALFORMED_HINT, is_well_formed, redact_url, secret_parameters};
 
 /// The database behind a [`Store`](super::Store).
@@ -49,94 +49,6 @@ impl std::fmt::Display for Backend {
         f.write_str(self.as_str())
     }
 }
-
-/// The migrations, embedded at compile time: one folder per dialect, the same tables in both.
-/// Adding a migration means adding its file to both folders and a line to each list here (a
-/// unit test checks the lists against the folders).
-const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
-    (
-        1,
-        "store",
-        include_str!("../../migrations/sqlite/0001_store.sql"),
-    ),
-    (
-        2,
-        "reference",
-        include_str!("../../migrations/sqlite/0002_reference.sql"),
-    ),
-    (
-        3,
-        "outbox_claim",
-        include_str!("../../migrations/sqlite/0003_outbox_claim.sql"),
-    ),
-    (
-        4,
-        "reference_compaction",
-        include_str!("../../migrations/sqlite/0004_reference_compaction.sql"),
-    ),
-    (
-        5,
-        "outbox_retry",
-        include_str!("../../migrations/sqlite/0005_outbox_retry.sql"),
-    ),
-    (
-        6,
-        "need_scope",
-        include_str!("../../migrations/sqlite/0006_need_scope.sql"),
-    ),
-    (
-        7,
-        "outbox_claim_token",
-        include_str!("../../migrations/sqlite/0007_outbox_claim_token.sql"),
-    ),
-    (
-        8,
-        "outbox_amqp_properties",
-        include_str!("../../migrations/sqlite/0008_outbox_amqp_properties.sql"),
-    ),
-];
-const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
-    (
-        1,
-        "store",
-        include_str!("../../migrations/postgres/0001_store.sql"),
-    ),
-    (
-        2,
-        "reference",
-        include_str!("../../migrations/postgres/0002_reference.sql"),
-    ),
-    (
-        3,
-        "outbox_claim",
-        include_str!("../../migrations/postgres/0003_outbox_claim.sql"),
-    ),
-    (
-        4,
-        "reference_compaction",
-        include_str!("../../migrations/postgres/0004_reference_compaction.sql"),
-    ),
-    (
-        5,
-        "outbox_retry",
-        include_str!("../../migrations/postgres/0005_outbox_retry.sql"),
-    ),
-    (
-        6,
-        "need_scope",
-        include_str!("../../migrations/postgres/0006_need_scope.sql"),
-    ),
-    (
-        7,
-        "outbox_claim_token",
-        include_str!("../../migrations/postgres/0007_outbox_claim_token.sql"),
-    ),
-    (
-        8,
-        "outbox_amqp_properties",
-        include_str!("../../migrations/postgres/0008_outbox_amqp_properties.sql"),
-    ),
-];
 
 /// The secret URL parameters sqlx's PostgreSQL driver reads (it logs any other it is given).
 const SQLX_READS: [&str; 3] = ["password", "sslkey", "ssl-key"];
@@ -298,32 +210,6 @@ async fn open_in_memory(target: &Target, options: AnyConnectOptions) -> Result<P
     })
 }
 
-async fn migrate(target: &Target, conn: &mut AnyConnection) -> Result<(), StoreError> {
-    let list = match target.backend {
-        Backend::Sqlite => SQLITE_MIGRATIONS,
-        Backend::Postgres => POSTGRES_MIGRATIONS,
-    };
-    let migrations = list
-        .iter()
-        .map(|&(version, description, sql)| {
-            Migration::new(
-                version,
-                description.into(),
-                MigrationType::Simple,
-                sql.into_sql_str(),
-                false,
-            )
-        })
-        .collect();
-    Migrator::with_migrations(migrations)
-        .run(conn)
-        .await
-        .map_err(|source| StoreError::Migrate {
-            url: target.redacted.clone(),
-            source,
-        })
-}
-
 fn connect_error(target: &Target, source: sqlx::Error) -> StoreError {
     let refused = matches!(
         &source,
@@ -397,29 +283,6 @@ mod tests {
             assert!(matches!(err, StoreError::InvalidUrl { .. }), "{url}");
             let shown = err.to_string();
             assert!(!shown.contains(":pw") && !shown.contains("pw@"), "{shown}");
-        }
-    }
-
-    #[test]
-    fn every_migration_file_is_embedded_for_both_dialects() {
-        for (folder, list) in [
-            ("sqlite", SQLITE_MIGRATIONS),
-            ("postgres", POSTGRES_MIGRATIONS),
-        ] {
-            let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("migrations")
-                .join(folder);
-            let mut files: Vec<String> = std::fs::read_dir(&dir)
-                .expect("migrations folder")
-                .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
-                .filter(|name| name.ends_with(".sql"))
-                .collect();
-            files.sort();
-            let embedded: Vec<String> = list
-                .iter()
-                .map(|(version, description, _)| format!("{version:04}_{description}.sql"))
-                .collect();
-            assert_eq!(files, embedded, "{folder}");
         }
     }
 }

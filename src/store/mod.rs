@@ -35,7 +35,7 @@
 //! **Competing instances.** Answers to one need are serialised by the need's row lock
 //! ([`Tx::load_need_for_update`]) and, as a second line, by the need's `version`: the store
 //! keeps it to itself, in the [`StoredNeed`] a load hands out, and checks it when
-//! [`Tx::record_state`] gives that back (a stale one fails with [`StoreError::Conflict`], which
+//! `Tx::record_state` gives that back (a stale one fails with [`StoreError::Conflict`], which
 //! is transient: reload and re-apply). The state machine sees only the plain
 //! [`Need`](crate::need::Need). The inbox's primary key makes the second instance to see an
 //! event skip it.
@@ -53,12 +53,15 @@
 mod codes;
 mod connect;
 mod error;
+mod migrations;
 mod outbox;
 mod parked;
 mod records;
 mod retention;
 mod rows;
+mod tokens;
 mod tx;
+mod tx_outbox;
 
 use sqlx::Any;
 use time::OffsetDateTime;
@@ -68,12 +71,14 @@ pub use crate::redact::redact_url;
 pub use codes::{AuditAction, ReasonCode};
 pub use connect::Backend;
 pub use error::{Fault, StoreError};
+pub use migrations::migrator;
 pub use parked::ParkedRow;
 pub use records::{
     AuditEntry, AuditRecord, NewNeed, NewRecipient, OutboxMessage, OutboxRow, ReferenceEntry,
     ReferenceEvent, StoredNeed,
 };
 pub use retention::{Pruned, Retention};
+pub use tokens::TokenRecord;
 pub use tx::Tx;
 
 use connect::Pools;
@@ -83,7 +88,7 @@ use crate::need::{NeedId, NeedKey, NeedState};
 use crate::settings::{OrgId, StoreSettings};
 
 /// Connections used when [`Store::connect`] is given only a URL.
-pub const DEFAULT_MAX_CONNECTIONS: u32 = 8;
+pub(crate) const DEFAULT_MAX_CONNECTIONS: u32 = 8;
 
 /// The durable state of the hub over SQLite or PostgreSQL. Cloning is cheap and clones share
 /// the connection pools.
@@ -140,7 +145,7 @@ impl Store {
     /// the write lock on the writer connection (`BEGIN IMMEDIATE; ROLLBACK`); PostgreSQL
     /// answers on a pooled connection and is not read-only (a standby after a fail-over, or
     /// `default_transaction_read_only`). `/readyz` and the hub's pause both ask this.
-    pub async fn probe_write(&self, timeout: std::time::Duration) -> Result<(), StoreError> {
+    pub(crate) async fn probe_write(&self, timeout: std::time::Duration) -> Result<(), StoreError> {
         let probe = async {
             match self.pools.backend {
                 Backend::Sqlite => {
@@ -187,6 +192,35 @@ impl Store {
         Ok(need)
     }
 
+    /// Up to `limit` needs of `region` (in any state, or in `state`), in need id order, each
+    /// read like [`Store::need`]: what `GET /v1/needs` lists for the calling region.
+    pub async fn needs_of_region(
+        &self,
+        region: &OrgId,
+        state: Option<NeedState>,
+        limit: i64,
+    ) -> Result<Vec<StoredNeed>, StoreError> {
+        let ids: Vec<String> = sqlx::query_scalar(
+            "SELECT need_id FROM needs WHERE region = $1 AND ($2 = '' OR state = $2) \
+             ORDER BY need_id LIMIT $3",
+        )
+        .bind(region.as_str())
+        .bind(state.map_or("", NeedState::as_str))
+        .bind(limit)
+        .fetch_all(&self.pools.reader)
+        .await?;
+        let mut needs = Vec::with_capacity(ids.len());
+        for id in ids {
+            let need_id = NeedId::parse(&id)
+                .map_err(|_| StoreError::corrupt("needs.need_id", "not a need id"))?;
+            // A need is never deleted, so each one read here is still there.
+            if let Some(need) = self.need(&NeedKey::new(region.clone(), need_id)).await? {
+                needs.push(need);
+            }
+        }
+        Ok(needs)
+    }
+
     /// The regions that have a need with this id, in id order (for an operator who knows only
     /// the id: `samverkan needs show`).
     pub async fn regions_with_need(&self, need_id: &NeedId) -> Result<Vec<OrgId>, StoreError> {
@@ -231,7 +265,7 @@ impl Store {
     /// The recorded reference-data events with an id above `after`, in id order. Ids are
     /// committed in order (see [`Tx::record_reference`]), so a hub that remembers the last id it
     /// applied and asks for the ones after it misses none.
-    pub async fn reference_events_after(
+    pub(crate) async fn reference_events_after(
         &self,
         after: i64,
     ) -> Result<Vec<ReferenceEvent>, StoreError> {

@@ -111,7 +111,7 @@ impl Store {
 
     /// When the oldest outbound message the broker has not confirmed (and that is not parked)
     /// was written, in unix ms; `None` when every one is confirmed. For the `/metrics` age.
-    pub async fn outbox_oldest_unsent_ms(&self) -> Result<Option<i64>, StoreError> {
+    pub(crate) async fn outbox_oldest_unsent_ms(&self) -> Result<Option<i64>, StoreError> {
         let sql = format!("SELECT min(created_at_ms) FROM outbox WHERE {UNSENT}");
         // Only constants are spliced in.
         let oldest: Option<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))

@@ -52,7 +52,7 @@ pub struct NewRecipient {
 /// A need as the store read it: the [`Need`] and the store's optimistic-lock version.
 ///
 /// The version is the store's own token: it grows by one with every state change, and
-/// [`Tx::record_state`](super::Tx::record_state) takes this value back to check that nobody
+/// `Tx::record_state` takes this value back to check that nobody
 /// changed the need in between. The state machine works on the plain [`Need`] (this derefs to
 /// it) and never sees the version; callers can read it ([`StoredNeed::version`]) but not make
 /// one up.
@@ -68,12 +68,6 @@ impl StoredNeed {
     #[must_use]
     pub fn version(&self) -> i64 {
         self.version
-    }
-
-    /// The need without the store's token.
-    #[must_use]
-    pub fn into_need(self) -> Need {
-        self.need
     }
 }
 

@@ -21,6 +21,7 @@ use time::OffsetDateTime;
 
 use super::rows::to_ms;
 use super::{Store, StoreError};
+use crate::settings::RetentionSettings;
 
 /// How long each kind of row is kept; `None` keeps it for ever.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,6 +34,21 @@ pub struct Retention {
     pub audit: Option<Duration>,
     /// Rows deleted per statement (at least 1).
     pub batch: i64,
+}
+
+impl Retention {
+    /// What `[retention]` asks for: days become durations, 0 days keeps for ever.
+    #[must_use]
+    pub fn from_settings(settings: &RetentionSettings) -> Self {
+        const DAY: Duration = Duration::from_secs(24 * 60 * 60);
+        let days = |n: u32| (n > 0).then(|| DAY * n);
+        Self {
+            outbox_sent: days(settings.outbox_sent_days),
+            inbox: days(settings.inbox_days),
+            audit: days(settings.audit_days),
+            batch: i64::from(settings.batch_rows),
+        }
+    }
 }
 
 /// Rows deleted by one [`Store::prune`].

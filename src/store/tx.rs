@@ -17,7 +17,7 @@ use sqlx::{Any, Transaction};
 use super::connect::{Backend, Pools};
 use super::error::StoreError;
 use super::records::StoredNeed;
-use super::records::{AuditEntry, NewNeed, NewRecipient, OutboxMessage, ReferenceEntry};
+use super::records::{AuditEntry, NewNeed, NewRecipient, ReferenceEntry};
 use super::rows::{fetch_need, now_ms, org_id, to_json, to_ms};
 use crate::event::{EventId, Source};
 use crate::need::{AnswerApplied, Need, NeedId, NeedKey, NeedState, NewAnswer};
@@ -27,12 +27,12 @@ use crate::settings::OrgId;
 const REFERENCE_LOCK: i64 = 0x7361_6d76_6572_6b61;
 
 /// Rows per multi-row `INSERT`: well under SQLite's 999 and PostgreSQL's 65,535 parameters.
-const ROWS_PER_INSERT: usize = 50;
+pub(super) const ROWS_PER_INSERT: usize = 50;
 
 /// `prefix` followed by `rows` tuples of `columns` placeholders (`$1, $2, …`) and `tail`
 /// (constant columns) each. Only placeholders and constants are spliced in; every value is
 /// bound.
-fn multi_row_insert(prefix: &str, rows: usize, columns: usize, tail: &str) -> String {
+pub(super) fn multi_row_insert(prefix: &str, rows: usize, columns: usize, tail: &str) -> String {
     let mut sql = String::with_capacity(prefix.len() + rows * columns * 5);
     sql.push_str(prefix);
     for row in 0..rows {
@@ -57,7 +57,7 @@ fn multi_row_insert(prefix: &str, rows: usize, columns: usize, tail: &str) -> St
 /// committed together by [`Tx::commit`] or not at all (dropping it rolls back). Ack the delivery
 /// only after the commit, and do not hold a `Tx` across broker I/O.
 pub struct Tx {
-    inner: Transaction<'static, Any>,
+    pub(super) inner: Transaction<'static, Any>,
     backend: Backend,
 }
 
@@ -180,7 +180,7 @@ impl Tx {
     /// answer to the same need waits instead of overwriting; on SQLite this transaction is
     /// already the only writer.
     ///
-    /// Hand the [`StoredNeed`] back to [`Tx::record_state`] with the changed need: it carries
+    /// Hand the [`StoredNeed`] back to `Tx::record_state` with the changed need: it carries
     /// the version the write is checked against.
     pub async fn load_need_for_update(
         &mut self,
@@ -219,7 +219,7 @@ impl Tx {
     /// # Errors
     ///
     /// As [`Tx::update_need_state`].
-    pub async fn record_state(
+    pub(crate) async fn record_state(
         &mut self,
         loaded: &StoredNeed,
         changed: &Need,
@@ -236,7 +236,7 @@ impl Tx {
 
     /// Moves the need `key` to `state` if it is still at `expected_version`, and returns its new
     /// version. `reason` is what the region will read: a reason code or a PII-checked sentence.
-    /// This is the compare-and-set beneath [`Tx::record_state`], which the pipeline uses.
+    /// This is the compare-and-set beneath `Tx::record_state`, which the pipeline uses.
     ///
     /// # Errors
     ///
@@ -343,61 +343,6 @@ impl Tx {
         } else {
             AnswerApplied::Superseded
         })
-    }
-
-    /// Writes a message for the relay to publish once this transaction commits; returns its
-    /// outbox id (for [`Store::mark_sent`](super::Store::mark_sent) after a direct publish).
-    pub async fn enqueue(&mut self, message: &OutboxMessage) -> Result<i64, StoreError> {
-        let id: i64 = sqlx::query_scalar(
-            "INSERT INTO outbox (event_id, exchange, routing_key, content_type, correlation_id, \
-             amqp_type, message_id, headers, body, created_at_ms, attempts) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 0) RETURNING id",
-        )
-        .bind(message.event_id.as_ref())
-        .bind(message.exchange.as_str())
-        .bind(message.routing_key.as_str())
-        .bind(message.content_type.as_str())
-        .bind(message.correlation_id.as_deref())
-        .bind(message.kind.as_deref())
-        .bind(message.message_id.as_deref())
-        .bind(to_json(&message.headers, "outbox.headers")?)
-        .bind(message.body.clone())
-        .bind(now_ms())
-        .fetch_one(&mut *self.inner)
-        .await?;
-        Ok(id)
-    }
-
-    /// Writes several messages for the relay in as few statements as possible (a need's
-    /// challenges, calls and status); they get ids in the order given.
-    pub async fn enqueue_all(&mut self, messages: &[OutboxMessage]) -> Result<(), StoreError> {
-        let now = now_ms();
-        for chunk in messages.chunks(ROWS_PER_INSERT) {
-            let sql = multi_row_insert(
-                "INSERT INTO outbox (event_id, exchange, routing_key, content_type, \
-                 correlation_id, amqp_type, message_id, headers, body, created_at_ms, \
-                 attempts) VALUES ",
-                chunk.len(),
-                10,
-                ", 0",
-            );
-            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-            for message in chunk {
-                query = query
-                    .bind(message.event_id.as_ref())
-                    .bind(message.exchange.as_str())
-                    .bind(message.routing_key.as_str())
-                    .bind(message.content_type.as_str())
-                    .bind(message.correlation_id.as_deref())
-                    .bind(message.kind.as_deref())
-                    .bind(message.message_id.as_deref())
-                    .bind(to_json(&message.headers, "outbox.headers")?)
-                    .bind(message.body.as_slice())
-                    .bind(now);
-            }
-            query.execute(&mut *self.inner).await?;
-        }
-        Ok(())
     }
 
     /// Records a reference-data event (`course.upserted`, `course.removed`,

@@ -10,13 +10,13 @@
 //! [`terms`] is the tokenizer behind text relevance: the catalogue runs it on course and
 //! partner text at upsert, matching on need text, so it lives here where both can take it.
 
-pub mod terms;
+pub(crate) mod terms;
 
 use unicode_general_category::{GeneralCategory, get_general_category};
 
 /// At most `max` characters, ending in `…` when cut (schemas bound string lengths in
 /// characters, and a cut sentence should look cut).
-pub fn clip(text: &str, max: usize) -> String {
+pub(crate) fn clip(text: &str, max: usize) -> String {
     if text.chars().count() <= max {
         return text.to_owned();
     }
@@ -26,14 +26,14 @@ pub fn clip(text: &str, max: usize) -> String {
 }
 
 /// How much sender text a refusal or a listing echoes, in characters.
-pub const MAX_SHOWN: usize = 120;
+pub(crate) const MAX_SHOWN: usize = 120;
 
 /// `text` safe to show: control characters (NUL, ESC, newline, DEL, C1), format characters
 /// (bidi overrides and isolates U+202A–U+202E, U+2066–U+2069, zero-width characters, BOM, soft
 /// hyphen), line and paragraph separators, spaces other than U+0020, private-use, unassigned
 /// and blank-looking code points become `\u{hex}`; at most `max` characters, ending in `…` when
 /// cut, never inside an escape. Showing shown text again changes nothing.
-pub fn shown(text: &str, max: usize) -> String {
+pub(crate) fn shown(text: &str, max: usize) -> String {
     let mut out = String::with_capacity(text.len().min(max.saturating_mul(4)));
     let (mut count, mut fits) = (0usize, 0usize);
     for c in text.chars() {
@@ -58,7 +58,7 @@ pub fn shown(text: &str, max: usize) -> String {
 }
 
 /// A JSON pointer [`shown`]: still a pointer when cut (never ends in a lone `~`).
-pub fn shown_pointer(pointer: &str, max: usize) -> String {
+pub(crate) fn shown_pointer(pointer: &str, max: usize) -> String {
     let shown = shown(pointer, max);
     match shown.strip_suffix("~…") {
         Some(cut) => format!("{cut}…"),
@@ -89,7 +89,7 @@ fn is_hidden(c: char) -> bool {
 /// Luhn as Sweden uses it for personnummer, samordningsnummer and organisationsnummer:
 /// weights 2,1,2,1,… from the left over the ten digit *values* (0–9); valid when the sum of
 /// digit sums is a multiple of 10.
-pub fn luhn_valid(ten: &[u8; 10]) -> bool {
+pub(crate) fn luhn_valid(ten: &[u8; 10]) -> bool {
     let sum: u32 = ten
         .iter()
         .enumerate()

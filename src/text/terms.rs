@@ -8,9 +8,10 @@
 //!    cleanly), lowercase (`Å Ä Ö` included), drop numbers and words shorter than three letters;
 //! 2. drop a short Swedish + English stopword list, plus a few words every healthcare text
 //!    contains (`vård`, `care`, …) and that would make everything look related;
-//! 3. stem by truncation (after dropping the `s` of a short English plural) to the first [`STEM_LEN`] letters. Truncation is crude but it is the
-//!    one stemmer that works for both languages and for Swedish compounds, whose first element
-//!    is usually the meaningful one: `flödet` and `flödeskartläggning` both become `flöde`;
+//! 3. stem by truncation (after dropping the `s` of a short English plural) to the first
+//!    [`STEM_LEN`] letters. Truncation is crude but it is the one stemmer that works for both
+//!    languages and for Swedish compounds, whose first element is usually the meaningful one:
+//!    `flödet` and `flödeskartläggning` both become `flöde`;
 //! 4. map a short glossary of Swedish stems to their English counterparts (`flöde` → `flow`,
 //!    `förbä(ttring)` → `impro(vement)`), so a Swedish need can meet an English course text.
 //!
@@ -18,7 +19,7 @@
 //! both sides always agree on what a stem is.
 
 /// Letters kept by the truncation stemmer.
-pub const STEM_LEN: usize = 5;
+pub(crate) const STEM_LEN: usize = 5;
 
 /// Shortest word (in letters) that can carry meaning here.
 const MIN_WORD_LEN: usize = 3;
@@ -90,7 +91,7 @@ pub struct Term {
 }
 
 /// The content words of `text`, in order, duplicates kept.
-pub fn terms(text: &str) -> impl Iterator<Item = Term> + '_ {
+pub(crate) fn terms(text: &str) -> impl Iterator<Item = Term> + '_ {
     text.split(|c: char| !c.is_alphanumeric())
         .filter(|word| !word.is_empty())
         .filter_map(|raw| {

@@ -14,9 +14,9 @@ use std::time::Duration;
 use backon::{BackoffBuilder, ExponentialBuilder};
 
 /// Default first delay.
-pub const DEFAULT_INITIAL_BACKOFF: Duration = Duration::from_millis(100);
+pub(super) const DEFAULT_INITIAL_BACKOFF: Duration = Duration::from_millis(100);
 /// Default longest delay.
-pub const DEFAULT_MAX_BACKOFF: Duration = Duration::from_secs(10);
+pub(super) const DEFAULT_MAX_BACKOFF: Duration = Duration::from_secs(10);
 
 /// Delays between reconnect attempts: `initial`, doubling up to `max`, each with jitter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,7 +40,7 @@ impl Default for Backoff {
 impl Backoff {
     /// The schedule as a `backon` builder, for `Retryable::retry`: endless, each delay between
     /// half of its un-jittered value and all of it.
-    pub fn builder(&self) -> ExponentialBuilder {
+    pub(crate) fn builder(&self) -> ExponentialBuilder {
         ExponentialBuilder::new()
             .with_min_delay(self.initial / 2)
             .with_max_delay(self.max / 2)
@@ -49,7 +49,7 @@ impl Backoff {
     }
 
     /// The delays of one outage, in order; start a new one after a success.
-    pub fn delays(&self) -> impl Iterator<Item = Duration> + Send + use<> {
+    pub(crate) fn delays(&self) -> impl Iterator<Item = Duration> + Send + use<> {
         self.builder().build()
     }
 

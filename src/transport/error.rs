@@ -1,8 +1,8 @@
 //! `TransportError`: every way talking to the broker can fail, worded for the operator.
 //!
 //! Messages never contain a broker password (URLs are passed through
-//! [`redact_url`](super::amqp::redact_url) before they are stored here) and never an event's payload:
-//! a publish error names the event by id, exchange and routing key only.
+//! [`redact_url`](super::amqp::redact_url) before they are stored here) and never an event's
+//! payload: a publish error names the event by id, exchange and routing key only.
 
 use lapin::protocol::{AMQPErrorKind, AMQPHardError, AMQPSoftError};
 use thiserror::Error;
@@ -231,7 +231,7 @@ impl TransportError {
     }
 
     /// Why the message can never be published, when that is what this error says.
-    pub fn unsendable(&self) -> Option<&Unsendable> {
+    pub(crate) fn unsendable(&self) -> Option<&Unsendable> {
         match self {
             Self::Unsendable { reason, .. } => Some(reason),
             _ => None,

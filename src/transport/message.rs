@@ -78,7 +78,7 @@ impl Outbound {
 
     /// A structured-mode CloudEvent for the hub, via the ingress exchange, as an organisation
     /// sends it.
-    pub fn to_hub(event: &CloudEvent) -> Self {
+    pub(crate) fn to_hub(event: &CloudEvent) -> Self {
         let key = Topology::ingress_routing_key(event.event_type);
         Self::event(INGRESS_EXCHANGE, key, event)
     }

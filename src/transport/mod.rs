@@ -25,7 +25,7 @@
 //! | [`memory::MemoryBroker`] | in-process broker: same routing, `mandatory`, prefetch, delivery limit, DLX |
 //! | [`Shutdown`] | the signal that ends consumers (and their reconnect loops) |
 //! | [`TransportError`] | every failure; [`TransportError::is_transient`] decides about retries |
-//! | [`Outbound::to_org`], [`Outbound::to_hub`], [`Outbound::dead_letter`] | addressing: the constructors choose the exchange, so the pipeline and the hub never name one |
+//! | [`Outbound::to_org`], `Outbound::to_hub`, [`Outbound::dead_letter`] | addressing: the constructors choose the exchange, so the pipeline and the hub never name one |
 //! | [`Backoff`] | capped exponential reconnect delays with jitter (`backon`) |
 
 pub mod amqp;

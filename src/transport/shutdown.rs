@@ -19,16 +19,17 @@ pub struct ShutdownTrigger {
 }
 
 impl ShutdownTrigger {
-    /// Tell every subscribed [`Shutdown`] to stop. Idempotent.
-    pub fn trigger(&self) {
-        self.sender.send_replace(true);
-    }
-
     /// Another handle that observes this trigger.
-    pub fn subscribe(&self) -> Shutdown {
+    #[cfg(test)]
+    pub(crate) fn subscribe(&self) -> Shutdown {
         Shutdown {
             receiver: self.sender.subscribe(),
         }
+    }
+
+    /// Tell every subscribed [`Shutdown`] to stop. Idempotent.
+    pub fn trigger(&self) {
+        self.sender.send_replace(true);
     }
 }
 
@@ -51,7 +52,7 @@ impl Shutdown {
     }
 
     /// Whether shutdown has been triggered.
-    pub fn is_triggered(&self) -> bool {
+    pub(crate) fn is_triggered(&self) -> bool {
         *self.receiver.borrow()
     }
 

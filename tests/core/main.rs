@@ -5,6 +5,7 @@
 
 mod answers;
 mod cli;
+mod contract;
 mod docs;
 mod flow;
 // Shared with tests/it; with the `services` feature it also holds helpers only tests/it uses.
@@ -12,6 +13,8 @@ mod flow;
 #[path = "../it/helpers/mod.rs"]
 mod helpers;
 mod http;
+mod http_logs;
+mod logs;
 mod matching;
 mod pii;
 mod reconcile;

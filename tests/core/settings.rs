@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use samverkan::pii::PiiPolicy;
 use samverkan::schema::is_organisationsnummer;
 use samverkan::settings::{self, LogFormat, OrgKind, Settings, SettingsError};
+use samverkan::store::Retention;
 use serde_json::Value;
 use tempfile::TempDir;
 
@@ -78,7 +79,7 @@ fn relay_and_retention_defaults_load_and_the_environment_overrides_them() {
     );
     assert_eq!(s.hub.relay_max_message_bytes, 16 * 1024 * 1024);
     let day = Duration::from_secs(86_400);
-    let retention = s.retention.to_retention();
+    let retention = Retention::from_settings(&s.retention);
     assert_eq!(retention.outbox_sent, Some(7 * day));
     assert_eq!(retention.inbox, Some(30 * day));
     assert_eq!(retention.audit, Some(365 * day));
@@ -96,7 +97,11 @@ fn relay_and_retention_defaults_load_and_the_environment_overrides_them() {
     .expect("overrides load");
     assert_eq!(RelayConfig::from_settings(&s).batch_bytes, 1024);
     assert_eq!(RelayConfig::from_settings(&s).max_attempts, 4);
-    assert_eq!(s.retention.to_retention().audit, None, "0 keeps for ever");
+    assert_eq!(
+        Retention::from_settings(&s.retention).audit,
+        None,
+        "0 keeps for ever"
+    );
     let err = settings::load_from(None, env(&[("SAMVERKAN__RETENTION__INBOX_DAYS", "2")]))
         .expect_err("an inbox kept two days");
     assert!(err.to_string().contains("retention.inbox_days"), "{err}");

@@ -83,10 +83,14 @@ fn new_course(code: &str) -> Value {
 async fn assert_course_gone(backend: Backend, code: &str, hubs: &[(&str, &Pipeline)]) {
     for (name, pipeline) in hubs {
         let outcome = deliver(pipeline, "chalmers", &removal_of(code)).await;
-        let gone = Outcome::Refused {
-            reason: RejectReason::UnknownCourse,
-        };
-        assert_eq!(outcome, gone, "{backend}: {name}");
+        let gone = matches!(
+            outcome,
+            Outcome::Refused {
+                reason: RejectReason::UnknownCourse,
+                ..
+            }
+        );
+        assert!(gone, "{backend}: {name}: {outcome:?}");
     }
 }
 

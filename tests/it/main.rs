@@ -11,6 +11,8 @@ mod dead_letters;
 mod helpers;
 mod hostile;
 mod hostile_amqp;
+mod http_api;
+mod http_outage;
 mod hub_amqp;
 mod hub_faults;
 mod kinds;

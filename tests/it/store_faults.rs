@@ -91,7 +91,7 @@ async fn all_published_none_dead(app: &App) {
 
 /// Make every new session on `database` read-only (or writable again) and end the current
 /// ones, as a fail-over to a standby would.
-async fn set_read_only(admin: &AnyPool, database: &str, on: bool) {
+pub(crate) async fn set_read_only(admin: &AnyPool, database: &str, on: bool) {
     let value = if on { "on" } else { "off" };
     for sql in [
         format!("ALTER DATABASE {database} SET default_transaction_read_only = {value}"),

@@ -22,8 +22,8 @@
 //!   has failed before is published alone, so a row that breaks the channel cannot count
 //!   failures against its neighbours: a row is parked only for failures of its own.
 //! - **waiting**: the broker link was down or lost — an outage, not the row's fault. The row is
-//!   given back untouched (no attempt counted) and the relay pauses as a whole, growing to 5 s,
-//!   since nothing can be published until the broker is back.
+//!   given back untouched (no attempt counted) and the relay pauses as a whole (jittered,
+//!   doubling to 5 s), since nothing can be published until the broker is back.
 //!
 //! **Several relays, one outbox.** Hub instances sharing a database each run a relay. A claim
 //! is a lease (`[hub] relay_lease_secs`): while one relay holds a row the others skip it, so
@@ -60,9 +60,9 @@ const MAX_PAUSE: Duration = Duration::from_secs(5);
 /// whose next attempt has come).
 const IDLE_POLL: Duration = Duration::from_millis(500);
 
-/// How much shorter than the lease a batch's publishing must be: what is left of the lease when
-/// the deadline passes is for marking the rows, before another relay may claim them.
-pub const LEASE_MARGIN: Duration = Duration::from_secs(1);
+/// How much shorter than the lease a batch's publishing must be (the settings own the figure,
+/// since they check the lease against it).
+pub(crate) const LEASE_MARGIN: Duration = crate::settings::RELAY_LEASE_MARGIN;
 
 /// How much the relay claims at a time, for how long, and how it retries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -84,7 +84,7 @@ impl RelayConfig {
     /// settings require a lease longer than the publisher's confirm timeout plus twice the
     /// margin, so a confirm that arrives in time is never cut off).
     #[must_use]
-    pub fn publish_deadline(&self) -> Duration {
+    pub(crate) fn publish_deadline(&self) -> Duration {
         self.lease
             .saturating_sub(LEASE_MARGIN)
             .max(Duration::from_millis(100))
@@ -131,7 +131,12 @@ pub async fn run<P: Publish>(
     config: RelayConfig,
     shutdown: Shutdown,
 ) {
-    let mut pause = MIN_PAUSE;
+    let backoff = Backoff {
+        initial: MIN_PAUSE,
+        max: MAX_PAUSE,
+    };
+    // One jittered, doubling schedule per stretch of trouble; any pass that works starts over.
+    let mut pauses = backoff.delays();
     while !shutdown.is_triggered() {
         match relay_once(&store, publisher.as_ref(), &config).await {
             Ok(pass) if pass.waiting > 0 => {
@@ -139,22 +144,20 @@ pub async fn run<P: Publish>(
                     waiting = pass.waiting,
                     "broker unavailable; outbox rows wait for it"
                 );
-                sleep_or_shutdown(pause, &shutdown).await;
-                pause = (pause * 2).min(MAX_PAUSE);
+                sleep_or_shutdown(pauses.next().unwrap_or(MAX_PAUSE), &shutdown).await;
             }
             Ok(pass) if pass.claimed == 0 => {
-                pause = MIN_PAUSE;
+                pauses = backoff.delays();
                 tokio::select! {
                     () = wake.notified() => {}
                     () = tokio::time::sleep(IDLE_POLL) => {}
                     () = shutdown.wait() => {}
                 }
             }
-            Ok(_) => pause = MIN_PAUSE,
+            Ok(_) => pauses = backoff.delays(),
             Err(e) => {
                 tracing::warn!(error = %e, "outbox relay cannot use the store; retrying");
-                sleep_or_shutdown(pause, &shutdown).await;
-                pause = (pause * 2).min(MAX_PAUSE);
+                sleep_or_shutdown(pauses.next().unwrap_or(MAX_PAUSE), &shutdown).await;
             }
         }
     }

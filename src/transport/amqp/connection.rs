@@ -24,7 +24,7 @@ use crate::transport::TransportError;
 /// The broker of a local development setup (`rabbitmq-server` or `docker compose`).
 pub const DEFAULT_AMQP_URL: &str = "amqp://guest:guest@127.0.0.1:5672/%2f";
 /// How long the TCP connect plus AMQP handshake may take before [`connect`] gives up.
-pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
+pub(super) const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
 
 /// Connect to the broker at `url`, naming the connection `connection_name`.
 ///

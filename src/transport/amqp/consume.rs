@@ -89,7 +89,7 @@ impl LinkStatus {
 
     /// Whether the link is up.
     #[must_use]
-    pub fn is_connected(&self) -> bool {
+    pub(crate) fn is_connected(&self) -> bool {
         self.0.load(Ordering::Relaxed)
     }
 
@@ -151,7 +151,7 @@ impl AmqpConsumer {
         if let Some(link) = self.link.take()
             && let Err(e) = link.connection.close(200, "consumer closed".into()).await
         {
-            tracing::debug!(error.message = %e, "closing the consumer's connection failed");
+            tracing::debug!(error = %e, "closing the consumer's connection failed");
         }
     }
 
@@ -170,7 +170,7 @@ impl AmqpConsumer {
                 .basic_cancel(tag, BasicCancelOptions::default())
                 .await
             {
-                tracing::debug!(error.message = %e, "basic.cancel at shutdown failed");
+                tracing::debug!(error = %e, "basic.cancel at shutdown failed");
             }
         }
         tracing::info!(queue = %self.config.queue, "consumer stopped");
@@ -201,7 +201,7 @@ impl AmqpConsumer {
             tracing::warn!(
                 queue = %self.config.queue,
                 connection_name = %self.config.endpoint.connection_name,
-                error.cause_chain = %lost,
+                error = %lost,
                 "lost the broker link; reconnecting (unsettled deliveries will come again)"
             );
             // Dropping the link closes whatever is left of it.
@@ -225,11 +225,11 @@ impl AmqpConsumer {
                     warned = true;
                     tracing::warn!(
                         queue = %config.queue,
-                        error.cause_chain = %chain(e),
+                        error = %chain(e),
                         "reconnecting fails for a reason that needs a fix; still retrying"
                     );
                 } else {
-                    tracing::debug!(attempt = failures, error.message = %e, "reconnect failed");
+                    tracing::debug!(attempt = failures, error = %e, "reconnect failed");
                 }
             });
         let attempt = tokio::select! {
@@ -249,7 +249,7 @@ impl AmqpConsumer {
                 );
             }
             // The schedule is endless; should it ever end, the next call tries again.
-            Err(e) => tracing::warn!(error.message = %e, "reconnecting stopped; trying again"),
+            Err(e) => tracing::warn!(error = %e, "reconnecting stopped; trying again"),
         }
     }
 }

@@ -23,14 +23,14 @@ use std::fmt;
 use crate::transport::Outbound;
 
 /// Longest AMQP short string, in bytes.
-pub const SHORTSTR_MAX: usize = 255;
+pub(crate) const SHORTSTR_MAX: usize = 255;
 
 /// Frame type, channel, payload size and frame end around every frame's payload.
 const FRAME_OVERHEAD: usize = 8;
 /// Class id, weight, body size and property flags before a content header's properties.
 const CONTENT_HEADER_FIXED: usize = 14;
 /// Bytes of the frame left for what the broker adds to the header on delivery.
-pub const HEADROOM: usize = 4096;
+pub(crate) const HEADROOM: usize = 4096;
 
 /// Properties the hub sets on every message: `delivery_mode` (1), `timestamp` (8) and
 /// `app_id` = `samverkan` (1 + 9).
@@ -109,7 +109,7 @@ impl fmt::Display for Unsendable {
 
 /// Checks `message` against AMQP's limits, a connection's negotiated `frame_max` (0: none) and
 /// the largest body to publish.
-pub fn check(message: &Outbound, frame_max: u32, max_body: usize) -> Result<(), Unsendable> {
+pub(crate) fn check(message: &Outbound, frame_max: u32, max_body: usize) -> Result<(), Unsendable> {
     let short = [
         ("exchange", Some(&message.exchange)),
         ("routing_key", Some(&message.routing_key)),

@@ -104,7 +104,7 @@ impl Links {
         if let Some(link) = link
             && let Err(e) = link.connection.close(200, "publisher closed".into()).await
         {
-            tracing::debug!(error.message = %e, "closing the publisher's connection failed");
+            tracing::debug!(error = %e, "closing the publisher's connection failed");
         }
     }
 
@@ -180,11 +180,11 @@ impl Links {
         if state.failures == 1 {
             tracing::warn!(
                 connection_name = %self.endpoint.connection_name,
-                error.cause_chain = %error.message,
+                error = %error.message,
                 "cannot reach the broker to publish; retrying with backoff"
             );
         } else {
-            tracing::debug!(attempt = state.failures, error.message = %e, "reconnect failed");
+            tracing::debug!(attempt = state.failures, error = %e, "reconnect failed");
         }
         state.last_error = Some(error.clone());
         error

@@ -30,7 +30,7 @@ use crate::transport::Outbound;
 use crate::transport::TransportError;
 
 /// `app_id` of every message the hub publishes.
-pub const APP_ID: &str = "samverkan";
+pub(super) const APP_ID: &str = "samverkan";
 /// `delivery_mode` of a persistent message.
 pub const PERSISTENT: u8 = 2;
 
@@ -161,7 +161,7 @@ impl Publisher {
 /// `application/cloudevents+json`, persistent, `message_id` = event id, `correlation_id` =
 /// subject (the need id) when there is one, `app_id` = `samverkan`, `type` = event type,
 /// `timestamp` = event time (seconds).
-pub fn event_properties(event: &CloudEvent) -> Result<BasicProperties, TransportError> {
+pub(super) fn event_properties(event: &CloudEvent) -> Result<BasicProperties, TransportError> {
     let mut properties = BasicProperties::default()
         .with_content_type(STRUCTURED_CONTENT_TYPE.into())
         .with_delivery_mode(PERSISTENT)

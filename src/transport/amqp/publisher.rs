@@ -1,5 +1,5 @@
-//! [`AmqpPublisher`], the reconnecting confirmed publisher: confirmed, pipelined publishing of [`Outbound`] messages that survives
-//! broker restarts — what the outbox relay publishes with.
+//! [`AmqpPublisher`], the reconnecting confirmed publisher: confirmed, pipelined publishing of
+//! [`Outbound`] messages that survives broker restarts — what the outbox relay publishes with.
 //!
 //! # During an outage, fail fast
 //!
@@ -43,12 +43,12 @@ use super::session::Endpoint;
 use crate::transport::{Outbound, Publish, TransportError};
 
 /// Default for [`PublisherConfig::confirm_window`] (`amqp.confirm_window` in the settings).
-pub const DEFAULT_CONFIRM_WINDOW: usize = 256;
+pub(super) const DEFAULT_CONFIRM_WINDOW: usize = 256;
 /// Default for [`PublisherConfig::confirm_timeout`].
-pub const DEFAULT_CONFIRM_TIMEOUT: Duration = Duration::from_secs(30);
+pub(super) const DEFAULT_CONFIRM_TIMEOUT: Duration = Duration::from_secs(30);
 /// Default for [`PublisherConfig::max_message_bytes`]: RabbitMQ 4's default `max_message_size`
 /// (16 MiB).
-pub const DEFAULT_MAX_MESSAGE_BYTES: usize = 16 * 1024 * 1024;
+pub(super) const DEFAULT_MAX_MESSAGE_BYTES: usize = 16 * 1024 * 1024;
 
 /// Where [`AmqpPublisher`] publishes, and how many confirms it keeps in flight.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -135,11 +135,6 @@ impl MemoryBroker {
             queue.notify.notify_waiters();
         }
     }
-
-    /// Whether [`close`](Self::close) was called.
-    pub fn is_closed(&self) -> bool {
-        lock(&self.state).closed
-    }
 }
 
 /// Publishes into a [`MemoryBroker`]: `mandatory`, confirmed at once.

@@ -76,7 +76,7 @@ impl Death {
 }
 
 impl State {
-    pub fn new(topology: &Topology) -> Self {
+    pub(super) fn new(topology: &Topology) -> Self {
         let mut exchanges: HashMap<String, Exchange> = topology
             .exchanges()
             .iter()
@@ -113,7 +113,7 @@ impl State {
         }
     }
 
-    pub fn queue(&mut self, name: &str) -> Result<&mut Queue, TransportError> {
+    pub(super) fn queue(&mut self, name: &str) -> Result<&mut Queue, TransportError> {
         self.queues
             .get_mut(name)
             .ok_or_else(|| TransportError::UnknownQueue {
@@ -122,7 +122,7 @@ impl State {
     }
 
     /// Route a published message (`mandatory`): at least one queue must take it.
-    pub fn publish(
+    pub(super) fn publish(
         &mut self,
         message: &Outbound,
         user_id: Option<&str>,
@@ -191,7 +191,7 @@ impl State {
 
     /// Give a delivery back to the head of its queue; past the delivery limit it is
     /// dead-lettered instead (RabbitMQ quorum queues: `delivery_count > x-delivery-limit`).
-    pub fn requeue(&mut self, queue_name: &str, mut stored: Stored) {
+    pub(super) fn requeue(&mut self, queue_name: &str, mut stored: Stored) {
         stored.delivery_count = stored.delivery_count.saturating_add(1);
         let Some(queue) = self.queues.get_mut(queue_name) else {
             return;
@@ -207,7 +207,7 @@ impl State {
 
     /// Move a message to its queue's dead-letter exchange with the original routing key, or
     /// drop it when the queue has none (as RabbitMQ does).
-    pub fn dead_letter(&mut self, queue_name: &str, mut stored: Stored, death: Death) {
+    pub(super) fn dead_letter(&mut self, queue_name: &str, mut stored: Stored, death: Death) {
         let dlx = self
             .queues
             .get(queue_name)

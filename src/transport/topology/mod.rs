@@ -187,7 +187,7 @@ impl Topology {
     }
 
     /// The organisation ids, sorted and without duplicates.
-    pub fn org_ids(&self) -> &[String] {
+    pub(crate) fn org_ids(&self) -> &[String] {
         &self.org_ids
     }
 
@@ -197,7 +197,7 @@ impl Topology {
     }
 
     /// The exchanges, in declaration order.
-    pub fn exchanges(&self) -> &[ExchangeSpec] {
+    pub(crate) fn exchanges(&self) -> &[ExchangeSpec] {
         &self.exchanges
     }
 
@@ -227,13 +227,8 @@ impl Topology {
     }
 
     /// Routing key for an event an organisation sends to the hub: the event type.
-    pub fn ingress_routing_key(event_type: EventType) -> &'static str {
+    pub(crate) fn ingress_routing_key(event_type: EventType) -> &'static str {
         event_type.as_str()
-    }
-
-    /// The topology as text (what `samverkan topology` prints).
-    pub fn describe(&self) -> String {
-        self.to_string()
     }
 }
 

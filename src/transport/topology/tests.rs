@@ -117,7 +117,7 @@ fn delivery_limit_must_fit_a_positive_long_int() {
 
 #[test]
 fn describe_prints_every_exchange_queue_and_binding() {
-    let text = Topology::new(["VGR", "chalmers"], 20).unwrap().describe();
+    let text = Topology::new(["VGR", "chalmers"], 20).unwrap().to_string();
     let expected = "\
 exchanges (durable):
   samverkan.ingress  topic
@@ -133,7 +133,7 @@ queues (durable, quorum):
     assert!(
         Topology::new(Vec::<&str>::new(), 20)
             .unwrap()
-            .describe()
+            .to_string()
             .contains("no organisations")
     );
 }

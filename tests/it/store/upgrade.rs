@@ -1,40 +1,20 @@
 //! A store created before need ids were scoped by region (migrations 1–4) keeps its needs,
 //! recipients and answers through `0006_need_scope`, each now its own region's.
 
-use sqlx::migrate::{Migration, MigrationType, Migrator};
-use sqlx::{AssertSqlSafe, SqlSafeStr};
+use sqlx::migrate::Migrator;
 
 use super::*;
 
-/// The migrations of `backend` before need scoping, read from the repository as the hub embeds
-/// them (same text, so the same checksums).
+/// The migrations of `backend` before need scoping, as the hub embeds and records them.
 fn before_need_scope(backend: Backend) -> Migrator {
-    let dir = crate::repo_path(&format!("migrations/{backend}"));
-    let mut paths: Vec<_> = std::fs::read_dir(dir)
-        .expect("migrations folder")
-        .map(|entry| entry.expect("entry").path())
-        .filter(|path| {
-            path.file_name()
-                .is_some_and(|n| *n.to_string_lossy() < *"0005")
-        })
-        .collect();
-    paths.sort();
-    let migrations = paths
-        .iter()
-        .map(|path| {
-            let stem = path.file_stem().expect("stem").to_string_lossy();
-            let (version, description) = stem.split_once('_').expect("NNNN_name");
-            let sql = std::fs::read_to_string(path).expect("migration");
-            Migration::new(
-                version.parse().expect("version"),
-                description.to_owned().into(),
-                MigrationType::Simple,
-                AssertSqlSafe(sql).into_sql_str(),
-                false,
-            )
-        })
-        .collect();
-    Migrator::with_migrations(migrations)
+    let embedded = samverkan::store::migrator(backend);
+    Migrator::with_migrations(
+        embedded
+            .iter()
+            .filter(|migration| migration.version < 5)
+            .cloned()
+            .collect(),
+    )
 }
 
 #[tokio::test]
