@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::process::Command;
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
@@ -16,14 +17,50 @@ use samverkan::event::CloudEvent;
 use samverkan::transport::INGRESS_EXCHANGE;
 use samverkan::transport::amqp::connect;
 
-pub(crate) const HOST: &str = "127.0.0.1:5672";
+/// The broker under test, chosen once at start (`--amqp-port`, `--management-port`,
+/// `--rabbitmqctl`; scripts/faults passes them for `--broker 3.10` or `--broker 4`).
+pub(crate) struct Broker {
+    /// AMQP port on 127.0.0.1.
+    pub(crate) amqp_port: u16,
+    /// Management API port on 127.0.0.1 (the hub sets its queue policies through it).
+    pub(crate) management_port: u16,
+    /// The command (and leading arguments) of the `rabbitmqctl` that drives this broker's node.
+    pub(crate) rabbitmqctl: Vec<String>,
+}
+
+static BROKER: OnceLock<Broker> = OnceLock::new();
+
+impl Broker {
+    /// Choose the broker for the whole run (once).
+    pub(crate) fn set(broker: Broker) {
+        assert!(BROKER.set(broker).is_ok(), "the broker is chosen once");
+    }
+
+    pub(crate) fn get() -> &'static Broker {
+        BROKER.get().expect("the broker is chosen at start")
+    }
+
+    pub(crate) fn host(&self) -> String {
+        format!("127.0.0.1:{}", self.amqp_port)
+    }
+
+    pub(crate) fn management_url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.management_port)
+    }
+}
+
 /// Publishes on behalf of the organisations (tag `impersonator`), as tests/it/hub_faults does.
 const PUBLISHER: &str = "samverkan-faults-impersonator";
 const PUBLISHER_PASSWORD: &str = "samverkan-faults";
 pub(crate) const VHOST_PREFIX: &str = "samverkan-faults-";
 
 pub(crate) fn rabbitmqctl(args: &[&str]) -> anyhow::Result<String> {
-    let output = Command::new("rabbitmqctl")
+    let (program, leading) = Broker::get()
+        .rabbitmqctl
+        .split_first()
+        .context("--rabbitmqctl is empty")?;
+    let output = Command::new(program)
+        .args(leading)
         .args(args)
         .output()
         .context("rabbitmqctl")?;
@@ -70,7 +107,11 @@ impl Vhost {
     }
 
     pub(crate) fn url(&self, user: &str, password: &str) -> String {
-        format!("amqp://{user}:{password}@{HOST}/{}", self.name)
+        format!(
+            "amqp://{user}:{password}@{}/{}",
+            Broker::get().host(),
+            self.name
+        )
     }
 
     pub(crate) fn publisher_url(&self) -> String {

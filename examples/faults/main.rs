@@ -13,7 +13,11 @@
 //!
 //! ```text
 //! faults --hub target/release/samverkan --disk /path/to/small/tmpfs [--only NAME,NAME]
+//!        [--amqp-port 5672 --management-port 15672 --rabbitmqctl 'rabbitmqctl']
 //! ```
+//!
+//! The broker is on 127.0.0.1: by default the host's RabbitMQ (5672, management 15672, the
+//! host's `rabbitmqctl`); `scripts/faults --broker 4` points it at scripts/rabbitmq4's.
 
 mod broker;
 mod checks;
@@ -93,12 +97,24 @@ fn options() -> anyhow::Result<Options> {
     let mut disk = None;
     let mut only = Vec::new();
     let mut needs = 2_000;
+    let mut broker = broker::Broker {
+        amqp_port: 5672,
+        management_port: 15672,
+        rabbitmqctl: vec!["rabbitmqctl".to_owned()],
+    };
     while let Some(arg) = args.next() {
         let mut value = || args.next().with_context(|| format!("{arg} needs a value"));
         match arg.as_str() {
             "--hub" => hub = Some(PathBuf::from(value()?)),
             "--disk" => disk = Some(PathBuf::from(value()?)),
             "--needs" => needs = value()?.parse().context("--needs")?,
+            "--amqp-port" => broker.amqp_port = value()?.parse().context("--amqp-port")?,
+            "--management-port" => {
+                broker.management_port = value()?.parse().context("--management-port")?;
+            }
+            "--rabbitmqctl" => {
+                broker.rabbitmqctl = value()?.split_whitespace().map(str::to_owned).collect();
+            }
             "--only" => {
                 for name in value()?.split(',') {
                     let fault = Fault::ALL
@@ -123,6 +139,7 @@ fn options() -> anyhow::Result<Options> {
     if only.is_empty() {
         only = Fault::ALL.to_vec();
     }
+    broker::Broker::set(broker);
     Ok(Options {
         hub: hub.context("--hub target/release/samverkan")?,
         repo: std::env::current_dir()?,

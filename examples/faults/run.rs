@@ -8,7 +8,7 @@ use samverkan::transport::{HUB_DEAD_QUEUE, HUB_INGRESS_QUEUE, Topology};
 use sqlx::AnyPool;
 use sqlx::pool::PoolOptions;
 
-use crate::broker::{Vhost, rabbitmqctl_async};
+use crate::broker::{Broker, Vhost, rabbitmqctl_async};
 use crate::checks::{Counts, check};
 use crate::hub::{Hub, free_port};
 use crate::store::{PgDatabase, Proxy, SmallDisk, count};
@@ -110,6 +110,11 @@ pub(crate) async fn run(fault: Fault, o: &Options) -> anyhow::Result<Outcome> {
         (
             "SAMVERKAN__AMQP__URL".to_owned(),
             vhost.url("guest", "guest"),
+        ),
+        // The hub sets its queue policies through the management API of the same broker.
+        (
+            "SAMVERKAN__AMQP__MANAGEMENT_URL".to_owned(),
+            Broker::get().management_url(),
         ),
         (
             "SAMVERKAN__AMQP__CONNECTION_NAME".to_owned(),

@@ -161,8 +161,8 @@ async fn dead_letters_name_the_refused_event_and_are_kept_within_the_retention()
         spawn_rabbit_app_with(&[("SAMVERKAN__AMQP__DEAD_LETTER_MAX_MESSAGES", "3".to_owned())])
             .await;
     // The hub sets the policy in the background as it starts.
-    let management =
-        Management::new("http://127.0.0.1:15672", &app.settings.amqp.url).expect("management");
+    let management = Management::new(&app.settings.amqp.management_url, &app.settings.amqp.url)
+        .expect("management");
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     let policy = loop {
         if let Some(policy) = management
@@ -219,8 +219,8 @@ async fn dead_letters_name_the_refused_event_and_are_kept_within_the_retention()
 async fn a_full_organisation_queue_makes_the_hub_wait_and_drops_nothing() {
     let app =
         spawn_rabbit_app_with(&[("SAMVERKAN__AMQP__ORG_QUEUE_MAX_MESSAGES", "2".to_owned())]).await;
-    let management =
-        Management::new("http://127.0.0.1:15672", &app.settings.amqp.url).expect("management");
+    let management = Management::new(&app.settings.amqp.management_url, &app.settings.amqp.url)
+        .expect("management");
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     while management
         .get_policy(&app.vhost, ORG_QUEUE_POLICY)

@@ -21,17 +21,14 @@ use tempfile::TempDir;
 use time::macros::date;
 
 use crate::need_event;
-use crate::{AsUser, publish_as, repo_path};
+use crate::{AsUser, START_BROKER, management_url, publish_as, repo_path, vhost_url};
 
-const HOST: &str = "127.0.0.1:5672";
 /// Password of the organisations' broker users this suite creates.
 pub(crate) const ORG_PASSWORD: &str = "samverkan-it";
 
+/// `rabbitmqctl args` on the broker under test; fails the test when it fails.
 fn rabbitmqctl(args: &[&str]) -> String {
-    let output = std::process::Command::new("rabbitmqctl").args(args).output().unwrap_or_else(|e| {
-        panic!("these tests manage vhosts with `rabbitmqctl` ({e}); start RabbitMQ with `rabbitmq-server -detached` or run scripts/test")
-    });
-    String::from_utf8_lossy(&output.stdout).into_owned() + &String::from_utf8_lossy(&output.stderr)
+    crate::rabbitmqctl(args).unwrap_or_else(|out| panic!("rabbitmqctl {args:?}: {out}"))
 }
 
 /// A hub served on its own vhost.
@@ -51,14 +48,18 @@ pub(crate) async fn spawn_rabbit_app() -> RabbitApp {
 pub(crate) async fn spawn_rabbit_app_with(extra: &[(&str, String)]) -> RabbitApp {
     let id = uuid::Uuid::now_v7().simple().to_string();
     let vhost = format!("it-{}", &id[16..]);
-    let out = rabbitmqctl(&["add_vhost", &vhost]);
-    assert!(out.contains(&vhost) || out.is_empty(), "add_vhost: {out}");
+    rabbitmqctl(&["add_vhost", &vhost]);
     rabbitmqctl(&["set_permissions", "-p", &vhost, "guest", ".*", ".*", ".*"]);
     let dir = TempDir::new().expect("temp dir");
     let mut env = HashMap::from([
         (
             "SAMVERKAN__AMQP__URL".to_owned(),
-            format!("amqp://guest:guest@{HOST}/{vhost}"),
+            vhost_url("guest", "guest", &vhost),
+        ),
+        // The hub sets its queue policies through the management API of the same broker.
+        (
+            "SAMVERKAN__AMQP__MANAGEMENT_URL".to_owned(),
+            management_url(),
         ),
         (
             "SAMVERKAN__AMQP__CONNECTION_NAME".to_owned(),
@@ -77,7 +78,7 @@ pub(crate) async fn spawn_rabbit_app_with(extra: &[(&str, String)]) -> RabbitApp
     let grants = onboard::plan(&settings, &["VGR".into(), "RV".into(), "chalmers".into()])
         .expect("the sample organisations");
     let management =
-        Management::new("http://127.0.0.1:15672", &settings.amqp.url).expect("management URL");
+        Management::new(&settings.amqp.management_url, &settings.amqp.url).expect("management URL");
     onboard::apply(
         &management,
         grants,
@@ -135,17 +136,17 @@ pub(crate) async fn spawn_rabbit_app_with(extra: &[(&str, String)]) -> RabbitApp
 
 impl RabbitApp {
     pub(crate) async fn channel_as(&self, user: &str, password: &str) -> (Connection, Channel) {
-        let url = format!("amqp://{user}:{password}@{HOST}/{}", self.vhost);
-        let connection = connect(&url, &format!("it-client-{user}")).await.unwrap_or_else(|e| {
-            panic!("cannot reach RabbitMQ ({e}); start it with `rabbitmq-server -detached` or run scripts/test")
-        });
+        let url = vhost_url(user, password, &self.vhost);
+        let connection = connect(&url, &format!("it-client-{user}"))
+            .await
+            .unwrap_or_else(|e| panic!("cannot reach RabbitMQ ({e}); {START_BROKER}"));
         let channel = connection.create_channel().await.expect("channel");
         (connection, channel)
     }
 
     /// Publish raw bodies to ingress as `user` (the AMQP user_id RabbitMQ checks).
     pub(crate) async fn publish_as(&self, user: &str, bodies: &[(String, Vec<u8>)]) {
-        let url = format!("amqp://{user}:{ORG_PASSWORD}@{HOST}/{}", self.vhost);
+        let url = vhost_url(user, ORG_PASSWORD, &self.vhost);
         let messages: Vec<AsUser> = bodies
             .iter()
             .map(|(routing_key, body)| AsUser::new(user, routing_key, body.clone()))
@@ -339,7 +340,8 @@ async fn closing_the_hubs_connections_mid_stream_loses_no_need() {
             .collect();
         assert!(!pids.is_empty(), "no hub connections found:\n{listed}");
         for pid in pids {
-            rabbitmqctl(&["close_connection", pid, "test: simulated outage"]);
+            // A connection that is already gone needs no closing.
+            let _ = crate::rabbitmqctl(&["close_connection", pid, "test: simulated outage"]);
         }
         early
     };
@@ -376,7 +378,7 @@ async fn samverkan_publish_sends_as_the_organisation_and_the_hub_routes_it() {
         .arg(&file)
         .env(
             "SAMVERKAN__AMQP__URL",
-            format!("amqp://guest:guest@{HOST}/{}", app.vhost),
+            vhost_url("guest", "guest", &app.vhost),
         )
         .env("SAMVERKAN_PUBLISH_PASSWORD", ORG_PASSWORD)
         .output()

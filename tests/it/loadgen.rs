@@ -9,7 +9,7 @@ use samverkan::loadgen::{self, BenchOptions, LoadgenError, RunReport, StoreChoic
 use samverkan::onboard::Management;
 use samverkan::settings;
 
-use crate::{amqp_url, chain};
+use crate::{amqp_url, chain, management_url};
 
 const NEEDS: usize = 50;
 
@@ -45,7 +45,13 @@ fn check_run(run: &RunReport, fan_out: u32) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_small_bench_adds_up_in_both_runs_and_leaves_no_vhost() {
-    let env = HashMap::from([("SAMVERKAN__AMQP__URL".to_owned(), amqp_url())]);
+    let env = HashMap::from([
+        ("SAMVERKAN__AMQP__URL".to_owned(), amqp_url()),
+        (
+            "SAMVERKAN__AMQP__MANAGEMENT_URL".to_owned(),
+            management_url(),
+        ),
+    ]);
     let settings = settings::load_from(None, env).expect("settings");
     let options = BenchOptions {
         needs: NEEDS,

@@ -42,8 +42,12 @@ async fn amqp_urls_with_reserved_characters_in_the_password_are_refused_without_
 #[tokio::test]
 async fn amqp_connect_errors_carry_no_password_or_secret_parameter() {
     // A wrong password on the real broker, and a port where nothing listens.
+    let wrong_password = format!(
+        "amqp://guest:pw-4711@{}/%2f?heartbeat=10&token=pw-4711",
+        crate::broker_address()
+    );
     for url in [
-        "amqp://guest:pw-4711@127.0.0.1:5672/%2f?heartbeat=10&token=pw-4711",
+        wrong_password.as_str(),
         "amqp://guest:pw-4711@127.0.0.1:1/%2f",
         "amqp://guest:pZq%3Fss-4711@127.0.0.1:1/%2f",
     ] {

@@ -24,7 +24,10 @@ use serde_json::Value;
 pub use app::{App, need_event, spawn_app, spawn_app_with};
 pub use cli::samverkan_with;
 #[cfg(feature = "services")]
-pub use rabbit::{AsUser, START_BROKER, publish_as, test_org, topology_for};
+pub use rabbit::{
+    AsUser, START_BROKER, broker_address, management_url, publish_as, rabbitmqctl, test_org,
+    topology_for, vhost_url,
+};
 #[cfg(feature = "services")]
 pub use stores::{DEFAULT_PG_URL, PgDatabase, START_PG, on_both, on_both_hubs};
 

@@ -2,6 +2,15 @@
 //! to ingress as an organisation's broker user (the AMQP `user_id` the hub authenticates).
 //!
 //! RabbitMQ is required: when it cannot be reached these tests fail and say how to start it.
+//!
+//! Which broker: `SAMVERKAN__AMQP__URL` and `SAMVERKAN__AMQP__MANAGEMENT_URL` (else the local
+//! 3.10 defaults, 127.0.0.1:5672 and :15672), and the `rabbitmqctl` that drives that broker's
+//! node, `SAMVERKAN_TEST_RABBITMQCTL` (a command and its leading arguments, split at
+//! whitespace; else `rabbitmqctl`). `scripts/test` runs this binary once per broker, setting
+//! all three; every test reaches the broker through [`amqp_url`](crate::amqp_url),
+//! [`broker_address`], [`management_url`] and [`rabbitmqctl`], never a fixed port.
+
+use std::process::Command;
 
 use lapin::options::{BasicPublishOptions, ConfirmSelectOptions};
 use lapin::types::FieldTable;
@@ -10,8 +19,78 @@ use samverkan::transport::amqp::connect;
 use samverkan::transport::{DEFAULT_DELIVERY_LIMIT, INGRESS_EXCHANGE, Topology};
 
 /// How to get a broker, for the failure message.
-pub const START_BROKER: &str =
-    "start RabbitMQ with `rabbitmq-server -detached` (or run scripts/test --services-only)";
+pub const START_BROKER: &str = "start RabbitMQ 3.10 (:5672) with `rabbitmq-server -detached` \
+    or RabbitMQ 4.x (:5673) with scripts/rabbitmq4, or run scripts/test --services-only";
+
+/// The management API of the broker under test: `SAMVERKAN__AMQP__MANAGEMENT_URL`, else the
+/// default of `config/default.toml` (credentials come from it or from the AMQP URL).
+pub fn management_url() -> String {
+    std::env::var("SAMVERKAN__AMQP__MANAGEMENT_URL")
+        .unwrap_or_else(|_| "http://127.0.0.1:15672".to_owned())
+}
+
+/// `host:port` of the broker under test (of [`amqp_url`](crate::amqp_url)).
+pub fn broker_address() -> String {
+    let url = crate::amqp_url();
+    let uri: lapin::uri::AMQPUri = url
+        .parse()
+        .unwrap_or_else(|e| panic!("SAMVERKAN__AMQP__URL is not an AMQP URL: {e}"));
+    format!("{}:{}", uri.authority.host, uri.authority.port)
+}
+
+/// The URL of virtual host `vhost` on the broker under test, as `user`.
+pub fn vhost_url(user: &str, password: &str, vhost: &str) -> String {
+    format!("amqp://{user}:{password}@{}/{vhost}", broker_address())
+}
+
+/// The variable naming the `rabbitmqctl` of the broker under test.
+const RABBITMQCTL_VAR: &str = "SAMVERKAN_TEST_RABBITMQCTL";
+
+/// A `rabbitmqctl` command for the broker under test: `SAMVERKAN_TEST_RABBITMQCTL` (e.g.
+/// `scripts/rabbitmq4 ctl`), else the host's `rabbitmqctl`, which drives the host's node and so
+/// is only right for a broker on the default port.
+fn rabbitmqctl_command() -> Command {
+    let spec = match std::env::var(RABBITMQCTL_VAR) {
+        Ok(spec) => spec,
+        Err(_) => {
+            let address = broker_address();
+            let port = address.rsplit(':').next().unwrap_or_default();
+            assert!(
+                port == "5672",
+                "the broker under test is {address}, so the host's `rabbitmqctl` (its node is \
+                 on :5672) would manage the wrong broker: set {RABBITMQCTL_VAR} to the command \
+                 that drives it (for scripts/rabbitmq4's node: \
+                 {RABBITMQCTL_VAR}=\"$PWD/scripts/rabbitmq4 ctl\"), or run scripts/test"
+            );
+            "rabbitmqctl".to_owned()
+        }
+    };
+    let mut words = spec.split_whitespace();
+    let program = words
+        .next()
+        .unwrap_or_else(|| panic!("{RABBITMQCTL_VAR} is empty"));
+    let mut command = Command::new(program);
+    command.args(words);
+    command
+}
+
+/// Run `rabbitmqctl args` against the broker under test: its output (stdout then stderr) when
+/// it succeeds, else the same text as the error. Fails the test when it cannot be run at all.
+pub fn rabbitmqctl(args: &[&str]) -> Result<String, String> {
+    let output = rabbitmqctl_command()
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| {
+            panic!("these tests manage the broker with `rabbitmqctl` ({e}); {START_BROKER}")
+        });
+    let text = String::from_utf8_lossy(&output.stdout).into_owned()
+        + &String::from_utf8_lossy(&output.stderr);
+    if output.status.success() {
+        Ok(text)
+    } else {
+        Err(text)
+    }
+}
 
 /// A fresh organisation id for one test, valid by the `orgId` schema.
 pub fn test_org() -> String {

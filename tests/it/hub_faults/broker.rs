@@ -2,26 +2,10 @@
 
 #[allow(unused_imports)]
 use super::*;
-use crate::{AsUser, publish_as};
+use crate::{AsUser, broker_address, publish_as, rabbitmqctl, vhost_url};
 
 // ---------------------------------------------------------------------------------------------
 // The broker: a virtual host per test, publishing, watching a queue.
-
-pub(crate) fn rabbitmqctl(args: &[&str]) -> Result<String, String> {
-    let output = Command::new("rabbitmqctl")
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| {
-            panic!("these tests manage vhosts with `rabbitmqctl` ({e}); {START_BROKER}")
-        });
-    let text = String::from_utf8_lossy(&output.stdout).into_owned()
-        + &String::from_utf8_lossy(&output.stderr);
-    if output.status.success() {
-        Ok(text)
-    } else {
-        Err(text)
-    }
-}
 
 /// The impersonating publisher exists once per broker; creating it again is harmless.
 pub(crate) fn ensure_relay_user() {
@@ -42,8 +26,9 @@ pub(crate) struct Vhost {
 
 impl Vhost {
     pub(crate) async fn create() -> Self {
-        if let Err(e) = tokio::net::TcpStream::connect(HOST).await {
-            panic!("RabbitMQ at {HOST} is unreachable ({e}): {START_BROKER}");
+        let address = broker_address();
+        if let Err(e) = tokio::net::TcpStream::connect(&address).await {
+            panic!("RabbitMQ at {address} is unreachable ({e}): {START_BROKER}");
         }
         ensure_relay_user();
         let id = uuid::Uuid::now_v7().simple().to_string();
@@ -58,7 +43,7 @@ impl Vhost {
     }
 
     pub(crate) fn url(&self, user: &str, password: &str) -> String {
-        format!("amqp://{user}:{password}@{HOST}/{}", self.name)
+        vhost_url(user, password, &self.name)
     }
 
     pub(crate) async fn channel(&self) -> (Connection, Channel) {

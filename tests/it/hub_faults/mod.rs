@@ -69,7 +69,6 @@ mod prelude {
 #[allow(unused_imports)]
 pub(crate) use prelude::*;
 
-pub(crate) const HOST: &str = "127.0.0.1:5672";
 /// The broker user that publishes on behalf of the organisations (tag `impersonator`).
 pub(crate) const RELAY_USER: &str = "samverkan-it-impersonator";
 pub(crate) const RELAY_PASSWORD: &str = "samverkan-it";

@@ -60,6 +60,8 @@ impl Drop for ThreadHub {
 pub(crate) fn hub_env(vhost: &Vhost, store_url: &str, name: &str) -> Vec<(&'static str, String)> {
     vec![
         ("SAMVERKAN__AMQP__URL", vhost.url("guest", "guest")),
+        // The hub sets its queue policies through the management API of the same broker.
+        ("SAMVERKAN__AMQP__MANAGEMENT_URL", crate::management_url()),
         (
             "SAMVERKAN__AMQP__CONNECTION_NAME",
             format!("hub-{name}-{}", vhost.name),

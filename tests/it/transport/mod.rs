@@ -169,12 +169,8 @@ async fn close_connections(pids: Vec<String>) -> usize {
 
 async fn rabbitmqctl(args: Vec<String>) -> String {
     let run = move || {
-        let output = std::process::Command::new("rabbitmqctl")
-            .args(&args)
-            .output()
-            .unwrap_or_else(|e| panic!("the reconnect tests run `rabbitmqctl` on this host: {e}"));
-        assert!(output.status.success(), "rabbitmqctl {args:?}: {output:?}");
-        String::from_utf8_lossy(&output.stdout).into_owned()
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        crate::rabbitmqctl(&args).unwrap_or_else(|out| panic!("rabbitmqctl {args:?}: {out}"))
     };
     tokio::task::spawn_blocking(run)
         .await
