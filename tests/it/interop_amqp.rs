@@ -11,6 +11,7 @@ use samverkan::transport::{INGRESS_EXCHANGE, Topology};
 use serde_json::Value;
 
 use crate::hub_amqp::{ORG_PASSWORD, RabbitApp, json, spawn_rabbit_app};
+use crate::{management_url, vhost_url};
 use crate::{need_event, repo_path};
 
 const PARENT: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
@@ -135,10 +136,8 @@ fn start_listen(vhost: &str, extra: &[&str], what: &str) -> std::process::Child 
         .args(["--format", "json", "--count", "1"])
         .args(extra)
         .env("SAMVERKAN_PUBLISH_PASSWORD", ORG_PASSWORD)
-        .env(
-            "SAMVERKAN__AMQP__URL",
-            format!("amqp://guest:guest@127.0.0.1:5672/{vhost}"),
-        )
+        .env("SAMVERKAN__AMQP__URL", vhost_url("guest", "guest", vhost))
+        .env("SAMVERKAN__AMQP__MANAGEMENT_URL", management_url())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
