@@ -3,50 +3,13 @@
 //!
 //! Current-thread runtime and a per-thread subscriber, as in `logs.rs`.
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-
-use samverkan::http::{HttpState, serve};
-use samverkan::transport::Shutdown;
 use serde_json::Value;
-use tracing_subscriber::Layer as _;
-use tracing_subscriber::fmt::MakeWriter;
-use tracing_subscriber::layer::SubscriberExt;
 
-use crate::{need_event, repo_path, samverkan_with, spawn_app};
-
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().expect("log buffer").extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> MakeWriter<'a> for Captured {
-    type Writer = Captured;
-    fn make_writer(&'a self) -> Self::Writer {
-        self.clone()
-    }
-}
+use crate::{capture_logs, need_event, repo_path, samverkan_with, serve_http, spawn_app};
 
 #[tokio::test(flavor = "current_thread")]
 async fn an_http_refusal_is_logged_with_ids_and_reason_never_the_token_or_the_data() {
-    let sink = Captured::default();
-    let subscriber = tracing_subscriber::registry().with(
-        tracing_subscriber::fmt::layer()
-            .json()
-            .flatten_event(true)
-            .without_time()
-            .with_writer(sink.clone())
-            .with_filter(tracing_subscriber::filter::LevelFilter::DEBUG),
-    );
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (sink, _guard) = capture_logs();
 
     let app = spawn_app().await;
     let config = repo_path("config/sample.toml");
@@ -68,17 +31,7 @@ async fn an_http_refusal_is_logged_with_ids_and_reason_never_the_token_or_the_da
         .trim()
         .to_owned();
 
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("port");
-    let address = listener.local_addr().expect("address");
-    let (trigger, shutdown) = Shutdown::new();
-    let state = HttpState {
-        pipeline: app.pipeline.clone(),
-        broker: None,
-        publisher: None,
-    };
-    tokio::spawn(serve(listener, state, shutdown));
+    let (address, trigger) = serve_http(app.pipeline.clone()).await;
     let leaky = need_event("NEED-2026-0109");
     let response = reqwest::Client::new()
         .post(format!("http://{address}/v1/events"))
@@ -92,12 +45,8 @@ async fn an_http_refusal_is_logged_with_ids_and_reason_never_the_token_or_the_da
     trigger.trigger();
     app.stop().await;
 
-    let bytes = sink.0.lock().expect("log buffer").clone();
-    let text = String::from_utf8(bytes).expect("UTF-8 log");
-    let lines: Vec<Value> = text
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("JSON"))
-        .collect();
+    let text = sink.text();
+    let lines = sink.lines();
     let refused: Vec<&Value> = lines.iter().filter(|l| l["message"] == "refused").collect();
     assert_eq!(refused.len(), 1, "{lines:#?}");
     let span = &refused[0]["span"];

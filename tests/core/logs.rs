@@ -5,60 +5,13 @@
 //! subscriber this test installs for its own thread (no global subscriber: tests run in
 //! parallel in one binary).
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-
 use serde_json::Value;
-use tracing_subscriber::Layer as _;
-use tracing_subscriber::fmt::MakeWriter;
-use tracing_subscriber::layer::SubscriberExt;
 
-use crate::{need_event, spawn_app};
-
-/// A log sink the test reads back.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().expect("log buffer").extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> MakeWriter<'a> for Captured {
-    type Writer = Captured;
-    fn make_writer(&'a self) -> Self::Writer {
-        self.clone()
-    }
-}
-
-impl Captured {
-    fn lines(&self) -> Vec<Value> {
-        let bytes = self.0.lock().expect("log buffer").clone();
-        String::from_utf8(bytes)
-            .expect("utf-8 log")
-            .lines()
-            .map(|line| serde_json::from_str(line).expect("a JSON log line"))
-            .collect()
-    }
-}
+use crate::{capture_logs, need_event, spawn_app};
 
 #[tokio::test(flavor = "current_thread")]
 async fn a_refusal_is_logged_with_its_ids_and_reason_and_without_the_personal_data() {
-    let sink = Captured::default();
-    let subscriber = tracing_subscriber::registry().with(
-        tracing_subscriber::fmt::layer()
-            .json()
-            .flatten_event(true)
-            .without_time()
-            .with_writer(sink.clone())
-            .with_filter(tracing_subscriber::filter::LevelFilter::DEBUG),
-    );
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (sink, _guard) = capture_logs();
 
     let app = spawn_app().await;
     let leaky = need_event("NEED-2026-0109");

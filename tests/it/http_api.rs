@@ -6,8 +6,7 @@ use std::net::SocketAddr;
 
 use reqwest::header::{AUTHORIZATION, CONTENT_TYPE};
 use samverkan::event::{CloudEvent, EventType, Source};
-use samverkan::http::{HttpState, serve};
-use samverkan::transport::{Shutdown, ShutdownTrigger};
+use samverkan::transport::ShutdownTrigger;
 use serde_json::{Value, json};
 use time::macros::datetime;
 
@@ -18,17 +17,7 @@ const STRUCTURED: &str = "application/cloudevents+json";
 
 /// The app's HTTP router on a free port, until the trigger fires.
 async fn listen(app: &App) -> (Api, ShutdownTrigger) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("a free port");
-    let address = listener.local_addr().expect("address");
-    let (trigger, shutdown) = Shutdown::new();
-    let state = HttpState {
-        pipeline: app.pipeline.clone(),
-        broker: None,
-        publisher: None,
-    };
-    tokio::spawn(serve(listener, state, shutdown));
+    let (address, trigger) = crate::serve_http(app.pipeline.clone()).await;
     let api = Api {
         address,
         client: reqwest::Client::new(),

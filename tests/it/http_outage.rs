@@ -5,13 +5,11 @@
 use std::time::{Duration, Instant};
 
 use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, RETRY_AFTER};
-use samverkan::http::{HttpState, serve};
-use samverkan::transport::Shutdown;
 use serde_json::Value;
 
 use crate::hub_faults::{PgDatabase, sql_pool};
 use crate::store_faults::set_read_only;
-use crate::{need_event, repo_path, samverkan_with, spawn_app_with};
+use crate::{need_event, repo_path, samverkan_with, serve_http, spawn_app_with};
 
 /// Wait for `condition`, failing with `what` after 60 s.
 async fn until(what: &str, mut condition: impl AsyncFnMut() -> bool) {
@@ -40,17 +38,7 @@ async fn a_read_only_store_answers_503_with_retry_after_and_pauses_the_hub() {
         .expect("UTF-8")
         .trim()
         .to_owned();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("port");
-    let address = listener.local_addr().expect("address");
-    let (trigger, shutdown) = Shutdown::new();
-    let state = HttpState {
-        pipeline: app.pipeline.clone(),
-        broker: None,
-        publisher: None,
-    };
-    tokio::spawn(serve(listener, state, shutdown));
+    let (address, trigger) = serve_http(app.pipeline.clone()).await;
     let need = need_event("NEED-2026-0102");
     let client = reqwest::Client::new();
     let post = async || {

@@ -8,9 +8,8 @@
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use samverkan::http::{HttpState, serve};
 use samverkan::transport::{
-    EVENT_TYPE_HEADER, NEED_ID_HEADER, REASON_HEADER, SENDER_HEADER, Shutdown, ShutdownTrigger,
+    EVENT_TYPE_HEADER, NEED_ID_HEADER, REASON_HEADER, SENDER_HEADER, ShutdownTrigger,
 };
 use samverkan::transport::{HUB_DEAD_QUEUE, HUB_INGRESS_QUEUE};
 use serde_json::Value;
@@ -38,18 +37,7 @@ async fn until(what: &str, mut condition: impl AsyncFnMut() -> bool) {
 
 /// `/readyz` of `app`, served on a free port until the trigger fires.
 async fn readiness(app: &App) -> (SocketAddr, ShutdownTrigger) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("a free port");
-    let address = listener.local_addr().expect("address");
-    let (trigger, shutdown) = Shutdown::new();
-    let state = HttpState {
-        pipeline: app.pipeline.clone(),
-        broker: None,
-        publisher: None,
-    };
-    tokio::spawn(serve(listener, state, shutdown));
-    (address, trigger)
+    crate::serve_http(app.pipeline.clone()).await
 }
 
 async fn readyz(address: SocketAddr) -> (u16, Value) {

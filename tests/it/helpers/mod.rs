@@ -11,6 +11,8 @@
 
 mod app;
 mod cli;
+mod http;
+mod logs;
 #[cfg(feature = "services")]
 mod rabbit;
 #[cfg(feature = "services")]
@@ -23,6 +25,8 @@ use serde_json::Value;
 
 pub use app::{App, need_event, spawn_app, spawn_app_with};
 pub use cli::samverkan_with;
+pub use http::serve_http;
+pub use logs::{Captured, capture_logs};
 #[cfg(feature = "services")]
 pub use rabbit::{
     AsUser, START_BROKER, broker_address, management_url, publish_as, rabbitmqctl, test_org,
