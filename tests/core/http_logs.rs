@@ -5,31 +5,14 @@
 
 use serde_json::Value;
 
-use crate::{capture_logs, need_event, repo_path, samverkan_with, serve_http, spawn_app};
+use crate::{capture_logs, issue_token, need_event, serve_http, spawn_app};
 
 #[tokio::test(flavor = "current_thread")]
 async fn an_http_refusal_is_logged_with_ids_and_reason_never_the_token_or_the_data() {
     let (sink, _guard) = capture_logs();
 
     let app = spawn_app().await;
-    let config = repo_path("config/sample.toml");
-    let args = [
-        "--config",
-        config.to_str().expect("path"),
-        "tokens",
-        "issue",
-        "VGR",
-    ];
-    let output = samverkan_with(
-        &args,
-        b"",
-        &[("SAMVERKAN__STORE__URL", &app.settings.store.url)],
-    );
-    assert!(output.status.success(), "{output:?}");
-    let token = String::from_utf8(output.stdout)
-        .expect("UTF-8")
-        .trim()
-        .to_owned();
+    let token = issue_token(&app.settings.store.url, "VGR");
 
     let (address, trigger) = serve_http(app.pipeline.clone()).await;
     let leaky = need_event("NEED-2026-0109");

@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use crate::hub_faults::{PgDatabase, sql_pool};
 use crate::store_faults::set_read_only;
-use crate::{need_event, repo_path, samverkan_with, serve_http, spawn_app_with};
+use crate::{issue_token, need_event, serve_http, spawn_app_with};
 
 /// Wait for `condition`, failing with `what` after 60 s.
 async fn until(what: &str, mut condition: impl AsyncFnMut() -> bool) {
@@ -24,20 +24,7 @@ async fn until(what: &str, mut condition: impl AsyncFnMut() -> bool) {
 async fn a_read_only_store_answers_503_with_retry_after_and_pauses_the_hub() {
     let database = PgDatabase::create().await;
     let app = spawn_app_with(&[("SAMVERKAN__STORE__URL", &database.url)]).await;
-    let config = repo_path("config/sample.toml");
-    let args = [
-        "--config",
-        config.to_str().expect("path"),
-        "tokens",
-        "issue",
-        "VGR",
-    ];
-    let issued = samverkan_with(&args, b"", &[("SAMVERKAN__STORE__URL", &database.url)]);
-    assert!(issued.status.success(), "{issued:?}");
-    let token = String::from_utf8(issued.stdout)
-        .expect("UTF-8")
-        .trim()
-        .to_owned();
+    let token = issue_token(&database.url, "VGR");
     let (address, trigger) = serve_http(app.pipeline.clone()).await;
     let need = need_event("NEED-2026-0102");
     let client = reqwest::Client::new();

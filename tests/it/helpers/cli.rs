@@ -27,3 +27,17 @@ pub fn samverkan_with(args: &[&str], stdin: &[u8], env: &[(&str, &str)]) -> Outp
     }
     child.wait_with_output().expect("samverkan finishes")
 }
+
+/// A new API token for `org` from `samverkan tokens issue`, on the store at `store_url`, with
+/// the sample organisations.
+pub fn issue_token(store_url: &str, org: &str) -> String {
+    let config = super::repo_path("config/sample.toml");
+    let config = config.to_str().expect("UTF-8 path");
+    let args = ["--config", config, "tokens", "issue", org];
+    let output = samverkan_with(&args, b"", &[("SAMVERKAN__STORE__URL", store_url)]);
+    assert!(output.status.success(), "{output:?}");
+    String::from_utf8(output.stdout)
+        .expect("UTF-8")
+        .trim()
+        .to_owned()
+}

@@ -24,7 +24,7 @@ pub use samverkan::catalogue::strip_annotations;
 use serde_json::Value;
 
 pub use app::{App, need_event, spawn_app, spawn_app_with};
-pub use cli::samverkan_with;
+pub use cli::{issue_token, samverkan_with};
 pub use http::serve_http;
 pub use logs::{Captured, capture_logs};
 #[cfg(feature = "services")]
