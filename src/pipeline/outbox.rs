@@ -6,15 +6,19 @@
 //! the row at start and publishes it (receivers dedupe by event id).
 
 use crate::event::{CloudEvent, EventId};
+use crate::settings::OrgId;
 use crate::store::OutboxMessage;
 use crate::transport::Outbound;
 
 /// Content type recorded for a dead-lettered body that came without one.
 const UNKNOWN_CONTENT_TYPE: &str = "application/octet-stream";
 
-/// An event for organisation `org`, via the egress exchange (`<org>.<type>`).
+/// An event for organisation `org`, via the egress exchange (`<org>.<type>`), and in its feed.
 pub(crate) fn to_org(org: &str, event: &CloudEvent) -> OutboxMessage {
-    to_row(Outbound::to_org(org, event), event.id.clone())
+    OutboxMessage {
+        recipient: OrgId::parse(org).ok(),
+        ..to_row(Outbound::to_org(org, event), event.id.clone())
+    }
 }
 
 /// Any outbound message, recorded under `event_id`.
@@ -31,6 +35,7 @@ pub(crate) fn to_row(out: Outbound, event_id: EventId) -> OutboxMessage {
         kind: out.kind,
         headers: out.headers,
         body: out.body,
+        recipient: None,
     }
 }
 

@@ -62,6 +62,8 @@ pub(super) struct Pools {
     pub(super) backend: Backend,
     pub(super) writer: AnyPool,
     pub(super) reader: AnyPool,
+    /// Ticks after commits that appended to a feed (`feed.rs`).
+    pub(super) feed: super::feed::FeedSignal,
 }
 
 /// A parsed store URL.
@@ -178,12 +180,14 @@ pub(super) async fn open(url: &str, max_connections: u32) -> Result<Pools, Store
                 backend: Backend::Postgres,
                 writer: shared.clone(),
                 reader: shared,
+                feed: super::feed::signal(),
             }
         }
         Backend::Sqlite => Pools {
             backend: Backend::Sqlite,
             writer: pool(1),
             reader: pool(max_connections),
+            feed: super::feed::signal(),
         },
     })
 }
@@ -207,6 +211,7 @@ async fn open_in_memory(target: &Target, options: AnyConnectOptions) -> Result<P
         backend: Backend::Sqlite,
         writer: pool.clone(),
         reader: pool,
+        feed: super::feed::signal(),
     })
 }
 

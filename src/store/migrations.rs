@@ -63,6 +63,11 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "api_tokens",
         include_str!("../../migrations/sqlite/0009_api_tokens.sql"),
     ),
+    (
+        10,
+        "org_feed",
+        include_str!("../../migrations/sqlite/0010_org_feed.sql"),
+    ),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (
@@ -109,6 +114,11 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         9,
         "api_tokens",
         include_str!("../../migrations/postgres/0009_api_tokens.sql"),
+    ),
+    (
+        10,
+        "org_feed",
+        include_str!("../../migrations/postgres/0010_org_feed.sql"),
     ),
 ];
 

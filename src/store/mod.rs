@@ -53,6 +53,7 @@
 mod codes;
 mod connect;
 mod error;
+mod feed;
 mod migrations;
 mod outbox;
 mod parked;
@@ -71,6 +72,7 @@ pub use crate::redact::redact_url;
 pub use codes::{AuditAction, ReasonCode};
 pub use connect::Backend;
 pub use error::{Fault, StoreError};
+pub use feed::FeedEvent;
 pub use migrations::migrator;
 pub use parked::ParkedRow;
 pub use records::{

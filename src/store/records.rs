@@ -101,6 +101,10 @@ pub struct OutboxMessage {
     pub headers: BTreeMap<String, String>,
     /// The body as published.
     pub body: Vec<u8>,
+    /// The organisation an event is addressed to: writing the row also appends the event to
+    /// that organisation's feed. Not kept in the outbox (its routing key says where it goes),
+    /// so rows read back have `None`.
+    pub recipient: Option<OrgId>,
 }
 
 /// The catalogue entry a reference-data change touches.

@@ -99,7 +99,7 @@ pub(super) fn org_id(text: &str, what: &'static str) -> Result<OrgId, StoreError
     OrgId::parse(text).map_err(|_| StoreError::corrupt(what, "not an organisation id"))
 }
 
-fn event_id(text: &str, what: &'static str) -> Result<EventId, StoreError> {
+pub(super) fn event_id(text: &str, what: &'static str) -> Result<EventId, StoreError> {
     EventId::parse(text).map_err(|_| StoreError::corrupt(what, "not an event id"))
 }
 
@@ -179,6 +179,7 @@ pub(super) fn outbox_from_row(row: &AnyRow) -> Result<OutboxRow, StoreError> {
             message_id: row.try_get("message_id")?,
             headers: from_json(&row.try_get::<String, _>("headers")?, "outbox.headers")?,
             body: row.try_get("body")?,
+            recipient: None,
         },
         created_at: from_ms(row.try_get("created_at_ms")?, "outbox.created_at_ms")?,
         attempts: row.try_get("attempts")?,

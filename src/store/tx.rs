@@ -16,6 +16,7 @@ use sqlx::{Any, Transaction};
 
 use super::connect::{Backend, Pools};
 use super::error::StoreError;
+use super::feed::{FeedEntry, FeedSignal};
 use super::records::StoredNeed;
 use super::records::{AuditEntry, NewNeed, NewRecipient, ReferenceEntry};
 use super::rows::{fetch_need, now_ms, org_id, to_json, to_ms};
@@ -59,6 +60,9 @@ pub(super) fn multi_row_insert(prefix: &str, rows: usize, columns: usize, tail: 
 pub struct Tx {
     pub(super) inner: Transaction<'static, Any>,
     backend: Backend,
+    /// Feed entries of the events enqueued for organisations, written just before the commit.
+    pub(super) feed: Vec<FeedEntry>,
+    signal: FeedSignal,
 }
 
 impl fmt::Debug for Tx {
@@ -80,6 +84,8 @@ impl Tx {
         Ok(Self {
             inner,
             backend: pools.backend,
+            feed: Vec::new(),
+            signal: pools.feed.clone(),
         })
     }
 
@@ -410,8 +416,13 @@ impl Tx {
 
     /// Makes everything in this transaction durable. Ack the delivery only after this returns
     /// `Ok`.
-    pub async fn commit(self) -> Result<(), StoreError> {
+    pub async fn commit(mut self) -> Result<(), StoreError> {
+        let appended = self.append_feeds().await?;
         self.inner.commit().await?;
+        if appended {
+            self.signal
+                .send_modify(|commits| *commits = commits.wrapping_add(1));
+        }
         Ok(())
     }
 

@@ -4,6 +4,7 @@
 use sqlx::Row;
 
 use super::StoreError;
+use super::feed::FeedEntry;
 use super::records::OutboxMessage;
 use super::rows::{now_ms, to_json};
 use super::tx::{ROWS_PER_INSERT, Tx, multi_row_insert};
@@ -22,6 +23,7 @@ impl Tx {
         let sql = multi_row_insert(INSERT, 1, COLUMNS, ", 0") + " RETURNING id";
         let query = bind_row(sqlx::query(sqlx::AssertSqlSafe(sql)), message, now_ms())?;
         let row = query.fetch_one(&mut *self.inner).await?;
+        self.note_feed(message);
         Ok(row.try_get(0)?)
     }
 
@@ -40,7 +42,22 @@ impl Tx {
             }
             query.execute(&mut *self.inner).await?;
         }
+        for message in messages {
+            self.note_feed(message);
+        }
         Ok(())
+    }
+
+    /// Keeps an organisation's event for its feed, written at the commit (`feed.rs`).
+    fn note_feed(&mut self, message: &OutboxMessage) {
+        if let (Some(org), Some(kind)) = (&message.recipient, &message.kind) {
+            self.feed.push(FeedEntry {
+                org: org.clone(),
+                event_id: message.event_id.clone(),
+                event_type: kind.clone(),
+                body: message.body.clone(),
+            });
+        }
     }
 }
 

@@ -40,6 +40,7 @@ async fn enqueue(store: &Store, events: &[String]) -> Vec<i64> {
             message_id: None,
             headers: BTreeMap::new(),
             body: b"{}".to_vec(),
+            recipient: None,
         };
         ids.push(tx.enqueue(&message).await.expect("enqueue"));
     }

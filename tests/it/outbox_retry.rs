@@ -34,6 +34,7 @@ pub(crate) fn message(event: &str, body: Vec<u8>) -> OutboxMessage {
         message_id: None,
         headers: BTreeMap::new(),
         body,
+        recipient: None,
     }
 }
 

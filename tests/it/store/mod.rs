@@ -77,6 +77,7 @@ fn message(event: &str, routing_key: &str) -> OutboxMessage {
         message_id: None,
         headers: BTreeMap::from([("x-samverkan-kind".into(), "test".into())]),
         body: vec![0, 159, 146, 150, b'{', b'}'],
+        recipient: None,
     }
 }
 
@@ -110,5 +111,6 @@ async fn seed_need(store: &Store, id: &str, respond_by: OffsetDateTime) {
 }
 
 mod commit;
+mod feed;
 mod needs;
 mod upgrade;

@@ -1,0 +1,155 @@
+//! Each organisation's feed: the events the hub addresses to it, numbered in the order its
+//! queue receives them, for partners that read over HTTP (`GET /v1/feed`) or take webhooks.
+//!
+//! A [`Tx`] collects the feed entries of the events it enqueues for organisations and writes
+//! them last, just before its commit, so the row lock on each organisation's feed head is held
+//! only for the commit itself; it takes the heads in organisation order, so two transactions
+//! never wait on each other in a cycle. Appends to one feed therefore commit in `seq` order
+//! (see migration 0010), and a reader can page by "after `seq`" without ever missing a row
+//! that commits late. After the commit the store's feed signal ticks, which wakes long polls
+//! in this process; other processes sharing the database see the rows on their next read.
+
+use std::sync::Arc;
+
+use sqlx::Row;
+use time::OffsetDateTime;
+use tokio::sync::watch;
+
+use super::rows::{event_id, from_ms, now_ms};
+use super::tx::{ROWS_PER_INSERT, Tx, multi_row_insert};
+use super::{Store, StoreError};
+use crate::event::EventId;
+use crate::settings::OrgId;
+
+/// Ticks after every commit that appended to a feed (the value counts commits).
+pub(super) type FeedSignal = Arc<watch::Sender<u64>>;
+
+/// A new signal.
+pub(super) fn signal() -> FeedSignal {
+    Arc::new(watch::Sender::new(0))
+}
+
+/// One event for an organisation's feed, waiting in a [`Tx`] for its commit.
+#[derive(Debug, Clone)]
+pub(super) struct FeedEntry {
+    pub(super) org: OrgId,
+    pub(super) event_id: EventId,
+    pub(super) event_type: String,
+    pub(super) body: Vec<u8>,
+}
+
+/// One event in an organisation's feed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FeedEvent {
+    /// Its position in the organisation's feed: 1, 2, 3, … in the order the queue got them.
+    pub seq: i64,
+    /// The event id.
+    pub event_id: EventId,
+    /// The CloudEvents type.
+    pub event_type: String,
+    /// The structured CloudEvent as published.
+    pub body: Vec<u8>,
+    /// When the hub wrote it.
+    pub created_at: OffsetDateTime,
+}
+
+impl Tx {
+    /// Writes the collected feed entries: per organisation (in order), take the next numbers
+    /// from its head and insert the rows. Called by [`Tx::commit`].
+    pub(super) async fn append_feeds(&mut self) -> Result<bool, StoreError> {
+        let mut entries = std::mem::take(&mut self.feed);
+        if entries.is_empty() {
+            return Ok(false);
+        }
+        // Stable: one organisation's events keep the order they were enqueued in.
+        entries.sort_by(|a, b| a.org.as_str().cmp(b.org.as_str()));
+        let now = now_ms();
+        for group in entries.chunk_by(|a, b| a.org == b.org) {
+            let org = group[0].org.as_str();
+            let count = i64::try_from(group.len()).unwrap_or(i64::MAX);
+            let last: i64 = sqlx::query_scalar(
+                "INSERT INTO org_feed_heads (org_id, last_seq) VALUES ($1, $2) \
+                 ON CONFLICT (org_id) DO UPDATE SET last_seq = org_feed_heads.last_seq + $2 \
+                 RETURNING last_seq",
+            )
+            .bind(org)
+            .bind(count)
+            .fetch_one(&mut *self.inner)
+            .await?;
+            let mut seq = last - count;
+            for chunk in group.chunks(ROWS_PER_INSERT) {
+                let sql = multi_row_insert(
+                    "INSERT INTO org_feed (org_id, seq, event_id, event_type, body, \
+                     created_at_ms) VALUES ",
+                    chunk.len(),
+                    6,
+                    "",
+                );
+                let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+                for entry in chunk {
+                    seq += 1;
+                    query = query
+                        .bind(org)
+                        .bind(seq)
+                        .bind(entry.event_id.as_ref())
+                        .bind(entry.event_type.as_str())
+                        .bind(entry.body.as_slice())
+                        .bind(now);
+                }
+                query.execute(&mut *self.inner).await?;
+            }
+        }
+        Ok(true)
+    }
+}
+
+impl Store {
+    /// Up to `limit` events of `org`'s feed after position `after` (0: from the start), oldest
+    /// first.
+    pub async fn feed_after(
+        &self,
+        org: &OrgId,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<FeedEvent>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT seq, event_id, event_type, body, created_at_ms FROM org_feed \
+             WHERE org_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+        )
+        .bind(org.as_str())
+        .bind(after)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pools.reader)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let id: String = row.try_get("event_id")?;
+                Ok(FeedEvent {
+                    seq: row.try_get("seq")?,
+                    event_id: event_id(&id, "org_feed.event_id")?,
+                    event_type: row.try_get("event_type")?,
+                    body: row.try_get("body")?,
+                    created_at: from_ms(row.try_get("created_at_ms")?, "org_feed.created_at_ms")?,
+                })
+            })
+            .collect()
+    }
+
+    /// The position of `org`'s newest feed event (0 when its feed is empty).
+    pub async fn feed_head(&self, org: &OrgId) -> Result<i64, StoreError> {
+        let last: Option<i64> =
+            sqlx::query_scalar("SELECT last_seq FROM org_feed_heads WHERE org_id = $1")
+                .bind(org.as_str())
+                .fetch_optional(&self.pools.reader)
+                .await?;
+        Ok(last.unwrap_or(0))
+    }
+
+    /// A receiver that changes after every commit in this process that appended to any feed
+    /// (wait with `changed()`; re-read the feed after it fires). Commits by other processes do
+    /// not tick it: poll as well.
+    #[must_use]
+    pub fn feed_changes(&self) -> watch::Receiver<u64> {
+        self.pools.feed.subscribe()
+    }
+}
