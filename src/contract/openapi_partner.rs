@@ -112,8 +112,7 @@ pub(super) fn webhook() -> Value {
                 "401": unauthenticated(),
                 "409": from_config(),
                 "422": refusal("The URL is not http(s), or is a loopback or private address \
-                    the hub's configuration does not allow, or the secret is not a valid \
-                    `whsec_` one.", &[WEBHOOK_URL]),
+                    the hub's configuration does not allow.", &[WEBHOOK_URL]),
                 "503": store_unavailable(),
             },
         },
