@@ -34,8 +34,8 @@
 //! | [`onboard`]   | broker users and least-privilege permissions per organisation          | HTTP |
 //! | [`hub`]       | [`hub::App`] (the one assembly), `startup` for `run`, worker loop (outcome → ack), outbox relay, close timer, catalogue poller | all |
 //! | [`loadgen`]   | `bench`: the hub vs. a pass-through on RabbitMQ, same run; ratio, p50/p99, peak RSS | all |
-//! | [`http`]      | `/healthz`, `/readyz`, `/metrics` for operators (axum)                | HTTP |
-//! | [`contract`]  | the AsyncAPI 3.0 document, generated from the event types, schemas and topology | – |
+//! | [`http`]      | `/healthz`, `/readyz`, `/metrics` for operators, the partners' API under `/v1`, the contract routes (axum) | HTTP |
+//! | [`contract`]  | the AsyncAPI 3.0 and OpenAPI 3.1 documents, generated from the event types, schemas, topology and HTTP API | – |
 //! | [`settings`]  | layered configuration: defaults → file → `SAMVERKAN__…` environment  | file |
 //! | `telemetry`   | `tracing` subscriber: env filter, text or JSON to stderr              | stderr |
 //! | `demo`        | the whole story in one process on the in-process broker and a temporary SQLite file | SQL |

@@ -54,7 +54,7 @@ pub enum Command {
     /// Load generator: the hub against a pass-through baseline on RabbitMQ, in throwaway vhosts;
     /// reports throughput, p50/p99 latency, peak memory and the ratio.
     Bench(bench::BenchArgs),
-    /// The contract as a document tools read (AsyncAPI 3.0).
+    /// The contract as documents tools read (AsyncAPI 3.0, OpenAPI 3.1).
     Contract {
         /// What to print.
         #[command(subcommand)]
@@ -138,6 +138,13 @@ pub enum ContractCommand {
     Asyncapi {
         /// Describe the configured broker (`amqp.url` host and port, never its credentials)
         /// instead of the placeholder `rabbitmq.example:5672`.
+        #[arg(long)]
+        from_config: bool,
+    },
+    /// Print the OpenAPI 3.1 document of the HTTP API (what `GET /openapi.json` serves).
+    Openapi {
+        /// Give `http://` and the configured `[http] listen` as the server instead of the
+        /// relative `/`.
         #[arg(long)]
         from_config: bool,
     },
@@ -318,6 +325,9 @@ pub(crate) fn dispatch(
         Command::Contract {
             command: ContractCommand::Asyncapi { from_config },
         } => contract::asyncapi(settings, from_config, out, err),
+        Command::Contract {
+            command: ContractCommand::Openapi { from_config },
+        } => contract::openapi(settings, from_config, out, err),
         Command::DeadLetters {
             command: DeadLettersCommand::List { limit, format },
         } => dead_letters::list(settings, limit, format, out),

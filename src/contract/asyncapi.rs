@@ -208,7 +208,7 @@ fn message(t: EventType, description: Option<&Value>) -> Value {
 }
 
 /// `need.submitted` for `se.samverkan.need.submitted.v1`.
-fn short_name(t: EventType) -> &'static str {
+pub(super) fn short_name(t: EventType) -> &'static str {
     let name = t.as_str();
     let name = name.strip_prefix("se.samverkan.").unwrap_or(name);
     name.strip_suffix(".v1").unwrap_or(name)

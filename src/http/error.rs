@@ -15,7 +15,14 @@ use crate::event::RejectReason;
 use crate::rejection::{Refused, Rejection};
 
 /// Seconds a client is asked to wait after a 503.
-const RETRY_AFTER_SECS: &str = "5";
+pub(crate) const RETRY_AFTER_SECS: &str = "5";
+
+/// `reason` of a query parameter that is not understood (400).
+pub(crate) const BAD_REQUEST: &str = "bad_request";
+/// `reason` of a 503: the store cannot serve now, or the hub is paused for it.
+pub(crate) const UNAVAILABLE: &str = "unavailable";
+/// `reason` of a 500.
+pub(crate) const INTERNAL: &str = "internal";
 
 /// Why an HTTP API request was not served.
 #[derive(Debug, thiserror::Error)]
@@ -105,11 +112,14 @@ impl IntoResponse for ApiError {
             }
             Self::UnknownNeed => (
                 StatusCode::NOT_FOUND,
-                plain("unknown_need", "you have no need with this id"),
+                plain(
+                    RejectReason::UnknownNeed.as_str(),
+                    "you have no need with this id",
+                ),
             ),
-            Self::BadQuery(detail) => (StatusCode::BAD_REQUEST, plain("bad_request", &detail)),
+            Self::BadQuery(detail) => (StatusCode::BAD_REQUEST, plain(BAD_REQUEST, &detail)),
             Self::Unavailable => {
-                let body = plain("unavailable", "the hub cannot record events now; retry");
+                let body = plain(UNAVAILABLE, "the hub cannot record events now; retry");
                 let mut response = (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response();
                 response.headers_mut().insert(
                     header::RETRY_AFTER,
@@ -119,7 +129,7 @@ impl IntoResponse for ApiError {
             }
             Self::Internal => (
                 StatusCode::INTERNAL_SERVER_ERROR,
-                plain("internal", "the hub could not handle this request"),
+                plain(INTERNAL, "the hub could not handle this request"),
             ),
         };
         (status, Json(body)).into_response()

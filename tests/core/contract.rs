@@ -1,5 +1,6 @@
-//! The contract as tools fetch it: `GET /asyncapi.json` and `GET /schemas/{file}` through the
-//! hub's router, without a token, and `samverkan contract asyncapi`.
+//! The contract as tools fetch it: `GET /asyncapi.json`, `GET /openapi.json` and
+//! `GET /schemas/{file}` through the hub's router, without a token, and `samverkan contract
+//! asyncapi` / `samverkan contract openapi`.
 
 use samverkan::http::{HttpState, serve};
 use samverkan::transport::Shutdown;
@@ -61,6 +62,13 @@ async fn the_router_serves_the_contract_and_only_embedded_schemas() {
         Some(12)
     );
 
+    let (status, content_type, body) = raw_get(address, "/openapi.json").await;
+    assert_eq!((status, content_type.as_str()), (200, "application/json"));
+    let document: Value = serde_json::from_str(&body).expect("JSON");
+    assert_eq!(document["openapi"], "3.1.0");
+    assert_eq!(document["servers"][0]["url"], "/");
+    assert!(document["paths"]["/v1/events"]["post"].is_object());
+
     let (status, content_type, body) = raw_get(address, "/schemas/need.v1.json").await;
     assert_eq!(
         (status, content_type.as_str()),
@@ -116,4 +124,31 @@ fn the_cli_prints_the_document_and_never_the_broker_password() {
         document["servers"]["production"]["host"],
         "mq.internal.example:5673"
     );
+}
+
+#[test]
+fn the_cli_prints_the_openapi_document_with_the_configured_listener() {
+    let output = samverkan_with(&["contract", "openapi"], b"", &[]);
+    assert!(output.status.success(), "{output:?}");
+    let document: Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    assert_eq!(document["openapi"], "3.1.0");
+    assert_eq!(document["servers"][0]["url"], "/");
+
+    let output = samverkan_with(
+        &["contract", "openapi", "--from-config"],
+        b"",
+        &[("SAMVERKAN__HTTP__LISTEN", "10.1.2.3:9464")],
+    );
+    assert!(output.status.success(), "{output:?}");
+    let document: Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    assert_eq!(document["servers"][0]["url"], "http://10.1.2.3:9464");
+
+    let output = samverkan_with(
+        &["contract", "openapi", "--from-config"],
+        b"",
+        &[("SAMVERKAN__HTTP__LISTEN", "")],
+    );
+    assert_eq!(output.status.code(), Some(2), "{output:?}");
+    assert!(output.stdout.is_empty());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("http.listen"));
 }

@@ -20,6 +20,7 @@ mod kinds;
 mod loadgen;
 mod need_identity;
 mod onboard;
+mod openapi;
 mod outbox_claim;
 mod outbox_parking;
 mod outbox_retry;
