@@ -27,6 +27,7 @@ mod entries;
 pub(crate) mod index;
 mod load;
 pub mod model;
+pub mod synthetic;
 
 use std::path::PathBuf;
 

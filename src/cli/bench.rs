@@ -34,6 +34,10 @@ pub struct BenchArgs {
     /// Publish at most this many needs per second (default: as fast as confirms allow).
     #[arg(long, value_name = "NEEDS_PER_SEC")]
     pub rate: Option<u32>,
+    /// Add this many generated courses and as many generated partners to the sample catalogue,
+    /// so the hub matches against a catalogue of realistic size (e.g. 10000).
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    pub catalogue: usize,
     /// Fail a run when nothing arrives for this many seconds.
     #[arg(long, default_value_t = 60, value_name = "SECONDS")]
     pub stall_secs: u64,
@@ -55,6 +59,7 @@ pub(super) fn run(
         prefetch: args.prefetch,
         rate: args.rate,
         stall: Duration::from_secs(args.stall_secs.max(1)),
+        catalogue: args.catalogue,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -93,6 +98,13 @@ fn text(r: &Report, out: &mut dyn Write) -> std::io::Result<()> {
         .collect();
     writeln!(out, "fan-out to {}", orgs.join(", "))?;
     writeln!(out, "broker {}; hub store {}", r.broker, r.store)?;
+    if r.generated_catalogue > 0 {
+        writeln!(
+            out,
+            "catalogue: the sample entries plus {n} generated courses and {n} generated partners",
+            n = r.generated_catalogue
+        )?;
+    }
     writeln!(out)?;
     let header = ["", "hub", "pass-through", "hub/pass"].map(str::to_owned);
     for [name, hub, pass, ratio] in std::iter::once(header).chain(rows(r)) {
@@ -103,7 +115,8 @@ fn text(r: &Report, out: &mut dyn Write) -> std::io::Result<()> {
     writeln!(
         out,
         "Latency: publish → the need's status on the region's queue. RSS covers the whole \
-         process (load generator and observer included); process peak {}.",
+         process (load generator and observer included); process peak {}. CPU and writes: the whole process while \
+         the measured needs ran (the pass-through column is the load generator's share).",
         kib(r.process_peak_rss_kib)
     )
 }
@@ -144,6 +157,22 @@ fn rows(r: &Report) -> Vec<[String; 4]> {
         row("latency max", &|r| ms(r.latency_ms.max), None),
         row("RSS at start", &|r| kib(r.rss_start_kib), None),
         row("peak RSS", &|r| kib(r.peak_rss_kib), None),
+        row(
+            "CPU per need",
+            &|r| {
+                r.cpu_ms_per_need
+                    .map_or("n/a".into(), |v| format!("{v:.2} ms"))
+            },
+            None,
+        ),
+        row(
+            "written per need",
+            &|r| {
+                r.write_bytes_per_need
+                    .map_or("n/a".into(), |v| format!("{:.1} KiB", v / 1024.0))
+            },
+            None,
+        ),
     ]
 }
 
@@ -178,6 +207,8 @@ mod tests {
             },
             rss_start_kib: Some(2048),
             peak_rss_kib: None,
+            cpu_ms_per_need: Some(1.5),
+            write_bytes_per_need: None,
         }
     }
 
@@ -186,6 +217,7 @@ mod tests {
         let (hub, pass) = (run_report("hub", 100.0), run_report("pass-through", 400.0));
         let report = Report {
             needs: 10,
+            generated_catalogue: 0,
             fan_out: 7,
             destinations: vec!["VGR.se.samverkan.need.status.v1".into()],
             prefetch: 500,
@@ -206,5 +238,6 @@ mod tests {
         assert!(text.contains("0.25"), "{text}");
         assert!(text.contains("2.0 MiB") && text.contains("n/a"), "{text}");
         assert!(text.contains("process peak 4.0 MiB"), "{text}");
+        assert!(text.contains("1.50 ms"), "{text}");
     }
 }

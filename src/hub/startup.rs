@@ -9,6 +9,7 @@
 use std::sync::Arc;
 
 use super::{App, HubError, topology};
+use crate::catalogue::Catalogue;
 use crate::clock::SharedClock;
 use crate::http::HttpState;
 use crate::pipeline::Pipeline;
@@ -94,7 +95,22 @@ pub async fn serve(
     clock: SharedClock,
     shutdown: Shutdown,
 ) -> Result<(), StartupError> {
-    let app = App::build(settings, clock, None).await?;
+    serve_with(settings, clock, None, shutdown).await
+}
+
+/// [`serve`] with `catalogue` in place of the configured catalogue files (`None`: load them),
+/// as `samverkan bench --catalogue N` runs it.
+///
+/// # Errors
+///
+/// As [`serve`].
+pub async fn serve_with(
+    settings: &Settings,
+    clock: SharedClock,
+    catalogue: Option<Catalogue>,
+    shutdown: Shutdown,
+) -> Result<(), StartupError> {
+    let app = App::build(settings, clock, catalogue).await?;
     let pipeline = app.pipeline().clone();
     let publisher = Arc::new(
         AmqpPublisher::connect(PublisherConfig {

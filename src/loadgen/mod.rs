@@ -47,9 +47,12 @@ mod world;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::catalogue::{Catalogue, synthetic};
 use crate::clock::{FixedClock, SharedClock};
-use crate::hub::startup::serve;
+use crate::hub::startup::{StartupError, serve_with};
+use crate::hub::{HubError, load_catalogue};
 use crate::onboard::Management;
+use crate::schema::SchemaRegistry;
 use crate::settings::Settings;
 use crate::transport::amqp::redact_url;
 
@@ -78,6 +81,9 @@ pub struct BenchOptions {
     pub rate: Option<u32>,
     /// A run fails when nothing arrives for this long.
     pub stall: Duration,
+    /// Generated courses and partners added to the sample catalogue, this many of each
+    /// (`crate::catalogue::synthetic`), so the hub matches at a realistic scale.
+    pub catalogue: usize,
 }
 
 impl Default for BenchOptions {
@@ -88,6 +94,7 @@ impl Default for BenchOptions {
             prefetch: None,
             rate: None,
             stall: Duration::from_secs(60),
+            catalogue: 0,
         }
     }
 }
@@ -145,13 +152,22 @@ async fn bench(
         rate: options.rate,
         stall: options.stall,
     };
-    let hub = hub_run(&plan(0, "hub"), world, admin_urls[0].clone(), &store.url).await?;
+    let catalogue = catalogue(world, options.catalogue)?;
+    let hub = hub_run(
+        &plan(0, "hub"),
+        world,
+        admin_urls[0].clone(),
+        &store.url,
+        catalogue,
+    )
+    .await?;
     let pass = pass_run(&plan(1, "pass-through"), world, &hub.template).await?;
     for loader in loaders {
         loader.close().await;
     }
     Ok(Report {
         needs: options.needs,
+        generated_catalogue: options.catalogue,
         fan_out: u32::try_from(hub.template.len()).unwrap_or(u32::MAX),
         destinations: hub.template.iter().map(|m| m.routing_key.clone()).collect(),
         prefetch: world.settings.amqp.prefetch,
@@ -178,17 +194,34 @@ async fn connect_loaders(world: &World, sandbox: &Sandbox) -> Result<Vec<Loader>
     Ok(loaders)
 }
 
+/// The sample catalogue plus `generated` generated courses and partners; `None` (the hub
+/// loads the sample files itself) when nothing is generated.
+fn catalogue(world: &World, generated: usize) -> Result<Option<Catalogue>, LoadgenError> {
+    if generated == 0 {
+        return Ok(None);
+    }
+    let sample = SchemaRegistry::new()
+        .map_err(HubError::from)
+        .and_then(|schemas| load_catalogue(&world.settings, &schemas))
+        .map_err(|e| LoadgenError::from(StartupError::from(e)))?;
+    let mut catalogue = sample;
+    synthetic::extend(&mut catalogue, generated)
+        .map_err(|e| LoadgenError::Sample(format!("generating the catalogue: {e}")))?;
+    Ok(Some(catalogue))
+}
+
 /// The hub, as `samverkan run` serves it, with the clock pinned to the sample data's date.
 async fn hub_run(
     plan: &RunPlan<'_>,
     world: &World,
     amqp_url: String,
     store_url: &str,
+    catalogue: Option<Catalogue>,
 ) -> Result<RunOutcome, LoadgenError> {
     let settings = world.for_run(amqp_url, store_url, "samverkan-bench-hub");
     let clock: SharedClock = Arc::new(FixedClock::at_noon(REFERENCE_DATE));
     runs::execute(plan, None, move |shutdown| async move {
-        serve(&settings, clock, shutdown)
+        serve_with(&settings, clock, catalogue, shutdown)
             .await
             .map_err(LoadgenError::from)
     })

@@ -13,6 +13,9 @@ use super::tally::Tally;
 pub struct Report {
     /// Needs published per run (the warm-up need not counted).
     pub needs: usize,
+    /// Generated courses, and as many generated partners, in the hub's catalogue beside the
+    /// sample ones (`--catalogue`).
+    pub generated_catalogue: usize,
     /// Messages one need causes: its status to the region, one challenge or call per recipient.
     pub fan_out: u32,
     /// Routing keys of one need's fan-out (`<orgId>.<event type>`), the status last.
@@ -67,6 +70,69 @@ pub struct RunReport {
     /// Peak resident memory during the run (VmHWM, reset at the start when the kernel allows),
     /// KiB; it covers the load generator and the observer too.
     pub peak_rss_kib: Option<u64>,
+    /// CPU time (user + system) of the whole bench process while the measured needs ran, per
+    /// need, milliseconds: the worker plus the load generator and the observer, whose share is
+    /// what the pass-through run shows.
+    pub cpu_ms_per_need: Option<f64>,
+    /// Bytes the process caused to be written to storage while the measured needs ran, per need
+    /// (Linux `write_bytes`): the hub's SQLite database and WAL; PostgreSQL writes in its own
+    /// processes, so a PostgreSQL run shows next to nothing here.
+    pub write_bytes_per_need: Option<f64>,
+}
+
+/// CPU time and storage writes of this process so far (Linux `/proc/self`).
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct ProcessCounters {
+    cpu_ms: Option<f64>,
+    write_bytes: Option<u64>,
+}
+
+/// Linux reports CPU time in `/proc` in ticks of 1/100 s (`USER_HZ`, fixed by its ABI).
+const USER_HZ: f64 = 100.0;
+
+impl ProcessCounters {
+    /// The counters now; `None` fields off Linux.
+    pub(crate) fn now() -> Self {
+        Self {
+            cpu_ms: proc_cpu_ticks().map(|ticks| ticks as f64 * 1000.0 / USER_HZ),
+            write_bytes: proc_io("write_bytes"),
+        }
+    }
+
+    /// `(cpu ms, write bytes)` per need between `self` and `later`, over `needs` needs.
+    pub(crate) fn per_need(self, later: Self, needs: usize) -> (Option<f64>, Option<f64>) {
+        if needs == 0 {
+            return (None, None);
+        }
+        let n = needs as f64;
+        let cpu = self.cpu_ms.zip(later.cpu_ms).map(|(a, b)| (b - a) / n);
+        let bytes = self
+            .write_bytes
+            .zip(later.write_bytes)
+            .map(|(a, b)| b.saturating_sub(a) as f64 / n);
+        (cpu, bytes)
+    }
+}
+
+/// utime + stime of the whole process (fields 14 and 15 of `/proc/self/stat`, after the
+/// parenthesised command name, which may hold spaces).
+fn proc_cpu_ticks() -> Option<u64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    let after_name = &stat[stat.rfind(')')? + 1..];
+    let fields: Vec<&str> = after_name.split_whitespace().collect();
+    // after_name starts at field 3 (state): utime is field 14, stime field 15.
+    let utime: u64 = fields.get(11)?.parse().ok()?;
+    let stime: u64 = fields.get(12)?.parse().ok()?;
+    Some(utime + stime)
+}
+
+/// A field of `/proc/self/io`.
+fn proc_io(field: &str) -> Option<u64> {
+    let io = std::fs::read_to_string("/proc/self/io").ok()?;
+    io.lines().find_map(|line| {
+        let rest = line.strip_prefix(field)?.strip_prefix(':')?;
+        rest.trim().parse().ok()
+    })
 }
 
 /// Latency percentiles, milliseconds.
@@ -147,6 +213,8 @@ impl RunReport {
             latency_ms: Latency::of(latencies),
             rss_start_kib: memory.start_kib,
             peak_rss_kib: memory.peak_kib,
+            cpu_ms_per_need: None,
+            write_bytes_per_need: None,
         }
     }
 }
@@ -203,6 +271,31 @@ mod tests {
         let one = Latency::of(vec![Duration::from_millis(7)]);
         assert_eq!((one.p50, one.p99, one.max), (7.0, 7.0, 7.0));
         assert_eq!(Latency::of(Vec::new()), Latency::default());
+    }
+
+    #[test]
+    fn cpu_time_and_writes_are_read_from_proc() {
+        if cfg!(target_os = "linux") {
+            let before = ProcessCounters::now();
+            let mut x = 0u64;
+            // Burn enough CPU for at least a few ticks.
+            for i in 0..200_000_000u64 {
+                x = std::hint::black_box(x.wrapping_add(i));
+            }
+            let dir = tempfile::TempDir::new().expect("temp dir");
+            let file = dir.path().join("w");
+            std::fs::write(&file, vec![7u8; 1 << 20]).expect("write");
+            std::fs::File::open(&file)
+                .expect("open")
+                .sync_all()
+                .expect("sync");
+            let (cpu, bytes) = before.per_need(ProcessCounters::now(), 1);
+            assert!(cpu.expect("cpu") > 0.0);
+            assert!(
+                bytes.expect("write_bytes") >= f64::from(1 << 20),
+                "{bytes:?}"
+            );
+        }
     }
 
     #[test]

@@ -23,7 +23,7 @@ use tokio::task::JoinHandle;
 use super::LoadgenError;
 use super::load::Loader;
 use super::observe::{Arrival, Observer};
-use super::report::{Memory, RunReport, proc_status_kib, reset_peak_rss};
+use super::report::{Memory, ProcessCounters, RunReport, proc_status_kib, reset_peak_rss};
 use super::sut::Sut;
 use super::tally::{FanOut, Tally};
 use super::world::NeedMessage;
@@ -235,6 +235,7 @@ async fn measure(
     sut: &mut Sut,
 ) -> Result<RunReport, LoadgenError> {
     let mut tally = Tally::new(index(plan), fan_out.clone(), plan.needs.len());
+    let counters = ProcessCounters::now();
     let mut publishing = Some(plan.loader.spawn(plan.needs.clone(), plan.rate));
     let mut sent = None;
     let mut last = Instant::now();
@@ -263,13 +264,18 @@ async fn measure(
         (None, Some(publishing)) => joined(publishing).await?,
         (None, None) => Vec::new(),
     };
-    let report = RunReport::new(
-        plan.name,
-        &tally,
-        &sent,
-        fan_out.total(),
-        Default::default(),
-    );
+    let (cpu, bytes) = counters.per_need(ProcessCounters::now(), plan.needs.len());
+    let report = RunReport {
+        cpu_ms_per_need: cpu,
+        write_bytes_per_need: bytes,
+        ..RunReport::new(
+            plan.name,
+            &tally,
+            &sent,
+            fan_out.total(),
+            Default::default(),
+        )
+    };
     Ok(report)
 }
 
