@@ -40,6 +40,9 @@ pub(crate) enum ApiError {
     /// A query parameter that is not understood.
     #[error("bad request: {0}")]
     BadQuery(String),
+    /// A feed cursor that this API did not give, or one beyond the caller's feed.
+    #[error("invalid cursor: {0}")]
+    InvalidCursor(&'static str),
     /// The store cannot serve now, or the hub is paused for it: try again later.
     #[error("unavailable")]
     Unavailable,
@@ -108,6 +111,9 @@ impl IntoResponse for ApiError {
                 plain("unknown_need", "you have no need with this id"),
             ),
             Self::BadQuery(detail) => (StatusCode::BAD_REQUEST, plain("bad_request", &detail)),
+            Self::InvalidCursor(detail) => {
+                (StatusCode::BAD_REQUEST, plain("invalid_cursor", detail))
+            }
             Self::Unavailable => {
                 let body = plain("unavailable", "the hub cannot record events now; retry");
                 let mut response = (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response();

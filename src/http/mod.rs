@@ -1,7 +1,8 @@
 //! The hub's HTTP surface: for operators `/healthz`, `/readyz`, `/metrics`; for partners
 //! without an AMQP client the API under `/v1` (`POST /v1/events`, `GET /v1/needs`,
-//! `GET /v1/needs/{id}`, bearer tokens from `samverkan tokens`); for everyone's tools the
-//! contract, `/asyncapi.json` and `/schemas/{file}` (`contract.rs`, no token).
+//! `GET /v1/needs/{id}`, `GET /v1/feed`, bearer tokens from `samverkan tokens`); for
+//! everyone's tools the contract, `/asyncapi.json` and `/schemas/{file}` (`contract.rs`, no
+//! token).
 //!
 //! Orchestrators (Kubernetes, systemd, a load balancer) need to know two different things:
 //! whether the process is alive (`/healthz`: restart it if not) and whether it can do its job
@@ -13,17 +14,19 @@
 //!
 //! The API exists because not every university or company runs an AMQP client; it is the same
 //! hub, not a second one: events go through the same pipeline (`events.rs`), needs are read
-//! from the same store (`needs.rs`), a token stands for an organisation as a broker user does
-//! (`auth.rs`), and every error is one `ApiError` (`error.rs`).
+//! from the same store (`needs.rs`), an organisation reads what its queue gets from its feed
+//! (`feed.rs`), a token stands for an organisation as a broker user does (`auth.rs`), and
+//! every error is one `ApiError` (`error.rs`).
 //!
 //! Nothing served carries personal data beyond what passed the PII guard: counts, reason codes,
-//! component states, and a region's own needs. The listener is off unless `[http] listen` is
-//! set.
+//! component states, a region's own needs, and an organisation's own events. The listener is
+//! off unless `[http] listen` is set.
 
 mod auth;
 mod contract;
 mod error;
 mod events;
+mod feed;
 mod needs;
 
 use std::sync::Arc;
@@ -69,6 +72,7 @@ pub(crate) fn router(state: HttpState) -> Router {
         )
         .route("/v1/needs", get(needs::list_needs))
         .route("/v1/needs/{id}", get(needs::show_need))
+        .route("/v1/feed", get(feed::read_feed))
         .merge(contract::routes())
         .with_state(state)
 }
@@ -86,7 +90,9 @@ pub async fn serve(
     state: HttpState,
     shutdown: Shutdown,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state))
+    // Long polls (`feed.rs`) answer at once when the shutdown fires, rather than hold it up.
+    let app = router(state).layer(axum::Extension(shutdown.clone()));
+    axum::serve(listener, app)
         .with_graceful_shutdown(async move { shutdown.wait().await })
         .await
 }
