@@ -14,19 +14,12 @@ use super::openapi_schemas::{
     store_unavailable, unauthenticated,
 };
 use crate::event::{EventType, STRUCTURED_CONTENT_TYPE};
+use crate::http::error::{BAD_REQUEST, INVALID_CURSOR};
+use crate::http::feed::{DEFAULT_LIMIT, LIMITS, WAITS};
 use crate::pipeline::sender_kind;
 
-/// `reason` of a feed cursor the hub did not issue.
-pub(super) const INVALID_CURSOR: &str = "invalid_cursor";
-/// `reason` of a feed query parameter out of range.
-pub(super) const INVALID_PARAMETER: &str = "invalid_parameter";
 /// `reason` of a webhook URL the hub will not call.
 pub(super) const WEBHOOK_URL: &str = "webhook_url";
-/// Most events one feed page holds, and how many when `limit` is not given.
-const FEED_MAX_LIMIT: u32 = 1000;
-const FEED_DEFAULT_LIMIT: u32 = 100;
-/// Longest long poll, in seconds.
-const FEED_MAX_WAIT_SECS: u32 = 30;
 
 /// The types the hub delivers, as a sentence.
 fn delivered_types() -> String {
@@ -59,16 +52,16 @@ pub(super) fn feed() -> Value {
              "description": "The opaque cursor of a previous answer's `next`; absent: from the \
                  beginning."},
             {"name": "limit", "in": "query", "required": false,
-             "schema": integer(1, FEED_MAX_LIMIT, FEED_DEFAULT_LIMIT),
+             "schema": integer(*LIMITS.start(), *LIMITS.end(), DEFAULT_LIMIT),
              "description": "Most events in the answer."},
             {"name": "wait", "in": "query", "required": false,
-             "schema": integer(0, FEED_MAX_WAIT_SECS, 0),
+             "schema": integer(*WAITS.start(), *WAITS.end(), 0),
              "description": "Seconds to wait for an event when there is none (long poll)."},
         ],
         "responses": {
             "200": json_response("A page; `events` may be empty.", schema_ref(FEED_PAGE)),
             "400": refusal("A cursor the hub did not issue, or a parameter out of range.",
-                           &[INVALID_CURSOR, INVALID_PARAMETER]),
+                           &[INVALID_CURSOR, BAD_REQUEST]),
             "401": unauthenticated(),
             "503": store_unavailable(),
         },

@@ -19,6 +19,8 @@ pub(crate) const RETRY_AFTER_SECS: &str = "5";
 
 /// `reason` of a query parameter that is not understood (400).
 pub(crate) const BAD_REQUEST: &str = "bad_request";
+/// `reason` of a feed cursor the hub did not issue, or one beyond the feed's end.
+pub(crate) const INVALID_CURSOR: &str = "invalid_cursor";
 /// `reason` of a 503: the store cannot serve now, or the hub is paused for it.
 pub(crate) const UNAVAILABLE: &str = "unavailable";
 /// `reason` of a 500.
@@ -47,6 +49,9 @@ pub(crate) enum ApiError {
     /// A query parameter that is not understood.
     #[error("bad request: {0}")]
     BadQuery(String),
+    /// A feed cursor that this API did not give, or one beyond the caller's feed.
+    #[error("invalid cursor: {0}")]
+    InvalidCursor(&'static str),
     /// The store cannot serve now, or the hub is paused for it: try again later.
     #[error("unavailable")]
     Unavailable,
@@ -118,6 +123,7 @@ impl IntoResponse for ApiError {
                 ),
             ),
             Self::BadQuery(detail) => (StatusCode::BAD_REQUEST, plain(BAD_REQUEST, &detail)),
+            Self::InvalidCursor(detail) => (StatusCode::BAD_REQUEST, plain(INVALID_CURSOR, detail)),
             Self::Unavailable => {
                 let body = plain(UNAVAILABLE, "the hub cannot record events now; retry");
                 let mut response = (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response();

@@ -1,5 +1,5 @@
-//! The pruning task: deletes sent outbox rows, inbox rows and audit entries past their
-//! retention (`[retention]`), once at start and then every `retention.interval_secs`.
+//! The pruning task: deletes sent outbox rows, inbox rows, audit entries and feed events past
+//! their retention (`[retention]`), once at start and then every `retention.interval_secs`.
 //!
 //! It runs beside the relay in every hub instance. Pruning is idempotent and works in small
 //! batches ([`Store::prune`]), so instances sharing a PostgreSQL database may prune at the
@@ -23,6 +23,7 @@ pub async fn run(store: Store, retention: Retention, interval: Duration, shutdow
                 outbox = pruned.outbox,
                 inbox = pruned.inbox,
                 audit = pruned.audit,
+                feed = pruned.feed,
                 "pruned rows past their retention"
             ),
             Ok(_) => {}

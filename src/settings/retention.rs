@@ -1,5 +1,5 @@
-//! `[retention]`: how long the hub keeps sent outbox rows, inbox rows and audit entries before
-//! its pruning task deletes them (`src/store/retention.rs` says why each default is what it is).
+//! `[retention]`: how long the hub keeps sent outbox rows, inbox rows, audit entries and
+//! organisations' feed events before its pruning task deletes them (`src/store/retention.rs` says why each default is what it is).
 
 use std::time::Duration;
 
@@ -21,6 +21,8 @@ pub struct RetentionSettings {
     pub inbox_days: u32,
     /// Audit trail entries.
     pub audit_days: u32,
+    /// Organisations' feed events (`GET /v1/feed`), counted from when they were appended.
+    pub feed_days: u32,
     /// How often the hub prunes, in seconds (it also prunes once at start). At least 1.
     pub interval_secs: u64,
     /// Rows deleted per statement, so that pruning never holds locks for long. At least 1.
@@ -63,6 +65,7 @@ mod tests {
             outbox_sent_days: 7,
             inbox_days: 30,
             audit_days: 0,
+            feed_days: 30,
             interval_secs: 3600,
             batch_rows: 1000,
         }
@@ -74,6 +77,7 @@ mod tests {
         assert_eq!(r.outbox_sent, Some(Duration::from_secs(7 * 86_400)));
         assert_eq!(r.inbox, Some(Duration::from_secs(30 * 86_400)));
         assert_eq!(r.audit, None);
+        assert_eq!(r.feed, Some(Duration::from_secs(30 * 86_400)));
         assert_eq!(r.batch, 1000);
         assert!(retention().validate().is_ok());
     }

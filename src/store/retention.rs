@@ -1,7 +1,7 @@
 //! Retention: old rows that nothing needs any more are deleted, so the store does not grow with
 //! every message ever handled.
 //!
-//! Three tables grow with traffic, each with its own reason to keep rows for a while:
+//! Four tables grow with traffic, each with its own reason to keep rows for a while:
 //!
 //! - **outbox, sent rows**: only for looking back ("was this status published?"); a short
 //!   retention (days) is enough. Unsent and parked rows are never pruned.
@@ -9,6 +9,10 @@
 //!   of its event, or a late duplicate would be processed twice; keep it far longer than any
 //!   redelivery window (weeks).
 //! - **audit**: the trail of what happened to each need, for people (a year).
+//! - **org_feed**: each organisation's feed (`GET /v1/feed`), for partners that read late or
+//!   fell behind (a month). The feed heads (`org_feed_heads`) are never pruned: positions
+//!   must never be reused, and a reader whose cursor points at a pruned event simply
+//!   continues from the next kept one.
 //!
 //! [`Store::prune`] deletes in batches of `batch` rows, each its own short statement, so a
 //! large first pruning never holds the SQLite writer or PostgreSQL row locks for long and the
@@ -32,6 +36,8 @@ pub struct Retention {
     pub inbox: Option<Duration>,
     /// Audit trail entries, counted from when they were written.
     pub audit: Option<Duration>,
+    /// Organisations' feed events, counted from when they were appended.
+    pub feed: Option<Duration>,
     /// Rows deleted per statement (at least 1).
     pub batch: i64,
 }
@@ -46,6 +52,7 @@ impl Retention {
             outbox_sent: days(settings.outbox_sent_days),
             inbox: days(settings.inbox_days),
             audit: days(settings.audit_days),
+            feed: days(settings.feed_days),
             batch: i64::from(settings.batch_rows),
         }
     }
@@ -60,13 +67,15 @@ pub struct Pruned {
     pub inbox: u64,
     /// Audit entries.
     pub audit: u64,
+    /// Feed events.
+    pub feed: u64,
 }
 
 impl Pruned {
     /// Rows deleted in all.
     #[must_use]
     pub fn total(&self) -> u64 {
-        self.outbox + self.inbox + self.audit
+        self.outbox + self.inbox + self.audit + self.feed
     }
 }
 
@@ -79,6 +88,9 @@ const PRUNE_INBOX: &str = "DELETE FROM inbox WHERE (source, event_id) IN (SELECT
 /// One batch of old audit entries.
 const PRUNE_AUDIT: &str =
     "DELETE FROM audit WHERE id IN (SELECT id FROM audit WHERE at_ms < $1 LIMIT $2)";
+/// One batch of old feed events (by the `org_feed_by_age` index; heads are kept).
+const PRUNE_FEED: &str = "DELETE FROM org_feed WHERE (org_id, seq) IN (SELECT org_id, seq \
+     FROM org_feed WHERE created_at_ms < $1 LIMIT $2)";
 
 impl Store {
     /// Deletes what `retention` no longer keeps as of `now`, in batches, and says how much.
@@ -102,6 +114,9 @@ impl Store {
                 .await?,
             audit: self
                 .prune_table(PRUNE_AUDIT, cutoff(retention.audit), batch)
+                .await?,
+            feed: self
+                .prune_table(PRUNE_FEED, cutoff(retention.feed), batch)
                 .await?,
         })
     }

@@ -83,6 +83,7 @@ fn relay_and_retention_defaults_load_and_the_environment_overrides_them() {
     assert_eq!(retention.outbox_sent, Some(7 * day));
     assert_eq!(retention.inbox, Some(30 * day));
     assert_eq!(retention.audit, Some(365 * day));
+    assert_eq!(retention.feed, Some(30 * day));
     assert_eq!(retention.batch, 1000);
     assert_eq!(s.retention.interval(), Duration::from_secs(3600));
 

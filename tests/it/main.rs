@@ -12,6 +12,7 @@ mod helpers;
 mod hostile;
 mod hostile_amqp;
 mod http_api;
+mod http_feed;
 mod http_outage;
 mod hub_amqp;
 mod hub_faults;

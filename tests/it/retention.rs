@@ -1,16 +1,18 @@
-//! Retention on SQLite and PostgreSQL: sent outbox rows, inbox rows and audit entries past
-//! their retention are deleted, each by its own setting; unsent and parked rows never are.
+//! Retention on SQLite and PostgreSQL: sent outbox rows, inbox rows, audit entries and feed
+//! events past their retention are deleted, each by its own setting; unsent and parked rows
+//! never are, nor feed heads (a feed's numbering goes on after its oldest events are gone).
 
 use std::time::{Duration, Instant};
 
 use samverkan::event::{EventId, Source};
 use samverkan::hub::outbox_relay::PROPERTY_TOO_LONG;
-use samverkan::store::{AuditAction, AuditEntry, Pruned, Retention};
+use samverkan::settings::OrgId;
+use samverkan::store::{AuditAction, AuditEntry, OutboxMessage, Pruned, Retention, Store};
 use samverkan::transport::Shutdown;
 use sqlx::{AnyConnection, Connection};
 
 use crate::on_both;
-use crate::outbox_retry::{enqueue_names, open};
+use crate::outbox_retry::{enqueue, enqueue_names, message, open};
 
 const DAY: Duration = Duration::from_secs(86_400);
 
@@ -86,6 +88,7 @@ async fn pruning_removes_only_old_sent_outbox_rows_old_inbox_rows_and_old_audit_
             outbox_sent: Some(7 * DAY),
             inbox: Some(60 * DAY),
             audit: None,
+            feed: None,
             batch: 1,
         };
         let now = time::OffsetDateTime::now_utc();
@@ -94,12 +97,14 @@ async fn pruning_removes_only_old_sent_outbox_rows_old_inbox_rows_and_old_audit_
             outbox: 1,
             inbox: 0,
             audit: 0,
+            feed: 0,
         };
         assert_eq!(pruned, only_outbox, "{backend}");
         let defaults = Retention {
             outbox_sent: Some(7 * DAY),
             inbox: Some(30 * DAY),
             audit: Some(365 * DAY),
+            feed: None,
             batch: 1,
         };
         let pruned = store.prune(&defaults, now).await.expect("prune");
@@ -107,6 +112,7 @@ async fn pruning_removes_only_old_sent_outbox_rows_old_inbox_rows_and_old_audit_
             outbox: 0,
             inbox: 2,
             audit: 2,
+            feed: 0,
         };
         assert_eq!(pruned, rest, "{backend}");
         assert_eq!(
@@ -133,6 +139,86 @@ async fn pruning_removes_only_old_sent_outbox_rows_old_inbox_rows_and_old_audit_
     .await;
 }
 
+/// A status event for `to`'s feed.
+fn for_feed(to: &str, event: &str) -> OutboxMessage {
+    OutboxMessage {
+        kind: Some("se.samverkan.need.status.v1".into()),
+        recipient: Some(OrgId::parse(to).expect("org id")),
+        ..message(event, format!("{{\"id\":\"{event}\"}}").into_bytes())
+    }
+}
+
+/// (seq, event id) of `org`'s feed after `after`.
+async fn feed(store: &Store, org: &str, after: i64) -> Vec<(i64, String)> {
+    let org = OrgId::parse(org).expect("org id");
+    let events = store.feed_after(&org, after, 100).await.expect("feed");
+    events
+        .into_iter()
+        .map(|e| (e.seq, e.event_id.to_string()))
+        .collect()
+}
+
+#[tokio::test]
+async fn old_feed_events_are_pruned_but_positions_are_never_reused() {
+    on_both(|backend, url| async move {
+        let store = open(&url).await;
+        let first = ["f1", "f2", "f3"].map(|id| for_feed("VGR", id));
+        enqueue(&store, &first).await;
+        enqueue(&store, &[for_feed("chalmers", "c1")]).await;
+        age(
+            &url,
+            ("org_feed", "created_at_ms"),
+            "event_id IN ('f1', 'f2')",
+            31 * DAY,
+        )
+        .await;
+        let now = time::OffsetDateTime::now_utc();
+        let keep_feed = Retention {
+            outbox_sent: None,
+            inbox: None,
+            audit: None,
+            feed: None,
+            batch: 1,
+        };
+        assert_eq!(
+            store.prune(&keep_feed, now).await.expect("prune"),
+            Pruned::default(),
+            "{backend}: 0 days keeps feed events for ever"
+        );
+        let month = Retention {
+            feed: Some(30 * DAY),
+            ..keep_feed
+        };
+        let pruned = store.prune(&month, now).await.expect("prune");
+        assert_eq!(pruned.feed, 2, "{backend}: {pruned:?}");
+        assert_eq!(pruned.total(), 2, "{backend}");
+        assert_eq!(count(&url, "org_feed").await, 2, "{backend}: f3 and c1");
+        assert_eq!(count(&url, "org_feed_heads").await, 2, "{backend}");
+        // A reader from the start, or from a pruned position, continues at the oldest kept.
+        let kept = vec![(3, "f3".to_owned())];
+        assert_eq!(feed(&store, "VGR", 0).await, kept, "{backend}");
+        assert_eq!(feed(&store, "VGR", 1).await, kept, "{backend}");
+        assert_eq!(feed(&store, "chalmers", 0).await.len(), 1, "{backend}");
+        // The numbering goes on: no new event takes a pruned event's position.
+        enqueue(&store, &[for_feed("VGR", "f4")]).await;
+        assert_eq!(
+            feed(&store, "VGR", 3).await,
+            [(4, "f4".to_owned())],
+            "{backend}"
+        );
+        assert_eq!(
+            store
+                .feed_head(&OrgId::parse("VGR").expect("org id"))
+                .await
+                .expect("head"),
+            4,
+            "{backend}"
+        );
+        store.close().await;
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn the_hub_prunes_old_rows_as_soon_as_it_starts() {
     on_both(|backend, url| async move {
@@ -150,6 +236,7 @@ async fn the_hub_prunes_old_rows_as_soon_as_it_starts() {
             outbox_sent: Some(7 * DAY),
             inbox: None,
             audit: None,
+            feed: None,
             batch: 100,
         };
         let (trigger, shutdown) = Shutdown::new();
