@@ -7,7 +7,9 @@
 //! the same [`Pipeline::handle`], so authentication, authorization, validation, the PII guard,
 //! deduplication by `source` + `id` and the recording of refusals (dead letter,
 //! `message.rejected`, audit) are exactly those of AMQP. The answer comes after the commit:
-//! `202` accepted, `200` duplicate, a refusal's status from [`super::error::status_of`].
+//! `202` accepted, `200` duplicate, a refusal's status from [`super::error::status_of`]. A
+//! commit wakes the outbox relay, as an AMQP delivery's does, so what it caused is published at
+//! once rather than at the relay's next poll.
 //!
 //! OpenTelemetry-instrumented clients send the trace context as the plain W3C `traceparent` /
 //! `tracestate` headers, not as the CloudEvents extension (`ce-traceparent` or a
@@ -154,6 +156,10 @@ async fn deliver(
     };
     let outcome = result.map_err(|e| store_failure(pipeline, &e))?;
     let metrics = pipeline.metrics();
+    if matches!(outcome, Outcome::Accepted { .. } | Outcome::Refused { .. }) {
+        // Committed outbox rows: publish them now, as the AMQP worker does.
+        pipeline.relay_wake().notify_one();
+    }
     match outcome {
         Outcome::Accepted { event_type } => {
             metrics.accepted();

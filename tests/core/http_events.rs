@@ -1,11 +1,17 @@
 //! `POST /v1/events` over real HTTP on the in-process broker, where HTTP differs from AMQP: an
-//! OpenTelemetry client's W3C `traceparent` / `tracestate` headers carry the trace context.
+//! OpenTelemetry client's W3C `traceparent` / `tracestate` headers carry the trace context,
+//! and a commit wakes the outbox relay as an AMQP delivery's does.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
+use futures_lite::future::poll_once;
 use reqwest::header::{AUTHORIZATION, CONTENT_TYPE};
+use samverkan::clock::FixedClock;
 use samverkan::event::{CloudEvent, EventType};
+use samverkan::hub;
 use serde_json::Value;
+use time::macros::date;
 
 use crate::{App, issue_token, need_event, serve_http, spawn_app};
 
@@ -150,6 +156,37 @@ async fn the_events_own_trace_wins_and_an_invalid_header_is_ignored() {
         assert_eq!(parent, &expected(subject), "{kind} {subject}");
         assert_eq!(state, &Value::Null, "{kind} {subject}");
     }
+    trigger.trigger();
+    app.stop().await;
+}
+
+/// An HTTP commit notifies the pipeline's relay wake-up. The pipeline is a second one on the
+/// app's store with no relay waiting on it, so a notification stays stored as a permit and is
+/// observed without any timing: ready at once after a commit, pending when nothing committed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_http_commit_wakes_the_outbox_relay() {
+    let app = spawn_app().await;
+    let clock = Arc::new(FixedClock::at_noon(date!(2026 - 11 - 22)));
+    let store = app.pipeline.store().clone();
+    let pipeline = Arc::new(hub::build(&app.settings, store, clock).expect("pipeline"));
+    let (address, trigger) = serve_http(pipeline.clone()).await;
+    let vgr = issue_token(&app.settings.store.url, "VGR");
+    let woken = || poll_once(pipeline.relay_wake().notified());
+    assert_eq!(woken().await, None, "nothing committed yet");
+    let need = need_event("NEED-2026-0101");
+    assert_eq!(post(address, &vgr, &need, &[]).await, 202);
+    assert_eq!(woken().await, Some(()), "accepted: rows to publish");
+    assert_eq!(post(address, &vgr, &need, &[]).await, 200);
+    assert_eq!(woken().await, None, "a duplicate commits nothing");
+    assert_eq!(
+        post(address, &vgr, &need_event("NEED-2026-0109"), &[]).await,
+        422
+    );
+    assert_eq!(
+        woken().await,
+        Some(()),
+        "refused: a rejection and a dead letter"
+    );
     trigger.trigger();
     app.stop().await;
 }
