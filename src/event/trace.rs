@@ -5,6 +5,11 @@
 //! when they have the W3C Trace Context shape (`00-<32 hex>-<16 hex>-<2 hex>`; a `tracestate`
 //! of at most 32 `key=value` members and 512 bytes). Anything else is dropped, not repaired or
 //! echoed; a `tracestate` without a valid `traceparent` means nothing and is dropped too.
+//!
+//! A transport may carry a trace context beside the event: an HTTP client instrumented with
+//! OpenTelemetry sends the plain W3C `traceparent` / `tracestate` headers rather than the
+//! CloudEvents extension. That context, validated the same way, is the event's own when the
+//! event has none that is valid ([`Trace::fill`]); the event's own always wins.
 
 use std::collections::BTreeMap;
 
@@ -27,6 +32,12 @@ pub struct Trace {
 }
 
 impl Trace {
+    /// No trace context (for statics; [`Trace::default`] is the same).
+    pub const NONE: Self = Self {
+        traceparent: None,
+        tracestate: None,
+    };
+
     /// The trace context of `traceparent` and `tracestate` values, each kept only if valid.
     pub fn new(traceparent: Option<&str>, tracestate: Option<&str>) -> Self {
         let Some(parent) = traceparent.filter(|p| is_traceparent(p)) else {
@@ -57,6 +68,26 @@ impl Trace {
     /// The validated `tracestate`, if any.
     pub fn tracestate(&self) -> Option<&str> {
         self.tracestate.as_deref()
+    }
+
+    /// This trace context, or `fallback` when this one has no `traceparent`.
+    #[must_use]
+    pub fn or(self, fallback: &Self) -> Self {
+        if self.traceparent.is_some() {
+            self
+        } else {
+            fallback.clone()
+        }
+    }
+
+    /// `event` with this trace context when the event carries no valid one of its own (the
+    /// transport's context under an event without the extension); otherwise `event` unchanged.
+    #[must_use]
+    pub fn fill(&self, event: CloudEvent) -> CloudEvent {
+        if self.traceparent.is_none() || Self::of(&event).traceparent.is_some() {
+            return event;
+        }
+        self.stamp(event)
     }
 
     /// `event` carrying this trace context (replacing any it had).
@@ -243,5 +274,36 @@ mod tests {
         let event = Trace::new(Some(PARENT), None).stamp(event);
         assert_eq!(event.to_value()[TRACEPARENT], PARENT);
         assert!(event.to_value().get(TRACESTATE).is_none());
+    }
+
+    fn event_with(extensions: &[(&str, &str)]) -> CloudEvent {
+        let mut event = CloudEvent::new(
+            crate::event::EventType::NeedStatus,
+            crate::event::Source::hub(),
+            None,
+            serde_json::json!({}),
+        );
+        for (name, value) in extensions {
+            event
+                .extensions
+                .insert((*name).to_owned(), Value::from(*value));
+        }
+        event
+    }
+
+    #[test]
+    fn a_transport_trace_fills_in_only_where_the_event_has_no_valid_one() {
+        const OTHER: &str = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+        let transport = Trace::new(Some(OTHER), Some("congo=t61rcWkgMzE"));
+        let own = transport.fill(event_with(&[(TRACEPARENT, PARENT)]));
+        assert_eq!(Trace::of(&own), Trace::new(Some(PARENT), None), "own wins");
+        for extensions in [&[][..], &[(TRACEPARENT, "00-bad-01"), (TRACESTATE, "a=b")]] {
+            let filled = transport.fill(event_with(extensions));
+            assert_eq!(Trace::of(&filled), transport, "{extensions:?}");
+        }
+        let untouched = Trace::NONE.fill(event_with(&[(TRACESTATE, "a=b")]));
+        assert_eq!(untouched.extensions[TRACESTATE], "a=b");
+        assert_eq!(Trace::NONE.or(&transport), transport);
+        assert_eq!(transport.clone().or(&Trace::NONE), transport);
     }
 }

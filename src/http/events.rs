@@ -7,7 +7,18 @@
 //! the same [`Pipeline::handle`], so authentication, authorization, validation, the PII guard,
 //! deduplication by `source` + `id` and the recording of refusals (dead letter,
 //! `message.rejected`, audit) are exactly those of AMQP. The answer comes after the commit:
-//! `202` accepted, `200` duplicate, a refusal's status from [`super::error::status_of`].
+//! `202` accepted, `200` duplicate, a refusal's status from [`super::error::status_of`]. A
+//! commit wakes the outbox relay, as an AMQP delivery's does, so what it caused is published at
+//! once rather than at the relay's next poll.
+//!
+//! OpenTelemetry-instrumented clients send the trace context as the plain W3C `traceparent` /
+//! `tracestate` headers, not as the CloudEvents extension (`ce-traceparent` or a
+//! `traceparent` attribute in the body). Those headers become the event's trace context when
+//! the event carries no valid one of its own ([`crate::event::Trace::fill`]), validated as the
+//! extension is: an invalid header is ignored like an invalid `ce-traceparent` — the event is
+//! processed, its trace is not continued — since a trace header is telemetry, not the event.
+//! More than one `traceparent` header is invalid (W3C Trace Context); several `tracestate`
+//! headers are joined into one list.
 //!
 //! Requests without a valid token are answered `401` here and not recorded: over HTTP anyone
 //! can call, and recording anonymous requests would let anyone fill the dead-letter queue.
@@ -24,7 +35,7 @@ use serde_json::json;
 use super::HttpState;
 use super::auth::Caller;
 use super::error::ApiError;
-use crate::event::{PREFIXES, RejectReason, STRUCTURED_CONTENT_TYPE};
+use crate::event::{PREFIXES, RejectReason, STRUCTURED_CONTENT_TYPE, Trace};
 use crate::pipeline::{Outcome, Pipeline};
 use crate::rejection::Rejection;
 use crate::settings::Organisation;
@@ -70,7 +81,7 @@ fn body_refusal(pipeline: &Pipeline, rejection: &BytesRejection) -> ApiError {
 
 /// The request as the pipeline reads a delivery: body, content type, the `ce-*` headers only
 /// (percent-decoded, as the HTTP binding encodes them; no other header — `Authorization`
-/// least of all — reaches dead letters), and the sender's broker user.
+/// least of all — reaches dead letters), the W3C trace headers, and the sender's broker user.
 fn to_inbound(headers: &HeaderMap, body: Bytes, org: &Organisation) -> Inbound {
     let ce_headers = headers
         .iter()
@@ -92,8 +103,30 @@ fn to_inbound(headers: &HeaderMap, body: Bytes, org: &Organisation) -> Inbound {
         message_id: None,
         routing_key: HTTP_ROUTING_KEY.to_owned(),
         redelivered: false,
+        trace: w3c_trace(headers),
     }
 }
+
+/// The W3C Trace Context headers: exactly one `traceparent`, and the `tracestate` headers
+/// joined with commas (dropped whole when one is not visible ASCII); validated by [`Trace`].
+fn w3c_trace(headers: &HeaderMap) -> Trace {
+    let mut parents = headers.get_all(TRACEPARENT).iter();
+    let parent = match (parents.next(), parents.next()) {
+        (Some(only), None) => only.to_str().ok(),
+        _ => None,
+    };
+    let states: Option<Vec<&str>> = headers
+        .get_all(TRACESTATE)
+        .iter()
+        .map(|v| v.to_str().ok())
+        .collect();
+    let state = states.filter(|s| !s.is_empty()).map(|s| s.join(","));
+    Trace::new(parent, state.as_deref())
+}
+
+/// The W3C Trace Context header names (HTTP header names are matched case-insensitively).
+const TRACEPARENT: &str = "traceparent";
+const TRACESTATE: &str = "tracestate";
 
 /// The HTTP binding's prefix, one of those [`crate::event::decode`] accepts.
 const CE_PREFIX: &str = "ce-";
@@ -123,6 +156,10 @@ async fn deliver(
     };
     let outcome = result.map_err(|e| store_failure(pipeline, &e))?;
     let metrics = pipeline.metrics();
+    if matches!(outcome, Outcome::Accepted { .. } | Outcome::Refused { .. }) {
+        // Committed outbox rows: publish them now, as the AMQP worker does.
+        pipeline.relay_wake().notify_one();
+    }
     match outcome {
         Outcome::Accepted { event_type } => {
             metrics.accepted();

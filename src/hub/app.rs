@@ -106,7 +106,8 @@ impl App {
         shutdown: Shutdown,
     ) {
         let Self { pipeline, settings } = self;
-        let wake = Arc::new(Notify::new());
+        // The pipeline's own, so a commit over HTTP wakes the relay as a delivery does.
+        let wake = pipeline.relay_wake().clone();
         let config = outbox_relay::RelayConfig::from_settings(&settings);
         let tasks = spawn_background(&pipeline, &publisher, &settings, &wake, &shutdown);
         let hub = settings.hub.clone();

@@ -55,6 +55,8 @@ async fn spawn_http(
         broker: Some(consumer.status()),
         publisher: Some(publisher.status()),
     };
+    // The bound address: with port 0 (`127.0.0.1:0`) the system chose it, and this says which.
+    let address = listener.local_addr().unwrap_or(address);
     tracing::info!(%address, "serving /healthz, /readyz, /metrics and the /v1 API");
     let shutdown = shutdown.clone();
     Ok(tokio::spawn(async move {

@@ -3,6 +3,9 @@
 //! The stages run in the order of the flow — decode, authenticate, authorize, validate —
 //! and stop at the first refusal. All of it is pure: the store is touched only after admission
 //! (dedupe, effects) or to record the refusal.
+//!
+//! A decoded event takes the transport's trace context ([`Inbound::trace`]) when it carries
+//! none of its own, so everything it causes, refusals included, continues the caller's trace.
 
 use super::auth::{Directory, authenticate, authorize};
 use super::refuse::{Refusal, RefusedEvent};
@@ -46,6 +49,8 @@ pub fn admit(
             body,
         })
     })?;
+    // The transport's trace context (an HTTP `traceparent` header) where the event has none.
+    let event = inbound.trace.fill(event);
     let refused = |rejection: Rejection, sender: Option<&Organisation>| {
         Box::new(Refusal {
             rejection,

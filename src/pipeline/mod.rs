@@ -11,7 +11,9 @@
 //!
 //! [`Pipeline::handle`] returns an [`Outcome`] only once its effects are committed; the worker
 //! (`crate::hub`) maps it to ack or requeue in one `match`. Nothing here publishes: the outbox
-//! relay does, after commit.
+//! relay does, after commit. Whoever commits outbox rows through the pipeline — the AMQP
+//! worker, `POST /v1/events`, the close timer — then wakes the relay through
+//! [`Pipeline::relay_wake`], so the rows go out at once rather than at the relay's next poll.
 
 mod admit;
 mod answer;
@@ -23,7 +25,9 @@ mod reference;
 mod refuse;
 mod span;
 
-use std::sync::RwLock;
+use std::sync::{Arc, RwLock};
+
+use tokio::sync::Notify;
 
 pub use admit::{Admitted, admit};
 pub use auth::{Directory, authenticate, authorize, sender_kind};
@@ -75,6 +79,7 @@ pub struct Pipeline {
     store: Store,
     metrics: Metrics,
     pause: Pause,
+    relay_wake: Arc<Notify>,
 }
 
 impl std::fmt::Debug for Pipeline {
@@ -118,6 +123,7 @@ impl Pipeline {
             reference_seen: tokio::sync::Mutex::new(0),
             metrics: Metrics::default(),
             pause: Pause::new(),
+            relay_wake: Arc::new(Notify::new()),
             match_options: parts.match_options,
             store: parts.store,
         }
@@ -137,6 +143,13 @@ impl Pipeline {
     /// `/readyz`).
     pub fn pause(&self) -> &Pause {
         &self.pause
+    }
+
+    /// What wakes the outbox relay that publishes this pipeline's commits: notified (one
+    /// permit, `notify_one`) after every delivery that committed outbox rows, whichever way it
+    /// came in. The relay also polls, so a missed wake costs latency, never an event.
+    pub fn relay_wake(&self) -> &Arc<Notify> {
+        &self.relay_wake
     }
 
     /// What this process's deliveries came to, for `/metrics`.

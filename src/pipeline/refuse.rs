@@ -148,7 +148,9 @@ pub(super) async fn record(
     // by two unknown users); its AMQP message id is the refused event's id where it had one.
     tx.enqueue(&to_row(dead, EventId::new_v7())).await?;
     if let Some(sender) = &refusal.sender {
-        let mut reply = event.trace.stamp(rejection.to_event(event.as_refused()));
+        // An unreadable event's rejection still continues the transport's trace.
+        let trace = event.trace.clone().or(&inbound.trace);
+        let mut reply = trace.stamp(rejection.to_event(event.as_refused()));
         reply.time = now;
         tx.enqueue(&to_org(sender.id.as_str(), &reply)).await?;
     }

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use super::TransportError;
 use super::topology::{EGRESS_EXCHANGE, INGRESS_EXCHANGE, Topology};
-use crate::event::{CloudEvent, RawMessage, STRUCTURED_CONTENT_TYPE};
+use crate::event::{CloudEvent, RawMessage, STRUCTURED_CONTENT_TYPE, Trace};
 
 /// One message as delivered to the hub.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -32,6 +32,9 @@ pub struct Inbound {
     pub routing_key: String,
     /// Whether the broker has delivered it before.
     pub redelivered: bool,
+    /// Trace context the transport carried beside the event, validated (an HTTP request's W3C
+    /// `traceparent` / `tracestate` headers); the event's own trace context wins over it.
+    pub trace: Trace,
 }
 
 impl Inbound {

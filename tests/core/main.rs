@@ -13,6 +13,7 @@ mod flow;
 #[path = "../it/helpers/mod.rs"]
 mod helpers;
 mod http;
+mod http_events;
 mod http_logs;
 mod interop;
 mod logs;

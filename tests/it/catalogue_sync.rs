@@ -44,6 +44,7 @@ async fn deliver(pipeline: &Pipeline, user: &str, event: &CloudEvent) -> Outcome
         message_id: Some(event.id.to_string()),
         routing_key: event.event_type.as_str().into(),
         redelivered: false,
+        trace: Default::default(),
     };
     pipeline.handle(&inbound).await.expect("handled")
 }

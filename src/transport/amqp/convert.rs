@@ -49,6 +49,7 @@ pub(crate) fn inbound(delivery: lapin::message::Delivery) -> (Inbound, Acker) {
         message_id: text(properties.message_id()),
         routing_key: routing_key.as_str().to_owned(),
         redelivered,
+        trace: crate::event::Trace::default(),
     };
     (inbound, acker)
 }

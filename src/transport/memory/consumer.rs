@@ -187,6 +187,7 @@ impl Delivery for MemoryDelivery {
             message_id: None,
             routing_key: String::new(),
             redelivered: false,
+            trace: crate::event::Trace::NONE,
         };
         // `stored` is only `None` after settling, which consumes `self`.
         self.stored.as_ref().map_or(&EMPTY, |s| &s.inbound)

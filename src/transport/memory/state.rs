@@ -155,6 +155,7 @@ impl State {
                 message_id: message.message_id.clone(),
                 routing_key: message.routing_key.clone(),
                 redelivered: false,
+                trace: crate::event::Trace::default(),
             },
             exchange: message.exchange.clone(),
             delivery_count: 0,
