@@ -35,6 +35,7 @@
 //! | [`hub`]       | [`hub::App`] (the one assembly), `startup` for `run`, worker loop (outcome → ack), outbox relay, close timer, catalogue poller | all |
 //! | [`loadgen`]   | `bench`: the hub vs. a pass-through on RabbitMQ, same run; ratio, p50/p99, peak RSS | all |
 //! | [`http`]      | `/healthz`, `/readyz`, `/metrics` for operators (axum)                | HTTP |
+//! | `webhook`     | each organisation's feed POSTed to its URL, signed (Standard Webhooks), after a handshake; retries, parking, one task per organisation | HTTP |
 //! | [`contract`]  | the AsyncAPI 3.0 document, generated from the event types, schemas and topology | – |
 //! | [`settings`]  | layered configuration: defaults → file → `SAMVERKAN__…` environment  | file |
 //! | `telemetry`   | `tracing` subscriber: env filter, text or JSON to stderr              | stderr |
@@ -91,3 +92,4 @@ mod text;
 pub(crate) mod token;
 pub mod transport;
 pub(crate) mod urls;
+pub(crate) mod webhook;

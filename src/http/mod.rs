@@ -137,6 +137,7 @@ async fn metrics(State(state): State<HttpState>) -> Response {
     let gauges = Gauges {
         outbox_pending: store.outbox_pending_count().await.ok(),
         outbox_parked: store.outbox_parked_count().await.ok(),
+        webhook_parked: store.webhook_parked_count(None).await.ok(),
         broker_connected: state.broker.as_ref().map(LinkStatus::is_connected),
         paused: state.pipeline.pause().is_paused(),
         // Zero when nothing waits.

@@ -7,6 +7,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 use super::SettingsError;
+use super::webhooks::{WebhookSecret, validate_org_webhook};
 use crate::schema::is_organisationsnummer;
 
 /// An organisation id such as `VGR`, `chalmers` or `partner-001`, as in the wire contract
@@ -222,6 +223,17 @@ pub struct Organisation {
     /// Swedish organisation number, `NNNNNN-NNNN`, Luhn-checked at load.
     #[serde(default)]
     pub organisationsnummer: Option<String>,
+    /// Where the hub POSTs the organisation's events, set by the operator (any http(s) URL,
+    /// loopback included); the organisation then cannot register another through the API.
+    #[serde(default)]
+    pub webhook_url: Option<String>,
+    /// The secret that signs them (`whsec_…` per Standard Webhooks, or any text of at least 16
+    /// bytes). Never serialised, logged or printed.
+    #[serde(default, skip_serializing)]
+    pub webhook_secret: Option<WebhookSecret>,
+    /// The name of an environment variable that holds the secret instead (read at load).
+    #[serde(default)]
+    pub webhook_secret_env: Option<String>,
 }
 
 /// Checks each organisation, then that ids and broker users are unique.
@@ -252,6 +264,7 @@ pub(super) fn validate_all(orgs: &[Organisation]) -> Result<(), SettingsError> {
                 value: value.clone(),
             });
         }
+        validate_org_webhook(index, org)?;
         if let Some(&first) = ids.get(&id.to_ascii_lowercase()) {
             return Err(SettingsError::DuplicateOrgId {
                 id: id.to_owned(),

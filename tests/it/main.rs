@@ -29,5 +29,6 @@ mod secrets;
 mod store;
 mod store_faults;
 mod transport;
+mod webhooks;
 
 pub use helpers::*;
