@@ -1,6 +1,6 @@
 //! The hub's HTTP surface: for operators `/healthz`, `/readyz`, `/metrics`; for partners
 //! without an AMQP client the API under `/v1` (`POST /v1/events`, `GET /v1/needs`,
-//! `GET /v1/needs/{id}`, bearer tokens from `samverkan tokens`); for everyone's tools the
+//! `GET /v1/needs/{id}`, `GET|PUT|DELETE /v1/webhook`, bearer tokens from `samverkan tokens`); for everyone's tools the
 //! contract, `/asyncapi.json` and `/schemas/{file}` (`contract.rs`, no token).
 //!
 //! Orchestrators (Kubernetes, systemd, a load balancer) need to know two different things:
@@ -25,6 +25,7 @@ mod contract;
 mod error;
 mod events;
 mod needs;
+mod webhook;
 
 use std::sync::Arc;
 
@@ -69,6 +70,12 @@ pub(crate) fn router(state: HttpState) -> Router {
         )
         .route("/v1/needs", get(needs::list_needs))
         .route("/v1/needs/{id}", get(needs::show_need))
+        .route(
+            "/v1/webhook",
+            get(webhook::show)
+                .put(webhook::register)
+                .delete(webhook::remove),
+        )
         .merge(contract::routes())
         .with_state(state)
 }

@@ -218,6 +218,7 @@ fn assemble(
         match_options: settings.matching.clone(),
         store,
         registry,
+        webhooks: settings.webhooks.clone(),
     }))
 }
 

@@ -37,6 +37,7 @@ use crate::metrics::Metrics;
 use crate::pause::Pause;
 use crate::pii::PiiGuard;
 use crate::schema::SchemaRegistry;
+use crate::settings::WebhooksSettings;
 use crate::store::{Store, StoreError};
 use crate::transport::{Inbound, Origin};
 
@@ -75,6 +76,7 @@ pub struct Pipeline {
     store: Store,
     metrics: Metrics,
     pause: Pause,
+    webhooks: WebhooksSettings,
 }
 
 impl std::fmt::Debug for Pipeline {
@@ -103,6 +105,8 @@ pub struct PipelineParts {
     pub match_options: MatchOptions,
     /// The store.
     pub store: Store,
+    /// `[webhooks]`, for the HTTP API's registrations.
+    pub webhooks: WebhooksSettings,
 }
 
 impl Pipeline {
@@ -120,6 +124,7 @@ impl Pipeline {
             pause: Pause::new(),
             match_options: parts.match_options,
             store: parts.store,
+            webhooks: parts.webhooks,
         }
     }
 
@@ -219,6 +224,11 @@ impl Pipeline {
     /// The configured organisations (the HTTP API finds a token's organisation here).
     pub(crate) fn directory(&self) -> &Directory {
         &self.directory
+    }
+
+    /// `[webhooks]` (the HTTP API checks registered URLs by it).
+    pub(crate) fn webhooks(&self) -> &WebhooksSettings {
+        &self.webhooks
     }
 
     /// The input limits (the HTTP API sets its body limit above `max_message_bytes`).

@@ -3,6 +3,7 @@
 //! Retries are made quick through `[webhooks]` settings; every wait is a condition polled
 //! against a deadline.
 
+mod api;
 mod delivery;
 mod lease;
 mod receiver;
