@@ -13,7 +13,7 @@ use time::OffsetDateTime;
 
 use super::{OutputFormat, Status};
 use crate::event::format_time;
-use crate::settings::{OrgId, Settings};
+use crate::settings::{OrgId, Organisation, Settings};
 use crate::store::{ParkedWebhookEvent, Store, StoreError};
 use crate::webhook::target::{shown_url, target_of, with_webhooks};
 
@@ -23,30 +23,8 @@ pub(super) fn list(
     format: OutputFormat,
     out: &mut dyn Write,
 ) -> anyhow::Result<Status> {
-    let rows = with_store(settings, |store| async move {
-        let mut rows = Vec::new();
-        for org in with_webhooks(&store, &settings.organisations).await? {
-            let Some(target) = target_of(&store, org).await? else {
-                continue;
-            };
-            let state = store.webhook_state(&org.id).await?;
-            let head = store.feed_head(&org.id).await?;
-            let delivered = state.as_ref().map_or(0, |s| s.delivered_seq);
-            let validated = state
-                .as_ref()
-                .is_some_and(|s| s.url == target.url && s.validated_at.is_some());
-            rows.push(json!({
-                "org": org.id.as_str(),
-                "url": shown_url(&target.url),
-                "origin": target.origin.as_str(),
-                "validated": validated,
-                "delivered": delivered,
-                "backlog": (head - delivered).max(0),
-                "parked": store.webhook_parked_count(Some(&org.id)).await?,
-            }));
-        }
-        Ok(rows)
-    })?;
+    let orgs = &settings.organisations;
+    let rows = with_store(settings, |store| async move { rows(&store, orgs).await })?;
     match format {
         OutputFormat::Json => writeln!(out, "{}", serde_json::to_string_pretty(&rows)?)?,
         OutputFormat::Text => {
@@ -66,6 +44,32 @@ pub(super) fn list(
         }
     }
     Ok(Status::Ok)
+}
+
+/// One `webhooks list` row per organisation with a webhook.
+async fn rows(store: &Store, organisations: &[Organisation]) -> Result<Vec<Value>, StoreError> {
+    let mut rows = Vec::new();
+    for org in with_webhooks(store, organisations).await? {
+        let Some(target) = target_of(store, org).await? else {
+            continue;
+        };
+        let state = store.webhook_state(&org.id).await?;
+        let head = store.feed_head(&org.id).await?;
+        let delivered = state.as_ref().map_or(0, |s| s.delivered_seq);
+        let validated = state
+            .as_ref()
+            .is_some_and(|s| s.url == target.url && s.validated_at.is_some());
+        rows.push(json!({
+            "org": org.id.as_str(),
+            "url": shown_url(&target.url),
+            "origin": target.origin.as_str(),
+            "validated": validated,
+            "delivered": delivered,
+            "backlog": (head - delivered).max(0),
+            "parked": store.webhook_parked_count(Some(&org.id)).await?,
+        }));
+    }
+    Ok(rows)
 }
 
 /// `webhooks parked [--org ORG]`: parked events, oldest parking first.

@@ -230,7 +230,84 @@ pub(super) fn validate_org_webhook(index: usize, org: &Organisation) -> Result<(
 
 #[cfg(test)]
 mod tests {
+    use std::collections::HashMap;
+
     use super::*;
+
+    /// Settings with one organisation whose table ends with `webhook`, and `env`.
+    fn load(webhook: &str, env: &[(&str, &str)]) -> Result<super::super::Settings, SettingsError> {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("orgs.toml");
+        let table = format!(
+            "[[organisations]]\nid = \"partner-001\"\nkind = \"company\"\n\
+             broker_user = \"p1\"\ndisplay_name = \"P1\"\n{webhook}"
+        );
+        std::fs::write(&path, table).expect("write");
+        let env: HashMap<String, String> = env
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        super::super::load_from(Some(&path), env)
+    }
+
+    #[test]
+    fn a_configured_webhook_takes_its_secret_from_the_file_or_a_named_variable() {
+        let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+        let inline =
+            format!("webhook_url = \"http://127.0.0.1:9/in\"\nwebhook_secret = \"{secret}\"\n");
+        let settings = load(&inline, &[]).expect("loads");
+        let org = &settings.organisations[0];
+        assert_eq!(org.webhook_secret, Some(WebhookSecret::new(secret)));
+        assert!(!format!("{settings:?}").contains("MfKQ9r8"));
+        let named = "webhook_url = \"https://h.example/in\"\nwebhook_secret_env = \"P1_SECRET\"\n";
+        let settings = load(named, &[("P1_SECRET", secret)]).expect("loads");
+        assert_eq!(
+            settings.organisations[0].webhook_secret,
+            Some(WebhookSecret::new(secret))
+        );
+        let unset = load(named, &[])
+            .expect_err("the variable is not set")
+            .to_string();
+        assert!(
+            unset.contains("P1_SECRET") && unset.contains("webhook_secret_env"),
+            "{unset}"
+        );
+    }
+
+    #[test]
+    fn incomplete_or_malformed_webhooks_are_refused_without_showing_the_secret() {
+        for (table, key) in [
+            ("webhook_url = \"https://h.example/in\"\n", "webhook_url"),
+            (
+                "webhook_secret = \"a secret that is long enough\"\n",
+                "webhook_secret",
+            ),
+            (
+                "webhook_url = \"ftp://h.example/\"\nwebhook_secret = \"a secret that is long enough\"\n",
+                "webhook_url",
+            ),
+            (
+                "webhook_url = \"https://h.example/\"\nwebhook_secret = \"s3cret-short\"\n",
+                "webhook_secret",
+            ),
+        ] {
+            let error = load(table, &[]).expect_err(table).to_string();
+            assert!(
+                error.contains(&format!("organisations[0].{key}")),
+                "{error}"
+            );
+            assert!(
+                !error.contains("s3cret") && !error.contains("long enough"),
+                "{error}"
+            );
+        }
+        let short_lease = [
+            ("SAMVERKAN__WEBHOOKS__TIMEOUT_SECS", "30"),
+            ("SAMVERKAN__WEBHOOKS__LEASE_SECS", "30"),
+        ];
+        let error = load("", &short_lease).expect_err("lease").to_string();
+        assert!(error.contains("webhooks.lease_secs"), "{error}");
+    }
 
     #[test]
     fn whsec_secrets_are_base64_others_their_bytes_and_neither_is_shown() {

@@ -31,7 +31,9 @@ async fn a_receiver_that_fails_twice_gets_each_event_once_in_order_signed_after_
         })
         .await;
         let dir = TempDir::new().expect("temp dir");
-        let config = config_with_webhooks(&dir, &[("VGR", &receiver.url)]);
+        // The query string is the receiver's business: never shown by the hub.
+        let with_query = format!("{}?token=s3cret", receiver.url);
+        let config = config_with_webhooks(&dir, &[("VGR", &with_query)]);
         let (app, _db) = hub(backend, &config, &QUICK).await;
         let started = unix_now();
         super::submit(&app, &["NEED-2026-0101", "NEED-2026-0102"]).await;
@@ -85,6 +87,18 @@ async fn a_receiver_that_fails_twice_gets_each_event_once_in_order_signed_after_
                 );
             }
         }
+        let output = webhooks_cli(
+            &config,
+            &app.settings.store.url,
+            &["list", "--format", "json"],
+        );
+        assert!(output.status.success(), "{backend}: {output:?}");
+        let listed: Value = serde_json::from_slice(&output.stdout).expect("JSON");
+        let expected = serde_json::json!([{
+            "org": "VGR", "url": receiver.url, "origin": "config", "validated": true,
+            "delivered": feed.len(), "backlog": 0, "parked": 0,
+        }]);
+        assert_eq!(listed, expected, "{backend}");
         app.stop().await;
     }
 }
