@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::SettingsError;
 use super::webhooks::{WebhookSecret, validate_org_webhook};
+use crate::redact::redact_url;
 use crate::schema::is_organisationsnummer;
 
 /// An organisation id such as `VGR`, `chalmers` or `partner-001`, as in the wire contract
@@ -208,8 +209,9 @@ impl fmt::Display for OrgKind {
     }
 }
 
-/// One `[[organisations]]` table.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// One `[[organisations]]` table. Its `Debug` shows the webhook URL redacted and never the
+/// secret.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Organisation {
     /// Id used in queue names and routing keys.
@@ -234,6 +236,21 @@ pub struct Organisation {
     /// The name of an environment variable that holds the secret instead (read at load).
     #[serde(default)]
     pub webhook_secret_env: Option<String>,
+}
+
+impl fmt::Debug for Organisation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Organisation")
+            .field("id", &self.id)
+            .field("kind", &self.kind)
+            .field("broker_user", &self.broker_user)
+            .field("display_name", &self.display_name)
+            .field("organisationsnummer", &self.organisationsnummer)
+            .field("webhook_url", &self.webhook_url.as_deref().map(redact_url))
+            .field("webhook_secret", &self.webhook_secret)
+            .field("webhook_secret_env", &self.webhook_secret_env)
+            .finish()
+    }
 }
 
 /// Checks each organisation, then that ids and broker users are unique.

@@ -259,6 +259,11 @@ mod tests {
         let org = &settings.organisations[0];
         assert_eq!(org.webhook_secret, Some(WebhookSecret::new(secret)));
         assert!(!format!("{settings:?}").contains("MfKQ9r8"));
+        let with_token = format!(
+            "webhook_url = \"https://u:pw1@h.example/in?token=tk1\"\nwebhook_secret = \"{secret}\"\n"
+        );
+        let shown = format!("{:?}", load(&with_token, &[]).expect("loads"));
+        assert!(!shown.contains("pw1") && !shown.contains("tk1"), "{shown}");
         let named = "webhook_url = \"https://h.example/in\"\nwebhook_secret_env = \"P1_SECRET\"\n";
         let settings = load(named, &[("P1_SECRET", secret)]).expect("loads");
         assert_eq!(
