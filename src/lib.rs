@@ -36,6 +36,7 @@
 //! | [`loadgen`]   | `bench`: the hub vs. a pass-through on RabbitMQ, same run; ratio, p50/p99, peak RSS | all |
 //! | [`http`]      | `/healthz`, `/readyz`, `/metrics` for operators, the partners' API under `/v1`, the contract routes (axum) | HTTP |
 //! | [`contract`]  | the AsyncAPI 3.0 and OpenAPI 3.1 documents, generated from the event types, schemas, topology and HTTP API | – |
+//! | `webhook`     | each organisation's feed POSTed to its URL, signed (Standard Webhooks), after a handshake; retries, parking, one task per organisation | HTTP |
 //! | [`settings`]  | layered configuration: defaults → file → `SAMVERKAN__…` environment  | file |
 //! | `telemetry`   | `tracing` subscriber: env filter, text or JSON to stderr              | stderr |
 //! | `demo`        | the whole story in one process on the in-process broker and a temporary SQLite file | SQL |
@@ -91,3 +92,4 @@ mod text;
 pub(crate) mod token;
 pub mod transport;
 pub(crate) mod urls;
+pub(crate) mod webhook;

@@ -23,6 +23,15 @@ pub struct Metrics {
     requeued: AtomicU64,
     refused: Mutex<BTreeMap<&'static str, u64>>,
     store_faults: Mutex<BTreeMap<&'static str, u64>>,
+    webhooks: WebhookCounters,
+}
+
+/// Webhook delivery attempts by outcome.
+#[derive(Debug, Default)]
+struct WebhookCounters {
+    delivered: AtomicU64,
+    retried: AtomicU64,
+    parked: AtomicU64,
 }
 
 /// Gauges read when the metrics are scraped.
@@ -38,6 +47,8 @@ pub(crate) struct Gauges {
     pub paused: bool,
     /// Age in seconds of the oldest outbox row not yet confirmed, when the store answered.
     pub outbox_oldest_age_secs: Option<f64>,
+    /// Webhook events parked (not requeued), when the store answered.
+    pub webhook_parked: Option<i64>,
 }
 
 impl Metrics {
@@ -66,6 +77,21 @@ impl Metrics {
     pub(crate) fn store_fault(&self, kind: &'static str) {
         let mut faults = self.store_faults.lock().unwrap_or_else(|p| p.into_inner());
         *faults.entry(kind).or_insert(0) += 1;
+    }
+
+    /// A webhook event answered with a 2xx.
+    pub(crate) fn webhook_delivered(&self) {
+        self.webhooks.delivered.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A webhook attempt that failed and will be retried.
+    pub(crate) fn webhook_retried(&self) {
+        self.webhooks.retried.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A webhook event parked.
+    pub(crate) fn webhook_parked(&self) {
+        self.webhooks.parked.fetch_add(1, Ordering::Relaxed);
     }
 
     /// Store failures so far of `kind`.
@@ -141,6 +167,7 @@ impl Metrics {
                  # TYPE samverkan_outbox_parked gauge\nsamverkan_outbox_parked {parked}\n"
             );
         }
+        self.render_webhooks(&mut out, gauges.webhook_parked);
         if let Some(up) = gauges.broker_connected {
             let _ = write!(
                 out,
@@ -150,6 +177,32 @@ impl Metrics {
             );
         }
         out
+    }
+
+    fn render_webhooks(&self, out: &mut String, parked: Option<i64>) {
+        out.push_str(
+            "# HELP samverkan_webhook_deliveries_total Webhook delivery attempts, by outcome (delivered: 2xx; retried: failed, tried again later; parked: set aside).\n\
+             # TYPE samverkan_webhook_deliveries_total counter\n",
+        );
+        let counters = &self.webhooks;
+        for (outcome, counter) in [
+            ("delivered", &counters.delivered),
+            ("retried", &counters.retried),
+            ("parked", &counters.parked),
+        ] {
+            let n = counter.load(Ordering::Relaxed);
+            let _ = writeln!(
+                out,
+                "samverkan_webhook_deliveries_total{{outcome=\"{outcome}\"}} {n}"
+            );
+        }
+        if let Some(parked) = parked {
+            let _ = write!(
+                out,
+                "# HELP samverkan_webhook_parked Webhook events parked, waiting for an operator (samverkan webhooks parked).\n\
+                 # TYPE samverkan_webhook_parked gauge\nsamverkan_webhook_parked {parked}\n"
+            );
+        }
     }
 }
 
@@ -165,18 +218,29 @@ mod tests {
         metrics.refused(RejectReason::PersonalData);
         metrics.duplicate();
         metrics.store_fault("read_only");
+        metrics.webhook_retried();
+        metrics.webhook_retried();
+        metrics.webhook_delivered();
         let text = metrics.render(Gauges {
             outbox_pending: Some(3),
             outbox_parked: Some(2),
             broker_connected: Some(true),
             paused: true,
             outbox_oldest_age_secs: Some(1.5),
+            webhook_parked: Some(4),
         });
+        assert!(text.contains("samverkan_webhook_parked 4\n"), "{text}");
         assert!(
             text.contains("samverkan_store_faults_total{kind=\"read_only\"} 1\n"),
             "{text}"
         );
         assert!(text.contains("samverkan_paused 1\n"), "{text}");
+        assert!(
+            text.contains("samverkan_webhook_deliveries_total{outcome=\"retried\"} 2\n")
+                && text.contains("samverkan_webhook_deliveries_total{outcome=\"delivered\"} 1\n")
+                && text.contains("samverkan_webhook_deliveries_total{outcome=\"parked\"} 0\n"),
+            "{text}"
+        );
         assert!(
             text.contains("samverkan_outbox_oldest_age_seconds 1.500\n"),
             "{text}"

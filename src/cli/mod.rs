@@ -22,6 +22,7 @@ mod schemas;
 mod tokens;
 mod topology;
 pub(crate) mod validate;
+mod webhooks;
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -123,6 +124,12 @@ pub enum Command {
         #[command(subcommand)]
         command: TokensCommand,
     },
+    /// Webhook delivery: organisations' webhooks, parked events, redelivery.
+    Webhooks {
+        /// What to do.
+        #[command(subcommand)]
+        command: WebhooksCommand,
+    },
     /// Personal-data tools.
     Pii {
         /// What to do.
@@ -188,6 +195,39 @@ pub enum TokensCommand {
     Revoke {
         /// The token's id, as `tokens list` shows it.
         id: String,
+    },
+}
+
+/// `samverkan webhooks …`
+#[derive(Debug, Subcommand)]
+pub enum WebhooksCommand {
+    /// Each organisation with a webhook: URL (without credentials or query), origin (config or
+    /// api), whether it passed the handshake, delivered position, backlog and parked events.
+    List {
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+        format: OutputFormat,
+    },
+    /// Events parked after failing past the retry horizon, or refused for good: organisation,
+    /// feed position, event id, type, last status or error kind, attempts, when.
+    Parked {
+        /// Only this organisation's.
+        #[arg(long)]
+        org: Option<String>,
+        /// How many to show at most.
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+        format: OutputFormat,
+    },
+    /// Put parked events back for delivery (before the rest of the organisation's feed).
+    Redeliver {
+        /// The organisation id.
+        org: String,
+        /// Feed positions, as `webhooks parked` shows them.
+        #[arg(required = true, value_name = "SEQ")]
+        seqs: Vec<i64>,
     },
 }
 
@@ -354,6 +394,15 @@ pub(crate) fn dispatch(
             TokensCommand::Issue { format, org } => tokens::issue(settings, &org, format, out),
             TokensCommand::List { format } => tokens::list(settings, format, out),
             TokensCommand::Revoke { id } => tokens::revoke(settings, &id, out, err),
+        },
+        Command::Webhooks { command } => match command {
+            WebhooksCommand::List { format } => webhooks::list(settings, format, out),
+            WebhooksCommand::Parked { org, limit, format } => {
+                webhooks::parked(settings, org.as_deref(), limit, format, out)
+            }
+            WebhooksCommand::Redeliver { org, seqs } => {
+                webhooks::redeliver(settings, &org, &seqs, out, err)
+            }
         },
         Command::Topology { declare } => topology::run(settings, declare, out),
         Command::Pii {

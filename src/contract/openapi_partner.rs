@@ -10,16 +10,14 @@ use serde_json::{Value, json};
 use super::envelope::CLOUD_EVENT;
 use super::openapi_paths::bearer;
 use super::openapi_schemas::{
-    ERROR, FEED_PAGE, WEBHOOK, WEBHOOK_REQUEST, WEBHOOK_SECRET, json_response, refusal, schema_ref,
+    FEED_PAGE, WEBHOOK, WEBHOOK_REQUEST, WEBHOOK_SECRET, json_response, refusal, schema_ref,
     store_unavailable, unauthenticated,
 };
 use crate::event::{EventType, STRUCTURED_CONTENT_TYPE};
 use crate::http::error::{BAD_REQUEST, INVALID_CURSOR};
 use crate::http::feed::{DEFAULT_LIMIT, LIMITS, WAITS};
+use crate::http::webhook::{self as api, NO_WEBHOOK, WEBHOOK_CONFIGURED, WEBHOOK_URL};
 use crate::pipeline::sender_kind;
-
-/// `reason` of a webhook URL the hub will not call.
-pub(super) const WEBHOOK_URL: &str = "webhook_url";
 
 /// The types the hub delivers, as a sentence.
 fn delivered_types() -> String {
@@ -69,13 +67,15 @@ pub(super) fn feed() -> Value {
 }
 
 fn from_config() -> Value {
-    json!({"description": "The webhook is set by the operator's configuration (`origin: \
-        config`); only the operator changes it.",
-        "content": {"application/json": {"schema": schema_ref(ERROR)}}})
+    refusal(
+        "The webhook is set by the operator's configuration (`origin: config`); only the \
+         operator changes it.",
+        &[WEBHOOK_CONFIGURED],
+    )
 }
 
 fn no_webhook() -> Value {
-    refusal("Your organisation has no webhook.", &[])
+    refusal("Your organisation has no webhook.", &[NO_WEBHOOK])
 }
 
 /// `GET`, `PUT` and `DELETE /v1/webhook`.
@@ -101,11 +101,13 @@ pub(super) fn webhook() -> Value {
                 "schema": schema_ref(WEBHOOK_REQUEST)}}},
             "responses": {
                 "200": json_response("Registered.", schema_ref(WEBHOOK_SECRET)),
-                "400": refusal("The body is not the JSON object described.", &[]),
+                "400": refusal("The body is not the JSON object described.", &[BAD_REQUEST]),
                 "401": unauthenticated(),
                 "409": from_config(),
-                "422": refusal("The URL is not http(s), or is a loopback or private address \
-                    the hub's configuration does not allow.", &[WEBHOOK_URL]),
+                "422": refusal("The URL is not http(s), has a user name or password, or is (or \
+                    resolves to) a loopback, private or otherwise non-global address the hub's \
+                    configuration does not allow; or the secret is not a `whsec_` key of 24–64 \
+                    bytes.", &[WEBHOOK_URL, api::WEBHOOK_SECRET]),
                 "503": store_unavailable(),
             },
         },

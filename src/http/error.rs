@@ -58,6 +58,16 @@ pub(crate) enum ApiError {
     /// A failure that retrying will not fix.
     #[error("internal error")]
     Internal,
+    /// Any other refusal: its status, reason code and detail (`webhook.rs`).
+    #[error("{reason}: {detail}")]
+    Plain {
+        /// The status.
+        status: StatusCode,
+        /// The stable code.
+        reason: &'static str,
+        /// What to do about it.
+        detail: String,
+    },
 }
 
 impl ApiError {
@@ -137,6 +147,11 @@ impl IntoResponse for ApiError {
                 StatusCode::INTERNAL_SERVER_ERROR,
                 plain(INTERNAL, "the hub could not handle this request"),
             ),
+            Self::Plain {
+                status,
+                reason,
+                detail,
+            } => (status, plain(reason, &detail)),
         };
         (status, Json(body)).into_response()
     }

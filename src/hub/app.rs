@@ -96,8 +96,8 @@ impl App {
         &self.settings
     }
 
-    /// Run the worker loop, the relay, the close timer, the catalogue poller, the store prober
-    /// and the pruning until the consumer ends (it ends on `shutdown`), then flush the outbox
+    /// Run the worker loop, the relay, the close timer, the catalogue poller, the store prober,
+    /// the pruning and the webhook dispatchers until the consumer ends (it ends on `shutdown`), then flush the outbox
     /// once more.
     pub async fn run<C: Consume, P: Publish>(
         self,
@@ -132,14 +132,14 @@ impl App {
 type Task = (&'static str, tokio::task::JoinHandle<()>);
 
 /// The tasks beside the worker loop, each ending on `shutdown`: the outbox relay, the pruning,
-/// the close timer, the catalogue poller and the store prober.
+/// the close timer, the catalogue poller, the store prober and the webhook dispatchers.
 fn spawn_background<P: Publish>(
     pipeline: &Arc<Pipeline>,
     publisher: &Arc<P>,
     settings: &Settings,
     wake: &Arc<Notify>,
     shutdown: &Shutdown,
-) -> [Task; 5] {
+) -> [Task; 6] {
     let store = pipeline.store().clone();
     let relay = outbox_relay::run(
         store.clone(),
@@ -163,12 +163,17 @@ fn spawn_background<P: Publish>(
     );
     let poller = reference::run(pipeline.clone(), reference::POLL_INTERVAL, shutdown.clone());
     let prober = recover::run(pipeline.clone(), shutdown.clone());
+    let webhooks = {
+        let (pipeline, settings, shutdown) = (pipeline.clone(), settings.clone(), shutdown.clone());
+        async move { crate::webhook::run(pipeline, &settings, shutdown).await }
+    };
     [
         ("outbox relay", tokio::spawn(relay)),
         ("pruning", tokio::spawn(pruning)),
         ("close timer", tokio::spawn(timer)),
         ("catalogue poller", tokio::spawn(poller)),
         ("store prober", tokio::spawn(prober)),
+        ("webhooks", tokio::spawn(webhooks)),
     ]
 }
 
@@ -214,6 +219,7 @@ fn assemble(
         match_options: settings.matching.clone(),
         store,
         registry,
+        webhooks: settings.webhooks.clone(),
     }))
 }
 

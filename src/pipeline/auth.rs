@@ -141,6 +141,9 @@ mod tests {
             broker_user: id.to_lowercase(),
             display_name: id.to_owned(),
             organisationsnummer: None,
+            webhook_url: None,
+            webhook_secret: None,
+            webhook_secret_env: None,
         }
     }
 

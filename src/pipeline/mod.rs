@@ -41,6 +41,7 @@ use crate::metrics::Metrics;
 use crate::pause::Pause;
 use crate::pii::PiiGuard;
 use crate::schema::SchemaRegistry;
+use crate::settings::WebhooksSettings;
 use crate::store::{Store, StoreError};
 use crate::transport::{Inbound, Origin};
 
@@ -80,6 +81,7 @@ pub struct Pipeline {
     metrics: Metrics,
     pause: Pause,
     relay_wake: Arc<Notify>,
+    webhooks: WebhooksSettings,
 }
 
 impl std::fmt::Debug for Pipeline {
@@ -108,6 +110,8 @@ pub struct PipelineParts {
     pub match_options: MatchOptions,
     /// The store.
     pub store: Store,
+    /// `[webhooks]`, for the HTTP API's registrations.
+    pub webhooks: WebhooksSettings,
 }
 
 impl Pipeline {
@@ -126,6 +130,7 @@ impl Pipeline {
             relay_wake: Arc::new(Notify::new()),
             match_options: parts.match_options,
             store: parts.store,
+            webhooks: parts.webhooks,
         }
     }
 
@@ -232,6 +237,11 @@ impl Pipeline {
     /// The configured organisations (the HTTP API finds a token's organisation here).
     pub(crate) fn directory(&self) -> &Directory {
         &self.directory
+    }
+
+    /// `[webhooks]` (the HTTP API checks registered URLs by it).
+    pub(crate) fn webhooks(&self) -> &WebhooksSettings {
+        &self.webhooks
     }
 
     /// The input limits (the HTTP API sets its body limit above `max_message_bytes`).

@@ -40,6 +40,7 @@ mod org;
 mod paths;
 mod retention;
 mod sections;
+mod webhooks;
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -55,6 +56,7 @@ pub use retention::{MIN_INBOX_DAYS, RetentionSettings};
 pub use sections::{
     AmqpSettings, LimitsSettings, LogFormat, LogSettings, PiiSettings, StoreSettings,
 };
+pub use webhooks::{WHSEC_PREFIX, WebhookSecret, WebhooksSettings};
 
 /// The embedded defaults, the bottom layer.
 pub(crate) const DEFAULTS_TOML: &str = include_str!("../../config/default.toml");
@@ -85,6 +87,8 @@ pub struct Settings {
     pub http: HttpSettings,
     /// `[retention]`: how long sent outbox rows, inbox rows and audit entries are kept.
     pub retention: RetentionSettings,
+    /// `[webhooks]`: delivery of organisations' feeds by signed HTTP POST.
+    pub webhooks: WebhooksSettings,
     /// `[catalogue]`: course and partner files loaded at start.
     #[serde(default)]
     pub catalogue: CatalogueSettings,
@@ -118,6 +122,7 @@ impl Settings {
         self.hub.validate()?;
         self.http.validate()?;
         self.retention.validate()?;
+        self.webhooks.validate()?;
         self.validate_lease()?;
         org::validate_all(&self.organisations)
     }
@@ -151,7 +156,7 @@ impl Settings {
 /// When the file is missing, unreadable or not TOML, when a key is unknown or has the wrong
 /// type in any layer, or when validation fails; the error names the file or key to fix.
 pub fn load(file: Option<&Path>) -> Result<Settings, SettingsError> {
-    build(file, environment())
+    build(file, environment(), &|name| std::env::var(name).ok())
 }
 
 /// Loads the settings from TOML text layered over the defaults, with `env` in place of the
@@ -161,28 +166,29 @@ pub fn load(file: Option<&Path>) -> Result<Settings, SettingsError> {
 ///
 /// As [`load`].
 pub fn load_str(toml: &str, env: HashMap<String, String>) -> Result<Settings, SettingsError> {
-    let env = environment().source(Some(env.into_iter().collect()));
+    let source = environment().source(Some(env.clone().into_iter().collect()));
     let config = Config::builder()
         .add_source(File::from_str(DEFAULTS_TOML, FileFormat::Toml))
         .add_source(File::from_str(toml, FileFormat::Toml))
-        .add_source(env)
+        .add_source(source)
         .build()
         .map_err(|e| SettingsError::Invalid {
             layers: "defaults, text".to_owned(),
             detail: detail(&e),
         })?;
-    let settings: Settings = config
+    let mut settings: Settings = config
         .try_deserialize()
         .map_err(|e| SettingsError::Invalid {
             layers: "defaults, text".to_owned(),
             detail: detail(&e),
         })?;
+    webhooks::resolve_secret_envs(&mut settings.organisations, &|name| env.get(name).cloned())?;
     settings.validate()?;
     Ok(settings)
 }
 
 /// [`load`] with `env` in place of the process environment (for tests): only its
-/// `SAMVERKAN__…` entries are read.
+/// `SAMVERKAN__…` entries and the variables named by `webhook_secret_env` are read.
 ///
 /// # Errors
 ///
@@ -191,7 +197,8 @@ pub fn load_from(
     file: Option<&Path>,
     env: HashMap<String, String>,
 ) -> Result<Settings, SettingsError> {
-    build(file, environment().source(Some(env.into_iter().collect())))
+    let source = environment().source(Some(env.clone().into_iter().collect()));
+    build(file, source, &|name| env.get(name).cloned())
 }
 
 fn environment() -> Environment {
@@ -201,7 +208,11 @@ fn environment() -> Environment {
         .try_parsing(true)
 }
 
-fn build(file: Option<&Path>, env: Environment) -> Result<Settings, SettingsError> {
+fn build(
+    file: Option<&Path>,
+    env: Environment,
+    lookup: &dyn Fn(&str) -> Option<String>,
+) -> Result<Settings, SettingsError> {
     let mut builder = Config::builder().add_source(File::from_str(DEFAULTS_TOML, FileFormat::Toml));
     if let Some(path) = file {
         check_readable(path)?;
@@ -233,6 +244,7 @@ fn build(file: Option<&Path>, env: Environment) -> Result<Settings, SettingsErro
     if let Some(path) = file {
         paths::resolve_against(path, &mut settings.catalogue);
     }
+    webhooks::resolve_secret_envs(&mut settings.organisations, lookup)?;
     settings.validate()?;
     Ok(settings)
 }

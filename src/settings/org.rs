@@ -7,6 +7,8 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 use super::SettingsError;
+use super::webhooks::{WebhookSecret, validate_org_webhook};
+use crate::redact::redact_url;
 use crate::schema::is_organisationsnummer;
 
 /// An organisation id such as `VGR`, `chalmers` or `partner-001`, as in the wire contract
@@ -207,8 +209,9 @@ impl fmt::Display for OrgKind {
     }
 }
 
-/// One `[[organisations]]` table.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// One `[[organisations]]` table. Its `Debug` shows the webhook URL redacted and never the
+/// secret.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Organisation {
     /// Id used in queue names and routing keys.
@@ -222,6 +225,32 @@ pub struct Organisation {
     /// Swedish organisation number, `NNNNNN-NNNN`, Luhn-checked at load.
     #[serde(default)]
     pub organisationsnummer: Option<String>,
+    /// Where the hub POSTs the organisation's events, set by the operator (any http(s) URL,
+    /// loopback included); the organisation then cannot register another through the API.
+    #[serde(default)]
+    pub webhook_url: Option<String>,
+    /// The secret that signs them (`whsec_…` per Standard Webhooks, or any text of at least 16
+    /// bytes). Never serialised, logged or printed.
+    #[serde(default, skip_serializing)]
+    pub webhook_secret: Option<WebhookSecret>,
+    /// The name of an environment variable that holds the secret instead (read at load).
+    #[serde(default)]
+    pub webhook_secret_env: Option<String>,
+}
+
+impl fmt::Debug for Organisation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Organisation")
+            .field("id", &self.id)
+            .field("kind", &self.kind)
+            .field("broker_user", &self.broker_user)
+            .field("display_name", &self.display_name)
+            .field("organisationsnummer", &self.organisationsnummer)
+            .field("webhook_url", &self.webhook_url.as_deref().map(redact_url))
+            .field("webhook_secret", &self.webhook_secret)
+            .field("webhook_secret_env", &self.webhook_secret_env)
+            .finish()
+    }
 }
 
 /// Checks each organisation, then that ids and broker users are unique.
@@ -252,6 +281,7 @@ pub(super) fn validate_all(orgs: &[Organisation]) -> Result<(), SettingsError> {
                 value: value.clone(),
             });
         }
+        validate_org_webhook(index, org)?;
         if let Some(&first) = ids.get(&id.to_ascii_lowercase()) {
             return Err(SettingsError::DuplicateOrgId {
                 id: id.to_owned(),

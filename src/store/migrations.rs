@@ -68,6 +68,11 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "org_feed",
         include_str!("../../migrations/sqlite/0010_org_feed.sql"),
     ),
+    (
+        11,
+        "webhooks",
+        include_str!("../../migrations/sqlite/0011_webhooks.sql"),
+    ),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (
@@ -119,6 +124,11 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         10,
         "org_feed",
         include_str!("../../migrations/postgres/0010_org_feed.sql"),
+    ),
+    (
+        11,
+        "webhooks",
+        include_str!("../../migrations/postgres/0011_webhooks.sql"),
     ),
 ];
 

@@ -63,6 +63,8 @@ mod rows;
 mod tokens;
 mod tx;
 mod tx_outbox;
+mod webhook_state;
+mod webhooks;
 
 use sqlx::Any;
 use time::OffsetDateTime;
@@ -82,6 +84,8 @@ pub use records::{
 pub use retention::{Pruned, Retention};
 pub use tokens::TokenRecord;
 pub use tx::Tx;
+pub use webhook_state::{WebhookLease, WebhookState};
+pub use webhooks::{ParkedWebhookEvent, WebhookRegistration};
 
 use connect::Pools;
 use rows::{audit_from_row, fetch_need, to_ms};

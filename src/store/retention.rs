@@ -12,7 +12,8 @@
 //! - **org_feed**: each organisation's feed (`GET /v1/feed`), for partners that read late or
 //!   fell behind (a month). The feed heads (`org_feed_heads`) are never pruned: positions
 //!   must never be reused, and a reader whose cursor points at a pruned event simply
-//!   continues from the next kept one.
+//!   continues from the next kept one. What a webhook still has to deliver is kept: parked
+//!   events, and the backlog of a webhook whose delivery task ran within the period.
 //!
 //! [`Store::prune`] deletes in batches of `batch` rows, each its own short statement, so a
 //! large first pruning never holds the SQLite writer or PostgreSQL row locks for long and the
@@ -88,9 +89,15 @@ const PRUNE_INBOX: &str = "DELETE FROM inbox WHERE (source, event_id) IN (SELECT
 /// One batch of old audit entries.
 const PRUNE_AUDIT: &str =
     "DELETE FROM audit WHERE id IN (SELECT id FROM audit WHERE at_ms < $1 LIMIT $2)";
-/// One batch of old feed events (by the `org_feed_by_age` index; heads are kept).
-const PRUNE_FEED: &str = "DELETE FROM org_feed WHERE (org_id, seq) IN (SELECT org_id, seq \
-     FROM org_feed WHERE created_at_ms < $1 LIMIT $2)";
+/// One batch of old feed events (by the `org_feed_by_age` index; heads are kept), except what
+/// a webhook still has to deliver: parked events, and events past the delivered position of a
+/// webhook whose delivery task was alive within the retention period (one removed long ago no
+/// longer holds its backlog).
+const PRUNE_FEED: &str = "DELETE FROM org_feed WHERE (org_id, seq) IN (SELECT f.org_id, f.seq \
+     FROM org_feed f WHERE f.created_at_ms < $1 \
+     AND NOT EXISTS (SELECT 1 FROM webhook_parked p WHERE p.org_id = f.org_id AND p.seq = f.seq) \
+     AND NOT EXISTS (SELECT 1 FROM webhook_state w WHERE w.org_id = f.org_id \
+     AND f.seq > w.delivered_seq AND w.leased_until_ms >= $1) LIMIT $2)";
 
 impl Store {
     /// Deletes what `retention` no longer keeps as of `now`, in batches, and says how much.

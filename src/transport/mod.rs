@@ -1,6 +1,7 @@
 //! Transport: how events reach the hub and leave it. In production that is AMQP on RabbitMQ
 //! ([`amqp`]); `samverkan demo` and the fast tests use an in-process broker with the same
-//! semantics ([`memory`]); HTTP webhooks are planned.
+//! semantics ([`memory`]). Webhooks (`crate::webhook`) deliver organisations' feeds over HTTP
+//! beside the transport, not through it.
 //!
 //! # Why the transport sits at the rim
 //!

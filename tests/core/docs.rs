@@ -33,6 +33,7 @@ fn default_config_documents_every_section_the_readme_names() {
         "[hub]",
         "[retention]",
         "[matching]",
+        "[webhooks]",
     ] {
         assert!(
             defaults.contains(section),

@@ -31,5 +31,6 @@ mod secrets;
 mod store;
 mod store_faults;
 mod transport;
+mod webhooks;
 
 pub use helpers::*;

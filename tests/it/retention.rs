@@ -262,3 +262,44 @@ async fn the_hub_prunes_old_rows_as_soon_as_it_starts() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_live_webhooks_backlog_is_kept_past_the_feed_retention() {
+    on_both(|backend, url| async move {
+        let store = open(&url).await;
+        let backlog = ["w1", "w2"].map(|id| for_feed("partner-001", id));
+        enqueue(&store, &backlog).await;
+        enqueue(&store, &[for_feed("VGR", "v1")]).await;
+        age(&url, ("org_feed", "created_at_ms"), "1 = 1", 31 * DAY).await;
+        // partner-001's webhook task holds its lease: nothing delivered yet.
+        let partner = OrgId::parse("partner-001").expect("org id");
+        let lease = store
+            .lease_webhook(
+                &partner,
+                "http://127.0.0.1:1/hook",
+                60 * std::time::Duration::from_secs(1),
+            )
+            .await
+            .expect("lease");
+        assert!(lease.is_some(), "{backend}: the lease is free");
+        let month = Retention {
+            outbox_sent: None,
+            inbox: None,
+            audit: None,
+            feed: Some(30 * DAY),
+            batch: 10,
+        };
+        let pruned = store
+            .prune(&month, time::OffsetDateTime::now_utc())
+            .await
+            .expect("prune");
+        assert_eq!(
+            pruned.feed, 1,
+            "{backend}: only VGR's old event goes: {pruned:?}"
+        );
+        assert_eq!(feed(&store, "partner-001", 0).await.len(), 2, "{backend}");
+        assert_eq!(feed(&store, "VGR", 0).await, [], "{backend}");
+        store.close().await;
+    })
+    .await;
+}

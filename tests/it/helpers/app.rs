@@ -38,6 +38,11 @@ pub async fn spawn_app() -> App {
 
 /// [`spawn_app`] with extra `SAMVERKAN__…` settings.
 pub async fn spawn_app_with(extra: &[(&str, &str)]) -> App {
+    spawn_app_from(&repo_path("config/sample.toml"), extra).await
+}
+
+/// [`spawn_app_with`] on the configuration file `config` instead of `config/sample.toml`.
+pub async fn spawn_app_from(config: &std::path::Path, extra: &[(&str, &str)]) -> App {
     let dir = TempDir::new().expect("temp dir");
     let db = dir.path().join("hub.db");
     let mut env = HashMap::from([(
@@ -49,8 +54,7 @@ pub async fn spawn_app_with(extra: &[(&str, &str)]) -> App {
             .iter()
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
     );
-    let settings =
-        settings::load_from(Some(&repo_path("config/sample.toml")), env).expect("settings");
+    let settings = settings::load_from(Some(config), env).expect("settings");
     let clock = Arc::new(FixedClock::at_noon(date!(2026 - 11 - 22)));
     let app = hub::App::build(&settings, clock, None)
         .await

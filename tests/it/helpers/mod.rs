@@ -23,7 +23,7 @@ use std::path::{Path, PathBuf};
 pub use samverkan::catalogue::strip_annotations;
 use serde_json::Value;
 
-pub use app::{App, need_event, spawn_app, spawn_app_with};
+pub use app::{App, need_event, spawn_app, spawn_app_from, spawn_app_with};
 pub use cli::{issue_token, samverkan_with};
 pub use http::serve_http;
 pub use logs::{Captured, capture_logs};
