@@ -18,19 +18,29 @@
 //! delivery at a time: nothing is acked before its effects are durable, an outage pauses and
 //! dead-letters nothing, and only a message that keeps failing on its own is dead-lettered.
 //!
-//! On PostgreSQL several batches run at once (`hub.workers`). Two batches may wait on each
-//! other's row locks (answers to the same needs in opposite orders, one event redelivered into
-//! both); the database breaks such a deadlock by failing one statement, which is a contention
-//! fault: that delivery is rolled back to its savepoint and handled on its own afterwards.
+//! A failure inside a batch is not counted in `samverkan_store_faults_total`: the delivery is
+//! tried again on its own, and that path counts what fails there.
+//!
+//! On PostgreSQL several batches run at once (`hub.workers`, and other hub instances). A batch
+//! holds the row locks of all its deliveries until its commit, so batches that touch the same
+//! needs wait for each other. Each batch takes its deliveries in need order, so those waits
+//! rarely form a cycle; and a delivery that waits for a lock longer than `BATCH_LOCK_WAIT_MS`
+//! fails (a contention fault) instead of holding up its batch and everyone waiting on it — it
+//! is rolled back to its savepoint and handled on its own after the commit, like a delivery
+//! the database picked to break a deadlock.
 
 use tokio::time::Instant;
-use tracing::Instrument;
+use tracing::{Instrument, Span};
 
 use super::worker::{Handled, Worker, count, delivery_span, process, settle, settlement};
-use crate::pipeline::Outcome;
+use crate::pipeline::{Admission, Outcome, Pipeline};
 use crate::settings::HubSettings;
 use crate::store::{Fault, Tx};
 use crate::transport::{Consume, Delivery, Publish};
+
+/// How long, in milliseconds, a batch on PostgreSQL waits for a row lock another transaction
+/// holds before that delivery is set aside for the single-delivery path (`Tx::limit_lock_waits`).
+const BATCH_LOCK_WAIT_MS: u64 = 100;
 
 /// The next batch: the first delivery (waiting for it), then whatever else arrives within the
 /// window, up to `batch_max`. `None` when the consumer has ended.
@@ -90,7 +100,13 @@ async fn write_together<D: Delivery, P: Publish>(
             return (Vec::new(), batch);
         }
     };
-    let (written, alone) = write_each(worker, &mut tx, batch).await;
+    let (written, alone) = match tx.limit_lock_waits(BATCH_LOCK_WAIT_MS).await {
+        Ok(()) => write_each(worker, &mut tx, batch).await,
+        Err(e) => {
+            tracing::debug!(error = %e, "a batch could not start; its deliveries go one by one");
+            (Vec::new(), batch)
+        }
+    };
     if written.is_empty() || tx.is_broken() {
         if let Err(e) = tx.rollback().await {
             tracing::debug!(error = %e, "rolling back a batch failed; dropping it rolls back");
@@ -104,7 +120,6 @@ async fn write_together<D: Delivery, P: Publish>(
             (written, alone)
         }
         Err(e) => {
-            pipeline.metrics().store_fault(e.kind());
             tracing::debug!(error = %e, size, "a batch's commit failed; its deliveries go one by one");
             (Vec::new(), rejoin(written, alone))
         }
@@ -119,26 +134,23 @@ async fn write_each<D: Delivery, P: Publish>(
     batch: Vec<D>,
 ) -> (Vec<(D, Outcome)>, Vec<D>) {
     let pipeline = worker.pipeline;
-    let mut written = Vec::with_capacity(batch.len());
-    let mut alone = Vec::new();
-    let mut deliveries = batch.into_iter();
-    for delivery in deliveries.by_ref() {
-        let inbound = delivery.inbound();
-        let attempt = async {
-            let admission = pipeline.admission(inbound);
-            if admission.is_reference() {
-                return None;
-            }
-            Some(pipeline.handle_admitted(tx, inbound, admission).await)
-        }
-        .instrument(delivery_span(inbound))
-        .await;
+    let (mut admitted, mut alone) = admit_all(pipeline, batch);
+    // By need, keeping arrival order within one need: concurrent batches then take need rows
+    // in the same order and do not wait on each other in a cycle.
+    admitted.sort_by(|a, b| a.2.subject().cmp(&b.2.subject()));
+    let mut written = Vec::with_capacity(admitted.len());
+    let mut deliveries = admitted.into_iter();
+    for (delivery, span, admission) in deliveries.by_ref() {
+        let attempt = pipeline
+            .handle_admitted(tx, delivery.inbound(), admission)
+            .instrument(span.clone())
+            .await;
         match attempt {
-            Some(Ok(outcome)) => written.push((delivery, outcome)),
-            None => alone.push(delivery),
-            Some(Err(e)) => {
-                pipeline.metrics().store_fault(e.kind());
-                tracing::debug!(error = %e, "a delivery failed in a batch; it goes on its own");
+            Ok(outcome) => written.push((delivery, outcome)),
+            Err(e) => {
+                span.in_scope(|| {
+                    tracing::debug!(error = %e, "a delivery failed in a batch; it goes on its own");
+                });
                 alone.push(delivery);
                 if e.fault() == Fault::Infrastructure || tx.is_broken() {
                     break;
@@ -146,8 +158,28 @@ async fn write_each<D: Delivery, P: Publish>(
             }
         }
     }
-    alone.extend(deliveries);
+    alone.extend(deliveries.map(|(delivery, _, _)| delivery));
     (written, alone)
+}
+
+/// Admit every delivery in its span; course and partner changes are left for the
+/// single-delivery path.
+fn admit_all<D: Delivery>(
+    pipeline: &Pipeline,
+    batch: Vec<D>,
+) -> (Vec<(D, Span, Admission)>, Vec<D>) {
+    let mut admitted = Vec::with_capacity(batch.len());
+    let mut alone = Vec::new();
+    for delivery in batch {
+        let span = delivery_span(delivery.inbound());
+        let admission = span.in_scope(|| pipeline.admission(delivery.inbound()));
+        if admission.is_reference() {
+            alone.push(delivery);
+        } else {
+            admitted.push((delivery, span, admission));
+        }
+    }
+    (admitted, alone)
 }
 
 fn rejoin<D>(written: Vec<(D, Outcome)>, alone: Vec<D>) -> Vec<D> {

@@ -21,6 +21,13 @@ impl Admission {
     pub fn is_reference(&self) -> bool {
         matches!(&self.0, Ok(admitted) if is_reference(admitted.event.event_type))
     }
+
+    /// The need an admitted event concerns (its `subject`), if any: the order in which a batch
+    /// takes its deliveries, so that concurrent batches lock need rows in the same order.
+    #[must_use]
+    pub fn subject(&self) -> Option<&str> {
+        self.0.as_ref().ok()?.event.subject.as_deref()
+    }
 }
 
 impl Pipeline {

@@ -6,10 +6,28 @@
 //! next delivery's savepoint replaces it. What a [`Tx`] buffers in memory for its commit (feed
 //! entries) is rolled back with the rows, so a discarded delivery's events reach no feed.
 
+use super::connect::Backend;
 use super::error::StoreError;
 use super::tx::Tx;
 
 impl Tx {
+    /// PostgreSQL: a statement of this transaction that waits longer than `millis` for a row
+    /// lock fails (SQLSTATE 55P03, a contention fault) instead of waiting on. A transaction
+    /// that holds many deliveries' locks must not wait long for another's: while it waits, it
+    /// holds up everyone waiting for it, and a cycle of such waits would last until the
+    /// database's deadlock check (a second, by default). SQLite has one writer: nothing to do.
+    pub async fn limit_lock_waits(&mut self, millis: u64) -> Result<(), StoreError> {
+        if self.backend() == Backend::Postgres {
+            // A number, not a value from outside: formatted into the statement (SET takes no
+            // parameters).
+            let sql = format!("SET LOCAL lock_timeout = '{millis}ms'");
+            sqlx::query(sqlx::AssertSqlSafe(sql))
+                .execute(&mut *self.inner)
+                .await?;
+        }
+        Ok(())
+    }
+
     /// Marks the point [`Tx::rollback_to_savepoint`] returns to (`SAVEPOINT`): one level, so a
     /// delivery's writes in a shared transaction can be undone without undoing the others'.
     /// Setting it again replaces the previous one.
