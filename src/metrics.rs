@@ -54,6 +54,12 @@ impl Metrics {
         self.duplicates.fetch_add(1, Ordering::Relaxed);
     }
 
+    /// Duplicates so far (deliveries of events processed before).
+    #[must_use]
+    pub fn duplicates(&self) -> u64 {
+        self.duplicates.load(Ordering::Relaxed)
+    }
+
     /// A delivery refused with `reason` (dead-lettered, sender told).
     pub fn refused(&self, reason: RejectReason) {
         let mut refused = self.refused.lock().unwrap_or_else(|p| p.into_inner());
