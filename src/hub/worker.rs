@@ -1,8 +1,11 @@
-//! The worker loop: take a delivery, run the pipeline, settle — the outcome → ack mapping lives
-//! in `settlement`, one `match`.
+//! The worker loop: take a batch of deliveries, run the pipeline, settle — the outcome → ack
+//! mapping lives in `settlement`, one `match`.
 //!
-//! A delivery is acked only after the pipeline committed its effects (or its refusal) to the
-//! store. What a failed attempt means depends on whose fault it was
+//! Deliveries that arrive together are written in one transaction and committed once
+//! (`super::batch`, group commit); whatever does not make it into such a commit is handled here
+//! one delivery at a time, in its own transaction, under the rules below. Either way a delivery
+//! is acked only after its effects (or its refusal) are committed to the store. What a failed
+//! attempt of a single delivery means depends on whose fault it was
 //! ([`crate::store::StoreError::fault`]):
 //!
 //! - the store's (unreachable, read-only, disk full, …): the hub pauses ([`crate::pause`]); this
