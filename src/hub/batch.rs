@@ -35,7 +35,7 @@ use tracing::{Instrument, Span};
 use super::worker::{Handled, Worker, count, delivery_span, process, settle, settlement};
 use crate::pipeline::{Admission, Outcome, Pipeline};
 use crate::settings::HubSettings;
-use crate::store::{Fault, Tx};
+use crate::store::{Fault, StoreError, Tx};
 use crate::transport::{Consume, Delivery, Publish};
 
 /// How long, in milliseconds, a batch on PostgreSQL waits for a row lock another transaction
@@ -88,25 +88,26 @@ pub(super) async fn process_batch<D: Delivery, P: Publish>(worker: &Worker<'_, P
 
 /// Write the batch into one transaction and commit it: the deliveries committed with their
 /// outcomes, and the ones left for the single-delivery path (all of them if the commit failed).
+/// Admission (decoding, schemas) is done before the transaction begins: on SQLite the
+/// transaction is the only writer, and should be held for writing only.
 async fn write_together<D: Delivery, P: Publish>(
     worker: &Worker<'_, P>,
     batch: Vec<D>,
 ) -> (Vec<(D, Outcome)>, Vec<D>) {
     let pipeline = worker.pipeline;
-    let mut tx = match pipeline.store().begin().await {
+    let (mut admitted, mut alone) = admit_all(pipeline, batch);
+    // By need, keeping arrival order within one need: concurrent batches then take need rows
+    // in the same order and do not wait on each other in a cycle.
+    admitted.sort_by(|a, b| a.2.subject().cmp(&b.2.subject()));
+    let mut tx = match begin(pipeline).await {
         Ok(tx) => tx,
         Err(e) => {
             tracing::debug!(error = %e, "a batch could not begin; its deliveries go one by one");
-            return (Vec::new(), batch);
+            alone.extend(admitted.into_iter().map(|(delivery, _, _)| delivery));
+            return (Vec::new(), alone);
         }
     };
-    let (written, alone) = match tx.limit_lock_waits(BATCH_LOCK_WAIT_MS).await {
-        Ok(()) => write_each(worker, &mut tx, batch).await,
-        Err(e) => {
-            tracing::debug!(error = %e, "a batch could not start; its deliveries go one by one");
-            (Vec::new(), batch)
-        }
-    };
+    let written = write_each(pipeline, &mut tx, admitted, &mut alone).await;
     if written.is_empty() || tx.is_broken() {
         if let Err(e) = tx.rollback().await {
             tracing::debug!(error = %e, "rolling back a batch failed; dropping it rolls back");
@@ -126,18 +127,22 @@ async fn write_together<D: Delivery, P: Publish>(
     }
 }
 
-/// Each delivery into `tx` behind its savepoint, in its own span. Stops at a store fault (the
-/// rest would fail too) or a transaction that can no longer be used.
-async fn write_each<D: Delivery, P: Publish>(
-    worker: &Worker<'_, P>,
+/// A batch's transaction, its lock waits bounded.
+async fn begin(pipeline: &Pipeline) -> Result<Tx, StoreError> {
+    let mut tx = pipeline.store().begin().await?;
+    tx.limit_lock_waits(BATCH_LOCK_WAIT_MS).await?;
+    Ok(tx)
+}
+
+/// Each admitted delivery into `tx` behind its savepoint, in its own span; the ones that fail
+/// go to `alone`. Stops at a store fault (the rest would fail too) or a transaction that can
+/// no longer be used.
+async fn write_each<D: Delivery>(
+    pipeline: &Pipeline,
     tx: &mut Tx,
-    batch: Vec<D>,
-) -> (Vec<(D, Outcome)>, Vec<D>) {
-    let pipeline = worker.pipeline;
-    let (mut admitted, mut alone) = admit_all(pipeline, batch);
-    // By need, keeping arrival order within one need: concurrent batches then take need rows
-    // in the same order and do not wait on each other in a cycle.
-    admitted.sort_by(|a, b| a.2.subject().cmp(&b.2.subject()));
+    admitted: Vec<(D, Span, Admission)>,
+    alone: &mut Vec<D>,
+) -> Vec<(D, Outcome)> {
     let mut written = Vec::with_capacity(admitted.len());
     let mut deliveries = admitted.into_iter();
     for (delivery, span, admission) in deliveries.by_ref() {
@@ -159,7 +164,7 @@ async fn write_each<D: Delivery, P: Publish>(
         }
     }
     alone.extend(deliveries.map(|(delivery, _, _)| delivery));
-    (written, alone)
+    written
 }
 
 /// Admit every delivery in its span; course and partner changes are left for the
