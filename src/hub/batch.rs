@@ -117,6 +117,7 @@ async fn write_together<D: Delivery, P: Publish>(
     let size = written.len();
     match tx.commit().await {
         Ok(()) => {
+            tracing::debug!(size, "batch committed");
             pipeline.metrics().batch_committed(size);
             (written, alone)
         }
