@@ -21,6 +21,9 @@ pub struct Metrics {
     accepted: AtomicU64,
     duplicates: AtomicU64,
     requeued: AtomicU64,
+    batches: AtomicU64,
+    batched: AtomicU64,
+    largest_batch: AtomicU64,
     refused: Mutex<BTreeMap<&'static str, u64>>,
     store_faults: Mutex<BTreeMap<&'static str, u64>>,
     webhooks: WebhookCounters,
@@ -62,6 +65,12 @@ impl Metrics {
         self.duplicates.fetch_add(1, Ordering::Relaxed);
     }
 
+    /// Duplicates so far (deliveries of events processed before).
+    #[must_use]
+    pub fn duplicates(&self) -> u64 {
+        self.duplicates.load(Ordering::Relaxed)
+    }
+
     /// A delivery refused with `reason` (dead-lettered, sender told).
     pub fn refused(&self, reason: RejectReason) {
         let mut refused = self.refused.lock().unwrap_or_else(|p| p.into_inner());
@@ -71,6 +80,20 @@ impl Metrics {
     /// A delivery given back to the broker after a failure that was not settled otherwise.
     pub fn requeued(&self) {
         self.requeued.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A batch of `deliveries` deliveries committed together (group commit).
+    pub(crate) fn batch_committed(&self, deliveries: usize) {
+        let n = u64::try_from(deliveries).unwrap_or(u64::MAX);
+        self.batches.fetch_add(1, Ordering::Relaxed);
+        self.batched.fetch_add(n, Ordering::Relaxed);
+        self.largest_batch.fetch_max(n, Ordering::Relaxed);
+    }
+
+    /// The most deliveries committed together in one batch so far (0: none yet).
+    #[must_use]
+    pub fn largest_batch(&self) -> u64 {
+        self.largest_batch.load(Ordering::Relaxed)
     }
 
     /// A store failure of `kind` ([`crate::store::StoreError::kind`]).
@@ -140,6 +163,15 @@ impl Metrics {
             let _ = writeln!(out, "samverkan_store_faults_total{{kind=\"{kind}\"}} {n}");
         }
         drop(faults);
+        let _ = write!(
+            out,
+            "# HELP samverkan_batches_total Batches of deliveries committed in one transaction.\n\
+             # TYPE samverkan_batches_total counter\nsamverkan_batches_total {}\n\
+             # HELP samverkan_batched_deliveries_total Deliveries committed as part of a batch.\n\
+             # TYPE samverkan_batched_deliveries_total counter\nsamverkan_batched_deliveries_total {}\n",
+            load(&self.batches),
+            load(&self.batched)
+        );
         let _ = write!(
             out,
             "# HELP samverkan_paused Whether the hub has stopped taking deliveries until the store can write.\n\

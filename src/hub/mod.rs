@@ -8,6 +8,7 @@
 //! ones in flight finish and settle, then lets the relay publish what they committed.
 
 mod app;
+mod batch;
 pub mod outbox_relay;
 pub(crate) mod recover;
 pub(crate) mod reference;

@@ -1,8 +1,11 @@
-//! The worker loop: take a delivery, run the pipeline, settle — the outcome → ack mapping lives
-//! in `settlement`, one `match`.
+//! The worker loop: take a batch of deliveries, run the pipeline, settle — the outcome → ack
+//! mapping lives in `settlement`, one `match`.
 //!
-//! A delivery is acked only after the pipeline committed its effects (or its refusal) to the
-//! store. What a failed attempt means depends on whose fault it was
+//! Deliveries that arrive together are written in one transaction and committed once
+//! (`super::batch`, group commit); whatever does not make it into such a commit is handled here
+//! one delivery at a time, in its own transaction, under the rules below. Either way a delivery
+//! is acked only after its effects (or its refusal) are committed to the store. What a failed
+//! attempt of a single delivery means depends on whose fault it was
 //! ([`crate::store::StoreError::fault`]):
 //!
 //! - the store's (unreachable, read-only, disk full, …): the hub pauses ([`crate::pause`]); this
@@ -20,6 +23,9 @@ use std::time::Duration;
 use backon::{BackoffBuilder, ExponentialBuilder};
 use tokio::sync::{Notify, Semaphore};
 use tokio::task::JoinSet;
+use tracing::Instrument;
+
+use super::batch;
 
 use crate::event::{RejectReason, is_attribute_token};
 use crate::metrics::Metrics;
@@ -30,7 +36,7 @@ use crate::transport::{Consume, Delivery, Inbound, KeptBody, Outbound, Publish, 
 
 /// What became of one delivery, after retries.
 #[derive(Debug)]
-enum Handled {
+pub(super) enum Handled {
     /// The pipeline finished (accepted, duplicate or refused).
     Done(Outcome),
     /// Transient failures outlasted every attempt; the original went to the dead letters.
@@ -42,7 +48,7 @@ enum Handled {
 }
 
 /// The one place where an outcome becomes an ack, a requeue or a reject.
-fn settlement(handled: &Handled) -> Settle {
+pub(super) fn settlement(handled: &Handled) -> Settle {
     match handled {
         Handled::Done(Outcome::Accepted { .. } | Outcome::Duplicate | Outcome::Refused { .. }) => {
             Settle::Ack
@@ -53,8 +59,8 @@ fn settlement(handled: &Handled) -> Settle {
 }
 
 /// Consume until the consumer ends (shutdown or broker closed), handling up to
-/// `settings.workers` deliveries at once; waits for the ones in flight before returning.
-/// While the hub is paused it takes nothing new.
+/// `settings.workers` batches at once (`super::batch`); waits for the ones in flight before
+/// returning. While the hub is paused it takes nothing new.
 pub(crate) async fn run<C: Consume, P: Publish>(
     pipeline: Arc<Pipeline>,
     mut consumer: C,
@@ -70,24 +76,25 @@ pub(crate) async fn run<C: Consume, P: Publish>(
             () = pipeline.pause().until_running() => {}
             () = shutdown.wait() => break,
         }
-        let Some(delivery) = consumer.next().await else {
+        // The permit first: while every worker is busy, deliveries gather in the prefetch and
+        // the next batch takes them all.
+        let Ok(permit) = permits.clone().acquire_owned().await else {
             break;
         };
-        let Ok(permit) = permits.clone().acquire_owned().await else {
+        let Some(batch) = batch::collect(&mut consumer, &settings).await else {
             break;
         };
         let (pipeline, publisher, relay) = (pipeline.clone(), publisher.clone(), relay.clone());
         let (settings, shutdown) = (settings.clone(), shutdown.clone());
         tasks.spawn(async move {
-            process(
-                &pipeline,
-                publisher.as_ref(),
-                delivery,
-                &settings,
-                &relay,
-                &shutdown,
-            )
-            .await;
+            let worker = Worker {
+                pipeline: &pipeline,
+                publisher: publisher.as_ref(),
+                settings: &settings,
+                relay: &relay,
+                shutdown: &shutdown,
+            };
+            batch::process_batch(&worker, batch).await;
             drop(permit);
         });
         while tasks.try_join_next().is_some() {}
@@ -95,24 +102,28 @@ pub(crate) async fn run<C: Consume, P: Publish>(
     while tasks.join_next().await.is_some() {}
 }
 
-/// One delivery from the pipeline to its settlement, in its own span. The span starts with
-/// the AMQP message id and routing key (when they are well-formed tokens: a partner chooses
-/// them) and the pipeline records the event id, type, sender and need id once it knows them.
-#[tracing::instrument(
-    name = "delivery",
-    skip_all,
-    fields(message_id, routing_key, event_id, event_type, org, need_id)
-)]
-async fn process<D: Delivery, P: Publish>(
-    pipeline: &Pipeline,
-    publisher: &P,
-    delivery: D,
-    settings: &HubSettings,
-    relay: &Notify,
-    shutdown: &Shutdown,
-) {
-    let inbound = delivery.inbound();
-    let span = tracing::Span::current();
+/// What handling deliveries takes, borrowed by one worker task.
+pub(super) struct Worker<'a, P> {
+    pub(super) pipeline: &'a Pipeline,
+    pub(super) publisher: &'a P,
+    pub(super) settings: &'a HubSettings,
+    pub(super) relay: &'a Notify,
+    pub(super) shutdown: &'a Shutdown,
+}
+
+/// The span of one delivery. It starts with the AMQP message id and routing key (when they
+/// are well-formed tokens: a partner chooses them) and the pipeline records the event id,
+/// type, sender and need id once it knows them.
+pub(super) fn delivery_span(inbound: &Inbound) -> tracing::Span {
+    let span = tracing::info_span!(
+        "delivery",
+        message_id = tracing::field::Empty,
+        routing_key = tracing::field::Empty,
+        event_id = tracing::field::Empty,
+        event_type = tracing::field::Empty,
+        org = tracing::field::Empty,
+        need_id = tracing::field::Empty,
+    );
     if let Some(id) = inbound
         .message_id
         .as_deref()
@@ -123,25 +134,46 @@ async fn process<D: Delivery, P: Publish>(
     if is_attribute_token(&inbound.routing_key) {
         span.record("routing_key", inbound.routing_key.as_str());
     }
-    let handled = handle(pipeline, publisher, inbound, settings, shutdown).await;
-    count(pipeline.metrics(), &handled);
-    if matches!(
-        handled,
-        Handled::Done(Outcome::Accepted { .. } | Outcome::Refused { .. })
-    ) {
-        relay.notify_one();
-    }
-    if let Handled::Failed(e) = &handled {
-        tracing::warn!(error = %e, "delivery neither processed nor dead-lettered; requeued");
-    }
-    let how = settlement(&handled);
+    span
+}
+
+/// One delivery on its own, from the pipeline (its own transaction, with retries) to its
+/// settlement, in its own span.
+pub(super) async fn process<D: Delivery, P: Publish>(worker: &Worker<'_, P>, delivery: D) {
+    let span = delivery_span(delivery.inbound());
+    let handled = handle(
+        worker.pipeline,
+        worker.publisher,
+        delivery.inbound(),
+        worker.settings,
+        worker.shutdown,
+    )
+    .instrument(span.clone())
+    .await;
+    span.in_scope(|| {
+        count(worker.pipeline.metrics(), &handled);
+        if matches!(
+            handled,
+            Handled::Done(Outcome::Accepted { .. } | Outcome::Refused { .. })
+        ) {
+            worker.relay.notify_one();
+        }
+        if let Handled::Failed(e) = &handled {
+            tracing::warn!(error = %e, "delivery neither processed nor dead-lettered; requeued");
+        }
+    });
+    settle(delivery, settlement(&handled)).await;
+}
+
+/// Ack, requeue or reject; a failure is the broker's to repair (it redelivers).
+pub(super) async fn settle<D: Delivery>(delivery: D, how: Settle) {
     if let Err(e) = delivery.settle(how).await {
         tracing::debug!(error = %e, ?how, "settle failed; the broker will redeliver");
     }
 }
 
 /// One delivery, counted once by what became of it.
-fn count(metrics: &Metrics, handled: &Handled) {
+pub(super) fn count(metrics: &Metrics, handled: &Handled) {
     match handled {
         Handled::Done(Outcome::Accepted { .. }) => metrics.accepted(),
         Handled::Done(Outcome::Duplicate) => metrics.duplicate(),

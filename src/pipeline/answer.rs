@@ -30,7 +30,7 @@ impl Pipeline {
     /// Handle an admitted answer or withdrawal inside `tx` (inbox already recorded).
     pub(super) async fn reconcile(
         &self,
-        mut tx: Tx,
+        tx: &mut Tx,
         inbound: &Inbound,
         sender: &Organisation,
         mut event: CloudEvent,
@@ -46,7 +46,7 @@ impl Pipeline {
                 .refuse_after(tx, inbound, sender, &event, rejection)
                 .await;
         }
-        let (stored, planned) = self.plan_reconcile(&mut tx, &event, sender, now).await?;
+        let (stored, planned) = self.plan_reconcile(tx, &event, sender, now).await?;
         match planned {
             Planned::Apply {
                 transition,
@@ -58,7 +58,7 @@ impl Pipeline {
                         need_id: transition.need.key().to_string(),
                     });
                 };
-                self.record_applied(&mut tx, &stored, &transition, notices, &event, sender)
+                self.record_applied(tx, &stored, &transition, notices, &event, sender)
                     .await?;
             }
             Planned::Nothing => {}
@@ -68,7 +68,6 @@ impl Pipeline {
                     .await;
             }
         }
-        tx.commit().await?;
         Ok(Outcome::Accepted {
             event_type: event.event_type,
         })

@@ -2,23 +2,29 @@
 //!
 //! ```text
 //! Inbound ─► admit (decode → authenticate → authorize → validate)
-//!         ─► begin tx ─► inbox (source, id): seen before? ─► Duplicate
+//!         ─► [begin tx] ─► savepoint ─► inbox (source, id): seen before? ─► Duplicate
 //!         ─► per type: need.submitted → PII guard → match → route   (need.rs)
 //!                      course/partner → catalogue                    (reference.rs)
-//!         ─► outbox rows + audit ─► commit ─► Outcome
-//! any refusal ─► dead letter + message.rejected + audit in the same tx (refuse.rs)
+//!         ─► outbox rows + audit ─► release savepoint ─► [commit] ─► Outcome
+//! any refusal ─► back to the savepoint; dead letter + message.rejected + audit (refuse.rs)
 //! ```
 //!
-//! [`Pipeline::handle`] returns an [`Outcome`] only once its effects are committed; the worker
-//! (`crate::hub`) maps it to ack or requeue in one `match`. Nothing here publishes: the outbox
-//! relay does, after commit. Whoever commits outbox rows through the pipeline — the AMQP
-//! worker, `POST /v1/events`, the close timer — then wakes the relay through
-//! [`Pipeline::relay_wake`], so the rows go out at once rather than at the relay's next poll.
+//! [`Pipeline::handle_in`] writes one delivery into a transaction it is given and never
+//! commits: the worker puts many deliveries into one transaction (group commit, one commit per
+//! batch instead of per delivery), and each delivery's writes sit behind a savepoint, so a
+//! refusal or failure undoes that delivery only. [`Pipeline::handle`] is one delivery in its
+//! own transaction (the worker's single-delivery path, HTTP) and returns an [`Outcome`] only
+//! once its effects are committed; the worker (`crate::hub`) maps it to ack or requeue in one
+//! `match`. Nothing here publishes: the outbox relay does, after commit.
+//! Whoever commits outbox rows through the pipeline — the AMQP worker, `POST /v1/events`, the
+//! close timer — then wakes the relay through [`Pipeline::relay_wake`], so the rows go out at
+//! once rather than at the relay's next poll.
 
 mod admit;
 mod answer;
 mod auth;
 mod close;
+mod deliver;
 mod need;
 pub(crate) mod outbox;
 mod reference;
@@ -31,6 +37,7 @@ use tokio::sync::Notify;
 
 pub use admit::{Admitted, admit};
 pub use auth::{Directory, authenticate, authorize, sender_kind};
+pub use deliver::Admission;
 pub use refuse::{Refusal, RefusedEvent};
 
 use crate::catalogue::Catalogue;
@@ -160,76 +167,6 @@ impl Pipeline {
     /// What this process's deliveries came to, for `/metrics`.
     pub fn metrics(&self) -> &Metrics {
         &self.metrics
-    }
-
-    /// Handle one delivery. `Err` is a store failure: nothing was committed; its
-    /// [`StoreError::fault`] says whether to retry it, give up on it, or pause the hub.
-    pub async fn handle(&self, inbound: &Inbound) -> Result<Outcome, StoreError> {
-        let admitted = match admit(inbound, self.limits, &self.directory, &self.registry) {
-            Ok(admitted) => admitted,
-            Err(refusal) => {
-                span::refused(&refusal);
-                return self.refuse(inbound, &refusal).await;
-            }
-        };
-        let Admitted { sender, event } = admitted;
-        span::admitted(&event, &sender);
-        if is_reference(event.event_type) {
-            // Check a catalogue change against every change recorded so far, not a stale view.
-            // Before the transaction: catching up reads through another connection.
-            self.catch_up_reference().await?;
-        }
-        let mut tx = self.store.begin().await?;
-        if !tx.record_inbox(&event.source, &event.id).await? {
-            tx.rollback().await?;
-            return Ok(Outcome::Duplicate);
-        }
-        match event.event_type {
-            EventType::NeedSubmitted => self.submit_need(tx, inbound, &sender, event).await,
-            EventType::OfferSubmitted | EventType::ProposalSubmitted | EventType::NeedWithdrawn => {
-                self.reconcile(tx, inbound, &sender, event).await
-            }
-            EventType::CourseUpserted | EventType::CourseRemoved | EventType::PartnerUpserted => {
-                self.update_reference(tx, inbound, &sender, &event).await
-            }
-            // `authorize` already refuses these (no organisation may send them); listed so that a
-            // new event type must be given a handler here before it compiles.
-            EventType::ChallengePublished
-            | EventType::CallPublished
-            | EventType::ChallengeWithdrawn
-            | EventType::NeedStatus
-            | EventType::MessageRejected => {
-                tx.rollback().await?;
-                let rejection = crate::rejection::Rejection {
-                    reason: RejectReason::Unauthorized,
-                    detail: format!("`{}` is sent by the hub only", event.event_type),
-                    errors: vec![],
-                };
-                self.refuse_event(inbound, &sender, &event, rejection).await
-            }
-        }
-    }
-
-    /// Record a refusal in its own transaction.
-    ///
-    /// A refusal is not recorded in the inbox: the sender fixes the event and may well send it
-    /// again under the same id, which must then be processed, not skipped as a duplicate.
-    pub(super) async fn refuse(
-        &self,
-        inbound: &Inbound,
-        refusal: &Refusal,
-    ) -> Result<Outcome, StoreError> {
-        let mut tx = self.store.begin().await?;
-        refuse::record(&mut tx, inbound, refusal, self.clock.now()).await?;
-        tx.commit().await?;
-        // The sender's mistake, not the operator's: INFO, with the span's event id and sender.
-        tracing::info!(reason = refusal.rejection.reason.as_str(), "refused");
-        let refused = refusal.event.clone().unwrap_or_default();
-        let data = refusal.rejection.to_event(refused.as_refused()).data;
-        Ok(Outcome::Refused {
-            reason: refusal.rejection.reason,
-            data: Box::new(data),
-        })
     }
 }
 

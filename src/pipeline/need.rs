@@ -26,7 +26,7 @@ impl Pipeline {
     /// Handle an admitted `need.submitted` inside `tx` (inbox already recorded).
     pub(super) async fn submit_need(
         &self,
-        mut tx: Tx,
+        tx: &mut Tx,
         inbound: &Inbound,
         sender: &Organisation,
         mut event: CloudEvent,
@@ -99,7 +99,6 @@ impl Pipeline {
             ..AuditEntry::new(AuditAction::Routed)
         };
         tx.audit(&routed).await?;
-        tx.commit().await?;
         Ok(Outcome::Accepted {
             event_type: EventType::NeedSubmitted,
         })
@@ -155,22 +154,25 @@ impl Pipeline {
         })
     }
 
-    /// Abandon `tx` (and with it the inbox row) and record the refusal instead.
+    /// Undo this delivery's writes in `tx` (back to its savepoint, with the inbox row) and
+    /// record the refusal instead.
     pub(super) async fn refuse_after(
         &self,
-        tx: Tx,
+        tx: &mut Tx,
         inbound: &Inbound,
         sender: &Organisation,
         event: &CloudEvent,
         rejection: Rejection,
     ) -> Result<Outcome, StoreError> {
-        tx.rollback().await?;
-        self.refuse_event(inbound, sender, event, rejection).await
+        tx.rollback_to_savepoint().await?;
+        self.refuse_event(tx, inbound, sender, event, rejection)
+            .await
     }
 
-    /// Refuse an admitted event.
-    pub(super) async fn refuse_event(
+    /// Refuse an admitted event in `tx`.
+    async fn refuse_event(
         &self,
+        tx: &mut Tx,
         inbound: &Inbound,
         sender: &Organisation,
         event: &CloudEvent,
@@ -183,7 +185,7 @@ impl Pipeline {
             event: Some(RefusedEvent::of(event)),
             body,
         };
-        self.refuse(inbound, &refusal).await
+        self.refuse_in(tx, inbound, &refusal).await
     }
 
     /// What the dead letter of an admitted event refused for `reason` may keep. Personal data

@@ -25,19 +25,21 @@ use crate::store::{AuditAction, AuditEntry, ReferenceEntry, StoreError, Tx};
 use crate::transport::Inbound;
 
 impl Pipeline {
-    /// Apply an admitted reference-data event (inbox already recorded in `tx`).
+    /// Record an admitted reference-data event in `tx` (inbox already recorded). The caller
+    /// catches the catalogue up before (`handle`) and after the commit.
     pub(super) async fn update_reference(
         &self,
-        mut tx: Tx,
+        tx: &mut Tx,
         inbound: &Inbound,
         sender: &Organisation,
         event: &CloudEvent,
     ) -> Result<Outcome, StoreError> {
         // `handle` caught the catalogue up just before opening `tx`.
         if let Err(err) = self.check_reference(event.event_type, sender.id.as_str(), &event.data) {
-            tx.rollback().await?;
             let rejection = catalogue_rejection(&err);
-            return self.refuse_event(inbound, sender, event, rejection).await;
+            return self
+                .refuse_after(tx, inbound, sender, event, rejection)
+                .await;
         }
         let entry = reference_entry(event.event_type, sender.id.as_str(), &event.data);
         tx.record_reference(event.event_type.as_str(), &sender.id, &event.data, &entry)
@@ -48,12 +50,6 @@ impl Pipeline {
             ..AuditEntry::new(AuditAction::Validated)
         };
         tx.audit(&entry).await?;
-        tx.commit().await?;
-        // Committed: the change is durable whatever happens now; the poller applies it if
-        // this catch-up fails.
-        if let Err(e) = self.catch_up_reference().await {
-            tracing::warn!(error = %e, "catalogue catch-up failed; the poller retries");
-        }
         Ok(Outcome::Accepted {
             event_type: event.event_type,
         })

@@ -18,8 +18,15 @@ pub const RELAY_LEASE_MARGIN: Duration = Duration::from_secs(1);
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct HubSettings {
-    /// Deliveries handled at the same time (each in its own transaction). At least 1.
+    /// Batches of deliveries handled at the same time, each batch in one transaction. At
+    /// least 1.
     pub workers: usize,
+    /// Most deliveries in one batch (one store transaction, one commit). 1 handles each
+    /// delivery in its own transaction. At least 1.
+    pub batch_max: usize,
+    /// How long a batch waits, after its first delivery, for more to arrive, in milliseconds;
+    /// 0 takes only what is already there.
+    pub batch_window_ms: u64,
     /// Attempts at a delivery whose store transaction fails transiently before it is given up
     /// as `retries_exhausted`. At least 1.
     pub max_attempts: u32,
@@ -70,14 +77,15 @@ impl HubSettings {
             ));
         }
         if self.workers == 0
+            || self.batch_max == 0
             || self.max_attempts == 0
             || self.timer_interval_secs == 0
             || self.relay_lease_secs == 0
         {
             return Err(SettingsError::value(
                 "hub",
-                "workers, max_attempts, timer_interval_secs and relay_lease_secs must be at \
-                 least 1"
+                "workers, batch_max, max_attempts, timer_interval_secs and relay_lease_secs \
+                 must be at least 1"
                     .to_owned(),
             ));
         }
@@ -106,6 +114,12 @@ impl HubSettings {
     #[must_use]
     pub(crate) fn relay_retry_initial(&self) -> Duration {
         Duration::from_millis(self.relay_retry_initial_ms)
+    }
+
+    /// How long a batch waits for more deliveries after its first.
+    #[must_use]
+    pub(crate) fn batch_window(&self) -> Duration {
+        Duration::from_millis(self.batch_window_ms)
     }
 
     /// The longest wait between attempts at one row.
@@ -146,6 +160,8 @@ mod tests {
     fn hub() -> HubSettings {
         HubSettings {
             workers: 8,
+            batch_max: 128,
+            batch_window_ms: 2,
             max_attempts: 5,
             retry_base_ms: 50,
             timer_interval_secs: 60,

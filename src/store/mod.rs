@@ -60,6 +60,7 @@ mod parked;
 mod records;
 mod retention;
 mod rows;
+mod savepoint;
 mod tokens;
 mod tx;
 mod tx_outbox;

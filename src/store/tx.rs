@@ -63,6 +63,10 @@ pub struct Tx {
     /// Feed entries of the events enqueued for organisations, written just before the commit.
     pub(super) feed: Vec<FeedEntry>,
     signal: FeedSignal,
+    /// The length of `feed` at the open savepoint, if one is open.
+    pub(super) savepoint: Option<usize>,
+    /// A savepoint could not be rolled back to: the transaction is unusable.
+    pub(super) broken: bool,
 }
 
 impl fmt::Debug for Tx {
@@ -86,6 +90,8 @@ impl Tx {
             backend: pools.backend,
             feed: Vec::new(),
             signal: pools.feed.clone(),
+            savepoint: None,
+            broken: false,
         })
     }
 

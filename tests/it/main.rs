@@ -8,6 +8,7 @@
 mod broker;
 mod catalogue_sync;
 mod dead_letters;
+mod group_commit;
 mod helpers;
 mod hostile;
 mod hostile_amqp;

@@ -33,7 +33,7 @@ pub use rabbit::{
     topology_for, vhost_url,
 };
 #[cfg(feature = "services")]
-pub use stores::{DEFAULT_PG_URL, PgDatabase, START_PG, on_both, on_both_hubs};
+pub use stores::{DEFAULT_PG_URL, PgDatabase, START_PG, on_both, on_both_hubs, on_both_hubs_with};
 
 /// A path inside the repository.
 pub fn repo_path(relative: &str) -> PathBuf {

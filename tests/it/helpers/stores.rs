@@ -9,7 +9,7 @@ use std::future::Future;
 use samverkan::store::Backend;
 use sqlx::{AnyConnection, AssertSqlSafe, Connection as _};
 
-use super::app::{App, spawn_app, spawn_app_with};
+use super::app::{App, spawn_app_with};
 
 /// The PostgreSQL server when `SAMVERKAN__STORE__PG_URL` is not set.
 pub const DEFAULT_PG_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
@@ -124,12 +124,19 @@ where
     F: Fn(App, &'static str) -> Fut,
     Fut: Future<Output = ()>,
 {
-    test(spawn_app().await, "sqlite").await;
+    on_both_hubs_with(&[], test).await;
+}
+
+/// [`on_both_hubs`] with extra `SAMVERKAN__…` settings.
+pub async fn on_both_hubs_with<F, Fut>(extra: &[(&str, &str)], test: F)
+where
+    F: Fn(App, &'static str) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    test(spawn_app_with(extra).await, "sqlite").await;
     let database = PgDatabase::create().await;
     let url = database.url.clone();
-    test(
-        spawn_app_with(&[("SAMVERKAN__STORE__URL", &url)]).await,
-        "postgres",
-    )
-    .await;
+    let mut env = extra.to_vec();
+    env.push(("SAMVERKAN__STORE__URL", &url));
+    test(spawn_app_with(&env).await, "postgres").await;
 }

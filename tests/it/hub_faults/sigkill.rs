@@ -96,6 +96,37 @@ impl Drop for ProcessHub {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 pub(crate) async fn a_sigkilled_hub_restarts_and_every_event_counts_once() {
+    let dir = TempDir::new().expect("temp dir");
+    let store_url = format!("sqlite://{}", dir.path().join("hub.db").display());
+    sigkill_mid_stream(&store_url, &dir).await;
+}
+
+/// The same on PostgreSQL, where several batches are written at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+pub(crate) async fn a_sigkilled_hub_on_postgres_restarts_and_every_event_counts_once() {
+    let database = PgDatabase::create().await;
+    let dir = TempDir::new().expect("temp dir");
+    sigkill_mid_stream(&database.url, &dir).await;
+}
+
+/// Deliveries committed in batches so far, from the hub's `/metrics` at `address`.
+async fn batched_deliveries(address: &str) -> u64 {
+    let text = reqwest::get(format!("http://{address}/metrics"))
+        .await
+        .and_then(reqwest::Response::error_for_status)
+        .expect("GET /metrics")
+        .text()
+        .await
+        .expect("metrics text");
+    text.lines()
+        .find_map(|l| l.strip_prefix("samverkan_batched_deliveries_total "))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no batch counter in /metrics:\n{text}"))
+}
+
+/// 250 needs, then answers, through a hub that is SIGKILLed twice while batches of them are
+/// being written (every delivery of the first run is counted in its batches).
+async fn sigkill_mid_stream(store_url: &str, dir: &TempDir) {
     const NEEDS: usize = 250;
     const ANSWERED_NEEDS: usize = 125;
     const ANSWERS_PER_NEED: usize = 2;
@@ -103,9 +134,7 @@ pub(crate) async fn a_sigkilled_hub_restarts_and_every_event_counts_once() {
     const KILL_AFTER: usize = 40;
     let started = Instant::now();
     let vhost = Vhost::create().await;
-    let dir = TempDir::new().expect("temp dir");
-    let store_url = format!("sqlite://{}", dir.path().join("hub.db").display());
-    let mut env = hub_env(&vhost, &store_url, "kill");
+    let mut env = hub_env(&vhost, store_url, "kill");
     // What a killed run had claimed but not confirmed waits out the lease before the next run
     // publishes it; a short one keeps the test quick.
     env.push(("SAMVERKAN__HUB__RELAY_LEASE_SECS", "3".to_owned()));
@@ -114,8 +143,15 @@ pub(crate) async fn a_sigkilled_hub_restarts_and_every_event_counts_once() {
     let log = dir.path().join("hub.log");
     let vgr_queue = Topology::org_queue_name("VGR");
 
-    // First run: 250 needs; SIGKILL once 40 statuses are out.
-    let mut hub = ProcessHub::start(&env, &log);
+    // First run: 250 needs; SIGKILL once 40 needs are stored. It serves /metrics, to show that
+    // batches were being committed when it was killed.
+    let metrics = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .to_string();
+    let mut first_env = env.clone();
+    first_env.push(("SAMVERKAN__HTTP__LISTEN", metrics.clone()));
+    let mut hub = ProcessHub::start(&first_env, &log);
     let deadline = Instant::now() + Duration::from_secs(30);
     while vhost.queue_counts(&vgr_queue).await.is_none() {
         hub.assert_running();
@@ -134,7 +170,7 @@ pub(crate) async fn a_sigkilled_hub_restarts_and_every_event_counts_once() {
     let (now_part, later_part) = needs.split_at(NEEDS * 4 / 5);
     vhost.publish(now_part.to_vec()).await;
     let mut vgr = Watch::open(&vhost, &vgr_queue).await;
-    let db = sql_pool(&store_url).await;
+    let db = sql_pool(store_url).await;
     let deadline = Instant::now() + Duration::from_secs(60);
     while count(&db, "SELECT count(*) FROM needs", &[]).await < KILL_AFTER as i64 {
         hub.assert_running();
@@ -144,11 +180,14 @@ pub(crate) async fn a_sigkilled_hub_restarts_and_every_event_counts_once() {
         );
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
+    let batched = batched_deliveries(&metrics).await;
     hub.kill();
     let at_kill = count(&db, "SELECT count(*) FROM needs", &[]).await;
+    assert!(batched > 0, "no batch was committed before the kill");
     vgr.poll().await;
     eprintln!(
-        "SIGKILL 1 after {:?}: {} statuses out, {at_kill} of {} published needs stored",
+        "SIGKILL 1 after {:?}: {batched} deliveries committed in batches, {} statuses out, \
+         {at_kill} of {} published needs stored",
         started.elapsed(),
         vgr.statuses().count(),
         now_part.len()
@@ -161,7 +200,7 @@ pub(crate) async fn a_sigkilled_hub_restarts_and_every_event_counts_once() {
     vgr.wait_until_published(&ids, || hub.assert_running())
         .await;
     eprintln!("{NEEDS} needs published after {:?}", started.elapsed());
-    let store = Store::connect(&store_url).await.expect("store");
+    let store = Store::connect(store_url).await.expect("store");
     let mut rng = Rng(0x0c1a_551c);
     // The hub's clock is pinned to noon of the reference date: answer within the hour before.
     let now = time::macros::datetime!(2026-11-22 12:00 UTC);

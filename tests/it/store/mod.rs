@@ -113,4 +113,5 @@ async fn seed_need(store: &Store, id: &str, respond_by: OffsetDateTime) {
 mod commit;
 mod feed;
 mod needs;
+mod savepoint;
 mod upgrade;

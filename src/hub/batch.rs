@@ -1,0 +1,193 @@
+//! Group commit: the deliveries that arrive together are written in one store transaction and
+//! committed once.
+//!
+//! One transaction per delivery made the commit the hub's bottleneck (SQLite serialises
+//! commits and writes its WAL per commit; PostgreSQL pays a commit's backend work per
+//! delivery). So a worker takes the first delivery (waiting for it), then whatever else arrives
+//! within `hub.batch_window_ms`, up to `hub.batch_max`, and writes each into one transaction
+//! behind its own savepoint ([`Pipeline::handle_admitted`]). A delivery whose writes fail is
+//! rolled back to its savepoint and set aside; the others stay. After the one commit every
+//! delivery written into it is settled (acked — never before the commit) and the relay is woken
+//! once.
+//!
+//! Everything that did not make it into a commit — a delivery set aside, a course or partner
+//! change (checked against committed changes only, so never batched), every delivery of a
+//! batch whose commit failed — then goes through the single-delivery path
+//! (`worker::process`): its own transaction, bounded retries, the pause on store faults,
+//! `retries_exhausted` after the last attempt. So the settlement rules are exactly those of one
+//! delivery at a time: nothing is acked before its effects are durable, an outage pauses and
+//! dead-letters nothing, and only a message that keeps failing on its own is dead-lettered.
+//!
+//! A failure inside a batch is not counted in `samverkan_store_faults_total`: the delivery is
+//! tried again on its own, and that path counts what fails there.
+//!
+//! On PostgreSQL several batches run at once (`hub.workers`, and other hub instances). A batch
+//! holds the row locks of all its deliveries until its commit, so batches that touch the same
+//! needs wait for each other. Each batch takes its deliveries in need order, so those waits
+//! rarely form a cycle; and a delivery that waits for a lock longer than `BATCH_LOCK_WAIT_MS`
+//! fails (a contention fault) instead of holding up its batch and everyone waiting on it — it
+//! is rolled back to its savepoint and handled on its own after the commit, like a delivery
+//! the database picked to break a deadlock.
+
+use tokio::time::Instant;
+use tracing::{Instrument, Span};
+
+use super::worker::{Handled, Worker, count, delivery_span, process, settle, settlement};
+use crate::pipeline::{Admission, Outcome, Pipeline};
+use crate::settings::HubSettings;
+use crate::store::{Fault, StoreError, Tx};
+use crate::transport::{Consume, Delivery, Publish};
+
+/// How long, in milliseconds, a batch on PostgreSQL waits for a row lock another transaction
+/// holds before that delivery is set aside for the single-delivery path (`Tx::limit_lock_waits`).
+const BATCH_LOCK_WAIT_MS: u64 = 100;
+
+/// The next batch: the first delivery (waiting for it), then whatever else arrives within the
+/// window, up to `batch_max`. `None` when the consumer has ended.
+pub(super) async fn collect<C: Consume>(
+    consumer: &mut C,
+    settings: &HubSettings,
+) -> Option<Vec<C::Delivery>> {
+    let first = consumer.next().await?;
+    let mut batch = vec![first];
+    let deadline = Instant::now() + settings.batch_window();
+    while batch.len() < settings.batch_max {
+        // `timeout_at` polls the delivery first, so a window of 0 still takes what has arrived.
+        match tokio::time::timeout_at(deadline, consumer.next()).await {
+            Ok(Some(delivery)) => batch.push(delivery),
+            // The consumer ended: this batch is handled, and the next `collect` says so.
+            Ok(None) | Err(_) => break,
+        }
+    }
+    Some(batch)
+}
+
+/// Handle and settle a batch: one transaction for what it can, the single-delivery path for
+/// the rest.
+pub(super) async fn process_batch<D: Delivery, P: Publish>(worker: &Worker<'_, P>, batch: Vec<D>) {
+    let (committed, alone) = if batch.len() > 1 {
+        write_together(worker, batch).await
+    } else {
+        (Vec::new(), batch)
+    };
+    if committed
+        .iter()
+        .any(|(_, outcome)| matches!(outcome, Outcome::Accepted { .. } | Outcome::Refused { .. }))
+    {
+        worker.relay.notify_one();
+    }
+    for (delivery, outcome) in committed {
+        let handled = Handled::Done(outcome);
+        count(worker.pipeline.metrics(), &handled);
+        settle(delivery, settlement(&handled)).await;
+    }
+    for delivery in alone {
+        process(worker, delivery).await;
+    }
+}
+
+/// Write the batch into one transaction and commit it: the deliveries committed with their
+/// outcomes, and the ones left for the single-delivery path (all of them if the commit failed).
+/// Admission (decoding, schemas) is done before the transaction begins: on SQLite the
+/// transaction is the only writer, and should be held for writing only.
+async fn write_together<D: Delivery, P: Publish>(
+    worker: &Worker<'_, P>,
+    batch: Vec<D>,
+) -> (Vec<(D, Outcome)>, Vec<D>) {
+    let pipeline = worker.pipeline;
+    let (mut admitted, mut alone) = admit_all(pipeline, batch);
+    // By need, keeping arrival order within one need: concurrent batches then take need rows
+    // in the same order and do not wait on each other in a cycle.
+    admitted.sort_by(|a, b| a.2.subject().cmp(&b.2.subject()));
+    let mut tx = match begin(pipeline).await {
+        Ok(tx) => tx,
+        Err(e) => {
+            tracing::debug!(error = %e, "a batch could not begin; its deliveries go one by one");
+            alone.extend(admitted.into_iter().map(|(delivery, _, _)| delivery));
+            return (Vec::new(), alone);
+        }
+    };
+    let written = write_each(pipeline, &mut tx, admitted, &mut alone).await;
+    if written.is_empty() || tx.is_broken() {
+        if let Err(e) = tx.rollback().await {
+            tracing::debug!(error = %e, "rolling back a batch failed; dropping it rolls back");
+        }
+        return (Vec::new(), rejoin(written, alone));
+    }
+    let size = written.len();
+    match tx.commit().await {
+        Ok(()) => {
+            tracing::debug!(size, "batch committed");
+            pipeline.metrics().batch_committed(size);
+            (written, alone)
+        }
+        Err(e) => {
+            tracing::debug!(error = %e, size, "a batch's commit failed; its deliveries go one by one");
+            (Vec::new(), rejoin(written, alone))
+        }
+    }
+}
+
+/// A batch's transaction, its lock waits bounded.
+async fn begin(pipeline: &Pipeline) -> Result<Tx, StoreError> {
+    let mut tx = pipeline.store().begin().await?;
+    tx.limit_lock_waits(BATCH_LOCK_WAIT_MS).await?;
+    Ok(tx)
+}
+
+/// Each admitted delivery into `tx` behind its savepoint, in its own span; the ones that fail
+/// go to `alone`. Stops at a store fault (the rest would fail too) or a transaction that can
+/// no longer be used.
+async fn write_each<D: Delivery>(
+    pipeline: &Pipeline,
+    tx: &mut Tx,
+    admitted: Vec<(D, Span, Admission)>,
+    alone: &mut Vec<D>,
+) -> Vec<(D, Outcome)> {
+    let mut written = Vec::with_capacity(admitted.len());
+    let mut deliveries = admitted.into_iter();
+    for (delivery, span, admission) in deliveries.by_ref() {
+        let attempt = pipeline
+            .handle_admitted(tx, delivery.inbound(), admission)
+            .instrument(span.clone())
+            .await;
+        match attempt {
+            Ok(outcome) => written.push((delivery, outcome)),
+            Err(e) => {
+                span.in_scope(|| {
+                    tracing::debug!(error = %e, "a delivery failed in a batch; it goes on its own");
+                });
+                alone.push(delivery);
+                if e.fault() == Fault::Infrastructure || tx.is_broken() {
+                    break;
+                }
+            }
+        }
+    }
+    alone.extend(deliveries.map(|(delivery, _, _)| delivery));
+    written
+}
+
+/// Admit every delivery in its span; course and partner changes are left for the
+/// single-delivery path.
+fn admit_all<D: Delivery>(
+    pipeline: &Pipeline,
+    batch: Vec<D>,
+) -> (Vec<(D, Span, Admission)>, Vec<D>) {
+    let mut admitted = Vec::with_capacity(batch.len());
+    let mut alone = Vec::new();
+    for delivery in batch {
+        let span = delivery_span(delivery.inbound());
+        let admission = span.in_scope(|| pipeline.admission(delivery.inbound()));
+        if admission.is_reference() {
+            alone.push(delivery);
+        } else {
+            admitted.push((delivery, span, admission));
+        }
+    }
+    (admitted, alone)
+}
+
+fn rejoin<D>(written: Vec<(D, Outcome)>, alone: Vec<D>) -> Vec<D> {
+    written.into_iter().map(|(d, _)| d).chain(alone).collect()
+}

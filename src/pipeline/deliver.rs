@@ -1,0 +1,173 @@
+//! One delivery into a transaction: admission, the inbox, the handler for its type, or the
+//! refusal — behind a savepoint, so that several deliveries can share one transaction and one
+//! commit (the worker's group commit) and each can still be undone on its own.
+
+use super::refuse::{self, Refusal};
+use super::{Admitted, EventType, Outcome, Pipeline, admit, is_reference, span};
+use crate::event::RejectReason;
+use crate::store::{StoreError, Tx};
+use crate::transport::Inbound;
+
+/// A delivery read and checked ([`admit`]) before anything is written: an admitted event, or
+/// the refusal to record.
+#[derive(Debug)]
+pub struct Admission(Result<Admitted, Box<Refusal>>);
+
+impl Admission {
+    /// Whether it is a course or partner change. Those are handled one at a time
+    /// ([`Pipeline::handle`]): each is checked against every change committed before it, which
+    /// a change still uncommitted in the same transaction would not be.
+    #[must_use]
+    pub fn is_reference(&self) -> bool {
+        matches!(&self.0, Ok(admitted) if is_reference(admitted.event.event_type))
+    }
+
+    /// The need an admitted event concerns (its `subject`), if any: the order in which a batch
+    /// takes its deliveries, so that concurrent batches lock need rows in the same order.
+    #[must_use]
+    pub fn subject(&self) -> Option<&str> {
+        self.0.as_ref().ok()?.event.subject.as_deref()
+    }
+}
+
+impl Pipeline {
+    /// Handle one delivery in its own transaction. `Err` is a store failure: nothing was
+    /// committed; its [`StoreError::fault`] says whether to retry it, give up on it, or pause
+    /// the hub.
+    pub async fn handle(&self, inbound: &Inbound) -> Result<Outcome, StoreError> {
+        let admission = self.admission(inbound);
+        let reference = admission.is_reference();
+        if reference {
+            // Check a catalogue change against every change recorded so far, not a stale view.
+            // Before the transaction: catching up reads through another connection.
+            self.catch_up_reference().await?;
+        }
+        let mut tx = self.store.begin().await?;
+        let outcome = self.handle_admitted(&mut tx, inbound, admission).await?;
+        tx.commit().await?;
+        if reference && matches!(outcome, Outcome::Accepted { .. }) {
+            // Committed: the change is durable whatever happens now; the poller applies it if
+            // this catch-up fails.
+            if let Err(e) = self.catch_up_reference().await {
+                tracing::warn!(error = %e, "catalogue catch-up failed; the poller retries");
+            }
+        }
+        Ok(outcome)
+    }
+
+    /// Admit `inbound`, recording its ids on the current span.
+    pub fn admission(&self, inbound: &Inbound) -> Admission {
+        let admitted = admit(inbound, self.limits, &self.directory, &self.registry);
+        match &admitted {
+            Ok(Admitted { sender, event }) => span::admitted(event, sender),
+            Err(refusal) => span::refused(refusal),
+        }
+        Admission(admitted)
+    }
+
+    /// Handle one delivery inside `tx`, which the caller commits; [`Pipeline::admission`] and
+    /// [`Pipeline::handle_admitted`].
+    pub async fn handle_in(&self, tx: &mut Tx, inbound: &Inbound) -> Result<Outcome, StoreError> {
+        let admission = self.admission(inbound);
+        self.handle_admitted(tx, inbound, admission).await
+    }
+
+    /// Handle an admitted (or refused) delivery inside `tx`, behind a savepoint: on `Ok` its
+    /// writes stay in `tx` (the outcome is durable once the caller commits), on `Err` they are
+    /// undone and the rest of `tx` is untouched — unless [`Tx::is_broken`], when `tx` must be
+    /// rolled back. The caller commits, and for a reference event catches the catalogue up
+    /// before and after (as [`Pipeline::handle`] does).
+    pub async fn handle_admitted(
+        &self,
+        tx: &mut Tx,
+        inbound: &Inbound,
+        admission: Admission,
+    ) -> Result<Outcome, StoreError> {
+        tx.savepoint().await?;
+        match self.apply(tx, inbound, admission).await {
+            Ok(outcome) => {
+                tx.release_savepoint().await?;
+                Ok(outcome)
+            }
+            Err(error) => {
+                if tx.rollback_to_savepoint().await.is_ok() {
+                    // Best effort: a transaction that cannot release is broken anyway.
+                    let _ = tx.release_savepoint().await;
+                }
+                Err(error)
+            }
+        }
+    }
+
+    async fn apply(
+        &self,
+        tx: &mut Tx,
+        inbound: &Inbound,
+        admission: Admission,
+    ) -> Result<Outcome, StoreError> {
+        let Admitted { sender, event } = match admission.0 {
+            Ok(admitted) => admitted,
+            Err(refusal) => return self.refuse_in(tx, inbound, &refusal).await,
+        };
+        if !tx.record_inbox(&event.source, &event.id).await? {
+            return Ok(Outcome::Duplicate);
+        }
+        match event.event_type {
+            EventType::NeedSubmitted => self.submit_need(tx, inbound, &sender, event).await,
+            EventType::OfferSubmitted | EventType::ProposalSubmitted | EventType::NeedWithdrawn => {
+                self.reconcile(tx, inbound, &sender, event).await
+            }
+            EventType::CourseUpserted | EventType::CourseRemoved | EventType::PartnerUpserted => {
+                self.update_reference(tx, inbound, &sender, &event).await
+            }
+            // `authorize` already refuses these (no organisation may send them); listed so that a
+            // new event type must be given a handler here before it compiles.
+            EventType::ChallengePublished
+            | EventType::CallPublished
+            | EventType::ChallengeWithdrawn
+            | EventType::NeedStatus
+            | EventType::MessageRejected => {
+                let rejection = crate::rejection::Rejection {
+                    reason: RejectReason::Unauthorized,
+                    detail: format!("`{}` is sent by the hub only", event.event_type),
+                    errors: vec![],
+                };
+                self.refuse_after(tx, inbound, &sender, &event, rejection)
+                    .await
+            }
+        }
+    }
+
+    /// Record a refusal in its own transaction.
+    pub(super) async fn refuse(
+        &self,
+        inbound: &Inbound,
+        refusal: &Refusal,
+    ) -> Result<Outcome, StoreError> {
+        let mut tx = self.store.begin().await?;
+        let outcome = self.refuse_in(&mut tx, inbound, refusal).await?;
+        tx.commit().await?;
+        Ok(outcome)
+    }
+
+    /// Record a refusal in `tx`.
+    ///
+    /// A refusal is not recorded in the inbox: the sender fixes the event and may well send it
+    /// again under the same id, which must then be processed, not skipped as a duplicate.
+    pub(super) async fn refuse_in(
+        &self,
+        tx: &mut Tx,
+        inbound: &Inbound,
+        refusal: &Refusal,
+    ) -> Result<Outcome, StoreError> {
+        refuse::record(tx, inbound, refusal, self.clock.now()).await?;
+        // The sender's mistake, not the operator's: INFO, with the span's event id and sender.
+        tracing::info!(reason = refusal.rejection.reason.as_str(), "refused");
+        let refused = refusal.event.clone().unwrap_or_default();
+        let data = refusal.rejection.to_event(refused.as_refused()).data;
+        Ok(Outcome::Refused {
+            reason: refusal.rejection.reason,
+            data: Box::new(data),
+        })
+    }
+}
