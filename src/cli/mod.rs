@@ -32,6 +32,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use time::{Date, OffsetDateTime};
 
 use crate::settings::{self, LogFormat, Settings};
+use crate::store::{Store, StoreError};
 use crate::telemetry;
 
 /// Samverkan: route healthcare improvement needs between regions, universities and companies.
@@ -425,6 +426,25 @@ fn parse_date(s: &str) -> Result<Date, String> {
 }
 
 /// The single-threaded runtime a subcommand that talks to the broker or the store runs on.
+/// Open the configured store, run `f` on it, close it (the store commands: `tokens`,
+/// `webhooks`).
+fn with_store<'s, T, F, Fut>(settings: &'s Settings, f: F) -> anyhow::Result<T>
+where
+    F: FnOnce(Store) -> Fut,
+    Fut: std::future::Future<Output = Result<T, StoreError>> + 's,
+{
+    use anyhow::Context;
+    let runtime = runtime()?;
+    runtime
+        .block_on(async {
+            let store = Store::from_settings(&settings.store).await?;
+            let result = f(store.clone()).await;
+            store.close().await;
+            result
+        })
+        .with_context(|| format!("store {}", settings.store.redacted_url()))
+}
+
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()

@@ -7,13 +7,13 @@
 
 use std::io::Write;
 
-use anyhow::{Context, anyhow};
+use anyhow::anyhow;
 use serde_json::json;
 use time::OffsetDateTime;
 
-use super::{OutputFormat, Status};
+use super::{OutputFormat, Status, with_store};
 use crate::settings::Settings;
-use crate::store::{Store, TokenRecord};
+use crate::store::TokenRecord;
 use crate::token::NewToken;
 
 /// `tokens issue ORG`: a new token for configured organisation `org`.
@@ -110,21 +110,4 @@ fn as_json(t: &TokenRecord) -> serde_json::Value {
 
 fn format_time(t: OffsetDateTime) -> String {
     crate::event::format_time(t)
-}
-
-/// Open the configured store, run `f` on it, close it.
-fn with_store<T, F, Fut>(settings: &Settings, f: F) -> anyhow::Result<T>
-where
-    F: FnOnce(Store) -> Fut,
-    Fut: std::future::Future<Output = Result<T, crate::store::StoreError>>,
-{
-    let runtime = super::runtime()?;
-    runtime
-        .block_on(async {
-            let store = Store::from_settings(&settings.store).await?;
-            let result = f(store.clone()).await;
-            store.close().await;
-            result
-        })
-        .with_context(|| format!("store {}", settings.store.redacted_url()))
 }

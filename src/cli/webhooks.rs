@@ -7,11 +7,11 @@
 
 use std::io::Write;
 
-use anyhow::{Context, anyhow};
+use anyhow::anyhow;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
-use super::{OutputFormat, Status};
+use super::{OutputFormat, Status, with_store};
 use crate::event::format_time;
 use crate::settings::{OrgId, Organisation, Settings};
 use crate::store::{ParkedWebhookEvent, Store, StoreError};
@@ -162,21 +162,4 @@ fn as_json(e: &ParkedWebhookEvent) -> Value {
 
 fn text(value: &Value) -> &str {
     value.as_str().unwrap_or("")
-}
-
-/// Open the configured store, run `f` on it, close it.
-fn with_store<'s, T, F, Fut>(settings: &'s Settings, f: F) -> anyhow::Result<T>
-where
-    F: FnOnce(Store) -> Fut,
-    Fut: std::future::Future<Output = Result<T, StoreError>> + 's,
-{
-    let runtime = super::runtime()?;
-    runtime
-        .block_on(async {
-            let store = Store::from_settings(&settings.store).await?;
-            let result = f(store.clone()).await;
-            store.close().await;
-            result
-        })
-        .with_context(|| format!("store {}", settings.store.redacted_url()))
 }

@@ -2,23 +2,9 @@
 //! feed at the commit, numbered 1, 2, 3, … per organisation, and nothing is appended by a
 //! transaction that rolls back.
 
-use samverkan::store::{OutboxMessage, Store};
+use samverkan::store::Store;
 
-use super::{message, on_both, open, org};
-
-/// An event for `to` (the fields the feed keeps: recipient, type, body).
-fn for_org(to: &str, event: &str, n: u8) -> OutboxMessage {
-    OutboxMessage {
-        kind: Some("se.samverkan.need.status.v1".into()),
-        recipient: Some(org(to)),
-        body: format!("{{\"n\":{n}}}").into_bytes(),
-        ..message(event, &format!("{to}.se.samverkan.need.status.v1"))
-    }
-}
-
-fn event(n: u8) -> String {
-    format!("0190d0e0-0000-7000-8000-0000000000{n:02}")
-}
+use super::{event, for_org, message, on_both, open, org};
 
 async fn bodies(store: &Store, to: &str, after: i64, limit: u32) -> Vec<(i64, String)> {
     store

@@ -81,6 +81,21 @@ fn message(event: &str, routing_key: &str) -> OutboxMessage {
     }
 }
 
+/// A status event for `to`'s feed, numbered `n` in its body.
+fn for_org(to: &str, event: &str, n: u8) -> OutboxMessage {
+    OutboxMessage {
+        kind: Some("se.samverkan.need.status.v1".into()),
+        recipient: Some(org(to)),
+        body: format!("{{\"n\":{n}}}").into_bytes(),
+        ..message(event, &format!("{to}.se.samverkan.need.status.v1"))
+    }
+}
+
+/// Event id number `n` (a valid UUID).
+fn event(n: u8) -> String {
+    format!("0190d0e0-0000-7000-8000-0000000000{n:02}")
+}
+
 fn answer(need: &str, from: &str, event: &str, time: OffsetDateTime, d: Decision) -> NewAnswer {
     NewAnswer {
         need_id: need_id(need),

@@ -4,23 +4,10 @@
 
 use samverkan::event::{EventId, Source};
 use samverkan::need::{Decision, NeedState};
-use samverkan::store::{OutboxMessage, StoreError};
+use samverkan::store::StoreError;
 use time::macros::datetime;
 
-use super::{answer, key, message, new_need, on_both, open, org, seed_need};
-
-fn for_org(to: &str, event: &str, n: u8) -> OutboxMessage {
-    OutboxMessage {
-        kind: Some("se.samverkan.need.status.v1".into()),
-        recipient: Some(org(to)),
-        body: format!("{{\"n\":{n}}}").into_bytes(),
-        ..message(event, &format!("{to}.se.samverkan.need.status.v1"))
-    }
-}
-
-fn event(n: u8) -> String {
-    format!("0190d0e0-0000-7000-8000-0000000001{n:02}")
-}
+use super::{answer, event, for_org, key, new_need, on_both, open, org, seed_need};
 
 #[tokio::test]
 async fn rolling_back_to_a_savepoint_undoes_one_delivery_and_keeps_the_others() {
