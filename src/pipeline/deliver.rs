@@ -2,6 +2,7 @@
 //! refusal — behind a savepoint, so that several deliveries can share one transaction and one
 //! commit (the worker's group commit) and each can still be undone on its own.
 
+use super::need::PreparedNeed;
 use super::refuse::{self, Refusal};
 use super::{Admitted, EventType, Outcome, Pipeline, admit, is_reference, span};
 use crate::event::RejectReason;
@@ -11,7 +12,12 @@ use crate::transport::Inbound;
 /// A delivery read and checked ([`admit`]) before anything is written: an admitted event, or
 /// the refusal to record.
 #[derive(Debug)]
-pub struct Admission(Result<Admitted, Box<Refusal>>);
+pub struct Admission {
+    admitted: Result<Admitted, Box<Refusal>>,
+    /// A `need.submitted`'s guard, matching and routing, done at admission (outside any
+    /// transaction).
+    need: Option<PreparedNeed>,
+}
 
 impl Admission {
     /// Whether it is a course or partner change. Those are handled one at a time
@@ -19,14 +25,14 @@ impl Admission {
     /// a change still uncommitted in the same transaction would not be.
     #[must_use]
     pub fn is_reference(&self) -> bool {
-        matches!(&self.0, Ok(admitted) if is_reference(admitted.event.event_type))
+        matches!(&self.admitted, Ok(admitted) if is_reference(admitted.event.event_type))
     }
 
     /// The need an admitted event concerns (its `subject`), if any: the order in which a batch
     /// takes its deliveries, so that concurrent batches lock need rows in the same order.
     #[must_use]
     pub fn subject(&self) -> Option<&str> {
-        self.0.as_ref().ok()?.event.subject.as_deref()
+        self.admitted.as_ref().ok()?.event.subject.as_deref()
     }
 }
 
@@ -55,14 +61,22 @@ impl Pipeline {
         Ok(outcome)
     }
 
-    /// Admit `inbound`, recording its ids on the current span.
+    /// Admit `inbound`, recording its ids on the current span; a `need.submitted` is also
+    /// guarded, matched and routed here, before any transaction ([`PreparedNeed`]).
     pub fn admission(&self, inbound: &Inbound) -> Admission {
         let admitted = admit(inbound, self.limits, &self.directory, &self.registry);
-        match &admitted {
-            Ok(Admitted { sender, event }) => span::admitted(event, sender),
-            Err(refusal) => span::refused(refusal),
-        }
-        Admission(admitted)
+        let need = match &admitted {
+            Ok(Admitted { sender, event }) => {
+                span::admitted(event, sender);
+                (event.event_type == EventType::NeedSubmitted)
+                    .then(|| self.prepare_need(event.clone()))
+            }
+            Err(refusal) => {
+                span::refused(refusal);
+                None
+            }
+        };
+        Admission { admitted, need }
     }
 
     /// Handle one delivery inside `tx`, which the caller commits; [`Pipeline::admission`] and
@@ -105,7 +119,7 @@ impl Pipeline {
         inbound: &Inbound,
         admission: Admission,
     ) -> Result<Outcome, StoreError> {
-        let Admitted { sender, event } = match admission.0 {
+        let Admitted { sender, event } = match admission.admitted {
             Ok(admitted) => admitted,
             Err(refusal) => return self.refuse_in(tx, inbound, &refusal).await,
         };
@@ -113,7 +127,13 @@ impl Pipeline {
             return Ok(Outcome::Duplicate);
         }
         match event.event_type {
-            EventType::NeedSubmitted => self.submit_need(tx, inbound, &sender, event).await,
+            EventType::NeedSubmitted => {
+                let prepared = match admission.need {
+                    Some(prepared) => prepared,
+                    None => self.prepare_need(event),
+                };
+                self.submit_need(tx, inbound, &sender, prepared).await
+            }
             EventType::OfferSubmitted | EventType::ProposalSubmitted | EventType::NeedWithdrawn => {
                 self.reconcile(tx, inbound, &sender, event).await
             }

@@ -22,15 +22,31 @@ use crate::settings::Organisation;
 use crate::store::{AuditAction, AuditEntry, NewNeed, NewRecipient, StoreError, Tx};
 use crate::transport::{Inbound, KeptBody};
 
+/// A `need.submitted` guarded, matched and routed before any transaction: pure work from the
+/// event, the catalogue and the clock, done when the delivery is admitted
+/// ([`Pipeline::prepare_need`]) so that a batch's transaction — on SQLite, the one writer —
+/// is held for writing only, while the next batch's needs are matched beside it.
+#[derive(Debug)]
+pub(crate) struct PreparedNeed {
+    /// The event as guarded (redacted in place when the policy redacts).
+    event: CloudEvent,
+    /// The time the need was handled at.
+    now: OffsetDateTime,
+    /// What to write, or the first reason to refuse it.
+    step: Result<Ready, Rejection>,
+}
+
+/// A need that passed the guard and was routed.
+#[derive(Debug)]
+struct Ready {
+    need_id: NeedId,
+    plan: Plan,
+    redacted: Vec<JsonFinding>,
+}
+
 impl Pipeline {
-    /// Handle an admitted `need.submitted` inside `tx` (inbox already recorded).
-    pub(super) async fn submit_need(
-        &self,
-        tx: &mut Tx,
-        inbound: &Inbound,
-        sender: &Organisation,
-        mut event: CloudEvent,
-    ) -> Result<Outcome, StoreError> {
+    /// Guard, match and route `event` (a `need.submitted`): everything but the writes.
+    pub(crate) fn prepare_need(&self, mut event: CloudEvent) -> PreparedNeed {
         let now = self.clock.now();
         // Guarded in place: a refusal reads only the event's attributes, never its data.
         let redacted = match self
@@ -40,28 +56,47 @@ impl Pipeline {
             GuardOutcome::Clean => Vec::new(),
             GuardOutcome::Redacted { findings } => findings,
             GuardOutcome::Rejected(refusal) => {
-                let rejection = Rejection::from_guard(&refusal);
-                return self
-                    .refuse_after(tx, inbound, sender, &event, rejection)
-                    .await;
+                let step = Err(Rejection::from_guard(&refusal));
+                return PreparedNeed { event, now, step };
             }
         };
-        let plan = match self.plan(&event.data, now) {
-            Ok(plan) => plan,
+        let step = self.plan(&event.data, now).and_then(|mut plan| {
+            let need_id = event
+                .subject
+                .as_deref()
+                .and_then(|s| NeedId::parse(s).ok())
+                .ok_or_else(invalid_need_id)?;
+            plan.note_redactions(&redacted);
+            Ok(Ready {
+                need_id,
+                plan,
+                redacted,
+            })
+        });
+        PreparedNeed { event, now, step }
+    }
+
+    /// Record a prepared `need.submitted` inside `tx` (inbox already recorded).
+    pub(super) async fn submit_need(
+        &self,
+        tx: &mut Tx,
+        inbound: &Inbound,
+        sender: &Organisation,
+        prepared: PreparedNeed,
+    ) -> Result<Outcome, StoreError> {
+        let PreparedNeed { event, now, step } = prepared;
+        let Ready {
+            need_id,
+            mut plan,
+            redacted,
+        } = match step {
+            Ok(ready) => ready,
             Err(rejection) => {
                 return self
                     .refuse_after(tx, inbound, sender, &event, rejection)
                     .await;
             }
         };
-        let Some(need_id) = event.subject.as_deref().and_then(|s| NeedId::parse(s).ok()) else {
-            let rejection = invalid_need_id();
-            return self
-                .refuse_after(tx, inbound, sender, &event, rejection)
-                .await;
-        };
-        let mut plan = plan;
-        plan.note_redactions(&redacted);
         let need = plan.new_need(need_id.clone(), sender, &redacted);
         match tx.insert_need(&need).await {
             Err(StoreError::NeedExists { .. }) => {
@@ -213,6 +248,7 @@ impl Pipeline {
 }
 
 /// What routing a need decided.
+#[derive(Debug)]
 struct Plan {
     /// `needId` and `region`: the stored view of a need that was sent nowhere.
     identity: Value,
