@@ -1,10 +1,13 @@
-//! `need.submitted`: guard, match, build the outbound events, record everything in one
-//! transaction.
+//! `need.submitted`: guard, match and build the outbound events when the delivery is admitted
+//! (`prepare_need`, pure, outside any transaction), then record everything in one transaction
+//! (`submit_need`).
 //!
 //! The PII guard runs before anything is built from the need, so a need with personal data
 //! never reaches matching, the outbox or the store (only its refusal does). Everything the need
 //! causes — the need row, its recipients, every challenge, call and status — is written with
-//! the inbox row in one transaction: either all of it happens once, or none of it.
+//! the inbox row in one transaction: either all of it happens once, or none of it. Matching is
+//! CPU work; doing it before the transaction keeps SQLite's one writer free for writing while
+//! the next needs are matched.
 
 use serde_json::{Value, json};
 use time::{Date, OffsetDateTime};
