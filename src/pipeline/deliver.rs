@@ -62,7 +62,7 @@ impl Pipeline {
     }
 
     /// Admit `inbound`, recording its ids on the current span; a `need.submitted` is also
-    /// guarded, matched and routed here, before any transaction ([`PreparedNeed`]).
+    /// guarded, matched and routed here, before any transaction (`PreparedNeed`).
     pub fn admission(&self, inbound: &Inbound) -> Admission {
         let admitted = admit(inbound, self.limits, &self.directory, &self.registry);
         let need = match &admitted {
