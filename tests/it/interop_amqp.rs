@@ -166,15 +166,7 @@ async fn listen_shows_an_organisation_its_rejection_and_takes_nothing_from_its_q
     .expect("listen starts");
     let refused = need_event("NEED-2026-0109");
     app.send("vgr", &refused).await;
-    let output = tokio::time::timeout(
-        std::time::Duration::from_secs(60),
-        tokio::task::spawn_blocking(move || child.wait_with_output()),
-    )
-    .await
-    .expect("listen ends after one event")
-    .expect("join")
-    .expect("output");
-    assert!(output.status.success(), "{output:?}");
+    let output = finished(child).await;
     let stdout = String::from_utf8(output.stdout).expect("UTF-8");
     let lines: Vec<Value> = stdout
         .lines()
@@ -201,6 +193,15 @@ async fn listen_consume_takes_the_organisations_queue_as_the_organisation() {
     })
     .await
     .expect("listen starts");
+    let output = finished(child).await;
+    let event: Value = serde_json::from_slice(&output.stdout).expect("one JSON event");
+    assert_eq!(event["type"], EventType::NeedStatus.as_str());
+    assert_eq!(event["subject"], "NEED-2026-0101");
+    app.stop().await;
+}
+
+/// The output of a `samverkan listen` that ends after one event, which must succeed.
+async fn finished(child: std::process::Child) -> std::process::Output {
     let output = tokio::time::timeout(
         std::time::Duration::from_secs(60),
         tokio::task::spawn_blocking(move || child.wait_with_output()),
@@ -210,8 +211,5 @@ async fn listen_consume_takes_the_organisations_queue_as_the_organisation() {
     .expect("join")
     .expect("output");
     assert!(output.status.success(), "{output:?}");
-    let event: Value = serde_json::from_slice(&output.stdout).expect("one JSON event");
-    assert_eq!(event["type"], EventType::NeedStatus.as_str());
-    assert_eq!(event["subject"], "NEED-2026-0101");
-    app.stop().await;
+    output
 }
