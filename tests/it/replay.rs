@@ -295,3 +295,72 @@ async fn a_replay_tool_dying_between_publish_and_ack_loses_nothing_and_the_inbox
     dead_until(&app, <[DeadLetter]>::is_empty).await;
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cli_shows_a_dead_letter_with_its_pointers_and_replays_it() {
+    let app = spawn_rabbit_app().await;
+    let mut invalid = need_event(NEED);
+    invalid
+        .data
+        .as_object_mut()
+        .expect("object")
+        .remove("title");
+    app.send("vgr", &invalid).await;
+    let seen = dead_until(&app, |s| !s.is_empty()).await;
+    let id = seen[0].id.clone();
+    let url = app.settings.amqp.url.clone();
+    let cli = |args: &[&str]| {
+        let out = crate::samverkan_with(args, b"", &[("SAMVERKAN__AMQP__URL", &url)]);
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        (
+            out.status.code(),
+            text,
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, text, err) = cli(&["dead-letters", "show", &id]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(
+        text.contains("schema_invalid") && text.contains("VGR"),
+        "{text}"
+    );
+    assert!(
+        text.contains("error             /data"),
+        "the pointers: {text}"
+    );
+    assert!(text.contains("replayable        yes"), "{text}");
+    assert!(!text.contains("description"), "never the body: {text}");
+    let (code, _, err) = cli(&["dead-letters", "show", "no-such-id"]);
+    assert_eq!(code, Some(1));
+    assert!(err.contains("no such dead letter"), "{err}");
+
+    let (code, text, _) = cli(&[
+        "dead-letters",
+        "replay",
+        "--reason",
+        "schema_invalid",
+        "--dry-run",
+    ]);
+    assert_eq!(code, Some(0));
+    assert!(
+        text.contains("would replay") && text.contains(&id),
+        "{text}"
+    );
+    assert_eq!(
+        dead_until(&app, |s| s.len() == 1).await[0].id,
+        id,
+        "a dry run changes nothing"
+    );
+    let (code, text, err) = cli(&["dead-letters", "replay", &id, "--format", "json"]);
+    assert_eq!(code, Some(0), "{text}{err}");
+    let report: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+    assert_eq!(report["items"][0]["outcome"], "replayed", "{report}");
+    // Unchanged, so refused again as VGR's, with the same code.
+    let again = dead_until(&app, |s| s.len() == 1 && s[0].replays == 1).await;
+    assert_eq!(again[0].reason, "schema_invalid");
+    assert_eq!(again[0].sender.as_deref(), Some("VGR"));
+    let (code, text, _) = cli(&["dead-letters", "replay", &id]);
+    assert_eq!(code, Some(1), "the old id is gone");
+    assert!(text.contains("not found"), "{text}");
+    app.stop().await;
+}
