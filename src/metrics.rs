@@ -26,6 +26,8 @@ pub struct Metrics {
     largest_batch: AtomicU64,
     refused: Mutex<BTreeMap<&'static str, u64>>,
     store_faults: Mutex<BTreeMap<&'static str, u64>>,
+    /// Replayed dead letters handled, by outcome (`accepted`, `duplicate`, `refused`, …).
+    replays: Mutex<BTreeMap<&'static str, u64>>,
     webhooks: WebhookCounters,
 }
 
@@ -55,6 +57,18 @@ pub(crate) struct Gauges {
 }
 
 impl Metrics {
+    /// A replayed dead letter handled with this outcome (besides its delivery count).
+    pub(crate) fn replayed(&self, outcome: &'static str) {
+        let mut replays = self.replays.lock().unwrap_or_else(|p| p.into_inner());
+        *replays.entry(outcome).or_insert(0) += 1;
+    }
+
+    /// Replayed dead letters handled with `outcome` so far.
+    pub fn replays(&self, outcome: &str) -> u64 {
+        let replays = self.replays.lock().unwrap_or_else(|p| p.into_inner());
+        replays.get(outcome).copied().unwrap_or(0)
+    }
+
     /// A delivery whose effects were committed.
     pub fn accepted(&self) {
         self.accepted.fetch_add(1, Ordering::Relaxed);
@@ -155,6 +169,15 @@ impl Metrics {
         }
         drop(refused);
         out.push_str(
+            "# HELP samverkan_replays_total Replayed dead letters handled, by outcome.\n\
+             # TYPE samverkan_replays_total counter\n",
+        );
+        let replays = self.replays.lock().unwrap_or_else(|p| p.into_inner());
+        for (outcome, n) in replays.iter() {
+            let _ = writeln!(out, "samverkan_replays_total{{outcome=\"{outcome}\"}} {n}");
+        }
+        drop(replays);
+        out.push_str(
             "# HELP samverkan_store_faults_total Failed store operations, by kind.\n\
              # TYPE samverkan_store_faults_total counter\n",
         );
@@ -250,6 +273,7 @@ mod tests {
         metrics.refused(RejectReason::PersonalData);
         metrics.duplicate();
         metrics.store_fault("read_only");
+        metrics.replayed("accepted");
         metrics.webhook_retried();
         metrics.webhook_retried();
         metrics.webhook_delivered();
@@ -267,6 +291,10 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("samverkan_paused 1\n"), "{text}");
+        assert!(
+            text.contains("samverkan_replays_total{outcome=\"accepted\"} 1\n"),
+            "{text}"
+        );
         assert!(
             text.contains("samverkan_webhook_deliveries_total{outcome=\"retried\"} 2\n")
                 && text.contains("samverkan_webhook_deliveries_total{outcome=\"delivered\"} 1\n")

@@ -36,6 +36,7 @@ use time::{Date, OffsetDateTime};
 use crate::settings::{self, LogFormat, Settings};
 use crate::store::{Store, StoreError};
 use crate::telemetry;
+use crate::transport::Selector;
 
 /// Samverkan: route healthcare improvement needs between regions, universities and companies.
 #[derive(Debug, Parser)]
@@ -73,8 +74,9 @@ pub enum Command {
     /// The whole story in one process (no broker): needs, PII refusals, matches, answers,
     /// and every need's reconciled status.
     Demo,
-    /// Inspect the hub's dead-letter queue (never consumes it, never shows bodies) and the
-    /// outbound messages parked because they can never be published.
+    /// Inspect the hub's dead-letter queue (never shows bodies), replay what the hub refused
+    /// once its cause is fixed, and list the outbound messages parked because they can never
+    /// be published.
     DeadLetters {
         /// What to do.
         #[command(subcommand)]
@@ -256,6 +258,37 @@ pub enum DeadLettersCommand {
         #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
         format: OutputFormat,
     },
+    /// One dead letter in full: reason, detail (schema error pointers among it), sender,
+    /// event id, source and type, need id, routing key, body kind, size and SHA-256, time, and
+    /// how often it was replayed; never its body. It stays in the queue.
+    Show {
+        /// The dead letter's id, as `list` shows it.
+        id: String,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+        format: OutputFormat,
+    },
+    /// Send dead letters through the hub again, as their original sender, once their cause
+    /// is fixed; refused again with the same code if nothing changed. Only what the hub
+    /// refused or could not process, with its body kept as sent, is replayable.
+    Replay {
+        /// The dead letters' ids, as `list` shows them.
+        #[arg(
+            value_name = "ID",
+            required_unless_present = "reason",
+            conflicts_with = "reason"
+        )]
+        ids: Vec<String>,
+        /// Every dead letter with this reason code instead.
+        #[arg(long, value_name = "CODE")]
+        reason: Option<String>,
+        /// Say what would be replayed; change nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+        format: OutputFormat,
+    },
     /// Outbound messages the relay parked in the store because they can never be published
     /// (a property over 255 bytes, headers over the frame size, a body over the limit, or
     /// refused by the broker in every attempt): reason, detail, ids, routing key, size.
@@ -385,7 +418,26 @@ pub(crate) fn dispatch(
         } => contract::openapi(settings, from_config, out, err),
         Command::DeadLetters {
             command: DeadLettersCommand::List { limit, format },
-        } => dead_letters::list(settings, limit, format, out),
+        } => dead_letters::list(&dead_letters::admin(settings), limit, format, out),
+        Command::DeadLetters {
+            command: DeadLettersCommand::Show { id, format },
+        } => dead_letters::show(&dead_letters::admin(settings), &id, format, out, err),
+        Command::DeadLetters {
+            command:
+                DeadLettersCommand::Replay {
+                    ids,
+                    reason,
+                    dry_run,
+                    format,
+                },
+        } => {
+            let selector = match reason {
+                Some(code) => Selector::Reason(code),
+                None => Selector::Ids(ids),
+            };
+            let admin = dead_letters::admin(settings);
+            dead_letters::replay(&admin, &selector, dry_run, format, out)
+        }
         Command::DeadLetters {
             command: DeadLettersCommand::Parked { limit, format },
         } => parked::list(settings, limit, format, out),

@@ -104,6 +104,7 @@ fn to_inbound(headers: &HeaderMap, body: Bytes, org: &Organisation) -> Inbound {
         routing_key: HTTP_ROUTING_KEY.to_owned(),
         redelivered: false,
         trace: w3c_trace(headers),
+        replay: None,
     }
 }
 

@@ -78,7 +78,7 @@ pub(super) async fn process_batch<D: Delivery, P: Publish>(worker: &Worker<'_, P
     }
     for (delivery, outcome) in committed {
         let handled = Handled::Done(outcome);
-        count(worker.pipeline.metrics(), &handled);
+        count(worker.pipeline.metrics(), delivery.inbound(), &handled);
         settle(delivery, settlement(&handled)).await;
     }
     for delivery in alone {

@@ -151,7 +151,7 @@ pub(super) async fn process<D: Delivery, P: Publish>(worker: &Worker<'_, P>, del
     .instrument(span.clone())
     .await;
     span.in_scope(|| {
-        count(worker.pipeline.metrics(), &handled);
+        count(worker.pipeline.metrics(), delivery.inbound(), &handled);
         if matches!(
             handled,
             Handled::Done(Outcome::Accepted { .. } | Outcome::Refused { .. })
@@ -172,14 +172,32 @@ pub(super) async fn settle<D: Delivery>(delivery: D, how: Settle) {
     }
 }
 
-/// One delivery, counted once by what became of it.
-pub(super) fn count(metrics: &Metrics, handled: &Handled) {
-    match handled {
-        Handled::Done(Outcome::Accepted { .. }) => metrics.accepted(),
-        Handled::Done(Outcome::Duplicate) => metrics.duplicate(),
-        Handled::Done(Outcome::Refused { reason, .. }) => metrics.refused(*reason),
-        Handled::GaveUp => metrics.refused(RejectReason::RetriesExhausted),
-        Handled::Failed(_) | Handled::Interrupted => metrics.requeued(),
+/// One delivery, counted once by what became of it; a replayed dead letter also as a replay.
+pub(super) fn count(metrics: &Metrics, inbound: &Inbound, handled: &Handled) {
+    let outcome = match handled {
+        Handled::Done(Outcome::Accepted { .. }) => {
+            metrics.accepted();
+            "accepted"
+        }
+        Handled::Done(Outcome::Duplicate) => {
+            metrics.duplicate();
+            "duplicate"
+        }
+        Handled::Done(Outcome::Refused { reason, .. }) => {
+            metrics.refused(*reason);
+            "refused"
+        }
+        Handled::GaveUp => {
+            metrics.refused(RejectReason::RetriesExhausted);
+            "refused"
+        }
+        Handled::Failed(_) | Handled::Interrupted => {
+            metrics.requeued();
+            "requeued"
+        }
+    };
+    if inbound.replay.is_some() {
+        metrics.replayed(outcome);
     }
 }
 
@@ -255,7 +273,8 @@ async fn give_up<P: Publish>(
         detail,
         &origin,
         KeptBody::Original,
-    );
+    )
+    .dead_lettered_at(pipeline.clock().now());
     match publisher
         .publish_all(std::slice::from_ref(&dead))
         .await

@@ -7,7 +7,7 @@
 //! A decoded event takes the transport's trace context ([`Inbound::trace`]) when it carries
 //! none of its own, so everything it causes, refusals included, continues the caller's trace.
 
-use super::auth::{Directory, authenticate, authorize};
+use super::auth::{Directory, authenticate, authorize, sent_as};
 use super::refuse::{Refusal, RefusedEvent};
 use crate::event::{CloudEvent, EventError, Limits, decode};
 use crate::rejection::Rejection;
@@ -34,7 +34,7 @@ pub fn admit(
     let event = decode(inbound.raw(), limits).map_err(|err| {
         let event = RefusedEvent::sniff(inbound, limits);
         // Authentication still names the sender, so it can be told what to fix.
-        let sender = authenticate(directory, inbound.user_id.as_deref())
+        let sender = authenticate(directory, sent_as(directory, inbound))
             .ok()
             .cloned();
         // A body over the limit is not kept: it could be anything, of any size.
@@ -60,7 +60,7 @@ pub fn admit(
         })
     };
     let sender =
-        authenticate(directory, inbound.user_id.as_deref()).map_err(|r| refused(r, None))?;
+        authenticate(directory, sent_as(directory, inbound)).map_err(|r| refused(r, None))?;
     authorize(sender, &event).map_err(|r| refused(r, Some(sender)))?;
     registry
         .check(&event)

@@ -11,6 +11,7 @@ use std::collections::HashMap;
 use crate::event::{CloudEvent, EventType, Issue, RejectReason, Source};
 use crate::rejection::Rejection;
 use crate::settings::{OrgKind, Organisation};
+use crate::transport::Inbound;
 
 /// The configured organisations, looked up by broker user and by id.
 #[derive(Debug, Clone, Default)]
@@ -53,6 +54,20 @@ impl Directory {
     /// The organisation with id `id`.
     pub(crate) fn by_id(&self, id: &str) -> Option<&Organisation> {
         self.by_id.get(id)
+    }
+}
+
+/// The broker user a delivery was sent as: its AMQP `user_id`, or for a replayed dead letter
+/// (which only the hub's side can publish) the original sender's broker user, so the replay is
+/// authenticated, authorized and recorded as that sender's, never as the replaying operator's.
+pub(crate) fn sent_as<'a>(directory: &'a Directory, inbound: &'a Inbound) -> Option<&'a str> {
+    match &inbound.replay {
+        Some(replay) => replay
+            .sender
+            .as_deref()
+            .and_then(|id| directory.by_id(id))
+            .map(|org| org.broker_user.as_str()),
+        None => inbound.user_id.as_deref(),
     }
 }
 

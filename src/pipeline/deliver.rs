@@ -6,7 +6,8 @@ use super::need::PreparedNeed;
 use super::refuse::{self, Refusal};
 use super::{Admitted, EventType, Outcome, Pipeline, admit, is_reference, span};
 use crate::event::RejectReason;
-use crate::store::{StoreError, Tx};
+use crate::need::NeedId;
+use crate::store::{AuditAction, AuditEntry, StoreError, Tx};
 use crate::transport::Inbound;
 
 /// A delivery read and checked ([`admit`]) before anything is written: an admitted event, or
@@ -33,6 +34,38 @@ impl Admission {
     #[must_use]
     pub fn subject(&self) -> Option<&str> {
         self.admitted.as_ref().ok()?.event.subject.as_deref()
+    }
+}
+
+impl Admission {
+    /// The `replayed` audit row of a replayed dead letter: the event and need it names, and
+    /// the sender it was replayed as.
+    fn replay_entry(&self) -> AuditEntry {
+        let (event_id, need_id, org) = match &self.admitted {
+            Ok(Admitted { sender, event }) => (
+                Some(event.id.clone()),
+                event.subject.clone(),
+                Some(sender.id.clone()),
+            ),
+            Err(refusal) => {
+                let origin = refusal
+                    .event
+                    .clone()
+                    .unwrap_or_default()
+                    .origin(refusal.sender.as_ref());
+                (
+                    origin.event_id,
+                    origin.need_id,
+                    refusal.sender.as_ref().map(|s| s.id.clone()),
+                )
+            }
+        };
+        AuditEntry {
+            event_id,
+            need_id: need_id.and_then(|id| NeedId::parse(&id).ok()),
+            org,
+            ..AuditEntry::new(AuditAction::Replayed)
+        }
     }
 }
 
@@ -97,8 +130,16 @@ impl Pipeline {
         inbound: &Inbound,
         admission: Admission,
     ) -> Result<Outcome, StoreError> {
+        let replayed = inbound.replay.as_ref().map(|_| admission.replay_entry());
         tx.savepoint().await?;
-        match self.apply(tx, inbound, admission).await {
+        let mut result = self.apply(tx, inbound, admission).await;
+        if let (Ok(_), Some(entry)) = (&result, &replayed) {
+            // In the same transaction as the replay's effects (or its refusal).
+            if let Err(e) = tx.audit(entry).await {
+                result = Err(e);
+            }
+        }
+        match result {
             Ok(outcome) => {
                 tx.release_savepoint().await?;
                 Ok(outcome)

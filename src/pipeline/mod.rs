@@ -36,6 +36,7 @@ use std::sync::{Arc, RwLock};
 use tokio::sync::Notify;
 
 pub use admit::{Admitted, admit};
+use auth::sent_as;
 pub use auth::{Directory, authenticate, authorize, sender_kind};
 pub use deliver::Admission;
 pub use refuse::{Refusal, RefusedEvent};
@@ -196,7 +197,7 @@ impl Pipeline {
     ) -> Result<Outcome, StoreError> {
         let refusal = Refusal {
             rejection,
-            sender: authenticate(&self.directory, inbound.user_id.as_deref())
+            sender: authenticate(&self.directory, sent_as(&self.directory, inbound))
                 .ok()
                 .cloned(),
             event: RefusedEvent::sniff(inbound, self.limits),
@@ -209,7 +210,7 @@ impl Pipeline {
     /// What a dead letter of `inbound` names (event id, source, type, sender, need id), for a
     /// delivery the worker gives up on: it was admitted, so it decodes, and its sender is known.
     pub(crate) fn origin_of(&self, inbound: &Inbound) -> Origin {
-        let sender = authenticate(&self.directory, inbound.user_id.as_deref()).ok();
+        let sender = authenticate(&self.directory, sent_as(&self.directory, inbound)).ok();
         match crate::event::decode(inbound.raw(), self.limits) {
             Ok(event) => RefusedEvent::of(&event).origin(sender),
             Err(_) => RefusedEvent::default().origin(sender),

@@ -143,7 +143,8 @@ pub(super) async fn record(
         &rejection.detail,
         &origin,
         refusal.body.clone(),
-    );
+    )
+    .dead_lettered_at(now);
     // Each dead letter is its own outbox row (the same event may be refused twice, e.g. sent
     // by two unknown users); its AMQP message id is the refused event's id where it had one.
     tx.enqueue(&to_row(dead, EventId::new_v7())).await?;

@@ -32,6 +32,8 @@ pub enum AuditAction {
     StateChanged,
     /// A message went to the dead-letter queue.
     DeadLettered,
+    /// An operator replayed a dead letter; written with the replay's effects (or its refusal).
+    Replayed,
 }
 
 crate::need::string_enum!(AuditAction {
@@ -44,6 +46,7 @@ crate::need::string_enum!(AuditAction {
     Answered => "answered",
     StateChanged => "state_changed",
     DeadLettered => "dead_lettered",
+    Replayed => "replayed",
 });
 
 /// A stable reason code such as `personal_data` or `answer_late`: lowercase ASCII letters,

@@ -45,6 +45,14 @@ pub const BODY_HEADER: &str = "x-samverkan-body";
 pub const BODY_BYTES_HEADER: &str = "x-samverkan-body-bytes";
 /// Header with the hex SHA-256 of the body as it was received.
 pub const BODY_SHA256_HEADER: &str = "x-samverkan-body-sha256";
+/// Header with the dead letter's own id, a fresh UUID for every dead letter the hub makes
+/// (`dead-letters show ID`, `dead-letters replay ID`).
+pub const DEAD_LETTER_ID_HEADER: &str = "x-samverkan-dead-letter-id";
+/// Header with how many times the message was replayed before it was dead-lettered (again);
+/// absent means never.
+pub const REPLAYS_HEADER: &str = "x-samverkan-replays";
+/// Header with when the hub dead-lettered the message (RFC 3339, UTC).
+pub const DEAD_LETTERED_AT_HEADER: &str = "x-samverkan-dead-lettered-at";
 /// Longest `x-samverkan-detail` value (AMQP header strings can be long, operators' UIs not).
 pub const MAX_DETAIL_LEN: usize = 1000;
 /// Most bytes of original headers a dead letter keeps (names and values).
@@ -122,6 +130,10 @@ impl Outbound {
                 put(name, &safe_text(value, MAX_ATTRIBUTE_LEN));
             }
         }
+        put(DEAD_LETTER_ID_HEADER, &uuid::Uuid::new_v4().to_string());
+        if let Some(replay) = &original.replay {
+            put(REPLAYS_HEADER, &replay.replays.to_string());
+        }
         put(BODY_HEADER, kept.label());
         put(BODY_BYTES_HEADER, &original.body.len().to_string());
         put(BODY_SHA256_HEADER, &sha256_hex(&original.body));
@@ -147,9 +159,19 @@ impl Outbound {
     }
 }
 
+impl Outbound {
+    /// This dead letter stamped with the time it was made (`x-samverkan-dead-lettered-at`).
+    #[must_use]
+    pub(crate) fn dead_lettered_at(mut self, at: time::OffsetDateTime) -> Self {
+        let at = crate::event::format_time(at);
+        self.headers.insert(DEAD_LETTERED_AT_HEADER.to_owned(), at);
+        self
+    }
+}
+
 /// The original's CloudEvents attribute headers, each short and printable, up to
 /// [`MAX_KEPT_HEADER_BYTES`] in all; everything else is dropped.
-fn kept_headers(original: &BTreeMap<String, String>) -> BTreeMap<String, String> {
+pub(crate) fn kept_headers(original: &BTreeMap<String, String>) -> BTreeMap<String, String> {
     let mut kept = BTreeMap::new();
     let mut budget = MAX_KEPT_HEADER_BYTES;
     for (name, value) in original {

@@ -35,6 +35,50 @@ pub struct Inbound {
     /// Trace context the transport carried beside the event, validated (an HTTP request's W3C
     /// `traceparent` / `tracestate` headers); the event's own trace context wins over it.
     pub trace: Trace,
+    /// Set by the transport, and only for deliveries from the hub's replay queue (which
+    /// partners cannot write to): a dead letter replayed by an operator, to be handled as sent
+    /// by its original sender.
+    pub replay: Option<Replay>,
+}
+
+/// A replayed dead letter: who sent it first, which dead letter it was, and how often it has
+/// been replayed (see `transport::dead_letter_admin`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Replay {
+    /// The original sender's organisation id (`x-samverkan-sender`), when the dead letter
+    /// named one.
+    pub sender: Option<String>,
+    /// The dead letter's id (`x-samverkan-dead-letter-id`).
+    pub dead_letter_id: Option<String>,
+    /// Replays so far, this one included (`x-samverkan-replays`).
+    pub replays: u32,
+}
+
+impl Inbound {
+    /// This delivery, taken from the hub's replay queue, as the pipeline reads it: marked as
+    /// a [`Replay`] from the `x-samverkan-*` headers the replay tool wrote, with the routing key
+    /// the original was published with. Only a transport calls this, and only for that queue.
+    #[must_use]
+    pub fn replayed(mut self) -> Self {
+        use super::dead_letter::{
+            DEAD_LETTER_ID_HEADER, ORIGINAL_ROUTING_KEY_HEADER, REPLAYS_HEADER, SENDER_HEADER,
+        };
+        let header = |name: &str| self.headers.get(name).cloned();
+        let replay = Replay {
+            sender: header(SENDER_HEADER),
+            dead_letter_id: header(DEAD_LETTER_ID_HEADER),
+            replays: header(REPLAYS_HEADER)
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(1),
+        };
+        if let Some(key) = header(ORIGINAL_ROUTING_KEY_HEADER) {
+            self.routing_key = key;
+        }
+        // The sender is the original one, not whoever published to the replay queue.
+        self.user_id = None;
+        self.replay = Some(replay);
+        self
+    }
 }
 
 impl Inbound {

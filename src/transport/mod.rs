@@ -27,11 +27,13 @@
 //! | [`Shutdown`] | the signal that ends consumers (and their reconnect loops) |
 //! | [`TransportError`] | every failure; [`TransportError::is_transient`] decides about retries |
 //! | [`Outbound::to_org`], `Outbound::to_hub`, [`Outbound::dead_letter`] | addressing: the constructors choose the exchange, so the pipeline and the hub never name one |
+//! | [`DeadLetterAdmin`] | list, show and replay dead letters (RabbitMQ: `amqp::AmqpDeadLetters`, in-process: [`memory::MemoryBroker`]) |
 //! | [`Backoff`] | capped exponential reconnect delays with jitter (`backon`) |
 
 pub mod amqp;
 mod backoff;
 mod dead_letter;
+pub mod dead_letter_admin;
 mod error;
 pub mod memory;
 mod message;
@@ -41,15 +43,20 @@ mod topology;
 pub use amqp::limits::Unsendable;
 pub use backoff::Backoff;
 pub use dead_letter::{
-    BODY_BYTES_HEADER, BODY_HEADER, BODY_SHA256_HEADER, DETAIL_HEADER, EVENT_ID_HEADER,
-    EVENT_TYPE_HEADER, KeptBody, MAX_DETAIL_LEN, MAX_KEPT_HEADER_BYTES, NEED_ID_HEADER,
-    ORIGINAL_ROUTING_KEY_HEADER, Origin, REASON_HEADER, SENDER_HEADER, SOURCE_HEADER, sha256_hex,
+    BODY_BYTES_HEADER, BODY_HEADER, BODY_SHA256_HEADER, DEAD_LETTER_ID_HEADER,
+    DEAD_LETTERED_AT_HEADER, DETAIL_HEADER, EVENT_ID_HEADER, EVENT_TYPE_HEADER, KeptBody,
+    MAX_DETAIL_LEN, MAX_KEPT_HEADER_BYTES, NEED_ID_HEADER, ORIGINAL_ROUTING_KEY_HEADER, Origin,
+    REASON_HEADER, REPLAYS_HEADER, SENDER_HEADER, SOURCE_HEADER, sha256_hex,
+};
+pub use dead_letter_admin::{
+    DeadLetter, DeadLetterAdmin, DeadLetterDetail, DeadLetters, ReplayItem, ReplayOutcome,
+    ReplayReport, Selector,
 };
 pub use error::{START_BROKER_HINT, TransportError};
-pub use message::{Consume, Delivery, Inbound, Outbound, Publish, Settle};
+pub use message::{Consume, Delivery, Inbound, Outbound, Publish, Replay, Settle};
 pub use shutdown::{Shutdown, ShutdownTrigger};
 pub use topology::{
     Binding, DEAD_LETTER_EXCHANGE, DEAD_QUEUE_DELIVERY_LIMIT, DEFAULT_DELIVERY_LIMIT,
     EGRESS_EXCHANGE, ExchangeSpec, ExchangeType, HUB_DEAD_QUEUE, HUB_INGRESS_QUEUE,
-    INGRESS_EXCHANGE, MAX_ORG_ID_LEN, ORG_QUEUE_PREFIX, QueueSpec, Topology,
+    HUB_REPLAY_QUEUE, INGRESS_EXCHANGE, MAX_ORG_ID_LEN, ORG_QUEUE_PREFIX, QueueSpec, Topology,
 };

@@ -45,6 +45,7 @@ async fn deliver(pipeline: &Pipeline, user: &str, event: &CloudEvent) -> Outcome
         routing_key: event.event_type.as_str().into(),
         redelivered: false,
         trace: Default::default(),
+        replay: None,
     };
     pipeline.handle(&inbound).await.expect("handled")
 }

@@ -40,15 +40,16 @@ use lapin::{Acker, Channel, Connection};
 use super::convert::inbound;
 use super::declare::short_string;
 use super::session::{Endpoint, chain, usable};
-use crate::transport::TransportError;
 use crate::transport::{Consume, Delivery, Inbound, Settle, Shutdown};
+use crate::transport::{HUB_INGRESS_QUEUE, HUB_REPLAY_QUEUE, TransportError};
 
 /// What [`AmqpConsumer`] consumes, and how.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConsumerConfig {
     /// The broker, the topology to declare on every (re)connect and the backoff.
     pub endpoint: Endpoint,
-    /// The queue to consume (it must exist after declaring the topology).
+    /// The queue to consume (it must exist after declaring the topology). The hub's ingress
+    /// queue is consumed together with its replay queue, `samverkan.hub.replay`.
     pub queue: String,
     /// Per-consumer QoS (`global = false`): unsettled deliveries in flight. 0 is taken as 1,
     /// since 0 would mean "unlimited".
@@ -60,6 +61,8 @@ struct Link {
     connection: Connection,
     channel: Channel,
     consumer: lapin::Consumer,
+    /// The replay queue's consumer, beside the hub's ingress queue.
+    replay: Option<lapin::Consumer>,
 }
 
 /// Deliveries from one queue that survive broker restarts (see the module docs).
@@ -189,14 +192,23 @@ impl AmqpConsumer {
                 self.relink().await;
                 continue;
             };
-            let lost = tokio::select! {
+            let replays = async {
+                match link.replay.as_mut() {
+                    Some(replay) => replay.next().await,
+                    None => std::future::pending().await,
+                }
+            };
+            // Both streams are cancel-safe: a delivery not yet yielded stays in its stream.
+            let (item, replayed) = tokio::select! {
                 biased;
                 () = self.shutdown.wait() => continue,
-                item = link.consumer.next() => match item {
-                    Some(Ok(delivery)) => return Some(AmqpDelivery::new(delivery)),
-                    Some(Err(e)) => chain(&e),
-                    None => "the broker cancelled the consumer or closed its channel".to_owned(),
-                },
+                item = link.consumer.next() => (item, false),
+                item = replays => (item, true),
+            };
+            let lost = match item {
+                Some(Ok(delivery)) => return Some(AmqpDelivery::new(delivery, replayed)),
+                Some(Err(e)) => chain(&e),
+                None => "the broker cancelled the consumer or closed its channel".to_owned(),
             };
             tracing::warn!(
                 queue = %self.config.queue,
@@ -278,10 +290,29 @@ async fn open_link(config: &ConsumerConfig) -> Result<Link, TransportError> {
             operation: "basic.consume",
             source,
         })?;
+    // The hub's ingress queue comes with its replay queue (see `dead_letter_admin`).
+    let replay = if config.queue == HUB_INGRESS_QUEUE {
+        let replay = channel
+            .basic_consume(
+                HUB_REPLAY_QUEUE.into(),
+                "".into(),
+                BasicConsumeOptions::default(),
+                FieldTable::default(),
+            )
+            .await
+            .map_err(|source| TransportError::Channel {
+                operation: "basic.consume samverkan.hub.replay",
+                source,
+            })?;
+        Some(replay)
+    } else {
+        None
+    };
     Ok(Link {
         connection,
         channel,
         consumer,
+        replay,
     })
 }
 
@@ -301,8 +332,16 @@ pub struct AmqpDelivery {
 }
 
 impl AmqpDelivery {
-    fn new(delivery: lapin::message::Delivery) -> Self {
+    /// A delivery; `replayed` when it came from the replay queue (read as a [`Replay`]).
+    ///
+    /// [`Replay`]: crate::transport::Replay
+    fn new(delivery: lapin::message::Delivery, replayed: bool) -> Self {
         let (inbound, acker) = inbound(delivery);
+        let inbound = if replayed {
+            inbound.replayed()
+        } else {
+            inbound
+        };
         Self { inbound, acker }
     }
 

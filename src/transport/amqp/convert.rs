@@ -50,6 +50,7 @@ pub(crate) fn inbound(delivery: lapin::message::Delivery) -> (Inbound, Acker) {
         routing_key: routing_key.as_str().to_owned(),
         redelivered,
         trace: crate::event::Trace::default(),
+        replay: None,
     };
     (inbound, acker)
 }

@@ -1,74 +1,45 @@
-//! Looking into `samverkan.hub.dead` without taking anything out of it.
+//! `samverkan.hub.dead` on RabbitMQ: looking without taking, and replaying
+//! ([`AmqpDeadLetters`], the [`DeadLetterAdmin`] of a real broker).
 //!
 //! An operator asking "what was refused, and why?" must not lose the evidence by asking. So
 //! [`peek`] takes up to `limit` messages with `basic.get` and manual acknowledgement and never
 //! acknowledges them: when the caller closes the channel, the broker puts every one back, in
 //! order. (On a quorum queue that counts as a delivery; the dead-letter queue's delivery limit
-//! is practically unbounded, so nothing is ever dropped for being looked at.)
+//! is practically unbounded, so nothing is ever dropped for being looked at.) `show` and
+//! `replay` find a dead letter the same way, by going through the queue; a replay acks only
+//! the dead letters whose replay the broker confirmed, and closing the connection gives back
+//! everything else.
 //!
-//! What is shown is what the hub wrote on the dead letter — the reason code and detail
-//! headers, the refused event's id, sender and need id, the original routing key and body
-//! size — or, for a message the broker
+//! What is shown is what the hub wrote on the dead letter (see
+//! [`describe`](crate::transport::dead_letter_admin::describe)) or, for a message the broker
 //! dead-lettered itself (delivery limit reached), RabbitMQ's `x-first-death-reason`. Bodies are
 //! never shown: a refused need may be refused precisely because it carries personal data.
 
-use std::collections::BTreeMap;
+use lapin::options::{BasicAckOptions, BasicGetOptions, QueueDeclareOptions};
+use lapin::{Acker, Channel, Connection};
 
-use lapin::Channel;
-use lapin::options::{BasicGetOptions, QueueDeclareOptions};
-use serde::Serialize;
-
-use super::convert::header_texts;
-use crate::transport::HUB_DEAD_QUEUE;
-use crate::transport::{
-    BODY_BYTES_HEADER, BODY_HEADER, DETAIL_HEADER, EVENT_ID_HEADER, NEED_ID_HEADER,
-    ORIGINAL_ROUTING_KEY_HEADER, REASON_HEADER, SENDER_HEADER, TransportError,
+use super::connect;
+use super::convert::inbound;
+use super::publish::Publisher;
+use crate::transport::dead_letter_admin::{
+    AdminFuture, DeadLetterAdmin, DeadLetterDetail, DeadLetters, ReplayOutcome, ReplayReport,
+    Selector, decide, describe, detail, replay_message,
 };
+use crate::transport::{HUB_DEAD_QUEUE, Inbound, TransportError};
 
-/// One dead letter, without its body.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct DeadLetter {
-    /// The hub's reason code (`x-samverkan-reason`), or the broker's reason prefixed
-    /// `broker:` (e.g. `broker:delivery_limit`) when the broker dead-lettered it.
-    pub reason: String,
-    /// What the hub said about it (`x-samverkan-detail`); empty for broker dead letters.
-    pub detail: String,
-    /// The original message id (usually the event id), when it had one.
-    pub message_id: Option<String>,
-    /// The refused event's id (`x-samverkan-event-id`), when it could be read.
-    pub event_id: Option<String>,
-    /// The organisation that sent it (`x-samverkan-sender`), when it was authenticated.
-    pub sender: Option<String>,
-    /// The need it concerns (`x-samverkan-need-id`), for need-scoped events.
-    pub need_id: Option<String>,
-    /// The routing key it was first published with (the event type it claimed).
-    pub routing_key: String,
-    /// What the dead letter holds of the body: `original`, `redacted` or `withheld`
-    /// (`x-samverkan-body`); `original` for broker dead letters.
-    pub body: String,
-    /// Size in bytes of the body as it was received.
-    pub bytes: usize,
-}
-
-/// What [`peek`] saw.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct DeadLetters {
-    /// The queue.
-    pub queue: String,
-    /// Messages ready in the queue when looked at (not those another consumer holds, nor
-    /// those a channel closed a moment ago is still giving back).
-    pub total: u32,
-    /// How many of each reason among those shown.
-    pub by_reason: BTreeMap<String, usize>,
-    /// The first `limit` messages, oldest first.
-    pub messages: Vec<DeadLetter>,
-}
+pub use crate::transport::dead_letter_admin::DeadLetter;
 
 /// Look at up to `limit` messages of the hub's dead-letter queue, oldest first, leaving them
 /// there once `channel` is closed (the caller closes it; nothing is acknowledged here).
 pub async fn peek(channel: &Channel, limit: usize) -> Result<DeadLetters, TransportError> {
+    let total = ready(channel).await?;
+    let taken = take(channel, limit).await?;
+    let messages = taken.iter().map(|(m, _)| describe(m)).collect();
+    Ok(DeadLetters::of(total, messages))
+}
+
+/// Messages ready in the dead-letter queue (a passive declare).
+async fn ready(channel: &Channel) -> Result<u32, TransportError> {
     let passive = QueueDeclareOptions {
         passive: true,
         ..QueueDeclareOptions::default()
@@ -81,8 +52,13 @@ pub async fn peek(channel: &Channel, limit: usize) -> Result<DeadLetters, Transp
                         with `samverkan topology --declare` or start the hub",
             source,
         })?;
-    let mut messages = Vec::new();
-    while messages.len() < limit {
+    Ok(queue.message_count())
+}
+
+/// Take up to `limit` dead letters, unacknowledged, oldest first.
+async fn take(channel: &Channel, limit: usize) -> Result<Vec<(Inbound, Acker)>, TransportError> {
+    let mut taken = Vec::new();
+    while taken.len() < limit {
         let got = channel
             .basic_get(HUB_DEAD_QUEUE.into(), BasicGetOptions { no_ack: false })
             .await
@@ -91,57 +67,133 @@ pub async fn peek(channel: &Channel, limit: usize) -> Result<DeadLetters, Transp
                 source,
             })?;
         let Some(message) = got else { break };
-        messages.push(describe(&message.delivery));
+        taken.push(inbound(message.delivery));
     }
-    let mut by_reason = BTreeMap::new();
-    for m in &messages {
-        *by_reason.entry(m.reason.clone()).or_insert(0) += 1;
-    }
-    Ok(DeadLetters {
-        queue: HUB_DEAD_QUEUE.to_owned(),
-        total: queue.message_count(),
-        by_reason,
-        messages,
-    })
+    Ok(taken)
 }
 
-fn describe(delivery: &lapin::message::Delivery) -> DeadLetter {
-    let headers = delivery
-        .properties
-        .headers()
-        .as_ref()
-        .map(header_texts)
-        .unwrap_or_default();
-    let reason = match (
-        headers.get(REASON_HEADER),
-        headers.get("x-first-death-reason"),
-    ) {
-        (Some(code), _) => code.clone(),
-        (None, Some(broker)) => format!("broker:{broker}"),
-        (None, None) => "unknown".to_owned(),
+/// The dead letters of the broker at `url`, for `dead-letters list|show|replay` and the
+/// console. Each call opens its own connection and closes it, which gives back every dead
+/// letter it looked at and did not replay.
+#[derive(Debug, Clone)]
+pub struct AmqpDeadLetters {
+    url: String,
+    connection_name: String,
+}
+
+impl AmqpDeadLetters {
+    /// The dead letters on the broker at `url` (`amqp.url`); connections are named
+    /// `connection_name` in the management UI.
+    #[must_use]
+    pub fn new(url: impl Into<String>, connection_name: impl Into<String>) -> Self {
+        Self {
+            url: url.into(),
+            connection_name: connection_name.into(),
+        }
+    }
+
+    async fn open(&self) -> Result<(Connection, Channel), TransportError> {
+        let connection = connect(&self.url, &self.connection_name).await?;
+        let channel =
+            connection
+                .create_channel()
+                .await
+                .map_err(|source| TransportError::Channel {
+                    operation: "channel.open",
+                    source,
+                })?;
+        Ok((connection, channel))
+    }
+
+    async fn list_now(&self, limit: usize) -> Result<DeadLetters, TransportError> {
+        let (connection, channel) = self.open().await?;
+        let seen = peek(&channel, limit).await;
+        // Closing returns every message taken, unacknowledged, to the queue.
+        connection.close(200, "looked".into()).await.ok();
+        seen
+    }
+
+    async fn show_now(&self, id: &str) -> Result<Option<DeadLetterDetail>, TransportError> {
+        let (connection, channel) = self.open().await?;
+        let found = async {
+            let total = ready(&channel).await?;
+            let taken = take(&channel, total as usize).await?;
+            Ok(taken
+                .iter()
+                .find(|(m, _)| describe(m).id == id)
+                .map(|(m, _)| detail(m)))
+        }
+        .await;
+        connection.close(200, "looked".into()).await.ok();
+        found
+    }
+
+    async fn replay_now(
+        &self,
+        selector: &Selector,
+        dry_run: bool,
+    ) -> Result<ReplayReport, TransportError> {
+        let (connection, channel) = self.open().await?;
+        let report = async {
+            let publisher = Publisher::open(&connection).await?;
+            let total = ready(&channel).await?;
+            let taken = take(&channel, total as usize).await?;
+            let mut items = Vec::new();
+            for (message, acker) in &taken {
+                let Some((mut item, go)) = decide(message, selector, dry_run) else {
+                    continue;
+                };
+                if go {
+                    item.outcome = replay_one(&publisher, message, acker).await;
+                }
+                items.push(item);
+            }
+            Ok(ReplayReport::of(selector, dry_run, items))
+        }
+        .await;
+        // Closing gives back every dead letter taken and not acknowledged.
+        connection.close(200, "replayed".into()).await.ok();
+        report
+    }
+}
+
+/// Publish the replay of `message` with a confirm, then ack the dead letter.
+async fn replay_one(publisher: &Publisher, message: &Inbound, acker: &Acker) -> ReplayOutcome {
+    let confirmed = match publisher.send(&replay_message(message)).await {
+        Ok(pending) => pending.await,
+        Err(e) => Err(e),
     };
-    DeadLetter {
-        reason,
-        detail: headers.get(DETAIL_HEADER).cloned().unwrap_or_default(),
-        message_id: delivery
-            .properties
-            .message_id()
-            .as_ref()
-            .map(|id| id.as_str().to_owned()),
-        event_id: headers.get(EVENT_ID_HEADER).cloned(),
-        sender: headers.get(SENDER_HEADER).cloned(),
-        need_id: headers.get(NEED_ID_HEADER).cloned(),
-        routing_key: headers
-            .get(ORIGINAL_ROUTING_KEY_HEADER)
-            .cloned()
-            .unwrap_or_else(|| delivery.routing_key.as_str().to_owned()),
-        body: headers
-            .get(BODY_HEADER)
-            .cloned()
-            .unwrap_or_else(|| "original".to_owned()),
-        bytes: headers
-            .get(BODY_BYTES_HEADER)
-            .and_then(|b| b.parse().ok())
-            .unwrap_or(delivery.data.len()),
+    if let Err(e) = confirmed {
+        return ReplayOutcome::Failed {
+            error: e.to_string(),
+        };
+    }
+    match acker.ack(BasicAckOptions::default()).await {
+        Ok(true) => ReplayOutcome::Replayed,
+        // Replayed, but the dead letter stays and may be replayed again: the inbox makes that
+        // second replay a duplicate.
+        Ok(false) | Err(_) => ReplayOutcome::Failed {
+            error: "replayed, but the dead letter could not be removed; \
+                    a second replay of it is a duplicate"
+                .to_owned(),
+        },
+    }
+}
+
+impl DeadLetterAdmin for AmqpDeadLetters {
+    fn list(&self, limit: usize) -> AdminFuture<'_, DeadLetters> {
+        Box::pin(self.list_now(limit))
+    }
+
+    fn show<'a>(&'a self, id: &'a str) -> AdminFuture<'a, Option<DeadLetterDetail>> {
+        Box::pin(self.show_now(id))
+    }
+
+    fn replay<'a>(&'a self, selector: &'a Selector) -> AdminFuture<'a, ReplayReport> {
+        Box::pin(self.replay_now(selector, false))
+    }
+
+    fn check<'a>(&'a self, selector: &'a Selector) -> AdminFuture<'a, ReplayReport> {
+        Box::pin(self.replay_now(selector, true))
     }
 }

@@ -28,9 +28,10 @@ mod publish;
 mod publisher;
 mod session;
 
+pub use crate::transport::DeadLetters;
 pub use connection::{DEFAULT_AMQP_URL, connect, redact_url};
 pub use consume::{AmqpConsumer, AmqpDelivery, ConsumerConfig, LinkStatus};
-pub use dead_letters::{DeadLetter, DeadLetters, peek};
+pub use dead_letters::{AmqpDeadLetters, DeadLetter, peek};
 pub use declare::declare;
 pub use limits::{frame_limit, header_frame_bytes};
 pub use publish::{PERSISTENT, PendingConfirm, Publisher};

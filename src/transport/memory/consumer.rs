@@ -7,7 +7,9 @@ use tokio::sync::Notify;
 
 use super::lock;
 use super::state::{Death, State, Stored};
-use crate::transport::{Consume, Delivery, Inbound, Settle, Shutdown, TransportError};
+use crate::transport::{
+    Consume, Delivery, HUB_REPLAY_QUEUE, Inbound, Settle, Shutdown, TransportError,
+};
 
 /// Deliveries from one queue of a [`MemoryBroker`](super::MemoryBroker), at most `prefetch`
 /// unsettled at a time. Ends (`None`) when the broker is closed or its [`Shutdown`] fires.
@@ -15,6 +17,8 @@ pub struct MemoryConsumer {
     state: Arc<Mutex<State>>,
     queue: String,
     notify: Arc<Notify>,
+    /// The replay queue's wake-ups, for a consumer of the hub's ingress queue.
+    replay: Option<Arc<Notify>>,
     prefetch: usize,
     /// Deliveries handed out and not yet settled; shared with them.
     unsettled: Arc<AtomicUsize>,
@@ -35,13 +39,14 @@ impl MemoryConsumer {
     pub(super) fn new(
         state: Arc<Mutex<State>>,
         queue: String,
-        notify: Arc<Notify>,
+        (notify, replay): (Arc<Notify>, Option<Arc<Notify>>),
         prefetch: u16,
     ) -> Self {
         Self {
             state,
             queue,
             notify,
+            replay,
             prefetch: usize::from(prefetch.max(1)),
             unsettled: Arc::new(AtomicUsize::new(0)),
             shutdown: Shutdown::never(),
@@ -69,18 +74,29 @@ impl MemoryConsumer {
         if self.unsettled.load(Ordering::SeqCst) >= self.prefetch {
             return Ok(None);
         }
-        let Some(stored) = state.queues.get_mut(&self.queue).and_then(|q| {
-            let stored = q.ready.pop_front();
-            q.unacked += usize::from(stored.is_some());
-            stored
-        }) else {
-            return Ok(None);
+        let mut take = |name: &str| {
+            state.queues.get_mut(name).and_then(|q| {
+                let stored = q.ready.pop_front();
+                q.unacked += usize::from(stored.is_some());
+                stored
+            })
+        };
+        let (queue, stored) = match take(&self.queue) {
+            Some(stored) => (self.queue.as_str(), stored),
+            None if self.replay.is_some() => match take(HUB_REPLAY_QUEUE) {
+                Some(mut stored) => {
+                    stored.inbound = stored.inbound.replayed();
+                    (HUB_REPLAY_QUEUE, stored)
+                }
+                None => return Ok(None),
+            },
+            None => return Ok(None),
         };
         self.unsettled.fetch_add(1, Ordering::SeqCst);
         let slot = Some(Arc::clone(&self.unsettled));
         Ok(Some(MemoryDelivery::new(
             Arc::clone(&self.state),
-            self.queue.clone(),
+            queue.to_owned(),
             stored,
             slot,
         )))
@@ -92,6 +108,10 @@ impl MemoryConsumer {
             let notified = self.notify.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
+            let replay = self.replay.clone().unwrap_or_default();
+            let replayed = replay.notified();
+            tokio::pin!(replayed);
+            replayed.as_mut().enable();
             if self.shutdown.is_triggered() {
                 return None;
             }
@@ -102,6 +122,7 @@ impl MemoryConsumer {
             }
             tokio::select! {
                 () = &mut notified => {}
+                () = &mut replayed => {}
                 () = self.shutdown.wait() => return None,
             }
         }
@@ -188,6 +209,7 @@ impl Delivery for MemoryDelivery {
             routing_key: String::new(),
             redelivered: false,
             trace: crate::event::Trace::NONE,
+            replay: None,
         };
         // `stored` is only `None` after settling, which consumes `self`.
         self.stored.as_ref().map_or(&EMPTY, |s| &s.inbound)

@@ -13,6 +13,8 @@
 //! | RabbitMQ | here |
 //! |---|---|
 //! | topic exchange, `*` one word, `#` zero or more; fanout | same, each queue gets one copy |
+//! | the default exchange (`""`): the queue named by the routing key | same |
+//! | the hub consuming `samverkan.hub.ingress` and `samverkan.hub.replay` | one [`MemoryConsumer`] of the ingress queue takes from both, replays marked [`Inbound::replay`] |
 //! | `mandatory` publish reaching no queue → `basic.return` | [`TransportError::Unroutable`] (312 NO_ROUTE; 404 for a missing exchange) |
 //! | publisher confirms | immediate: a publish is stored when `publish_all` returns `Ok` |
 //! | `basic.qos(prefetch)` | at most `prefetch` unsettled deliveries per [`MemoryConsumer`] |
@@ -25,6 +27,7 @@
 //! What it leaves out: persistence, flow control, `x-death` arrays (only the `x-first-death-*`
 //! string headers), and queues or bindings outside the topology.
 
+mod admin;
 mod consumer;
 mod state;
 
@@ -34,7 +37,7 @@ pub use consumer::{MemoryConsumer, MemoryDelivery};
 pub use state::{FIRST_DEATH_EXCHANGE_HEADER, FIRST_DEATH_QUEUE_HEADER, FIRST_DEATH_REASON_HEADER};
 
 use self::state::State;
-use super::Topology;
+use super::{HUB_INGRESS_QUEUE, HUB_REPLAY_QUEUE, Topology};
 use super::{Inbound, Outbound, Publish, TransportError};
 
 /// The in-process broker. Cloning is cheap; clones share the queues.
@@ -85,12 +88,21 @@ impl MemoryBroker {
     }
 
     /// A consumer of `queue` with at most `prefetch` unsettled deliveries (0 is taken as 1).
+    ///
+    /// A consumer of the hub's ingress queue also takes the replayed dead letters of
+    /// [`HUB_REPLAY_QUEUE`], as the hub's RabbitMQ consumer does.
     pub fn consumer(&self, queue: &str, prefetch: u16) -> Result<MemoryConsumer, TransportError> {
-        let notify = Arc::clone(&lock(&self.state).queue(queue)?.notify);
+        let mut state = lock(&self.state);
+        let notify = Arc::clone(&state.queue(queue)?.notify);
+        let replay = (queue == HUB_INGRESS_QUEUE)
+            .then(|| state.queue(HUB_REPLAY_QUEUE).ok())
+            .flatten()
+            .map(|q| Arc::clone(&q.notify));
+        drop(state);
         Ok(MemoryConsumer::new(
             Arc::clone(&self.state),
             queue.to_owned(),
-            notify,
+            (notify, replay),
             prefetch,
         ))
     }

@@ -1,5 +1,5 @@
 //! The in-process broker's state and the RabbitMQ rules it copies: topic and fanout routing,
-//! `mandatory`, the quorum queues' delivery limit and dead-lettering.
+//! the default exchange, `mandatory`, the quorum queues' delivery limit and dead-lettering.
 //!
 //! Everything here is synchronous and runs under the broker's one mutex, never across an
 //! `.await`, so a delivery can also be settled from `Drop` (an unsettled delivery that is
@@ -156,6 +156,7 @@ impl State {
                 routing_key: message.routing_key.clone(),
                 redelivered: false,
                 trace: crate::event::Trace::default(),
+                replay: None,
             },
             exchange: message.exchange.clone(),
             delivery_count: 0,
@@ -167,6 +168,11 @@ impl State {
     /// The queues `routing_key` reaches through `exchange`, each once; `None` when there is no
     /// such exchange.
     fn route(&self, exchange: &str, routing_key: &str) -> Option<Vec<String>> {
+        if exchange.is_empty() {
+            // The default exchange: the queue named by the routing key, if there is one.
+            let queue = self.queues.contains_key(routing_key);
+            return Some(queue.then(|| routing_key.to_owned()).into_iter().collect());
+        }
         let exchange = self.exchanges.get(exchange)?;
         let mut targets: Vec<String> = Vec::new();
         for (key, queue) in &exchange.bindings {

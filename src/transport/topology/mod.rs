@@ -11,6 +11,7 @@
 //! organisation ──► samverkan.ingress (topic) ──"#"──► samverkan.hub.ingress ──► hub
 //! hub ──► samverkan.egress (topic) ──"<orgId>.#"──► samverkan.org.<orgId> ──► organisation
 //! rejected / over the delivery limit ──► samverkan.dlx (fanout) ──► samverkan.hub.dead
+//! replay tool ──► (default exchange) ──► samverkan.hub.replay ──► hub
 //! ```
 //!
 //! Every queue is a durable quorum queue with an explicit `x-delivery-limit`: RabbitMQ 3.10 has
@@ -41,6 +42,10 @@ pub const DEAD_LETTER_EXCHANGE: &str = "samverkan.dlx";
 pub const HUB_INGRESS_QUEUE: &str = "samverkan.hub.ingress";
 /// The quorum queue that keeps poison and rejected messages, bound to [`DEAD_LETTER_EXCHANGE`].
 pub const HUB_DEAD_QUEUE: &str = "samverkan.hub.dead";
+/// The quorum queue of replayed dead letters, consumed by the hub beside
+/// [`HUB_INGRESS_QUEUE`]: bound to no exchange, written only through the default exchange,
+/// which partners may not write to, so what it holds comes from the operator's side.
+pub const HUB_REPLAY_QUEUE: &str = "samverkan.hub.replay";
 /// Prefix of each organisation's own queue, `samverkan.org.<orgId>`.
 pub const ORG_QUEUE_PREFIX: &str = "samverkan.org.";
 /// The delivery limit of the hub's ingress queue and the organisation queues unless configured
@@ -168,6 +173,12 @@ impl Topology {
                     routing_key: String::new(),
                 }],
             },
+            QueueSpec {
+                name: HUB_REPLAY_QUEUE.to_owned(),
+                delivery_limit,
+                dead_letter_exchange: Some(DEAD_LETTER_EXCHANGE),
+                bindings: Vec::new(),
+            },
         ];
         queues.extend(org_ids.iter().map(|id| QueueSpec {
             name: Self::org_queue_name(id),
@@ -201,7 +212,8 @@ impl Topology {
         &self.exchanges
     }
 
-    /// The queues, in declaration order: hub ingress, dead letters, then one per organisation.
+    /// The queues, in declaration order: hub ingress, dead letters, replays, then one per
+    /// organisation.
     pub fn queues(&self) -> &[QueueSpec] {
         &self.queues
     }
@@ -260,7 +272,12 @@ impl fmt::Display for Topology {
                 (n, Some(dlx)) => format!("dead-lettered to {dlx} after {n} deliveries"),
                 (n, None) => format!("dropped after {n} deliveries"),
             };
-            writeln!(f, "  {:width$}  {}; {limit}", q.name, bindings.join(", "))?;
+            let bindings = if bindings.is_empty() {
+                "<- (default exchange only)".to_owned()
+            } else {
+                bindings.join(", ")
+            };
+            writeln!(f, "  {:width$}  {bindings}; {limit}", q.name)?;
         }
         if self.org_ids.is_empty() {
             writeln!(f, "  (no organisations configured)")?;

@@ -29,6 +29,7 @@ fn hub_queues_come_first_then_one_queue_per_organisation_sorted_and_deduplicated
         [
             "samverkan.hub.ingress",
             "samverkan.hub.dead",
+            "samverkan.hub.replay",
             "samverkan.org.VGR",
             "samverkan.org.chalmers",
             "samverkan.org.partner-001",
@@ -49,6 +50,7 @@ fn bindings_follow_the_design() {
             routing_key: "#".into()
         }]
     );
+    assert!(binding(HUB_REPLAY_QUEUE).is_empty(), "reached by name only");
     assert_eq!(
         binding(HUB_DEAD_QUEUE),
         [Binding {
@@ -126,6 +128,7 @@ exchanges (durable):
 queues (durable, quorum):
   samverkan.hub.ingress   <- samverkan.ingress \"#\"; dead-lettered to samverkan.dlx after 20 deliveries
   samverkan.hub.dead      <- samverkan.dlx; no delivery limit
+  samverkan.hub.replay    <- (default exchange only); dead-lettered to samverkan.dlx after 20 deliveries
   samverkan.org.VGR       <- samverkan.egress \"VGR.#\"; dead-lettered to samverkan.dlx after 20 deliveries
   samverkan.org.chalmers  <- samverkan.egress \"chalmers.#\"; dead-lettered to samverkan.dlx after 20 deliveries
 ";
