@@ -6,6 +6,7 @@
 //! was found (an invalid event, personal data), 2 usage or I/O error.
 
 mod bench;
+mod console;
 mod contract;
 mod credentials;
 mod dead_letters;
@@ -13,6 +14,7 @@ mod demo;
 mod input;
 mod listen;
 mod needs;
+mod needs_list;
 mod onboard;
 mod parked;
 pub(crate) mod pii;
@@ -57,6 +59,12 @@ pub enum Command {
     /// Load generator: the hub against a pass-through baseline on RabbitMQ, in throwaway vhosts;
     /// reports throughput, p50/p99 latency, peak memory and the ratio.
     Bench(bench::BenchArgs),
+    /// The web console's tools.
+    Console {
+        /// What to do.
+        #[command(subcommand)]
+        command: console::ConsoleCommand,
+    },
     /// The contract as documents tools read (AsyncAPI 3.0, OpenAPI 3.1).
     Contract {
         /// What to print.
@@ -175,6 +183,9 @@ pub enum NeedsCommand {
         #[arg(long)]
         region: Option<String>,
     },
+    /// The newest needs (filtered by region, state, topic, age) and the count in each state;
+    /// ids, codes and times only.
+    List(needs_list::ListArgs),
 }
 
 /// `samverkan tokens …`
@@ -396,6 +407,9 @@ pub(crate) fn dispatch(
         Command::Bench(args) => bench::run(settings, &args, out),
         Command::Onboard(args) => onboard::run(settings, &args, out),
         Command::Demo => demo::run(out),
+        Command::Console {
+            command: console::ConsoleCommand::HashPassword,
+        } => console::hash_password(&mut std::io::stdin().lock(), out),
         Command::Contract {
             command: ContractCommand::Asyncapi { from_config },
         } => contract::asyncapi(settings, from_config, out, err),
@@ -435,6 +449,9 @@ pub(crate) fn dispatch(
                     region,
                 },
         } => needs::show(settings, &need_id, region.as_deref(), format, out, err),
+        Command::Needs {
+            command: NeedsCommand::List(args),
+        } => needs_list::list(settings, &args, out),
         Command::Publish {
             org,
             password_env,

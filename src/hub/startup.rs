@@ -11,6 +11,7 @@ use std::sync::Arc;
 use super::{App, HubError, topology};
 use crate::catalogue::Catalogue;
 use crate::clock::SharedClock;
+use crate::console::{Console, HashError};
 use crate::http::HttpState;
 use crate::pipeline::Pipeline;
 use crate::settings::Settings;
@@ -29,6 +30,9 @@ pub enum StartupError {
     /// The broker could not be reached or set up.
     #[error(transparent)]
     Transport(#[from] TransportError),
+    /// The console could not be set up.
+    #[error("console: {0}")]
+    Console(#[from] HashError),
     /// The HTTP listener could not be opened.
     #[error("cannot listen on {address} (http.listen): {source}")]
     Http {
@@ -44,6 +48,7 @@ async fn spawn_http(
     address: std::net::SocketAddr,
     pipeline: &Arc<Pipeline>,
     links: (&AmqpConsumer, &AmqpPublisher),
+    console: Option<Arc<Console>>,
     shutdown: &Shutdown,
 ) -> Result<tokio::task::JoinHandle<()>, StartupError> {
     let (consumer, publisher) = links;
@@ -54,6 +59,7 @@ async fn spawn_http(
         pipeline: pipeline.clone(),
         broker: Some(consumer.status()),
         publisher: Some(publisher.status()),
+        console,
     };
     // The bound address: with port 0 (`127.0.0.1:0`) the system chose it, and this says which.
     let address = listener.local_addr().unwrap_or(address);
@@ -136,7 +142,8 @@ pub async fn serve_with(
     let http = match settings.http.address() {
         Some(address) => {
             let links = (&consumer, publisher.as_ref());
-            Some(spawn_http(address, &pipeline, links, &shutdown).await?)
+            let console = Console::from_settings(&settings.console)?.map(Arc::new);
+            Some(spawn_http(address, &pipeline, links, console, &shutdown).await?)
         }
         None => None,
     };
