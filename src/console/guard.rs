@@ -82,6 +82,9 @@ pub(crate) fn same_origin(headers: &HeaderMap) -> bool {
     }
     match (text("origin"), text("host")) {
         (None, _) => true,
+        // Our pages are served with `Referrer-Policy: no-referrer`, so a browser posts their
+        // forms with `Origin: null`; `Sec-Fetch-Site`, which only the browser sets, says whose.
+        (Some("null"), _) => text("sec-fetch-site") == Some("same-origin"),
         (Some(origin), Some(host)) => {
             let origin = origin
                 .strip_prefix("https://")

@@ -6,6 +6,7 @@
 //! says how to start it.
 
 mod broker;
+mod browser;
 mod catalogue_sync;
 mod dead_letters;
 mod group_commit;
