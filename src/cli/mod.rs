@@ -72,8 +72,8 @@ pub enum Command {
         command: ContractCommand,
     },
     /// The whole story in one process (no broker): needs, PII refusals, matches, answers,
-    /// and every need's reconciled status.
-    Demo,
+    /// and every need's reconciled status; with `--serve`, then the web console on its data.
+    Demo(demo::DemoArgs),
     /// Inspect the hub's dead-letter queue (never shows bodies), replay what the hub refused
     /// once its cause is fixed, and list the outbound messages parked because they can never
     /// be published.
@@ -382,7 +382,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Status> {
     // The demo tells its story on stdout and refuses events on purpose; the hub's INFO lines
     // about those refusals would only interleave with it. `RUST_LOG` still shows them.
     let level = match cli.command {
-        Command::Demo => "warn",
+        Command::Demo(_) => "warn",
         _ => settings.log.level.as_str(),
     };
     telemetry::init(level, log_format)?;
@@ -406,7 +406,7 @@ pub(crate) fn dispatch(
         Command::Run => run::run(settings),
         Command::Bench(args) => bench::run(settings, &args, out),
         Command::Onboard(args) => onboard::run(settings, &args, out),
-        Command::Demo => demo::run(out),
+        Command::Demo(args) => demo::run(&args, out),
         Command::Console {
             command: console::ConsoleCommand::HashPassword,
         } => console::hash_password(&mut std::io::stdin().lock(), out),
