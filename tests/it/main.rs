@@ -7,6 +7,7 @@
 
 mod broker;
 mod catalogue_sync;
+mod console;
 mod dead_letters;
 mod group_commit;
 mod helpers;
