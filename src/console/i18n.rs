@@ -164,6 +164,17 @@ pub(crate) const LABELS: &[(&str, &str, &str)] = &[
     ("org", "Organisation", "Organisation"),
     ("time", "Tid", "Time"),
     ("decision", "Beslut", "Decision"),
+    ("sender", "Avsändare", "Sender"),
+    ("detail", "Detaljer", "Detail"),
+    ("replay", "Skicka igen", "Replay"),
+    ("replay_selected", "Skicka valda igen", "Replay selected"),
+    ("nothing_selected", "Inget valt.", "Nothing selected."),
+    ("not_replayable", "Kan inte skickas igen", "Not replayable"),
+    (
+        "broker_unavailable",
+        "Meddelandeförmedlaren svarar inte just nu.",
+        "The broker does not answer right now.",
+    ),
 ];
 
 #[cfg(test)]

@@ -15,7 +15,8 @@
 //! `SameSite=Strict` cookie; every state-changing request needs the session's CSRF token and
 //! a same-origin browser; every answer carries a strict CSP (no inline script) and
 //! `no-store`. A coach sees only their own region's needs: another region's need answers 404,
-//! exactly as a need that does not exist.
+//! exactly as a need that does not exist. Operators also see the dead letters and replay them
+//! (`dead_letters.rs`, through [`DeadLetterAdmin`]); coaches get 403 there.
 //!
 //! No personal data is rendered: ids, codes, catalogue text, scores, match reasons (built by
 //! the hub from catalogue data) and times. A need's free text (title, description, desired
@@ -23,6 +24,7 @@
 //! are shown go through `crate::text::shown`.
 
 mod assets;
+mod dead_letters;
 mod guard;
 mod health;
 mod i18n;
@@ -44,11 +46,12 @@ pub use password::{HashError, hash_password};
 
 use crate::http::HttpState;
 use crate::settings::{ConsoleSettings, ConsoleUser};
+use crate::transport::DeadLetterAdmin;
 use password::Throttle;
 use session::{Session, SessionKey};
 
-/// The console's users, session key and login throttle, built once from `[console]`.
-#[derive(Debug)]
+/// The console's users, session key and login throttle, built once from `[console]`, and the
+/// broker's dead letters.
 pub struct Console {
     users: Vec<ConsoleUser>,
     key: SessionKey,
@@ -57,6 +60,19 @@ pub struct Console {
     /// Verified against when the user name is unknown, so that costs what a wrong password does.
     dummy_hash: String,
     throttle: Throttle,
+    /// The broker's dead letters, for operators (`None`: the pages say there is no broker).
+    dead_letters: Option<Arc<dyn DeadLetterAdmin>>,
+}
+
+impl std::fmt::Debug for Console {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Console")
+            .field("users", &self.users)
+            .field("session_hours", &self.session_hours)
+            .field("secure_cookie", &self.secure_cookie)
+            .field("dead_letters", &self.dead_letters.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 impl Console {
@@ -66,7 +82,10 @@ impl Console {
     /// # Errors
     ///
     /// When the dummy hash cannot be made (no random source).
-    pub fn from_settings(settings: &ConsoleSettings) -> Result<Option<Self>, HashError> {
+    pub fn from_settings(
+        settings: &ConsoleSettings,
+        dead_letters: Option<Arc<dyn DeadLetterAdmin>>,
+    ) -> Result<Option<Self>, HashError> {
         if !settings.enabled {
             return Ok(None);
         }
@@ -91,6 +110,7 @@ impl Console {
             secure_cookie: settings.secure_cookie,
             dummy_hash: password::dummy_hash(like)?,
             throttle: Throttle::default(),
+            dead_letters,
         }))
     }
 
@@ -122,6 +142,9 @@ pub(crate) fn router(http: HttpState, console: Arc<Console>) -> Router {
         .route("/console/logout", post(login::logout))
         .route("/console/needs", get(needs::list))
         .route("/console/needs/{region}/{need_id}", get(need::show))
+        .route("/console/dead-letters", get(dead_letters::list))
+        .route("/console/dead-letters/replay", post(dead_letters::replay))
+        .route("/console/dead-letters/{id}", get(dead_letters::show))
         .route("/console/assets/console.css", get(assets::css))
         .route("/console/assets/console.js", get(assets::js))
         .layer(middleware::from_fn(guard::headers))

@@ -16,10 +16,11 @@ use crate::http::HttpState;
 use crate::pipeline::Pipeline;
 use crate::settings::Settings;
 use crate::transport::HUB_INGRESS_QUEUE;
+use crate::transport::amqp::AmqpDeadLetters;
 use crate::transport::amqp::{
     AmqpConsumer, AmqpPublisher, ConsumerConfig, Endpoint, PublisherConfig,
 };
-use crate::transport::{Shutdown, TransportError};
+use crate::transport::{DeadLetterAdmin, Shutdown, TransportError};
 
 /// Why `run` stopped before it started.
 #[derive(Debug, thiserror::Error)]
@@ -142,7 +143,12 @@ pub async fn serve_with(
     let http = match settings.http.address() {
         Some(address) => {
             let links = (&consumer, publisher.as_ref());
-            let console = Console::from_settings(&settings.console)?.map(Arc::new);
+            let dead_letters: Arc<dyn DeadLetterAdmin> = Arc::new(AmqpDeadLetters::new(
+                settings.amqp.url.clone(),
+                format!("{}-console", settings.amqp.connection_name),
+            ));
+            let console =
+                Console::from_settings(&settings.console, Some(dead_letters))?.map(Arc::new);
             Some(spawn_http(address, &pipeline, links, console, &shutdown).await?)
         }
         None => None,

@@ -8,6 +8,7 @@
 mod broker;
 mod browser;
 mod catalogue_sync;
+mod console;
 mod dead_letters;
 mod group_commit;
 mod helpers;
