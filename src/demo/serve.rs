@@ -3,9 +3,10 @@
 //!
 //! A newcomer who has just read the story wants to click through it: the needs the regions
 //! sent, where each went and why, what was refused. So nothing is torn down: the temporary
-//! store and the in-process broker stay as the story left them, the hub keeps consuming, and
-//! the console logs in the demo users ([`DEMO_USERS`], one password for all, hashed at start
-//! and printed: they guard a throwaway store of fictional data, they are not secrets).
+//! store and the in-process broker stay as the story left them, the hub keeps consuming (the
+//! operator sees the story's dead letters and can replay them), and the console logs in the
+//! demo users ([`DEMO_USERS`], one password for all, hashed at start and printed: they guard
+//! a throwaway store of fictional data, they are not secrets).
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -17,7 +18,7 @@ use super::Stage;
 use crate::console::{Console, hash_password};
 use crate::http::{self, HttpState};
 use crate::settings::{ConsoleRole, ConsoleSettings, ConsoleUser, OrgId};
-use crate::transport::Shutdown;
+use crate::transport::{DeadLetterAdmin, Shutdown};
 
 /// The password of every demo user.
 pub(crate) const DEMO_PASSWORD: &str = "samverkan-demo";
@@ -36,7 +37,8 @@ pub(super) async fn console(
     out: &mut dyn Write,
     stop: impl Future<Output = ()>,
 ) -> anyhow::Result<()> {
-    let console = demo_console(&stage.settings.console)?;
+    let dead_letters: Arc<dyn DeadLetterAdmin> = Arc::new(stage.broker.clone());
+    let console = demo_console(&stage.settings.console, dead_letters)?;
     let listener = tokio::net::TcpListener::bind(address)
         .await
         .with_context(|| format!("cannot listen on {address} (demo --listen)"))?;
@@ -72,7 +74,10 @@ pub(super) async fn console(
 }
 
 /// The console with the demo users; plain http on the loopback, so no `Secure` cookie.
-fn demo_console(defaults: &ConsoleSettings) -> anyhow::Result<Console> {
+fn demo_console(
+    defaults: &ConsoleSettings,
+    dead_letters: Arc<dyn DeadLetterAdmin>,
+) -> anyhow::Result<Console> {
     let hash = hash_password(DEMO_PASSWORD).context("cannot hash the demo password")?;
     let mut settings = defaults.clone();
     settings.enabled = true;
@@ -94,7 +99,7 @@ fn demo_console(defaults: &ConsoleSettings) -> anyhow::Result<Console> {
             })
         })
         .collect::<anyhow::Result<_>>()?;
-    Console::from_settings(&settings)
+    Console::from_settings(&settings, Some(dead_letters))
         .context("cannot build the console")?
         .context("the console is enabled")
 }

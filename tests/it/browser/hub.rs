@@ -1,13 +1,14 @@
 //! The hub of a browser test: [`spawn_app`]'s hub on the in-process broker, its HTTP surface
 //! with the console on a free port, and the three console users of the contract (`coach-vgr`,
-//! `coach-rv`, `operator`) with an argon2id hash computed here.
+//! `coach-rv`, `operator`) with an argon2id hash computed here; the operator's dead letters are
+//! the in-process broker's.
 
 use std::sync::{Arc, OnceLock};
 
 use samverkan::console::{Console, hash_password};
 use samverkan::http::{HttpState, serve};
 use samverkan::settings::{ConsoleRole, ConsoleUser, OrgId};
-use samverkan::transport::{Shutdown, ShutdownTrigger};
+use samverkan::transport::{DeadLetterAdmin, Shutdown, ShutdownTrigger};
 
 use super::driver::Browser;
 use crate::{App, need_event, spawn_app};
@@ -69,7 +70,8 @@ impl ConsoleHub {
             user("coach-rv", ConsoleRole::Coach, Some("RV")),
             user("operator", ConsoleRole::Operator, None),
         ];
-        let console = Console::from_settings(&settings)
+        let dead_letters: Arc<dyn DeadLetterAdmin> = Arc::new(app.broker.clone());
+        let console = Console::from_settings(&settings, Some(dead_letters))
             .expect("the console")
             .expect("enabled");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")

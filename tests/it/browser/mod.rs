@@ -11,3 +11,5 @@ mod coach;
 mod driver;
 mod hub;
 mod language;
+mod operator;
+mod screenshots;
