@@ -283,9 +283,43 @@ impl Browser {
         self.text_of("body").await.unwrap_or_default()
     }
 
-    /// The page as a PNG.
-    pub(super) async fn screenshot(&self) -> Vec<u8> {
-        self.client.screenshot().await.expect("screenshot")
+    /// The whole page as a PNG, 1280 pixels wide: the window is made as tall as the page (at
+    /// most `max_height`) first, since WebDriver shoots only what the window shows.
+    pub(super) async fn screenshot(&self, max_height: u32) -> Vec<u8> {
+        // WebDriver's scripts run outside the page's CSP.
+        let height = self
+            .client
+            .execute("return document.documentElement.scrollHeight;", vec![])
+            .await
+            .ok()
+            .and_then(|h| h.as_u64())
+            .and_then(|h| u32::try_from(h).ok())
+            .unwrap_or(900);
+        let (_, window) = self.client.get_window_size().await.expect("window size");
+        let (_, inner) = self.viewport().await;
+        let chrome = u32::try_from(window.saturating_sub(inner)).unwrap_or(0);
+        self.client
+            .set_window_size(1280, height.min(max_height) + chrome)
+            .await
+            .expect("resize the window");
+        let png = self.client.screenshot().await.expect("screenshot");
+        // Back to the usual size, so the next page is measured from it.
+        self.client
+            .set_window_size(1280, 900)
+            .await
+            .expect("resize the window");
+        png
+    }
+
+    /// The viewport's width and height.
+    async fn viewport(&self) -> (u64, u64) {
+        let size = self
+            .client
+            .execute("return [window.innerWidth, window.innerHeight];", vec![])
+            .await
+            .expect("viewport size");
+        let at = |i: usize| size[i].as_u64().unwrap_or(0);
+        (at(0), at(1))
     }
 
     /// End the session (the browser quits), then stop the driver.
