@@ -201,6 +201,17 @@ mod tests {
             ("origin", "null"),
             ("host", "hub")
         ])));
+        // What Chromium sends for a form on our own page (served with no-referrer).
+        assert!(same_origin(&headers(&[
+            ("origin", "null"),
+            ("host", "hub"),
+            ("sec-fetch-site", "same-origin"),
+        ])));
+        assert!(!same_origin(&headers(&[
+            ("origin", "null"),
+            ("host", "hub"),
+            ("sec-fetch-site", "cross-site"),
+        ])));
     }
 
     #[test]
