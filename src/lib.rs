@@ -40,7 +40,7 @@
 //! | `webhook`     | each organisation's feed POSTed to its URL, signed (Standard Webhooks), after a handshake; retries, parking, one task per organisation | HTTP |
 //! | [`settings`]  | layered configuration: defaults → file → `SAMVERKAN__…` environment  | file |
 //! | `telemetry`   | `tracing` subscriber: env filter, text or JSON to stderr              | stderr |
-//! | `demo`        | the whole story in one process on the in-process broker and a temporary SQLite file | SQL |
+//! | `demo`        | the whole story in one process on the in-process broker and a temporary SQLite file; `--serve` then serves the console on it (`serve.rs`) | SQL, HTTP |
 //! | [`cli`]       | the `samverkan` command line, one file per subcommand                 | stdio |
 //!
 //! # How an event flows
