@@ -229,3 +229,106 @@ fn validate_user(user: &ConsoleUser, organisations: &[Organisation]) -> Result<(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::super::load_str;
+
+    const ORGS: &str = "[[organisations]]\nid = \"VGR\"\nkind = \"region\"\nbroker_user = \"vgr\"\n\
+                        display_name = \"VGR\"\n";
+    /// A real argon2id PHC string (cheap parameters).
+    const HASH: &str = "$argon2id$v=19$m=256,t=1,p=1$c29tZXNhbHRzb21lc2FsdA$\
+                        8M2Kb2E1JQ2T6p1mO8s3ZbY0oZf0aT0m9aNw0q7l9xQ";
+
+    fn with_users(users: &str) -> String {
+        format!("{ORGS}\n[console]\nenabled = true\n{users}")
+    }
+
+    #[test]
+    fn the_defaults_leave_the_console_off_with_safe_cookies() {
+        let s = load_str("", HashMap::new()).expect("defaults load");
+        assert!(!s.console.enabled);
+        assert!(s.console.users.is_empty());
+        assert_eq!(s.console.session_hours, 8);
+        assert!(s.console.secure_cookie);
+        assert_eq!(s.console.session_key, None);
+    }
+
+    #[test]
+    fn users_hashes_and_the_key_come_from_the_file_or_the_environment() {
+        let toml = with_users(&format!(
+            "session_key_env = \"KEY\"\n\
+             [[console.users]]\nname = \"coach-vgr\"\nrole = \"coach\"\nregion = \"VGR\"\n\
+             password_hash = \"{HASH}\"\n\
+             [[console.users]]\nname = \"operator\"\nrole = \"operator\"\n\
+             password_hash_env = \"OP_HASH\"\n"
+        ));
+        let env = HashMap::from([
+            ("KEY".to_owned(), "k".repeat(32)),
+            ("OP_HASH".to_owned(), HASH.to_owned()),
+        ]);
+        let s = load_str(&toml, env).expect("loads");
+        assert_eq!(s.console.users.len(), 2);
+        assert_eq!(s.console.users[1].password_hash.as_deref(), Some(HASH));
+        assert_eq!(
+            s.console.session_key.as_deref(),
+            Some("k".repeat(32).as_bytes())
+        );
+        let debug = format!("{:?}", s.console);
+        assert!(
+            !debug.contains(HASH) && !debug.contains(&"k".repeat(32)),
+            "{debug}"
+        );
+    }
+
+    #[test]
+    fn bad_users_are_refused_at_load() {
+        for (users, key) in [
+            (
+                "name = \"c\"\nrole = \"coach\"\npassword_hash = \"HASH\"\n",
+                "region",
+            ),
+            (
+                "name = \"c\"\nrole = \"coach\"\nregion = \"RV\"\npassword_hash = \"HASH\"\n",
+                "region",
+            ),
+            (
+                "name = \"o\"\nrole = \"operator\"\nregion = \"VGR\"\npassword_hash = \"HASH\"\n",
+                "region",
+            ),
+            ("name = \"o\"\nrole = \"operator\"\n", "password_hash"),
+            (
+                "name = \"o\"\nrole = \"operator\"\npassword_hash = \"plain\"\n",
+                "password_hash",
+            ),
+            (
+                "name = \"o p\"\nrole = \"operator\"\npassword_hash = \"HASH\"\n",
+                "name",
+            ),
+            (
+                "name = \"o\"\nrole = \"admin\"\npassword_hash = \"HASH\"\n",
+                "role",
+            ),
+        ] {
+            let toml = with_users(&format!(
+                "[[console.users]]\n{}",
+                users.replace("HASH", HASH)
+            ));
+            let message = load_str(&toml, HashMap::new())
+                .expect_err(users)
+                .to_string();
+            assert!(message.contains(key), "{users}: {message}");
+        }
+        let short_key = with_users("session_key_env = \"KEY\"\n");
+        let env = HashMap::from([("KEY".to_owned(), "short".to_owned())]);
+        let message = load_str(&short_key, env)
+            .expect_err("short key")
+            .to_string();
+        assert!(
+            message.contains("session_key_env") && !message.contains("short\""),
+            "{message}"
+        );
+    }
+}

@@ -23,6 +23,7 @@ mod interop_amqp;
 mod kinds;
 mod loadgen;
 mod need_identity;
+mod needs_list;
 mod onboard;
 mod openapi;
 mod outbox_claim;
