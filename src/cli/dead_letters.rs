@@ -223,6 +223,10 @@ fn write_detail(d: &DeadLetterDetail, out: &mut dyn Write) -> std::io::Result<()
     for (name, value) in lines {
         writeln!(out, "{name:<17} {value}")?;
     }
+    for e in &d.errors {
+        let at = shown(&e.instance_path, 255);
+        writeln!(out, "{:<17} {at}: {}", "error", shown(&e.message, 300))?;
+    }
     if let Some(queue) = &d.first_death_queue {
         writeln!(out, "{:<17} {}", "broker queue", shown(queue, 255))?;
     }

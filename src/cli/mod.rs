@@ -5,6 +5,7 @@
 //! to stderr (see `crate::telemetry`). Exit codes are uniform: 0 success/clean, 1 something
 //! was found (an invalid event, personal data), 2 usage or I/O error.
 
+mod audit;
 mod bench;
 mod console;
 mod contract;
@@ -81,6 +82,19 @@ pub enum Command {
         /// What to do.
         #[command(subcommand)]
         command: DeadLettersCommand,
+    },
+    /// A need's history from the audit trail and the need record: received, refused or
+    /// routed with reason codes, published to whom, answers, state changes, replays; ids,
+    /// codes and times only.
+    Audit {
+        /// The need id.
+        need_id: String,
+        /// The region whose need it is (needed only when several regions use the id).
+        #[arg(long)]
+        region: Option<String>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+        format: OutputFormat,
     },
     /// Read needs from the store.
     Needs {
@@ -441,6 +455,11 @@ pub(crate) fn dispatch(
         Command::DeadLetters {
             command: DeadLettersCommand::Parked { limit, format },
         } => parked::list(settings, limit, format, out),
+        Command::Audit {
+            need_id,
+            region,
+            format,
+        } => audit::show(settings, &need_id, region.as_deref(), format, out, err),
         Command::Needs {
             command:
                 NeedsCommand::Show {

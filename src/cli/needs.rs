@@ -71,14 +71,18 @@ pub(super) fn show(
 }
 
 /// What the store holds under a need id.
-enum Found {
+pub(super) enum Found {
     /// The need of the given (or the only) region, if any.
     One(Option<StoredNeed>),
     /// No region given, and these regions each have a need with the id.
     Several(Vec<OrgId>),
 }
 
-async fn find(store: &Store, need_id: &NeedId, region: Option<OrgId>) -> Result<Found, StoreError> {
+pub(super) async fn find(
+    store: &Store,
+    need_id: &NeedId,
+    region: Option<OrgId>,
+) -> Result<Found, StoreError> {
     let region = match region {
         Some(region) => region,
         None => {

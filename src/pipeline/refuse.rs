@@ -144,6 +144,7 @@ pub(super) async fn record(
         &origin,
         refusal.body.clone(),
     )
+    .with_errors(&rejection.errors)
     .dead_lettered_at(now);
     // Each dead letter is its own outbox row (the same event may be refused twice, e.g. sent
     // by two unknown users); its AMQP message id is the refused event's id where it had one.

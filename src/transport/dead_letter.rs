@@ -53,6 +53,11 @@ pub const DEAD_LETTER_ID_HEADER: &str = "x-samverkan-dead-letter-id";
 pub const REPLAYS_HEADER: &str = "x-samverkan-replays";
 /// Header with when the hub dead-lettered the message (RFC 3339, UTC).
 pub const DEAD_LETTERED_AT_HEADER: &str = "x-samverkan-dead-lettered-at";
+/// Header with the refusal's per-location errors (schema error pointers, the guard's finding
+/// kinds and positions): a JSON array of `{"instancePath", "message"}`, never values.
+pub const ERRORS_HEADER: &str = "x-samverkan-errors";
+/// Most bytes of [`ERRORS_HEADER`]; the errors that do not fit are left out.
+pub const MAX_ERRORS_HEADER_BYTES: usize = 2000;
 /// Longest `x-samverkan-detail` value (AMQP header strings can be long, operators' UIs not).
 pub const MAX_DETAIL_LEN: usize = 1000;
 /// Most bytes of original headers a dead letter keeps (names and values).
@@ -165,6 +170,31 @@ impl Outbound {
     pub(crate) fn dead_lettered_at(mut self, at: time::OffsetDateTime) -> Self {
         let at = crate::event::format_time(at);
         self.headers.insert(DEAD_LETTERED_AT_HEADER.to_owned(), at);
+        self
+    }
+}
+
+impl Outbound {
+    /// This dead letter with the refusal's per-location `errors` ([`ERRORS_HEADER`]), as many
+    /// as fit in [`MAX_ERRORS_HEADER_BYTES`]; each already escaped like every text the sender
+    /// is sent.
+    #[must_use]
+    pub(crate) fn with_errors(mut self, errors: &[crate::event::Issue]) -> Self {
+        let mut kept: Vec<&crate::event::Issue> = Vec::new();
+        for issue in errors {
+            kept.push(issue);
+            let size = serde_json::to_string(&kept).map_or(usize::MAX, |s| s.len());
+            if size > MAX_ERRORS_HEADER_BYTES {
+                kept.pop();
+                break;
+            }
+        }
+        if let (false, Ok(text)) = (kept.is_empty(), serde_json::to_string(&kept)) {
+            self.headers.insert(
+                ERRORS_HEADER.to_owned(),
+                safe_text(&text, MAX_ERRORS_HEADER_BYTES),
+            );
+        }
         self
     }
 }

@@ -34,9 +34,9 @@ use serde::Serialize;
 use super::TransportError;
 use super::dead_letter::{
     BODY_BYTES_HEADER, BODY_HEADER, BODY_SHA256_HEADER, DEAD_LETTER_ID_HEADER,
-    DEAD_LETTERED_AT_HEADER, DETAIL_HEADER, EVENT_ID_HEADER, EVENT_TYPE_HEADER, NEED_ID_HEADER,
-    ORIGINAL_ROUTING_KEY_HEADER, REASON_HEADER, REPLAYS_HEADER, SENDER_HEADER, SOURCE_HEADER,
-    kept_headers, sha256_hex,
+    DEAD_LETTERED_AT_HEADER, DETAIL_HEADER, ERRORS_HEADER, EVENT_ID_HEADER, EVENT_TYPE_HEADER,
+    NEED_ID_HEADER, ORIGINAL_ROUTING_KEY_HEADER, REASON_HEADER, REPLAYS_HEADER, SENDER_HEADER,
+    SOURCE_HEADER, kept_headers, sha256_hex,
 };
 use super::message::{Inbound, Outbound};
 use super::topology::{HUB_DEAD_QUEUE, HUB_REPLAY_QUEUE};
@@ -103,6 +103,9 @@ pub struct DeadLetterDetail {
     pub source: Option<String>,
     /// The refused event's `type`, when it could be read.
     pub event_type: Option<String>,
+    /// Where the event was wrong (schema error pointers, the guard's finding kinds and
+    /// positions), as the sender was told; never values.
+    pub errors: Vec<ErrorAt>,
     /// Hex SHA-256 of the body as it was received.
     pub sha256: String,
     /// When the hub dead-lettered it (RFC 3339), when it said so.
@@ -111,6 +114,16 @@ pub struct DeadLetterDetail {
     pub first_death_queue: Option<String>,
     /// Why it cannot be replayed; `None` when it can.
     pub not_replayable: Option<String>,
+}
+
+/// One per-location error of a refusal.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ErrorAt {
+    /// JSON pointer into the refused event.
+    pub instance_path: String,
+    /// What is wrong there.
+    pub message: String,
 }
 
 /// What a peek saw.
@@ -289,6 +302,10 @@ pub fn detail(message: &Inbound) -> DeadLetterDetail {
         letter: describe(message),
         source: h.get(SOURCE_HEADER).cloned(),
         event_type: h.get(EVENT_TYPE_HEADER).cloned(),
+        errors: h
+            .get(ERRORS_HEADER)
+            .and_then(|e| serde_json::from_str(e).ok())
+            .unwrap_or_default(),
         sha256: h
             .get(BODY_SHA256_HEADER)
             .cloned()

@@ -44,12 +44,13 @@ pub use amqp::limits::Unsendable;
 pub use backoff::Backoff;
 pub use dead_letter::{
     BODY_BYTES_HEADER, BODY_HEADER, BODY_SHA256_HEADER, DEAD_LETTER_ID_HEADER,
-    DEAD_LETTERED_AT_HEADER, DETAIL_HEADER, EVENT_ID_HEADER, EVENT_TYPE_HEADER, KeptBody,
-    MAX_DETAIL_LEN, MAX_KEPT_HEADER_BYTES, NEED_ID_HEADER, ORIGINAL_ROUTING_KEY_HEADER, Origin,
-    REASON_HEADER, REPLAYS_HEADER, SENDER_HEADER, SOURCE_HEADER, sha256_hex,
+    DEAD_LETTERED_AT_HEADER, DETAIL_HEADER, ERRORS_HEADER, EVENT_ID_HEADER, EVENT_TYPE_HEADER,
+    KeptBody, MAX_DETAIL_LEN, MAX_ERRORS_HEADER_BYTES, MAX_KEPT_HEADER_BYTES, NEED_ID_HEADER,
+    ORIGINAL_ROUTING_KEY_HEADER, Origin, REASON_HEADER, REPLAYS_HEADER, SENDER_HEADER,
+    SOURCE_HEADER, sha256_hex,
 };
 pub use dead_letter_admin::{
-    DeadLetter, DeadLetterAdmin, DeadLetterDetail, DeadLetters, ReplayItem, ReplayOutcome,
+    DeadLetter, DeadLetterAdmin, DeadLetterDetail, DeadLetters, ErrorAt, ReplayItem, ReplayOutcome,
     ReplayReport, Selector,
 };
 pub use error::{START_BROKER_HINT, TransportError};

@@ -30,6 +30,8 @@ mod outbox_claim;
 mod outbox_parking;
 mod outbox_retry;
 mod outbox_stall;
+mod replay;
+mod replay_memory;
 mod retention;
 mod secrets;
 mod store;

@@ -140,3 +140,31 @@ fn a_selector_picks_by_id_or_reason_and_reports_unknown_ids() {
     assert!(decide(&dead, &Selector::Reason("schema_invalid".into()), false).is_none());
     assert!(decide(&dead, &Selector::Reason("unknown_need".into()), false).is_some());
 }
+
+#[test]
+fn the_errors_of_a_refusal_are_kept_as_pointers_and_shown() {
+    let issues: Vec<crate::event::Issue> = (0..200)
+        .map(|i| crate::event::Issue::new(format!("/data/items/{i}"), "is not a string"))
+        .collect();
+    let original = Inbound {
+        body: b"{}".to_vec(),
+        ..Inbound::default()
+    };
+    let dead = Outbound::dead_letter(
+        &original,
+        RejectReason::SchemaInvalid,
+        "data does not match need.v1: 200 error(s)",
+        &Origin::default(),
+        KeptBody::Original,
+    )
+    .with_errors(&issues);
+    assert!(dead.headers[ERRORS_HEADER].len() <= crate::transport::MAX_ERRORS_HEADER_BYTES);
+    let shown = detail(&as_taken(&dead));
+    assert!(
+        shown.errors.len() > 10 && shown.errors.len() < 200,
+        "{}",
+        shown.errors.len()
+    );
+    assert_eq!(shown.errors[0].instance_path, "/data/items/0");
+    assert_eq!(shown.errors[0].message, "is not a string");
+}

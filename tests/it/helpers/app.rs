@@ -13,7 +13,9 @@ use samverkan::hub;
 use samverkan::pipeline::Pipeline;
 use samverkan::settings::{self, Settings};
 use samverkan::transport::memory::MemoryBroker;
-use samverkan::transport::{HUB_DEAD_QUEUE, HUB_INGRESS_QUEUE, INGRESS_EXCHANGE, Topology};
+use samverkan::transport::{
+    HUB_DEAD_QUEUE, HUB_INGRESS_QUEUE, HUB_REPLAY_QUEUE, INGRESS_EXCHANGE, Topology,
+};
 use samverkan::transport::{Inbound, Outbound, Publish, REASON_HEADER, Shutdown, ShutdownTrigger};
 use serde_json::Value;
 use tempfile::TempDir;
@@ -132,13 +134,18 @@ impl App {
             .collect()
     }
 
-    /// Wait until nothing is left to do: ingress drained and every delivery settled (so its
+    /// Wait until nothing is left to do: ingress and replays drained and every delivery settled (so its
     /// transaction committed), then the outbox published.
     pub async fn settle(&self) {
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
-            let ingress = self.broker.queue_len(HUB_INGRESS_QUEUE).expect("ingress")
-                + self.broker.unacked(HUB_INGRESS_QUEUE).expect("ingress");
+            let ingress = [HUB_INGRESS_QUEUE, HUB_REPLAY_QUEUE]
+                .iter()
+                .map(|q| {
+                    self.broker.queue_len(q).expect("queue")
+                        + self.broker.unacked(q).expect("queue")
+                })
+                .sum::<usize>();
             let pending = self
                 .pipeline
                 .store()
