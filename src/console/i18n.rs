@@ -197,6 +197,27 @@ mod tests {
     }
 
     #[test]
+    fn every_label_a_page_asks_for_is_in_the_table() {
+        let sources = [
+            include_str!("layout.rs"),
+            include_str!("login.rs"),
+            include_str!("needs.rs"),
+            include_str!("need.rs"),
+            include_str!("dead_letters.rs"),
+        ];
+        let mut asked = 0;
+        for source in sources {
+            for (at, _) in source.match_indices(".t(\"") {
+                let rest = &source[at + 4..];
+                let key = &rest[..rest.find('"').expect("closing quote")];
+                assert!(LABELS.iter().any(|(k, _, _)| *k == key), "{key}");
+                asked += 1;
+            }
+        }
+        assert!(asked > 40, "{asked}");
+    }
+
+    #[test]
     fn keys_are_unique_and_translated() {
         for (i, (key, sv, en)) in LABELS.iter().enumerate() {
             assert!(!sv.is_empty() && !en.is_empty(), "{key}");

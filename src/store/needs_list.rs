@@ -3,7 +3,8 @@
 //! shows.
 //!
 //! One query per question, each over indexed columns (migration 0013 adds `needs (region,
-//! created_at_ms)` and `needs (created_at_ms)`), so a page of a store with tens of thousands of
+//! created_at_ms, need_id)`, `needs (created_at_ms, need_id, region)` and `needs (region,
+//! state)`), so a page of a store with tens of thousands of
 //! needs is read in milliseconds. The topic is the one part that lives inside the need view
 //! (`category` and `tags`, both from the shared topic vocabulary); the two dialects spell that
 //! JSON lookup differently, so it is the only fragment chosen by backend. The counts per state
@@ -122,6 +123,14 @@ impl Clause {
                      jsonb_build_array($?::text))"
                 }
             };
+            // A byte scan first, so the JSON is read only where the topic's quoted spelling
+            // occurs (a vocabulary topic has no LIKE wildcard in it).
+            if topic
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            {
+                clause.push("n.view LIKE $?", Arg::Text(format!("%\"{topic}\"%")));
+            }
             // Both placeholders take the same argument.
             clause.args.push(Arg::Text(topic.clone()));
             let n = clause.args.len();
@@ -153,7 +162,8 @@ impl Clause {
 }
 
 impl Store {
-    /// One page of the needs `filter` selects, newest first (ties by need id, then region),
+    /// One page of the needs `filter` selects, newest first (ties by need id, then region, both
+    /// descending: the order of the listing indexes),
     /// with the filter's total and the counts per state.
     pub async fn list_needs(
         &self,
@@ -168,7 +178,7 @@ impl Store {
             "SELECT n.need_id, n.region, n.state, n.view, n.created_at_ms, n.updated_at_ms, \
              (SELECT COUNT(*) FROM recipients r WHERE r.need_id = n.need_id AND r.region = \
              n.region) AS recipients FROM needs n{} ORDER BY n.created_at_ms DESC, n.need_id \
-             DESC, n.region LIMIT {size} OFFSET {offset}",
+             DESC, n.region DESC LIMIT {size} OFFSET {offset}",
             all.where_sql()
         );
         let rows = all
