@@ -35,11 +35,12 @@
 //! | [`hub`]       | [`hub::App`] (the one assembly), `startup` for `run`, worker loop (outcome → ack), outbox relay, close timer, catalogue poller | all |
 //! | [`loadgen`]   | `bench`: the hub vs. a pass-through on RabbitMQ, same run; ratio, p50/p99, peak RSS | all |
 //! | [`http`]      | `/healthz`, `/readyz`, `/metrics` for operators, the partners' API under `/v1`, the contract routes (axum) | HTTP |
+//! | [`console`]   | the web console under `/console`: needs, a need's recipients and history, health; login, sessions, CSRF, sv/en | HTTP |
 //! | [`contract`]  | the AsyncAPI 3.0 and OpenAPI 3.1 documents, generated from the event types, schemas, topology and HTTP API | – |
 //! | `webhook`     | each organisation's feed POSTed to its URL, signed (Standard Webhooks), after a handshake; retries, parking, one task per organisation | HTTP |
 //! | [`settings`]  | layered configuration: defaults → file → `SAMVERKAN__…` environment  | file |
 //! | `telemetry`   | `tracing` subscriber: env filter, text or JSON to stderr              | stderr |
-//! | `demo`        | the whole story in one process on the in-process broker and a temporary SQLite file | SQL |
+//! | `demo`        | the whole story in one process on the in-process broker and a temporary SQLite file; `--serve` then serves the console on it (`serve.rs`) | SQL, HTTP |
 //! | [`cli`]       | the `samverkan` command line, one file per subcommand                 | stdio |
 //!
 //! # How an event flows
@@ -66,6 +67,7 @@
 pub mod catalogue;
 pub mod cli;
 pub mod clock;
+pub mod console;
 pub mod contract;
 mod dates;
 pub(crate) mod demo;

@@ -7,6 +7,7 @@
 
 mod audit;
 mod bench;
+mod console;
 mod contract;
 mod credentials;
 mod dead_letters;
@@ -14,6 +15,7 @@ mod demo;
 mod input;
 mod listen;
 mod needs;
+mod needs_list;
 mod onboard;
 mod parked;
 pub(crate) mod pii;
@@ -58,6 +60,12 @@ pub enum Command {
     /// Load generator: the hub against a pass-through baseline on RabbitMQ, in throwaway vhosts;
     /// reports throughput, p50/p99 latency, peak memory and the ratio.
     Bench(bench::BenchArgs),
+    /// The web console's tools.
+    Console {
+        /// What to do.
+        #[command(subcommand)]
+        command: console::ConsoleCommand,
+    },
     /// The contract as documents tools read (AsyncAPI 3.0, OpenAPI 3.1).
     Contract {
         /// What to print.
@@ -65,8 +73,8 @@ pub enum Command {
         command: ContractCommand,
     },
     /// The whole story in one process (no broker): needs, PII refusals, matches, answers,
-    /// and every need's reconciled status.
-    Demo,
+    /// and every need's reconciled status; with `--serve`, then the web console on its data.
+    Demo(demo::DemoArgs),
     /// Inspect the hub's dead-letter queue (never shows bodies), replay what the hub refused
     /// once its cause is fixed, and list the outbound messages parked because they can never
     /// be published.
@@ -189,6 +197,9 @@ pub enum NeedsCommand {
         #[arg(long)]
         region: Option<String>,
     },
+    /// The newest needs (filtered by region, state, topic, age) and the count in each state;
+    /// ids, codes and times only.
+    List(needs_list::ListArgs),
 }
 
 /// `samverkan tokens …`
@@ -385,7 +396,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Status> {
     // The demo tells its story on stdout and refuses events on purpose; the hub's INFO lines
     // about those refusals would only interleave with it. `RUST_LOG` still shows them.
     let level = match cli.command {
-        Command::Demo => "warn",
+        Command::Demo(_) => "warn",
         _ => settings.log.level.as_str(),
     };
     telemetry::init(level, log_format)?;
@@ -409,7 +420,10 @@ pub(crate) fn dispatch(
         Command::Run => run::run(settings),
         Command::Bench(args) => bench::run(settings, &args, out),
         Command::Onboard(args) => onboard::run(settings, &args, out),
-        Command::Demo => demo::run(out),
+        Command::Demo(args) => demo::run(&args, out),
+        Command::Console {
+            command: console::ConsoleCommand::HashPassword,
+        } => console::hash_password(&mut std::io::stdin().lock(), out),
         Command::Contract {
             command: ContractCommand::Asyncapi { from_config },
         } => contract::asyncapi(settings, from_config, out, err),
@@ -454,6 +468,9 @@ pub(crate) fn dispatch(
                     region,
                 },
         } => needs::show(settings, &need_id, region.as_deref(), format, out, err),
+        Command::Needs {
+            command: NeedsCommand::List(args),
+        } => needs_list::list(settings, &args, out),
         Command::Publish {
             org,
             password_env,

@@ -36,7 +36,8 @@ pub(super) fn run(settings: &Settings) -> anyhow::Result<Status> {
     Ok(Status::Ok)
 }
 
-async fn wait_for_signal() {
+/// Ctrl-C or SIGTERM (also what ends `demo --serve`).
+pub(super) async fn wait_for_signal() {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};

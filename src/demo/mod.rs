@@ -7,12 +7,18 @@
 //! personal data; matching routes the rest; Chalmers, MDU and two companies answer (one answer
 //! late, one from a company that was never asked); the run ends with every need's reconciled
 //! status. Only ids, codes, scores and catalogue text are printed — never a need's free text.
+//!
+//! With `--serve` (`serve.rs`) the story's hub keeps running afterwards, on the same temporary
+//! store and in-process broker, and serves its HTTP surface with the web console so a
+//! newcomer can click through what they just read, as the demo users.
 
 mod report;
+mod serve;
 mod story;
 
 use std::collections::HashMap;
 use std::io::Write;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -68,8 +74,13 @@ impl Stage {
     }
 }
 
-/// Run the demo, writing the story to `out`.
-pub(crate) async fn run(out: &mut dyn Write) -> anyhow::Result<()> {
+/// Run the demo, writing the story to `out`; with `serve`, then serve the console there until
+/// `stop` resolves.
+pub(crate) async fn run(
+    out: &mut dyn Write,
+    serve: Option<SocketAddr>,
+    stop: impl Future<Output = ()>,
+) -> anyhow::Result<()> {
     let started = Instant::now();
     let dir = tempfile::TempDir::new().context("cannot create a temporary directory")?;
     let db = dir.path().join("demo.db");
@@ -102,10 +113,14 @@ pub(crate) async fn run(out: &mut dyn Write) -> anyhow::Result<()> {
     let routed = story::submit_needs(&stage, NEEDS, out).await?;
     story::answer(&stage, &routed, out).await?;
     report::final_table(&stage, NEEDS, out).await?;
+    writeln!(out, "\ndone in {:.1} s", started.elapsed().as_secs_f64())?;
+    let served = match serve {
+        Some(address) => serve::console(&stage, address, out, stop).await,
+        None => Ok(()),
+    };
     trigger.trigger();
     hub.await.context("the hub task failed")?;
-    writeln!(out, "\ndone in {:.1} s", started.elapsed().as_secs_f64())?;
-    Ok(())
+    served
 }
 
 fn catalogue(

@@ -21,6 +21,9 @@
 //! (`feed.rs`), a token stands for an organisation as a broker user does (`auth.rs`), and
 //! every error is one `ApiError` (`error.rs`).
 //!
+//! With `[console] enabled`, the same listener serves the web console under `/console`
+//! ([`crate::console`]: HTML pages for people, not part of the API or its OpenAPI document).
+//!
 //! Nothing served carries personal data beyond what passed the PII guard: counts, reason codes,
 //! component states, a region's own needs, and an organisation's own events. The listener is
 //! off unless `[http] listen` is set.
@@ -58,6 +61,8 @@ pub struct HttpState {
     pub broker: Option<LinkStatus>,
     /// The publisher's broker link, when there is one.
     pub publisher: Option<LinkStatus>,
+    /// The web console under `/console`, when `[console] enabled`.
+    pub console: Option<Arc<crate::console::Console>>,
 }
 
 /// The media type of `/metrics`: the Prometheus text format.
@@ -69,7 +74,7 @@ const STORE_CHECK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(
 /// The router, in a function so tests can serve it on a port of their own.
 pub(crate) fn router(state: HttpState) -> Router {
     let body_limit = http_body_limit(state.pipeline.limits().max_message_bytes);
-    Router::new()
+    let app = Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
@@ -87,7 +92,11 @@ pub(crate) fn router(state: HttpState) -> Router {
                 .delete(webhook::remove),
         )
         .merge(contract::routes())
-        .with_state(state)
+        .with_state(state.clone());
+    match state.console.clone() {
+        Some(console) => app.merge(crate::console::router(state, console)),
+        None => app,
+    }
 }
 
 /// The most body bytes `POST /v1/events` reads: above `limits.max_message_bytes`, so a body

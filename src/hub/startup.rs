@@ -11,14 +11,16 @@ use std::sync::Arc;
 use super::{App, HubError, topology};
 use crate::catalogue::Catalogue;
 use crate::clock::SharedClock;
+use crate::console::{Console, HashError};
 use crate::http::HttpState;
 use crate::pipeline::Pipeline;
 use crate::settings::Settings;
 use crate::transport::HUB_INGRESS_QUEUE;
+use crate::transport::amqp::AmqpDeadLetters;
 use crate::transport::amqp::{
     AmqpConsumer, AmqpPublisher, ConsumerConfig, Endpoint, PublisherConfig,
 };
-use crate::transport::{Shutdown, TransportError};
+use crate::transport::{DeadLetterAdmin, Shutdown, TransportError};
 
 /// Why `run` stopped before it started.
 #[derive(Debug, thiserror::Error)]
@@ -29,6 +31,9 @@ pub enum StartupError {
     /// The broker could not be reached or set up.
     #[error(transparent)]
     Transport(#[from] TransportError),
+    /// The console could not be set up.
+    #[error("console: {0}")]
+    Console(#[from] HashError),
     /// The HTTP listener could not be opened.
     #[error("cannot listen on {address} (http.listen): {source}")]
     Http {
@@ -44,6 +49,7 @@ async fn spawn_http(
     address: std::net::SocketAddr,
     pipeline: &Arc<Pipeline>,
     links: (&AmqpConsumer, &AmqpPublisher),
+    console: Option<Arc<Console>>,
     shutdown: &Shutdown,
 ) -> Result<tokio::task::JoinHandle<()>, StartupError> {
     let (consumer, publisher) = links;
@@ -54,6 +60,7 @@ async fn spawn_http(
         pipeline: pipeline.clone(),
         broker: Some(consumer.status()),
         publisher: Some(publisher.status()),
+        console,
     };
     // The bound address: with port 0 (`127.0.0.1:0`) the system chose it, and this says which.
     let address = listener.local_addr().unwrap_or(address);
@@ -136,7 +143,13 @@ pub async fn serve_with(
     let http = match settings.http.address() {
         Some(address) => {
             let links = (&consumer, publisher.as_ref());
-            Some(spawn_http(address, &pipeline, links, &shutdown).await?)
+            let dead_letters: Arc<dyn DeadLetterAdmin> = Arc::new(AmqpDeadLetters::new(
+                settings.amqp.url.clone(),
+                format!("{}-console", settings.amqp.connection_name),
+            ));
+            let console =
+                Console::from_settings(&settings.console, Some(dead_letters))?.map(Arc::new);
+            Some(spawn_http(address, &pipeline, links, console, &shutdown).await?)
         }
         None => None,
     };

@@ -39,6 +39,18 @@ impl Directory {
         self.by_user.get(user)
     }
 
+    /// The ids of the configured regions, in id order (the console's region filter).
+    pub(crate) fn region_ids(&self) -> Vec<&str> {
+        let mut ids: Vec<&str> = self
+            .by_id
+            .values()
+            .filter(|o| o.kind == OrgKind::Region)
+            .map(|o| o.id.as_str())
+            .collect();
+        ids.sort_unstable();
+        ids
+    }
+
     /// The organisation with id `id`.
     pub(crate) fn by_id(&self, id: &str) -> Option<&Organisation> {
         self.by_id.get(id)

@@ -33,6 +33,7 @@
 //! broker password must not. A URL that does not parse as written (an unescaped `?`, `#` or
 //! `/` in a password) is refused at load time, so no driver ever reads it differently.
 
+mod console;
 mod error;
 mod hub;
 mod matching;
@@ -48,6 +49,7 @@ use std::path::Path;
 use config::{Config, ConfigError, Environment, File, FileFormat};
 use serde::Deserialize;
 
+pub use console::{ConsoleRole, ConsoleSettings, ConsoleUser, MIN_SESSION_KEY_BYTES};
 pub use error::SettingsError;
 pub use hub::{CatalogueSettings, CourseFile, HttpSettings, HubSettings, RELAY_LEASE_MARGIN};
 pub use matching::MatchOptions;
@@ -89,6 +91,8 @@ pub struct Settings {
     pub retention: RetentionSettings,
     /// `[webhooks]`: delivery of organisations' feeds by signed HTTP POST.
     pub webhooks: WebhooksSettings,
+    /// `[console]`: the web console and its users.
+    pub console: ConsoleSettings,
     /// `[catalogue]`: course and partner files loaded at start.
     #[serde(default)]
     pub catalogue: CatalogueSettings,
@@ -124,7 +128,8 @@ impl Settings {
         self.retention.validate()?;
         self.webhooks.validate()?;
         self.validate_lease()?;
-        org::validate_all(&self.organisations)
+        org::validate_all(&self.organisations)?;
+        self.console.validate(&self.organisations)
     }
 
     /// A relay must finish a batch — every confirm included — well within its lease, or a
@@ -183,6 +188,9 @@ pub fn load_str(toml: &str, env: HashMap<String, String>) -> Result<Settings, Se
             detail: detail(&e),
         })?;
     webhooks::resolve_secret_envs(&mut settings.organisations, &|name| env.get(name).cloned())?;
+    settings
+        .console
+        .resolve_envs(&|name| env.get(name).cloned())?;
     settings.validate()?;
     Ok(settings)
 }
@@ -245,6 +253,7 @@ fn build(
         paths::resolve_against(path, &mut settings.catalogue);
     }
     webhooks::resolve_secret_envs(&mut settings.organisations, lookup)?;
+    settings.console.resolve_envs(lookup)?;
     settings.validate()?;
     Ok(settings)
 }

@@ -55,12 +55,14 @@ mod connect;
 mod error;
 mod feed;
 mod migrations;
+mod needs_list;
 mod outbox;
 mod parked;
 mod records;
 mod retention;
 mod rows;
 mod savepoint;
+mod timeline;
 mod tokens;
 mod tx;
 mod tx_outbox;
@@ -77,12 +79,14 @@ pub use connect::Backend;
 pub use error::{Fault, StoreError};
 pub use feed::FeedEvent;
 pub use migrations::migrator;
+pub use needs_list::{NeedFilter, NeedPage, NeedSummary, PageRequest};
 pub use parked::ParkedRow;
 pub use records::{
     AuditEntry, AuditRecord, NewNeed, NewRecipient, OutboxMessage, OutboxRow, ReferenceEntry,
     ReferenceEvent, StoredNeed,
 };
 pub use retention::{Pruned, Retention};
+pub use timeline::AnswerEntry;
 pub use tokens::TokenRecord;
 pub use tx::Tx;
 pub use webhook_state::{WebhookLease, WebhookState};

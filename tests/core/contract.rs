@@ -43,6 +43,7 @@ async fn the_router_serves_the_contract_and_only_embedded_schemas() {
         pipeline: app.pipeline.clone(),
         broker: None,
         publisher: None,
+        console: None,
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await

@@ -48,6 +48,7 @@ async fn metrics_count_deliveries_by_outcome_and_reason_without_values() {
         pipeline: app.pipeline.clone(),
         broker: Some(LinkStatus::new(true)),
         publisher: Some(LinkStatus::new(true)),
+        console: None,
     };
     let (address, trigger) = listen(state).await;
     let (status, text) = get(address, "/metrics").await;
@@ -75,6 +76,7 @@ async fn ready_only_with_a_store_and_a_broker_link_alive_regardless() {
         pipeline: app.pipeline.clone(),
         broker: Some(LinkStatus::new(true)),
         publisher: Some(LinkStatus::new(true)),
+        console: None,
     };
     let (address, up_trigger) = listen(up).await;
     assert_eq!(get(address, "/healthz").await, (200, "ok\n".to_owned()));
@@ -88,6 +90,7 @@ async fn ready_only_with_a_store_and_a_broker_link_alive_regardless() {
         pipeline: app.pipeline.clone(),
         broker: Some(LinkStatus::new(false)),
         publisher: Some(LinkStatus::new(true)),
+        console: None,
     };
     let (address, down_trigger) = listen(down).await;
     assert_eq!(

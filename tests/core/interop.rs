@@ -142,6 +142,7 @@ async fn over_http_too_a_binary_refusal_names_the_event_and_continues_its_trace(
         pipeline: app.pipeline.clone(),
         broker: None,
         publisher: None,
+        console: None,
     };
     tokio::spawn(samverkan::http::serve(listener, state, shutdown));
     let response = reqwest::Client::new()

@@ -6,6 +6,7 @@
 mod answers;
 mod cli;
 mod contract;
+mod demo_serve;
 mod docs;
 mod flow;
 // Shared with tests/it; with the `services` feature it also holds helpers only tests/it uses.

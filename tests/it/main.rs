@@ -6,7 +6,9 @@
 //! says how to start it.
 
 mod broker;
+mod browser;
 mod catalogue_sync;
+mod console;
 mod dead_letters;
 mod group_commit;
 mod helpers;
@@ -21,6 +23,7 @@ mod interop_amqp;
 mod kinds;
 mod loadgen;
 mod need_identity;
+mod needs_list;
 mod onboard;
 mod openapi;
 mod outbox_claim;

@@ -18,6 +18,7 @@ pub async fn serve_http(pipeline: Arc<Pipeline>) -> (SocketAddr, ShutdownTrigger
         pipeline,
         broker: None,
         publisher: None,
+        console: None,
     };
     tokio::spawn(serve(listener, state, shutdown));
     (address, trigger)

@@ -11,6 +11,7 @@
 
 mod app;
 mod cli;
+mod demo;
 mod http;
 mod logs;
 #[cfg(feature = "services")]
@@ -25,6 +26,7 @@ use serde_json::Value;
 
 pub use app::{App, need_event, spawn_app, spawn_app_from, spawn_app_with};
 pub use cli::{issue_token, samverkan_with};
+pub use demo::DemoServer;
 pub use http::serve_http;
 pub use logs::{Captured, capture_logs};
 #[cfg(feature = "services")]

@@ -127,6 +127,7 @@ async fn seed_need(store: &Store, id: &str, respond_by: OffsetDateTime) {
 
 mod commit;
 mod feed;
+mod listing;
 mod needs;
 mod savepoint;
 mod upgrade;
