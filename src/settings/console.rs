@@ -243,7 +243,7 @@ mod tests {
                         8M2Kb2E1JQ2T6p1mO8s3ZbY0oZf0aT0m9aNw0q7l9xQ";
 
     fn with_users(users: &str) -> String {
-        format!("{ORGS}\n[console]\nenabled = true\n{users}")
+        format!("{ORGS}\n[http]\nlisten = \"127.0.0.1:0\"\n[console]\nenabled = true\n{users}")
     }
 
     #[test]
@@ -321,6 +321,11 @@ mod tests {
                 .to_string();
             assert!(message.contains(key), "{users}: {message}");
         }
+        let unserved = with_users("").replace("listen = \"127.0.0.1:0\"", "listen = \"\"");
+        let message = load_str(&unserved, HashMap::new())
+            .expect_err("no listener")
+            .to_string();
+        assert!(message.contains("http.listen"), "{message}");
         let short_key = with_users("session_key_env = \"KEY\"\n");
         let env = HashMap::from([("KEY".to_owned(), "short".to_owned())]);
         let message = load_str(&short_key, env)

@@ -129,6 +129,12 @@ impl Settings {
         self.webhooks.validate()?;
         self.validate_lease()?;
         org::validate_all(&self.organisations)?;
+        if self.console.enabled && self.http.address().is_none() {
+            return Err(SettingsError::value(
+                "console.enabled",
+                "the console is served on the [http] listener: set http.listen too",
+            ));
+        }
         self.console.validate(&self.organisations)
     }
 
