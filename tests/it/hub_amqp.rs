@@ -162,19 +162,22 @@ impl RabbitApp {
         .await;
     }
 
-    /// Take messages from `queue` until `done` says enough or 90 s pass.
+    /// Take messages from `queue` until `done` says enough, or fail once 60 s pass without a
+    /// new message: a slow machine only makes the stream slower, a hub that stopped
+    /// publishing stops it.
     pub(crate) async fn take(
         &self,
         queue: &str,
         done: impl Fn(&[lapin::message::BasicGetMessage]) -> bool,
     ) -> Vec<lapin::message::BasicGetMessage> {
+        const STALL: Duration = Duration::from_secs(60);
         let (connection, channel) = self.channel_as("guest", "guest").await;
-        let deadline = Instant::now() + Duration::from_secs(90);
+        let mut deadline = Instant::now() + STALL;
         let mut got = Vec::new();
         while !done(&got) {
             assert!(
                 Instant::now() < deadline,
-                "{queue}: only {} messages within 90 s",
+                "{queue}: no new message for 60 s after {} messages",
                 got.len()
             );
             match channel
@@ -182,7 +185,10 @@ impl RabbitApp {
                 .await
                 .expect("get")
             {
-                Some(message) => got.push(message),
+                Some(message) => {
+                    got.push(message);
+                    deadline = Instant::now() + STALL;
+                }
                 None => tokio::time::sleep(Duration::from_millis(50)).await,
             }
         }
