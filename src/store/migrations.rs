@@ -73,6 +73,11 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "webhooks",
         include_str!("../../migrations/sqlite/0011_webhooks.sql"),
     ),
+    (
+        12,
+        "feed_body_once",
+        include_str!("../../migrations/sqlite/0012_feed_body_once.sql"),
+    ),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (
@@ -129,6 +134,11 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         11,
         "webhooks",
         include_str!("../../migrations/postgres/0011_webhooks.sql"),
+    ),
+    (
+        12,
+        "feed_body_once",
+        include_str!("../../migrations/postgres/0012_feed_body_once.sql"),
     ),
 ];
 

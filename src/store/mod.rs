@@ -61,6 +61,7 @@ mod records;
 mod retention;
 mod rows;
 mod savepoint;
+mod settle;
 mod tokens;
 mod tx;
 mod tx_outbox;
@@ -83,6 +84,7 @@ pub use records::{
     ReferenceEvent, StoredNeed,
 };
 pub use retention::{Pruned, Retention};
+pub use settle::{ClaimLimits, RowFate, Settlement};
 pub use tokens::TokenRecord;
 pub use tx::Tx;
 pub use webhook_state::{WebhookLease, WebhookState};
