@@ -9,8 +9,8 @@
 //! ([`Store::parked_outbox`]). Rows the broker kept refusing after a bounded number of attempts
 //! are parked the same way. Parked rows are not pruned by retention: they wait for a person.
 
-use sqlx::{AnyConnection, Row};
 use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Row};
 use time::OffsetDateTime;
 
 use super::codes::ReasonCode;

@@ -16,7 +16,9 @@
 use std::time::Duration;
 
 use super::codes::ReasonCode;
-use super::outbox::{RELEASE, SENT_ONLY, UNSENT, claim_in, retry_later_in, sent_now, update_ids_in};
+use super::outbox::{
+    RELEASE, SENT_ONLY, UNSENT, claim_in, retry_later_in, sent_now, update_ids_in,
+};
 use super::parked::park_in;
 use super::{OutboxRow, Store, StoreError};
 

@@ -23,9 +23,7 @@ use std::time::Instant;
 
 use tokio::sync::Notify;
 
-use super::{
-    IDLE_POLL, MAX_PAUSE, MIN_PAUSE, Pass, RelayConfig, publish_batch, sleep_or_shutdown,
-};
+use super::{IDLE_POLL, MAX_PAUSE, MIN_PAUSE, Pass, RelayConfig, publish_batch, sleep_or_shutdown};
 use crate::store::{OutboxRow, Settlement, Store};
 use crate::transport::{Backoff, Publish, Shutdown};
 
