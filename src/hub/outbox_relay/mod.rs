@@ -3,7 +3,8 @@
 //! It is the only thing that publishes the hub's events. Rows are claimed oldest first in
 //! batches capped in rows (the confirm window) and bytes ([`Store::claim_outbox_within`]) and
 //! published with pipelined confirms; a row is marked sent only after the broker confirmed it
-//! and routed it to a queue.
+//! and routed it to a queue. The relay itself is pipelined too (`pipelined.rs`): while a batch
+//! awaits its confirms, one store transaction records the batch before it and claims the next.
 //!
 //! **No row can stall the others.** Each failed row gets one of three fates, decided from the
 //! error alone ([`verdict`]):

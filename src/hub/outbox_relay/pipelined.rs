@@ -42,6 +42,18 @@ impl Batch {
     }
 }
 
+/// How a step went, and so what the loop does next.
+enum Step {
+    /// Rows were published or claimed: go on at once.
+    Busy,
+    /// Nothing to publish and nothing claimed: wait to be woken.
+    Idle,
+    /// The broker was away: what was claimed next was given back; pause.
+    Outage,
+    /// The store failed: the fates stay owed; pause.
+    StoreDown,
+}
+
 /// Publish pending outbox rows until `shutdown` (see the module docs).
 pub(super) async fn run<P: Publish>(
     store: &Store,
@@ -60,52 +72,71 @@ pub(super) async fn run<P: Publish>(
     // Fates of published batches the store has not recorded yet.
     let mut owed: Vec<Settlement> = Vec::new();
     while !shutdown.is_triggered() {
-        let claimed_at = Instant::now();
-        let (published, stored) = tokio::join!(
-            publish_batch(publisher, &ready.rows, ready.claimed_at, config),
-            store.settle_and_claim(&owed, Some(config.limits())),
-        );
-        let store_ok = match stored {
-            Ok(rows) => {
-                owed.clear();
-                ready = Batch { rows, claimed_at };
-                true
+        match step(store, publisher, config, &mut ready, &mut owed).await {
+            Step::Busy => pauses = backoff.delays(),
+            Step::Idle => {
+                pauses = backoff.delays();
+                tokio::select! {
+                    () = wake.notified() => {}
+                    () = tokio::time::sleep(IDLE_POLL) => {}
+                    () = shutdown.wait() => {}
+                }
             }
-            Err(e) => {
-                tracing::warn!(error = %e, "outbox relay cannot use the store; retrying");
-                ready = Batch::empty();
-                false
+            Step::Outage | Step::StoreDown => {
+                sleep_or_shutdown(pauses.next().unwrap_or(MAX_PAUSE), shutdown).await;
             }
-        };
-        let pass = published.map_or_else(Pass::default, |(settlement, pass)| {
-            owed.push(settlement);
-            pass
-        });
-        if pass.waiting > 0 {
-            tracing::debug!(
-                waiting = pass.waiting,
-                "broker unavailable; outbox rows wait for it"
-            );
-            owed.push(Settlement::release_all(&ready.rows));
-            ready = Batch::empty();
-            record(store, &mut owed).await;
-            sleep_or_shutdown(pauses.next().unwrap_or(MAX_PAUSE), shutdown).await;
-        } else if !store_ok {
-            sleep_or_shutdown(pauses.next().unwrap_or(MAX_PAUSE), shutdown).await;
-        } else if ready.rows.is_empty() && owed.is_empty() {
-            pauses = backoff.delays();
-            tokio::select! {
-                () = wake.notified() => {}
-                () = tokio::time::sleep(IDLE_POLL) => {}
-                () = shutdown.wait() => {}
-            }
-        } else {
-            pauses = backoff.delays();
         }
     }
     // Shutting down: what was claimed but not published goes back at once.
     owed.push(Settlement::release_all(&ready.rows));
     record(store, &mut owed).await;
+}
+
+/// Publishes `ready` while the store records `owed` and claims the next batch into `ready`.
+async fn step<P: Publish>(
+    store: &Store,
+    publisher: &P,
+    config: &RelayConfig,
+    ready: &mut Batch,
+    owed: &mut Vec<Settlement>,
+) -> Step {
+    let claimed_at = Instant::now();
+    let (published, stored) = tokio::join!(
+        publish_batch(publisher, &ready.rows, ready.claimed_at, config),
+        store.settle_and_claim(owed, Some(config.limits())),
+    );
+    let store_ok = match stored {
+        Ok(rows) => {
+            owed.clear();
+            *ready = Batch { rows, claimed_at };
+            true
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "outbox relay cannot use the store; retrying");
+            *ready = Batch::empty();
+            false
+        }
+    };
+    let pass = published.map_or_else(Pass::default, |(settlement, pass)| {
+        owed.push(settlement);
+        pass
+    });
+    if pass.waiting > 0 {
+        tracing::debug!(
+            waiting = pass.waiting,
+            "broker unavailable; outbox rows wait for it"
+        );
+        owed.push(Settlement::release_all(&ready.rows));
+        *ready = Batch::empty();
+        record(store, owed).await;
+        Step::Outage
+    } else if !store_ok {
+        Step::StoreDown
+    } else if ready.rows.is_empty() && owed.is_empty() {
+        Step::Idle
+    } else {
+        Step::Busy
+    }
 }
 
 /// Records the owed fates without claiming; on failure they stay owed (and their rows claimed
