@@ -182,7 +182,8 @@ pub async fn relay_once<P: Publish>(
     let rows = store
         .claim_outbox_within(config.limits().rows, config.limits().bytes, config.lease)
         .await?;
-    let Some((settlement, mut pass)) = publish_batch(publisher, &rows, claimed_at, config).await
+    let deadline = claimed_at + config.publish_deadline();
+    let Some((settlement, mut pass)) = publish_batch(publisher, &rows, deadline, config).await
     else {
         return Ok(Pass::default());
     };
@@ -191,12 +192,12 @@ pub async fn relay_once<P: Publish>(
     Ok(pass)
 }
 
-/// Publishes `rows` (claimed at `claimed_at`) and judges each; `None` when there are none. A
-/// batch not published by its deadline is given back whole.
+/// Publishes `rows` and judges each; `None` when there are none. A batch not published by
+/// `deadline` (its lease less the margin) is given back whole.
 async fn publish_batch<P: Publish>(
     publisher: &P,
     rows: &[OutboxRow],
-    claimed_at: Instant,
+    deadline: Instant,
     config: &RelayConfig,
 ) -> Option<(Settlement, Pass)> {
     if rows.is_empty() {
@@ -211,7 +212,6 @@ async fn publish_batch<P: Publish>(
         }
         results
     };
-    let deadline = claimed_at + config.publish_deadline();
     let Ok(results) = tokio::time::timeout_at(deadline.into(), publishing).await else {
         // The broker holds back confirms (flow control, a stalled link): give the rows back
         // before the lease runs out, rather than race another relay for them. Whatever was

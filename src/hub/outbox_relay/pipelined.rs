@@ -15,31 +15,44 @@
 //! **Nothing is marked sent before its confirm.** A batch's fates are recorded only after its
 //! publish returned; if the store fails, they are kept and recorded with the next transaction
 //! that works. Until then the rows stay claimed; a crash in between leaves them to run out of
-//! their lease and be published again (a duplicate, never a loss). A claimed batch must be
-//! published within the lease less the margin counted from its claim — waiting behind the
-//! batch before it included — or it is given back unpublished.
+//! their lease and be published again (a duplicate, never a loss). A batch claimed ahead is
+//! leased for the wait behind the batch before it as well as for its own publishing (the lease
+//! plus the lease less the margin), and is given back unpublished if it is not published
+//! within that less the margin; so after a crash such rows wait up to about twice the lease.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use tokio::sync::Notify;
 
 use super::{IDLE_POLL, MAX_PAUSE, MIN_PAUSE, Pass, RelayConfig, publish_batch, sleep_or_shutdown};
-use crate::store::{OutboxRow, Settlement, Store};
+use crate::store::{ClaimLimits, OutboxRow, Settlement, Store};
 use crate::transport::{Backoff, Publish, Shutdown};
 
-/// Claimed rows waiting for their turn on the wire, and when their claim began.
+/// Claimed rows waiting for their turn on the wire, and when they must be published by.
 struct Batch {
     rows: Vec<OutboxRow>,
-    claimed_at: Instant,
+    deadline: Instant,
 }
 
 impl Batch {
     fn empty() -> Self {
         Self {
             rows: Vec::new(),
-            claimed_at: Instant::now(),
+            deadline: Instant::now(),
         }
     }
+}
+
+/// A batch claimed ahead waits for the batch before it (at most that batch's deadline) and is
+/// then published itself: its lease covers both, so a slow broker does not run every batch
+/// claimed ahead out of time. Such rows wait that much longer after a crash.
+fn ahead(config: &RelayConfig) -> (ClaimLimits, Duration) {
+    let wait = config.publish_deadline();
+    let limits = ClaimLimits {
+        lease: config.lease + wait,
+        ..config.limits()
+    };
+    (limits, wait + wait)
 }
 
 /// How a step went, and so what the loop does next.
@@ -101,14 +114,16 @@ async fn step<P: Publish>(
     owed: &mut Vec<Settlement>,
 ) -> Step {
     let claimed_at = Instant::now();
+    let (limits, within) = ahead(config);
     let (published, stored) = tokio::join!(
-        publish_batch(publisher, &ready.rows, ready.claimed_at, config),
-        store.settle_and_claim(owed, Some(config.limits())),
+        publish_batch(publisher, &ready.rows, ready.deadline, config),
+        store.settle_and_claim(owed, Some(limits)),
     );
     let store_ok = match stored {
         Ok(rows) => {
             owed.clear();
-            *ready = Batch { rows, claimed_at };
+            let deadline = claimed_at + within;
+            *ready = Batch { rows, deadline };
             true
         }
         Err(e) => {
