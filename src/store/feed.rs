@@ -8,6 +8,10 @@
 //! (see migration 0010), and a reader can page by "after `seq`" without ever missing a row
 //! that commits late. After the commit the store's feed signal ticks, which wakes long polls
 //! in this process; other processes sharing the database see the rows on their next read.
+//!
+//! A feed event does not copy the event's body: it names the outbox row that publishes it
+//! (`outbox_id`, migration 0012) and [`Store::feed_after`] reads the body from there, so each
+//! body is written once. Retention keeps an outbox row while a feed event names it.
 
 use std::sync::Arc;
 
@@ -35,7 +39,8 @@ pub(super) struct FeedEntry {
     pub(super) org: OrgId,
     pub(super) event_id: EventId,
     pub(super) event_type: String,
-    pub(super) body: Vec<u8>,
+    /// The outbox row that publishes it, which holds the body.
+    pub(super) outbox_id: i64,
 }
 
 /// One event in an organisation's feed.
@@ -79,7 +84,7 @@ impl Tx {
             let mut seq = last - count;
             for chunk in group.chunks(ROWS_PER_INSERT) {
                 let sql = multi_row_insert(
-                    "INSERT INTO org_feed (org_id, seq, event_id, event_type, body, \
+                    "INSERT INTO org_feed (org_id, seq, event_id, event_type, outbox_id, \
                      created_at_ms) VALUES ",
                     chunk.len(),
                     6,
@@ -93,7 +98,7 @@ impl Tx {
                         .bind(seq)
                         .bind(entry.event_id.as_ref())
                         .bind(entry.event_type.as_str())
-                        .bind(entry.body.as_slice())
+                        .bind(entry.outbox_id)
                         .bind(now);
                 }
                 query.execute(&mut *self.inner).await?;
@@ -105,7 +110,8 @@ impl Tx {
 
 impl Store {
     /// Up to `limit` events of `org`'s feed after position `after` (0: from the start), oldest
-    /// first.
+    /// first. The body comes from the outbox row the event names (events written before
+    /// migration 0012 carry their own).
     pub async fn feed_after(
         &self,
         org: &OrgId,
@@ -113,8 +119,9 @@ impl Store {
         limit: u32,
     ) -> Result<Vec<FeedEvent>, StoreError> {
         let rows = sqlx::query(
-            "SELECT seq, event_id, event_type, body, created_at_ms FROM org_feed \
-             WHERE org_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+            "SELECT f.seq, f.event_id, f.event_type, COALESCE(f.body, o.body) AS body, \
+             f.created_at_ms FROM org_feed f LEFT JOIN outbox o ON o.id = f.outbox_id \
+             WHERE f.org_id = $1 AND f.seq > $2 ORDER BY f.seq LIMIT $3",
         )
         .bind(org.as_str())
         .bind(after)

@@ -74,6 +74,11 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../../migrations/sqlite/0011_webhooks.sql"),
     ),
     (
+        12,
+        "feed_body_once",
+        include_str!("../../migrations/sqlite/0012_feed_body_once.sql"),
+    ),
+    (
         13,
         "needs_listing",
         include_str!("../../migrations/sqlite/0013_needs_listing.sql"),
@@ -134,6 +139,11 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         11,
         "webhooks",
         include_str!("../../migrations/postgres/0011_webhooks.sql"),
+    ),
+    (
+        12,
+        "feed_body_once",
+        include_str!("../../migrations/postgres/0012_feed_body_once.sql"),
     ),
     (
         13,

@@ -28,6 +28,8 @@
 //! [`Store::claim_outbox`] (a lease in `outbox.claimed_until_ms`), publishes them with confirms
 //! and calls [`Store::mark_sent`], or gives a failed row back: [`Store::retry_later`] (its own
 //! backoff), [`Store::release`] (the broker was away) or [`Store::park`] (it can never be sent).
+//! The running relay does all of that with [`Store::settle_and_claim`]: one transaction per
+//! batch records the last batch's fates and claims the next (`settle.rs`).
 //! Whatever was not confirmed before a crash is claimed again once its lease runs out, so
 //! it is published again and receivers dedupe by event id. [`Store::prune`] deletes sent outbox
 //! rows, inbox rows and audit entries past their retention.
@@ -62,6 +64,7 @@ mod records;
 mod retention;
 mod rows;
 mod savepoint;
+mod settle;
 mod timeline;
 mod tokens;
 mod tx;
@@ -86,6 +89,7 @@ pub use records::{
     ReferenceEvent, StoredNeed,
 };
 pub use retention::{Pruned, Retention};
+pub use settle::{ClaimLimits, RowFate, Settlement};
 pub use timeline::AnswerEntry;
 pub use tokens::TokenRecord;
 pub use tx::Tx;

@@ -33,6 +33,8 @@
 use std::time::Duration;
 
 use super::rows::{now_ms, outbox_from_row};
+use sqlx::AnyConnection;
+
 use super::{Backend, OutboxRow, Store, StoreError};
 
 /// Rows per statement in [`Store::mark_sent`] and [`Store::release`], well under both
@@ -47,7 +49,19 @@ const OUTBOX_COLUMNS: &str = "id, event_id, exchange, routing_key, content_type,
      correlation_id, amqp_type, message_id, headers, body, created_at_ms, attempts, claim_token";
 
 /// The relay's backlog: not confirmed, not parked.
-const UNSENT: &str = "sent_at_ms IS NULL AND parked_at_ms IS NULL";
+pub(super) const UNSENT: &str = "sent_at_ms IS NULL AND parked_at_ms IS NULL";
+
+/// Which rows a sent mark may change: not yet marked.
+pub(super) const SENT_ONLY: &str = "sent_at_ms IS NULL";
+
+/// What giving a row back changes: its claim ends, nothing else.
+pub(super) const RELEASE: &str = "claimed_until_ms = NULL";
+
+/// What a sent mark changes: `sent_at_ms`, as of now (a number formatted here, not text from
+/// anywhere else).
+pub(super) fn sent_now() -> String {
+    format!("sent_at_ms = {}", now_ms())
+}
 
 /// SQLite: `$1` claimed until, `$2` now, `$3` row limit, `$4` byte budget, `$5` the claim's
 /// token. Sizes are computed in the innermost query, which reads only row headers' lengths,
@@ -152,38 +166,10 @@ impl Store {
         max_bytes: i64,
         lease: Duration,
     ) -> Result<Vec<OutboxRow>, StoreError> {
-        let lease_ms = millis(lease);
         // SQLite's clock is read once the write lock is held, not before waiting for it.
         let mut tx = self.write_tx().await?;
-        // Only constants are spliced in; every value is bound. Limit and budget come last.
-        let query = match self.pools.backend {
-            Backend::Sqlite => {
-                let now = now_ms();
-                let sql = format!("{CLAIM_SQLITE}{OUTBOX_COLUMNS}");
-                sqlx::query(sqlx::AssertSqlSafe(sql))
-                    .bind(now.saturating_add(lease_ms))
-                    .bind(now)
-            }
-            Backend::Postgres => {
-                let sql = format!("{CLAIM_POSTGRES}{OUTBOX_COLUMNS}");
-                sqlx::query(sqlx::AssertSqlSafe(sql)).bind(lease_ms)
-            }
-        };
-        // A fresh token per claim: later writes by this relay touch only rows still carrying it.
-        let token = uuid::Uuid::new_v4().to_string();
-        let rows = query
-            .bind(limit)
-            .bind(max_bytes.max(1))
-            .bind(token)
-            .fetch_all(&mut *tx)
-            .await?;
+        let claimed = claim_in(&mut tx, self.pools.backend, limit, max_bytes, lease).await?;
         tx.commit().await?;
-        let mut claimed = rows
-            .iter()
-            .map(outbox_from_row)
-            .collect::<Result<Vec<_>, _>>()?;
-        // `RETURNING` promises no order.
-        claimed.sort_by_key(|row| row.id);
         Ok(claimed)
     }
 
@@ -192,15 +178,7 @@ impl Store {
     /// relay whose lease ran out cannot mark rows another relay has claimed since; `None` marks
     /// them regardless (tools and tests).
     pub async fn mark_sent(&self, claim: Option<&str>, ids: &[i64]) -> Result<(), StoreError> {
-        let now = now_ms().to_string();
-        // A number formatted here, not text from anywhere else.
-        self.update_ids(
-            &format!("sent_at_ms = {now}"),
-            "sent_at_ms IS NULL",
-            claim,
-            ids,
-        )
-        .await
+        self.update_ids(&sent_now(), SENT_ONLY, claim, ids).await
     }
 
     /// Gives claimed rows back untouched — no attempt counted, due at once — because the
@@ -208,13 +186,10 @@ impl Store {
     /// (with a working link) may take them now.
     /// With `claim`, only rows still under that claim (see [`Store::mark_sent`]).
     pub async fn release(&self, claim: Option<&str>, ids: &[i64]) -> Result<(), StoreError> {
-        self.update_ids("claimed_until_ms = NULL", UNSENT, claim, ids)
-            .await
+        self.update_ids(RELEASE, UNSENT, claim, ids).await
     }
 
-    /// `UPDATE outbox SET {set} WHERE {only} [AND claim_token = claim] AND id IN (ids)`, in
-    /// chunks, in one transaction. `set` and `only` are constants of this file; the token and
-    /// every id are bound.
+    /// [`update_ids_in`] in a transaction of its own.
     async fn update_ids(
         &self,
         set: &str,
@@ -226,29 +201,7 @@ impl Store {
             return Ok(());
         }
         let mut tx = self.write_tx().await?;
-        for chunk in ids.chunks(IDS_CHUNK) {
-            let first = if claim.is_some() { 2 } else { 1 };
-            let placeholders: Vec<String> = (first..first + chunk.len())
-                .map(|i| format!("${i}"))
-                .collect();
-            let owned = if claim.is_some() {
-                "AND claim_token = $1 "
-            } else {
-                ""
-            };
-            let sql = format!(
-                "UPDATE outbox SET {set} WHERE {only} {owned}AND id IN ({})",
-                placeholders.join(", ")
-            );
-            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-            if let Some(token) = claim {
-                query = query.bind(token.to_owned());
-            }
-            for id in chunk {
-                query = query.bind(*id);
-            }
-            query.execute(&mut *tx).await?;
-        }
+        update_ids_in(&mut tx, set, only, claim, ids).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -269,19 +222,108 @@ impl Store {
         id: i64,
         delay: Duration,
     ) -> Result<(), StoreError> {
-        let now = now_sql(self.pools.backend);
-        let sql = format!(
-            "UPDATE outbox SET attempts = attempts + 1, next_attempt_ms = {now} + $2, \
-             claimed_until_ms = NULL WHERE id = $1 AND {UNSENT} \
-             AND ($3 IS NULL OR claim_token = $3)"
-        );
-        // Only constants are spliced in; every value is bound.
-        sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(id)
-            .bind(millis(delay))
-            .bind(claim.map(str::to_owned))
-            .execute(&self.pools.writer)
-            .await?;
-        Ok(())
+        let mut conn = self.pools.writer.acquire().await?;
+        retry_later_in(&mut conn, self.pools.backend, claim, id, delay).await
     }
+}
+
+/// The claim of [`Store::claim_outbox_within`] on `conn` (inside the caller's write
+/// transaction), rows in id order.
+pub(super) async fn claim_in(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    limit: i64,
+    max_bytes: i64,
+    lease: Duration,
+) -> Result<Vec<OutboxRow>, StoreError> {
+    let lease_ms = millis(lease);
+    // Only constants are spliced in; every value is bound. Limit and budget come last.
+    let query = match backend {
+        Backend::Sqlite => {
+            let now = now_ms();
+            let sql = format!("{CLAIM_SQLITE}{OUTBOX_COLUMNS}");
+            sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(now.saturating_add(lease_ms))
+                .bind(now)
+        }
+        Backend::Postgres => {
+            let sql = format!("{CLAIM_POSTGRES}{OUTBOX_COLUMNS}");
+            sqlx::query(sqlx::AssertSqlSafe(sql)).bind(lease_ms)
+        }
+    };
+    // A fresh token per claim: later writes by this relay touch only rows still carrying it.
+    let token = uuid::Uuid::new_v4().to_string();
+    let rows = query
+        .bind(limit)
+        .bind(max_bytes.max(1))
+        .bind(token)
+        .fetch_all(&mut *conn)
+        .await?;
+    let mut claimed = rows
+        .iter()
+        .map(outbox_from_row)
+        .collect::<Result<Vec<_>, _>>()?;
+    // `RETURNING` promises no order.
+    claimed.sort_by_key(|row| row.id);
+    Ok(claimed)
+}
+
+/// `UPDATE outbox SET {set} WHERE {only} [AND claim_token = claim] AND id IN (ids)` on `conn`,
+/// one statement per [`IDS_CHUNK`] ids (one for any relay batch). `set` and `only` are
+/// constants of the store; the token and every id are bound.
+pub(super) async fn update_ids_in(
+    conn: &mut AnyConnection,
+    set: &str,
+    only: &str,
+    claim: Option<&str>,
+    ids: &[i64],
+) -> Result<(), StoreError> {
+    for chunk in ids.chunks(IDS_CHUNK) {
+        let first = if claim.is_some() { 2 } else { 1 };
+        let placeholders: Vec<String> = (first..first + chunk.len())
+            .map(|i| format!("${i}"))
+            .collect();
+        let owned = if claim.is_some() {
+            "AND claim_token = $1 "
+        } else {
+            ""
+        };
+        let sql = format!(
+            "UPDATE outbox SET {set} WHERE {only} {owned}AND id IN ({})",
+            placeholders.join(", ")
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        if let Some(token) = claim {
+            query = query.bind(token.to_owned());
+        }
+        for id in chunk {
+            query = query.bind(*id);
+        }
+        query.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// [`Store::retry_later`] on `conn`.
+pub(super) async fn retry_later_in(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    claim: Option<&str>,
+    id: i64,
+    delay: Duration,
+) -> Result<(), StoreError> {
+    let now = now_sql(backend);
+    let sql = format!(
+        "UPDATE outbox SET attempts = attempts + 1, next_attempt_ms = {now} + $2, \
+         claimed_until_ms = NULL WHERE id = $1 AND {UNSENT} \
+         AND ($3 IS NULL OR claim_token = $3)"
+    );
+    // Only constants are spliced in; every value is bound.
+    sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(id)
+        .bind(millis(delay))
+        .bind(claim.map(str::to_owned))
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
 }

@@ -9,14 +9,14 @@
 //! ([`Store::parked_outbox`]). Rows the broker kept refusing after a bounded number of attempts
 //! are parked the same way. Parked rows are not pruned by retention: they wait for a person.
 
-use sqlx::Row;
 use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Row};
 use time::OffsetDateTime;
 
 use super::codes::ReasonCode;
 use super::outbox::now_sql;
 use super::rows::from_ms;
-use super::{Store, StoreError};
+use super::{Backend, Store, StoreError};
 
 /// Longest stored detail, in characters.
 const MAX_DETAIL_CHARS: usize = 500;
@@ -58,22 +58,8 @@ impl Store {
         reason: ReasonCode,
         detail: &str,
     ) -> Result<(), StoreError> {
-        let now = now_sql(self.pools.backend);
-        let sql = format!(
-            "UPDATE outbox SET parked_at_ms = {now}, parked_reason = $2, parked_detail = $3, \
-             claimed_until_ms = NULL WHERE id = $1 AND sent_at_ms IS NULL \
-             AND parked_at_ms IS NULL AND ($4 IS NULL OR claim_token = $4)"
-        );
-        let detail = crate::text::clip(detail, MAX_DETAIL_CHARS);
-        // Only constants are spliced in; every value is bound.
-        sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(id)
-            .bind(reason.as_str())
-            .bind(detail)
-            .bind(claim.map(str::to_owned))
-            .execute(&self.pools.writer)
-            .await?;
-        Ok(())
+        let mut conn = self.pools.writer.acquire().await?;
+        park_in(&mut conn, self.pools.backend, claim, id, reason, detail).await
     }
 
     /// Up to `limit` parked outbox rows, oldest parking first.
@@ -128,4 +114,31 @@ fn parked_from_row(row: &AnyRow) -> Result<ParkedRow, StoreError> {
         detail: row.try_get("parked_detail")?,
         body_bytes: row.try_get("body_bytes")?,
     })
+}
+
+/// [`Store::park`] on `conn`.
+pub(super) async fn park_in(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    claim: Option<&str>,
+    id: i64,
+    reason: ReasonCode,
+    detail: &str,
+) -> Result<(), StoreError> {
+    let now = now_sql(backend);
+    let sql = format!(
+        "UPDATE outbox SET parked_at_ms = {now}, parked_reason = $2, parked_detail = $3, \
+         claimed_until_ms = NULL WHERE id = $1 AND sent_at_ms IS NULL \
+         AND parked_at_ms IS NULL AND ($4 IS NULL OR claim_token = $4)"
+    );
+    let detail = crate::text::clip(detail, MAX_DETAIL_CHARS);
+    // Only constants are spliced in; every value is bound.
+    sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(id)
+        .bind(reason.as_str())
+        .bind(detail)
+        .bind(claim.map(str::to_owned))
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
 }

@@ -3,8 +3,9 @@
 //!
 //! Four tables grow with traffic, each with its own reason to keep rows for a while:
 //!
-//! - **outbox, sent rows**: only for looking back ("was this status published?"); a short
-//!   retention (days) is enough. Unsent and parked rows are never pruned.
+//! - **outbox, sent rows**: for looking back ("was this status published?"); a short
+//!   retention (days) is enough. Unsent and parked rows are never pruned, and neither is a
+//!   row a feed event still names: the feed reads its body from there (stored once).
 //! - **inbox**: the idempotency record. A row must outlive every possible redelivery or re-send
 //!   of its event, or a late duplicate would be processed twice; keep it far longer than any
 //!   redelivery window (weeks).
@@ -80,9 +81,11 @@ impl Pruned {
     }
 }
 
-/// One batch of old outbox rows: `$1` cut-off, `$2` batch size.
-const PRUNE_OUTBOX: &str = "DELETE FROM outbox WHERE id IN (SELECT id FROM outbox \
-     WHERE sent_at_ms IS NOT NULL AND sent_at_ms < $1 LIMIT $2)";
+/// One batch of old outbox rows that no feed event names (`org_feed_by_outbox`): `$1`
+/// cut-off, `$2` batch size.
+const PRUNE_OUTBOX: &str = "DELETE FROM outbox WHERE id IN (SELECT o.id FROM outbox o \
+     WHERE o.sent_at_ms IS NOT NULL AND o.sent_at_ms < $1 \
+     AND NOT EXISTS (SELECT 1 FROM org_feed f WHERE f.outbox_id = o.id) LIMIT $2)";
 /// One batch of old inbox rows (the key is two columns; row values work on both databases).
 const PRUNE_INBOX: &str = "DELETE FROM inbox WHERE (source, event_id) IN (SELECT source, \
      event_id FROM inbox WHERE received_at_ms < $1 LIMIT $2)";
@@ -112,6 +115,10 @@ impl Store {
             let keep = time::Duration::try_from(keep?).ok()?;
             now.checked_sub(keep).map(to_ms)
         };
+        // The feed first: an outbox row is kept while a feed event names it.
+        let feed = self
+            .prune_table(PRUNE_FEED, cutoff(retention.feed), batch)
+            .await?;
         Ok(Pruned {
             outbox: self
                 .prune_table(PRUNE_OUTBOX, cutoff(retention.outbox_sent), batch)
@@ -122,9 +129,7 @@ impl Store {
             audit: self
                 .prune_table(PRUNE_AUDIT, cutoff(retention.audit), batch)
                 .await?,
-            feed: self
-                .prune_table(PRUNE_FEED, cutoff(retention.feed), batch)
-                .await?,
+            feed,
         })
     }
 

@@ -23,8 +23,9 @@ impl Tx {
         let sql = multi_row_insert(INSERT, 1, COLUMNS, ", 0") + " RETURNING id";
         let query = bind_row(sqlx::query(sqlx::AssertSqlSafe(sql)), message, now_ms())?;
         let row = query.fetch_one(&mut *self.inner).await?;
-        self.note_feed(message);
-        Ok(row.try_get(0)?)
+        let id: i64 = row.try_get(0)?;
+        self.note_feed(message, id);
+        Ok(id)
     }
 
     /// Writes several messages for the relay in as few statements as possible (a need's
@@ -35,27 +36,35 @@ impl Tx {
     ) -> Result<(), StoreError> {
         let now = now_ms();
         for chunk in messages.chunks(ROWS_PER_INSERT) {
-            let sql = multi_row_insert(INSERT, chunk.len(), COLUMNS, ", 0");
+            let sql = multi_row_insert(INSERT, chunk.len(), COLUMNS, ", 0") + " RETURNING id";
             let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
             for message in chunk {
                 query = bind_row(query, message, now)?;
             }
-            query.execute(&mut *self.inner).await?;
-        }
-        for message in messages {
-            self.note_feed(message);
+            let rows = query.fetch_all(&mut *self.inner).await?;
+            // Ids follow the order of the values (the relay publishes in id order), but
+            // `RETURNING` promises no order of its own.
+            let mut ids = rows
+                .iter()
+                .map(|row| row.try_get::<i64, _>(0))
+                .collect::<Result<Vec<_>, _>>()?;
+            ids.sort_unstable();
+            for (message, id) in chunk.iter().zip(ids) {
+                self.note_feed(message, id);
+            }
         }
         Ok(())
     }
 
-    /// Keeps an organisation's event for its feed, written at the commit (`feed.rs`).
-    fn note_feed(&mut self, message: &OutboxMessage) {
+    /// Keeps an organisation's event for its feed, written at the commit (`feed.rs`); the feed
+    /// names the outbox row `outbox_id` rather than copying its body.
+    fn note_feed(&mut self, message: &OutboxMessage, outbox_id: i64) {
         if let (Some(org), Some(kind)) = (&message.recipient, &message.kind) {
             self.feed.push(FeedEntry {
                 org: org.clone(),
                 event_id: message.event_id.clone(),
                 event_type: kind.clone(),
-                body: message.body.clone(),
+                outbox_id,
             });
         }
     }

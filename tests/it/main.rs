@@ -28,6 +28,7 @@ mod onboard;
 mod openapi;
 mod outbox_claim;
 mod outbox_parking;
+mod outbox_pipeline;
 mod outbox_retry;
 mod outbox_stall;
 mod replay;

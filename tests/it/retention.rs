@@ -303,3 +303,47 @@ async fn a_live_webhooks_backlog_is_kept_past_the_feed_retention() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_sent_outbox_row_is_kept_while_its_feed_event_reads_the_body_from_it() {
+    on_both(|backend, url| async move {
+        let store = open(&url).await;
+        let ids = enqueue(
+            &store,
+            &[for_feed("VGR", "f1"), message("plain", b"{}".to_vec())],
+        )
+        .await;
+        store.mark_sent(None, &ids).await.expect("sent");
+        age(&url, ("outbox", "sent_at_ms"), "1 = 1", 8 * DAY).await;
+        let now = time::OffsetDateTime::now_utc();
+        let week = Retention {
+            outbox_sent: Some(7 * DAY),
+            inbox: None,
+            audit: None,
+            feed: Some(30 * DAY),
+            batch: 10,
+        };
+        let pruned = store.prune(&week, now).await.expect("prune");
+        assert_eq!(
+            (pruned.outbox, pruned.feed),
+            (1, 0),
+            "{backend}: {pruned:?}"
+        );
+        // The feed stores no body of its own: it is read from the kept outbox row.
+        let org = OrgId::parse("VGR").expect("org id");
+        let events = store.feed_after(&org, 0, 10).await.expect("feed");
+        assert_eq!(events.len(), 1, "{backend}");
+        assert_eq!(events[0].body, b"{\"id\":\"f1\"}", "{backend}");
+        // Once the feed event is gone, so is the row.
+        age(&url, ("org_feed", "created_at_ms"), "1 = 1", 31 * DAY).await;
+        let pruned = store.prune(&week, now).await.expect("prune");
+        assert_eq!(
+            (pruned.outbox, pruned.feed),
+            (1, 1),
+            "{backend}: {pruned:?}"
+        );
+        assert_eq!(count(&url, "outbox").await, 0, "{backend}");
+        store.close().await;
+    })
+    .await;
+}

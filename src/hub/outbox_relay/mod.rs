@@ -3,7 +3,8 @@
 //! It is the only thing that publishes the hub's events. Rows are claimed oldest first in
 //! batches capped in rows (the confirm window) and bytes ([`Store::claim_outbox_within`]) and
 //! published with pipelined confirms; a row is marked sent only after the broker confirmed it
-//! and routed it to a queue.
+//! and routed it to a queue. The relay itself is pipelined too (`pipelined.rs`): while a batch
+//! awaits its confirms, one store transaction records the batch before it and claims the next.
 //!
 //! **No row can stall the others.** Each failed row gets one of three fates, decided from the
 //! error alone ([`verdict`]):
@@ -36,11 +37,12 @@
 //! publisher waits up to its confirm timeout) costs duplicates, never a loss.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tokio::sync::Notify;
 
 mod fate;
+mod pipelined;
 
 pub use fate::{
     BODY_TOO_LARGE, BROKER_REFUSED, HEADER_NAME_TOO_LONG, HEADERS_TOO_LARGE, PROPERTY_TOO_LONG,
@@ -49,7 +51,7 @@ pub use fate::{
 
 use crate::pipeline::outbox::from_row;
 use crate::settings::Settings;
-use crate::store::{OutboxRow, Store, StoreError};
+use crate::store::{ClaimLimits, OutboxRow, RowFate, Settlement, Store, StoreError};
 use crate::transport::{Backoff, TransportError};
 use crate::transport::{Outbound, Publish, Shutdown};
 
@@ -90,6 +92,16 @@ impl RelayConfig {
             .max(Duration::from_millis(100))
     }
 
+    /// What one claim may take.
+    #[must_use]
+    pub(crate) fn limits(&self) -> ClaimLimits {
+        ClaimLimits {
+            rows: i64::try_from(self.batch.max(1)).unwrap_or(i64::MAX),
+            bytes: i64::try_from(self.batch_bytes).unwrap_or(i64::MAX),
+            lease: self.lease,
+        }
+    }
+
     /// The relay the settings describe (`[hub] relay_*`, `[amqp] confirm_window`).
     #[must_use]
     pub fn from_settings(settings: &Settings) -> Self {
@@ -123,7 +135,8 @@ impl Default for RelayConfig {
     }
 }
 
-/// Publish pending outbox rows until `shutdown`.
+/// Publish pending outbox rows until `shutdown`, one batch on the wire while the store records
+/// the batch before it and claims the one after it (`pipelined.rs`).
 pub async fn run<P: Publish>(
     store: Store,
     publisher: Arc<P>,
@@ -131,36 +144,7 @@ pub async fn run<P: Publish>(
     config: RelayConfig,
     shutdown: Shutdown,
 ) {
-    let backoff = Backoff {
-        initial: MIN_PAUSE,
-        max: MAX_PAUSE,
-    };
-    // One jittered, doubling schedule per stretch of trouble; any pass that works starts over.
-    let mut pauses = backoff.delays();
-    while !shutdown.is_triggered() {
-        match relay_once(&store, publisher.as_ref(), &config).await {
-            Ok(pass) if pass.waiting > 0 => {
-                tracing::debug!(
-                    waiting = pass.waiting,
-                    "broker unavailable; outbox rows wait for it"
-                );
-                sleep_or_shutdown(pauses.next().unwrap_or(MAX_PAUSE), &shutdown).await;
-            }
-            Ok(pass) if pass.claimed == 0 => {
-                pauses = backoff.delays();
-                tokio::select! {
-                    () = wake.notified() => {}
-                    () = tokio::time::sleep(IDLE_POLL) => {}
-                    () = shutdown.wait() => {}
-                }
-            }
-            Ok(_) => pauses = backoff.delays(),
-            Err(e) => {
-                tracing::warn!(error = %e, "outbox relay cannot use the store; retrying");
-                sleep_or_shutdown(pauses.next().unwrap_or(MAX_PAUSE), &shutdown).await;
-            }
-        }
-    }
+    pipelined::run(&store, publisher.as_ref(), &wake, &config, &shutdown).await;
 }
 
 async fn sleep_or_shutdown(pause: Duration, shutdown: &Shutdown) {
@@ -186,18 +170,39 @@ pub struct Pass {
 }
 
 /// Claim one batch of due rows no other relay holds, publish it, and settle each row by its
-/// [`verdict`]. Rows that never failed go out together with pipelined confirms; rows that
-/// failed before go out one by one after them.
+/// [`verdict`] (the relay's loop does the same with the next batch's claim overlapping the
+/// confirms). Rows that never failed go out together with pipelined confirms; rows that failed
+/// before go out one by one after them.
 pub async fn relay_once<P: Publish>(
     store: &Store,
     publisher: &P,
     config: &RelayConfig,
 ) -> Result<Pass, StoreError> {
-    let limit = i64::try_from(config.batch.max(1)).unwrap_or(i64::MAX);
-    let bytes = i64::try_from(config.batch_bytes).unwrap_or(i64::MAX);
+    let claimed_at = Instant::now();
     let rows = store
-        .claim_outbox_within(limit, bytes, config.lease)
+        .claim_outbox_within(config.limits().rows, config.limits().bytes, config.lease)
         .await?;
+    let deadline = claimed_at + config.publish_deadline();
+    let Some((settlement, mut pass)) = publish_batch(publisher, &rows, deadline, config).await
+    else {
+        return Ok(Pass::default());
+    };
+    store.settle_and_claim(&[settlement], None).await?;
+    pass.claimed = rows.len();
+    Ok(pass)
+}
+
+/// Publishes `rows` and judges each; `None` when there are none. A batch not published by
+/// `deadline` (its lease less the margin) is given back whole.
+async fn publish_batch<P: Publish>(
+    publisher: &P,
+    rows: &[OutboxRow],
+    deadline: Instant,
+    config: &RelayConfig,
+) -> Option<(Settlement, Pass)> {
+    if rows.is_empty() {
+        return None;
+    }
     let (fresh, suspects): (Vec<&OutboxRow>, Vec<&OutboxRow>) =
         rows.iter().partition(|row| row.attempts == 0);
     let publishing = async {
@@ -207,7 +212,7 @@ pub async fn relay_once<P: Publish>(
         }
         results
     };
-    let Ok(results) = tokio::time::timeout(config.publish_deadline(), publishing).await else {
+    let Ok(results) = tokio::time::timeout_at(deadline.into(), publishing).await else {
         // The broker holds back confirms (flow control, a stalled link): give the rows back
         // before the lease runs out, rather than race another relay for them. Whatever was
         // confirmed meanwhile is published again; receivers dedupe by event id.
@@ -216,18 +221,17 @@ pub async fn relay_once<P: Publish>(
             deadline = ?config.publish_deadline(),
             "publishing a claimed batch took longer than its deadline; giving the rows back"
         );
-        let ids: Vec<i64> = rows.iter().map(|row| row.id).collect();
-        store.release(claim_of(&rows), &ids).await?;
-        return Ok(Pass {
+        let pass = Pass {
             claimed: rows.len(),
             waiting: rows.len(),
             ..Pass::default()
-        });
+        };
+        return Some((Settlement::release_all(rows), pass));
     };
     let published = fresh.iter().chain(&suspects).copied().zip(&results);
-    let mut pass = settle(store, config, claim_of(&rows), published).await?;
-    pass.claimed = rows.len();
-    Ok(pass)
+    let mut judged = judge(config, claim_of(rows), published);
+    judged.1.claimed = rows.len();
+    Some(judged)
 }
 
 /// The token of the claim that handed out `rows` (one claim, one token).
@@ -235,24 +239,32 @@ fn claim_of(rows: &[OutboxRow]) -> Option<&str> {
     rows.first().and_then(|row| row.claim_token.as_deref())
 }
 
-/// Marks each row sent, gives it back, schedules its retry or parks it, by its [`verdict`].
-/// Every write passes the claim's token, so it applies only while this relay's claim holds.
-async fn settle<'a>(
-    store: &Store,
+/// Each row's fate by its [`verdict`], for the store to record under the claim's token, so it
+/// applies only while this relay's claim holds.
+fn judge<'a>(
     config: &RelayConfig,
     claim: Option<&str>,
     published: impl Iterator<Item = (&'a OutboxRow, &'a Result<(), TransportError>)>,
-) -> Result<Pass, StoreError> {
+) -> (Settlement, Pass) {
     let mut pass = Pass::default();
-    let (mut sent, mut waiting) = (Vec::new(), Vec::new());
+    let mut settlement = Settlement {
+        claim: claim.map(str::to_owned),
+        fates: Vec::new(),
+    };
     for (row, result) in published {
-        match verdict(row.attempts, result, config) {
-            Verdict::Sent => sent.push(row.id),
-            Verdict::Wait => waiting.push(row.id),
+        let fate = match verdict(row.attempts, result, config) {
+            Verdict::Sent => {
+                pass.published += 1;
+                RowFate::Sent
+            }
+            Verdict::Wait => {
+                pass.waiting += 1;
+                RowFate::Release
+            }
             Verdict::Retry(delay) => {
                 log_retry(row, result, delay);
-                store.retry_later(claim, row.id, delay).await?;
                 pass.retrying += 1;
+                RowFate::Retry(delay)
             }
             Verdict::Park(reason, detail) => {
                 tracing::warn!(
@@ -263,16 +275,13 @@ async fn settle<'a>(
                     detail = %detail,
                     "outbox row can never be published; parked (samverkan dead-letters parked)"
                 );
-                store.park(claim, row.id, reason, &detail).await?;
                 pass.parked += 1;
+                RowFate::Park(reason, detail)
             }
-        }
+        };
+        settlement.fates.push((row.id, fate));
     }
-    pass.published = sent.len();
-    pass.waiting = waiting.len();
-    store.mark_sent(claim, &sent).await?;
-    store.release(claim, &waiting).await?;
-    Ok(pass)
+    (settlement, pass)
 }
 
 async fn publish<P: Publish>(
