@@ -9,6 +9,7 @@ mod broker;
 mod catalogue_sync;
 mod dead_letters;
 mod group_commit;
+mod group_commit_amqp;
 mod helpers;
 mod hostile;
 mod hostile_amqp;
