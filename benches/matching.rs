@@ -4,6 +4,10 @@
 //! NEED-2026-0101 against 100,000 courses + 100,000 partners in under 1 ms (median); 1k and
 //! 10k of each show the growth.
 //!
+//! `match_need_for/…` is the same need as the hub matches it: reasons only for the
+//! organisations it has (the sample configuration's `chalmers` and `mdu`; the generated ones
+//! are not configured, so their matches are dropped unread).
+//!
 //! The catalogues come from `samverkan::catalogue::synthetic`, the generator `samverkan bench
 //! --catalogue N` uses too: deterministic, every topic carried by about 10 % of the entries.
 
@@ -14,7 +18,7 @@ use std::hint::black_box;
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use samverkan::catalogue::synthetic::catalogue;
-use samverkan::matching::{MatchOptions, NeedProfile, REFERENCE_DATE, match_need};
+use samverkan::matching::{MatchOptions, NeedProfile, REFERENCE_DATE, match_need, match_need_for};
 use serde_json::Value;
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
@@ -56,6 +60,27 @@ fn bench_match_need(c: &mut Criterion) {
         );
     }
     group.finish();
+    let mut hub = c.benchmark_group("match_need_for/NEED-2026-0101");
+    let configured = |id: &str| matches!(id, "chalmers" | "mdu");
+    for size in SIZES {
+        let catalogue = catalogue(size).expect("a generated catalogue");
+        hub.bench_with_input(
+            BenchmarkId::from_parameter(size),
+            &catalogue,
+            |b, catalogue| {
+                b.iter(|| {
+                    match_need_for(
+                        black_box(&profile),
+                        catalogue,
+                        &options,
+                        REFERENCE_DATE,
+                        &configured,
+                    )
+                });
+            },
+        );
+    }
+    hub.finish();
 }
 
 criterion_group!(benches, bench_match_need);

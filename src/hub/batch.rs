@@ -7,8 +7,9 @@
 //! within `hub.batch_window_ms`, up to `hub.batch_max`, and writes each into one transaction
 //! behind its own savepoint ([`Pipeline::handle_admitted`]). A delivery whose writes fail is
 //! rolled back to its savepoint and set aside; the others stay. After the one commit every
-//! delivery written into it is settled (acked — never before the commit) and the relay is woken
-//! once.
+//! delivery written into it is settled (acked — never before the commit; on AMQP with one
+//! `multiple` ack where they are contiguous on the channel, see `Delivery::ack_all`) and the
+//! relay is woken once.
 //!
 //! Everything that did not make it into a commit — a delivery set aside, a course or partner
 //! change (checked against committed changes only, so never batched), every delivery of a
@@ -36,7 +37,7 @@ use super::worker::{Handled, Worker, count, delivery_span, process, settle, sett
 use crate::pipeline::{Admission, Outcome, Pipeline};
 use crate::settings::HubSettings;
 use crate::store::{Fault, StoreError, Tx};
-use crate::transport::{Consume, Delivery, Publish};
+use crate::transport::{Consume, Delivery, Publish, Settle};
 
 /// How long, in milliseconds, a batch on PostgreSQL waits for a row lock another transaction
 /// holds before that delivery is set aside for the single-delivery path (`Tx::limit_lock_waits`).
@@ -76,10 +77,18 @@ pub(super) async fn process_batch<D: Delivery, P: Publish>(worker: &Worker<'_, P
     {
         worker.relay.notify_one();
     }
+    let mut acks = Vec::with_capacity(committed.len());
     for (delivery, outcome) in committed {
         let handled = Handled::Done(outcome);
         count(worker.pipeline.metrics(), delivery.inbound(), &handled);
-        settle(delivery, settlement(&handled)).await;
+        match settlement(&handled) {
+            Settle::Ack => acks.push(delivery),
+            how => settle(delivery, how).await,
+        }
+    }
+    // Together: the transport may ack a contiguous run of them with one frame.
+    if let Err(e) = D::ack_all(acks).await {
+        tracing::debug!(error = %e, "an ack after a batch failed; the broker will redeliver");
     }
     for delivery in alone {
         process(worker, delivery).await;

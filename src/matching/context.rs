@@ -35,6 +35,8 @@ pub(super) struct Ctx<'a> {
     known_terms: Vec<(u32, usize)>,
     /// The need region's county code (`SE-O`), when configured.
     pub county: Option<&'a str>,
+    /// Whether the matches of an organisation get reasons (`match_need_for`).
+    pub explain: &'a dyn Fn(&str) -> bool,
 }
 
 impl<'a> Ctx<'a> {
@@ -43,6 +45,7 @@ impl<'a> Ctx<'a> {
         catalogue: &'a Catalogue,
         options: &'a MatchOptions,
         today: Date,
+        explain: &'a dyn Fn(&str) -> bool,
     ) -> Self {
         let mut need_topics = TopicSet::EMPTY;
         let mut ordered = Vec::new();
@@ -81,6 +84,7 @@ impl<'a> Ctx<'a> {
                 .iter()
                 .find(|(region, _)| region.eq_ignore_ascii_case(&profile.region))
                 .map(|(_, county)| county.as_str()),
+            explain,
         }
     }
 

@@ -165,13 +165,17 @@ fn collect_groups(ctx: &Ctx<'_>, groups: Vec<TopN>) -> Vec<UniversityMatches> {
         .into_iter()
         .enumerate()
         .filter(|(_, group)| !group.is_empty())
-        .map(|(index, group)| UniversityMatches {
-            university: ctx.catalogue.universities()[index].clone(),
-            courses: group
-                .into_picks()
-                .iter()
-                .filter_map(|pick| course_match(ctx, pick))
-                .collect(),
+        .map(|(index, group)| {
+            let university = &ctx.catalogue.universities()[index];
+            let explain = (ctx.explain)(university);
+            UniversityMatches {
+                university: university.clone(),
+                courses: group
+                    .into_picks()
+                    .iter()
+                    .filter_map(|pick| course_match(ctx, pick, explain))
+                    .collect(),
+            }
         })
         .collect();
     universities.sort_by(|a, b| {
@@ -253,7 +257,8 @@ fn instance_check(
     }
 }
 
-fn course_match(ctx: &Ctx<'_>, pick: &Pick) -> Option<CourseMatch> {
+/// The match of `pick`; with its reasons and shared topics when `explain`.
+fn course_match(ctx: &Ctx<'_>, pick: &Pick, explain: bool) -> Option<CourseMatch> {
     let entry = ctx.catalogue.course_slot(pick.slot)?;
     let instance = entry.course.instances.get(pick.instance)?;
     let intake = instance.case_intake.as_ref()?;
@@ -263,8 +268,16 @@ fn course_match(ctx: &Ctx<'_>, pick: &Pick) -> Option<CourseMatch> {
         academic_year: instance.academic_year.clone(),
         study_periods: instance.study_periods.clone(),
         score: pick.score,
-        reasons: super::reasons::course(ctx, entry, pick.instance),
-        topics: ctx.shared_topics(entry.topics),
+        reasons: if explain {
+            super::reasons::course(ctx, entry, pick.instance)
+        } else {
+            Vec::new()
+        },
+        topics: if explain {
+            ctx.shared_topics(entry.topics)
+        } else {
+            Vec::new()
+        },
         intake_deadline: intake.deadline,
     })
 }

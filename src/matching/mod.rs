@@ -53,6 +53,24 @@ pub fn match_need(
     options: &MatchOptions,
     today: Date,
 ) -> MatchOutcome {
+    match_need_for(profile, catalogue, options, today, &|_| true)
+}
+
+/// [`match_need`], with reasons and shared topics written only for the matches of the
+/// organisations `explain` accepts (by university or partner id); the other matches come with
+/// neither. Picks, scores, order and everything else are exactly those of [`match_need`].
+///
+/// The hub explains only the organisations it can route to: with a country's catalogue most
+/// matched universities and partners are not configured in it, and their matches are dropped
+/// unread (`routing::keep_configured`), so formatting their reasons would be wasted work.
+#[must_use]
+pub fn match_need_for(
+    profile: &NeedProfile,
+    catalogue: &Catalogue,
+    options: &MatchOptions,
+    today: Date,
+    explain: &dyn Fn(&str) -> bool,
+) -> MatchOutcome {
     let mut outcome = MatchOutcome::new(&profile.id);
     let blockers = gates::check(profile, today);
     if !blockers.is_empty() {
@@ -65,7 +83,7 @@ pub fn match_need(
         });
         return outcome;
     }
-    let ctx = Ctx::new(profile, catalogue, options, today);
+    let ctx = Ctx::new(profile, catalogue, options, today, explain);
     let mut work = Work::default();
     if profile.wants_university {
         outcome.universities = course::match_courses(&ctx, &mut work);

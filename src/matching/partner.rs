@@ -62,11 +62,20 @@ pub(super) fn match_partners(ctx: &Ctx<'_>, work: &mut Work) -> Vec<CompanyMatch
         .iter()
         .filter_map(|pick| {
             let entry = catalogue.partner_slot(pick.slot)?;
+            let explain = (ctx.explain)(&entry.partner.id);
             Some(CompanyMatch {
                 partner_id: entry.partner.id.clone(),
                 score: pick.score,
-                reasons: super::reasons::company(ctx, entry),
-                topics: ctx.shared_topics(entry.subscribed),
+                reasons: if explain {
+                    super::reasons::company(ctx, entry)
+                } else {
+                    Vec::new()
+                },
+                topics: if explain {
+                    ctx.shared_topics(entry.subscribed)
+                } else {
+                    Vec::new()
+                },
             })
         })
         .collect()

@@ -16,7 +16,7 @@ use super::outbox::to_org;
 use super::refuse::{Refusal, RefusedEvent};
 use super::{Outcome, Pipeline};
 use crate::event::{CloudEvent, EventType, Issue, RejectReason, Source, Trace};
-use crate::matching::{MatchOutcome, NeedProfile, match_need};
+use crate::matching::{MatchOutcome, NeedProfile, match_need_for};
 use crate::need::{NeedId, NeedKey, NeedState, RecipientKind};
 use crate::pii::{GuardOutcome, JsonFinding, PiiGuard, PiiPolicy};
 use crate::rejection::Rejection;
@@ -160,11 +160,13 @@ impl Pipeline {
                 .catalogue
                 .read()
                 .unwrap_or_else(|poisoned| poisoned.into_inner());
-            match_need(
+            // Reasons only for organisations this hub has: the others are dropped just below.
+            match_need_for(
                 &profile,
                 &catalogue,
                 &self.match_options,
                 crate::clock::stockholm_date(now),
+                &|id| self.directory.by_id(id).is_some(),
             )
         };
         // Only configured organisations have a queue, and only of the right kind: a catalogue

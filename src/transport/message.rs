@@ -167,6 +167,25 @@ pub trait Delivery: Send + 'static {
     /// Ack, requeue or reject it. Settling on a channel that has since closed fails; the broker
     /// then redelivers the message and the inbox makes the redelivery a no-op.
     fn settle(self, how: Settle) -> impl Future<Output = Result<(), TransportError>> + Send;
+
+    /// Ack every one of `deliveries` (in arrival order), whose effects were committed together.
+    /// A transport may send fewer acks than deliveries (AMQP's `multiple`), never one that
+    /// settles anything else. Returns the first failure; every delivery is tried.
+    fn ack_all(deliveries: Vec<Self>) -> impl Future<Output = Result<(), TransportError>> + Send
+    where
+        Self: Sized,
+    {
+        async move {
+            let mut first = Ok(());
+            for delivery in deliveries {
+                let acked = delivery.settle(Settle::Ack).await;
+                if first.is_ok() {
+                    first = acked;
+                }
+            }
+            first
+        }
+    }
 }
 
 /// A stream of deliveries that survives broker reconnects.

@@ -11,6 +11,7 @@ mod catalogue_sync;
 mod console;
 mod dead_letters;
 mod group_commit;
+mod group_commit_amqp;
 mod helpers;
 mod hostile;
 mod hostile_amqp;

@@ -22,9 +22,13 @@
 //! the hub's inbox makes the repeat a no-op. Prefetched deliveries the caller never saw are
 //! requeued by the broker the same way.
 //!
-//! Acks are sent one per delivery. Batching them (`multiple = true`) halves the CPU per message
-//! but ties each ack to the settlement of every earlier delivery;
-//! that belongs in the pipeline, which knows the order in which effects became durable.
+//! # Acks
+//!
+//! A delivery is settled on its own ([`Delivery::settle`]), or together with the others whose
+//! effects one group commit made durable ([`Delivery::ack_all`]). Those go out as one
+//! `basic.ack` with `multiple = true` for the longest run of them that no unsettled delivery of
+//! another batch interrupts — the channel's ledger of settled tags (acks.rs) decides — and one
+//! ack each for the rest.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -37,6 +41,7 @@ use lapin::options::{BasicCancelOptions, BasicConsumeOptions, BasicNackOptions, 
 use lapin::types::FieldTable;
 use lapin::{Acker, Channel, Connection};
 
+use super::acks::Ledger;
 use super::convert::inbound;
 use super::declare::short_string;
 use super::session::{Endpoint, chain, usable};
@@ -63,6 +68,8 @@ struct Link {
     consumer: lapin::Consumer,
     /// The replay queue's consumer, beside the hub's ingress queue.
     replay: Option<lapin::Consumer>,
+    /// The settled delivery tags of `channel`.
+    ledger: Arc<Ledger>,
 }
 
 /// Deliveries from one queue that survive broker restarts (see the module docs).
@@ -206,7 +213,7 @@ impl AmqpConsumer {
                 item = replays => (item, true),
             };
             let lost = match item {
-                Some(Ok(delivery)) => return Some(AmqpDelivery::new(delivery, replayed)),
+                Some(Ok(delivery)) => return Some(AmqpDelivery::new(delivery, replayed, link.ledger.clone())),
                 Some(Err(e)) => chain(&e),
                 None => "the broker cancelled the consumer or closed its channel".to_owned(),
             };
@@ -313,6 +320,7 @@ async fn open_link(config: &ConsumerConfig) -> Result<Link, TransportError> {
         channel,
         consumer,
         replay,
+        ledger: Ledger::new(),
     })
 }
 
@@ -328,24 +336,34 @@ impl Consume for AmqpConsumer {
 #[derive(Debug)]
 pub struct AmqpDelivery {
     inbound: Inbound,
-    acker: Acker,
+    pub(super) acker: Acker,
+    /// The channel's delivery tag, and the channel's ledger of settled tags.
+    pub(super) tag: u64,
+    pub(super) ledger: Arc<Ledger>,
 }
 
 impl AmqpDelivery {
-    /// A delivery; `replayed` when it came from the replay queue (read as a [`Replay`]).
+    /// A delivery; `replayed` when it came from the replay queue (read as a [`Replay`]);
+    /// `ledger` records its channel's settled tags.
     ///
     /// [`Replay`]: crate::transport::Replay
-    fn new(delivery: lapin::message::Delivery, replayed: bool) -> Self {
+    fn new(delivery: lapin::message::Delivery, replayed: bool, ledger: Arc<Ledger>) -> Self {
+        let tag = delivery.delivery_tag;
         let (inbound, acker) = inbound(delivery);
         let inbound = if replayed {
             inbound.replayed()
         } else {
             inbound
         };
-        Self { inbound, acker }
+        Self {
+            inbound,
+            acker,
+            tag,
+            ledger,
+        }
     }
 
-    async fn settle_now(self, how: Settle) -> Result<(), TransportError> {
+    pub(super) async fn settle_now(self, how: Settle) -> Result<(), TransportError> {
         let (operation, outcome) = match how {
             Settle::Ack => ("ack", self.acker.ack(BasicAckOptions::default()).await),
             Settle::Requeue => {
@@ -360,13 +378,26 @@ impl AmqpDelivery {
                 ("reject", self.acker.reject(options).await)
             }
         };
+        self.sent(operation, outcome, [self.tag])
+    }
+
+    /// What a settlement call came to; on success `tags` are recorded as settled.
+    pub(super) fn sent(
+        &self,
+        operation: &'static str,
+        outcome: lapin::Result<bool>,
+        tags: impl IntoIterator<Item = u64>,
+    ) -> Result<(), TransportError> {
         let failed = |source| TransportError::SettleFailed {
             operation,
             message_id: self.inbound.message_id.clone().unwrap_or_default(),
             source,
         };
         match outcome {
-            Ok(true) => Ok(()),
+            Ok(true) => {
+                self.ledger.settled(tags);
+                Ok(())
+            }
             // lapin: the acker was poisoned (its channel closed) or already used.
             Ok(false) => Err(failed(None)),
             Err(e) => Err(failed(Some(e))),
@@ -381,5 +412,9 @@ impl Delivery for AmqpDelivery {
 
     fn settle(self, how: Settle) -> impl Future<Output = Result<(), TransportError>> + Send {
         self.settle_now(how)
+    }
+
+    fn ack_all(deliveries: Vec<Self>) -> impl Future<Output = Result<(), TransportError>> + Send {
+        super::acks::ack_together(deliveries)
     }
 }

@@ -16,6 +16,7 @@
 //! Both rebuild from scratch — connect, declare, channel setup (session.rs) — with
 //! [`Backoff`](crate::transport::Backoff).
 
+mod acks;
 mod confirms;
 mod connection;
 mod consume;

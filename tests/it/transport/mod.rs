@@ -516,4 +516,5 @@ async fn the_publisher_survives_its_connection_being_closed_mid_batch() {
     .await;
 }
 
+mod acks;
 mod memory;
