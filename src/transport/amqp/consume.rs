@@ -213,7 +213,9 @@ impl AmqpConsumer {
                 item = replays => (item, true),
             };
             let lost = match item {
-                Some(Ok(delivery)) => return Some(AmqpDelivery::new(delivery, replayed, link.ledger.clone())),
+                Some(Ok(delivery)) => {
+                    return Some(AmqpDelivery::new(delivery, replayed, link.ledger.clone()));
+                }
                 Some(Err(e)) => chain(&e),
                 None => "the broker cancelled the consumer or closed its channel".to_owned(),
             };
