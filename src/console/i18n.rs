@@ -143,7 +143,7 @@ pub(crate) const LABELS: &[(&str, &str, &str)] = &[
     ("no_refusals", "inga", "none"),
     ("ok", "ok", "ok"),
     ("down", "nere", "down"),
-    ("none_configured", "ingen", "none"),
+    ("none_configured", "i processen", "in-process"),
     ("reconnecting", "återansluter", "reconnecting"),
     ("connected", "ansluten", "connected"),
     ("not_found", "Finns inte.", "Not found."),

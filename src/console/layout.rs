@@ -92,8 +92,9 @@ fn strip(lang: Lang, health: &Health) -> Markup {
                     None => (unknown),
                     Some(r) if r.is_empty() => (lang.t("no_refusals")),
                     Some(r) => {
-                        @for (code, n) in r {
-                            (code) " " span data-reason=(code) { (n) } " "
+                        @for (i, (code, n)) in r.iter().enumerate() {
+                            @if i > 0 { " · " }
+                            code { (code) } " " span data-reason=(code) { (n) }
                         }
                     }
                 }
