@@ -15,7 +15,7 @@
 
 use std::io::Write;
 
-use anyhow::{Context, anyhow};
+use anyhow::Context;
 use serde::Serialize;
 
 use super::needs::{Found, find};
@@ -70,11 +70,7 @@ pub(super) fn show(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> anyhow::Result<Status> {
-    let need_id = NeedId::parse(id).map_err(|e| anyhow!("{e}"))?;
-    let region = region
-        .map(OrgId::parse)
-        .transpose()
-        .map_err(|e| anyhow!("--region: {e}"))?;
+    let (need_id, region) = super::needs::need_key(id, region)?;
     let read = super::runtime()?.block_on(async {
         let store = Store::from_settings(&settings.store).await?;
         let read = async {

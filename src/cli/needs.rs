@@ -26,11 +26,7 @@ pub(super) fn show(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> anyhow::Result<Status> {
-    let need_id = NeedId::parse(id).map_err(|e| anyhow!("{e}"))?;
-    let region = region
-        .map(OrgId::parse)
-        .transpose()
-        .map_err(|e| anyhow!("--region: {e}"))?;
+    let (need_id, region) = need_key(id, region)?;
     let runtime = super::runtime()?;
     let found = runtime.block_on(async {
         let store = Store::from_settings(&settings.store).await?;
@@ -68,6 +64,16 @@ pub(super) fn show(
         OutputFormat::Text => write_text(&need, out)?,
     }
     Ok(Status::Ok)
+}
+
+/// The need id and optional region given on the command line, parsed.
+pub(super) fn need_key(id: &str, region: Option<&str>) -> anyhow::Result<(NeedId, Option<OrgId>)> {
+    let need_id = NeedId::parse(id).map_err(|e| anyhow!("{e}"))?;
+    let region = region
+        .map(OrgId::parse)
+        .transpose()
+        .map_err(|e| anyhow!("--region: {e}"))?;
+    Ok((need_id, region))
 }
 
 /// What the store holds under a need id.
