@@ -18,7 +18,7 @@ use std::io::Write;
 use anyhow::Context;
 use serde::Serialize;
 
-use super::needs::{Found, find};
+use super::needs::find;
 use super::{OutputFormat, Status};
 use crate::event::format_time;
 use crate::need::NeedId;
@@ -84,17 +84,8 @@ pub(super) fn show(
     });
     let (found, trail) =
         read.with_context(|| format!("cannot read {}", settings.store.redacted_url()))?;
-    let need = match found {
-        Found::One(need) => need,
-        Found::Several(regions) => {
-            let regions: Vec<&str> = regions.iter().map(OrgId::as_str).collect();
-            writeln!(
-                err,
-                "{id}: regions {} each have a need with this id; choose one with --region",
-                regions.join(", ")
-            )?;
-            return Ok(Status::Found);
-        }
+    let Some(need) = found.one(id, err)? else {
+        return Ok(Status::Found);
     };
     let region = need.as_ref().map(|n| n.need.region.clone()).or(region);
     let trail: Vec<AuditRecord> = trail

@@ -35,17 +35,8 @@ pub(super) fn show(
         found
     });
     let found = found.with_context(|| format!("cannot read {}", settings.store.redacted_url()))?;
-    let record = match found {
-        Found::One(record) => record,
-        Found::Several(regions) => {
-            let regions: Vec<&str> = regions.iter().map(OrgId::as_str).collect();
-            writeln!(
-                err,
-                "{id}: regions {} each have a need with this id; choose one with --region",
-                regions.join(", ")
-            )?;
-            return Ok(Status::Found);
-        }
+    let Some(record) = found.one(id, err)? else {
+        return Ok(Status::Found);
     };
     let Some(need) = record else {
         writeln!(
@@ -82,6 +73,28 @@ pub(super) enum Found {
     One(Option<StoredNeed>),
     /// No region given, and these regions each have a need with the id.
     Several(Vec<OrgId>),
+}
+
+impl Found {
+    /// The one need (or none); `None` after telling `err` that several regions have the id.
+    pub(super) fn one(
+        self,
+        id: &str,
+        err: &mut dyn Write,
+    ) -> std::io::Result<Option<Option<StoredNeed>>> {
+        match self {
+            Self::One(record) => Ok(Some(record)),
+            Self::Several(regions) => {
+                let regions: Vec<&str> = regions.iter().map(OrgId::as_str).collect();
+                writeln!(
+                    err,
+                    "{id}: regions {} each have a need with this id; choose one with --region",
+                    regions.join(", ")
+                )?;
+                Ok(None)
+            }
+        }
+    }
 }
 
 pub(super) async fn find(
