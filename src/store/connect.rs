@@ -64,6 +64,24 @@ pub(super) struct Pools {
     pub(super) reader: AnyPool,
     /// Ticks after commits that appended to a feed (`feed.rs`).
     pub(super) feed: super::feed::FeedSignal,
+    /// The intake's turn at SQLite's one writer (see [`intake_turn`]).
+    pub(super) intake: IntakeTurn,
+}
+
+/// One permit: the pipeline's write transactions ([`Tx`](super::Tx)) on SQLite take it before
+/// they ask the pool for the writer, and hold it until they end.
+///
+/// Without it every batch in flight (`hub.workers` of them) queues on the one-connection
+/// writer pool, and the relay's once-per-batch transaction (`settle.rs`) queues behind all of
+/// them: measured in `samverkan bench`, the relay waited up to a second for the writer while
+/// the intake ran, fell thousands of rows behind and only caught up once the intake stopped.
+/// With the intake's transactions queueing here instead, at most one of them is ever queued
+/// on the pool, so the relay waits for the transaction that is writing and is next after it.
+/// The intake loses nothing: SQLite lets one transaction write at a time anyway.
+pub(super) type IntakeTurn = std::sync::Arc<tokio::sync::Semaphore>;
+
+fn intake_turn() -> IntakeTurn {
+    std::sync::Arc::new(tokio::sync::Semaphore::new(1))
 }
 
 /// A parsed store URL.
@@ -181,6 +199,7 @@ pub(super) async fn open(url: &str, max_connections: u32) -> Result<Pools, Store
                 writer: shared.clone(),
                 reader: shared,
                 feed: super::feed::signal(),
+                intake: intake_turn(),
             }
         }
         Backend::Sqlite => Pools {
@@ -188,6 +207,7 @@ pub(super) async fn open(url: &str, max_connections: u32) -> Result<Pools, Store
             writer: pool(1),
             reader: pool(max_connections),
             feed: super::feed::signal(),
+            intake: intake_turn(),
         },
     })
 }
@@ -212,6 +232,7 @@ async fn open_in_memory(target: &Target, options: AnyConnectOptions) -> Result<P
         writer: pool.clone(),
         reader: pool,
         feed: super::feed::signal(),
+        intake: intake_turn(),
     })
 }
 

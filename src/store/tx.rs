@@ -67,6 +67,9 @@ pub struct Tx {
     pub(super) savepoint: Option<usize>,
     /// A savepoint could not be rolled back to: the transaction is unusable.
     pub(super) broken: bool,
+    /// SQLite: the intake's turn at the writer, held until the transaction ends (after
+    /// `inner`, which is dropped first and so returns the writer before the turn passes on).
+    _turn: Option<tokio::sync::OwnedSemaphorePermit>,
 }
 
 impl fmt::Debug for Tx {
@@ -80,13 +83,20 @@ impl fmt::Debug for Tx {
 impl Tx {
     /// SQLite: `BEGIN IMMEDIATE` takes the write lock now, so the transaction cannot fail later
     /// with `SQLITE_BUSY` when it first writes; a second process waits for the busy timeout.
+    /// On SQLite it first waits for the intake's turn at the writer (`connect::IntakeTurn`), so
+    /// that the relay never queues behind more than one pipeline transaction.
     pub(super) async fn begin(pools: &Pools) -> Result<Self, StoreError> {
-        let inner = match pools.backend {
-            Backend::Sqlite => pools.writer.begin_with("BEGIN IMMEDIATE").await?,
-            Backend::Postgres => pools.writer.begin().await?,
+        let (inner, turn) = match pools.backend {
+            Backend::Sqlite => {
+                // The semaphore is never closed; if it were, go on without a turn.
+                let turn = pools.intake.clone().acquire_owned().await.ok();
+                (pools.writer.begin_with("BEGIN IMMEDIATE").await?, turn)
+            }
+            Backend::Postgres => (pools.writer.begin().await?, None),
         };
         Ok(Self {
             inner,
+            _turn: turn,
             backend: pools.backend,
             feed: Vec::new(),
             signal: pools.feed.clone(),
