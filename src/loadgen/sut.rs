@@ -90,12 +90,13 @@ impl Sut {
             Some(stdin) => writeln!(stdin, "{line}").and_then(|()| stdin.flush()),
             None => Err(std::io::Error::other("no stdin")),
         };
-        match written {
-            Ok(()) => Ok(()),
-            Err(e) => Err(self
-                .ended_async(format!("it did not take its spec: {e}"))
-                .await),
-        }
+        let Err(e) = written else { return Ok(()) };
+        // Most likely it has ended already; say how rather than "broken pipe".
+        let detail = match self.exit_within(Duration::from_secs(2)).await {
+            Some(status) => exited(status),
+            None => format!("it did not take its spec: {e}"),
+        };
+        Err(self.ended_async(detail).await)
     }
 
     /// Fails when the worker has ended (it runs until told to stop, so it failed).
@@ -124,6 +125,18 @@ impl Sut {
                     return Err(self.ended_async(detail).await);
                 }
                 Err(e) => return Err(self.ended_async(format!("cannot wait for it: {e}")).await),
+            }
+        }
+    }
+
+    /// Its exit status, if it exits within `limit`.
+    async fn exit_within(&mut self, limit: Duration) -> Option<ExitStatus> {
+        let started = Instant::now();
+        loop {
+            match self.child.try_wait() {
+                Ok(None) if started.elapsed() < limit => tokio::time::sleep(POLL).await,
+                Ok(status) => return status,
+                Err(_) => return None,
             }
         }
     }
@@ -193,5 +206,89 @@ fn copy_stderr(pipe: std::process::ChildStderr, tail: &Mutex<VecDeque<String>>) 
             }
             tail.push_back(line);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::PermissionsExt;
+    use std::path::Path;
+
+    use super::*;
+    use crate::loadgen::worker::WorkerKind;
+
+    /// A worker program that is the shell script `body` (it ignores its arguments).
+    fn script(dir: &Path, body: &str) -> WorkerProgram {
+        let exe = dir.join("worker.sh");
+        std::fs::write(&exe, format!("#!/bin/sh\n{body}\n")).expect("script");
+        std::fs::set_permissions(&exe, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        WorkerProgram {
+            exe: Some(exe),
+            ..WorkerProgram::default()
+        }
+    }
+
+    fn spec() -> WorkerSpec {
+        WorkerSpec {
+            prefetch: 1,
+            worker: WorkerKind::PassThrough {
+                url: "amqp://u:p@h/v".into(),
+                fan_out: Vec::new(),
+            },
+        }
+    }
+
+    #[tokio::test]
+    async fn a_worker_stops_when_its_stdin_closes_and_gets_its_spec() {
+        let dir = tempfile::TempDir::new().expect("dir");
+        let got = dir.path().join("spec.json");
+        let body = format!("cat > '{}'", got.display());
+        let sut = Sut::start(&script(dir.path(), &body), &spec())
+            .await
+            .expect("started");
+        sut.stop().await.expect("a clean exit once stdin closed");
+        let line = std::fs::read_to_string(&got).expect("the spec");
+        let back: WorkerSpec = serde_json::from_str(&line).expect("one JSON line");
+        assert_eq!(back, spec());
+    }
+
+    #[tokio::test]
+    async fn a_worker_that_ends_fails_the_run_with_its_stderr() {
+        let dir = tempfile::TempDir::new().expect("dir");
+        let program = script(dir.path(), "echo 'no broker here' >&2; exit 3");
+        // It may end before or after it took its spec: either way the run fails saying why.
+        let err = match Sut::start(&program, &spec()).await {
+            Err(e) => e,
+            Ok(mut sut) => {
+                let started = Instant::now();
+                loop {
+                    match sut.check().await {
+                        Ok(()) if started.elapsed() < Duration::from_secs(30) => {
+                            tokio::time::sleep(POLL).await;
+                        }
+                        Ok(()) => panic!("the worker exited at once"),
+                        Err(e) => break e,
+                    }
+                }
+            }
+        };
+        let text = err.to_string();
+        assert!(text.contains("pass-through run's worker"), "{text}");
+        assert!(text.contains("exit status: 3"), "{text}");
+        assert!(text.contains("no broker here"), "{text}");
+    }
+
+    #[tokio::test]
+    async fn dropping_a_worker_kills_it() {
+        let dir = tempfile::TempDir::new().expect("dir");
+        let program = script(dir.path(), "exec sleep 600");
+        let sut = Sut::start(&program, &spec()).await.expect("started");
+        let Proc::Pid(pid) = sut.proc() else {
+            panic!("a child has a pid")
+        };
+        let proc_dir = format!("/proc/{pid}");
+        assert!(Path::new(&proc_dir).exists());
+        drop(sut);
+        assert!(!Path::new(&proc_dir).exists(), "killed and reaped");
     }
 }
