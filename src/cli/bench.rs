@@ -1,18 +1,19 @@
-//! `samverkan bench`: the load generator. Runs the hub and a pass-through baseline on the
-//! configured RabbitMQ, in throwaway vhosts, and prints both and their ratio
-//! (see [`crate::loadgen`]).
+//! `samverkan bench`: the load generator. Runs the hub and a pass-through baseline, each in a
+//! worker process of its own (`samverkan bench-worker`), on the configured RabbitMQ, in
+//! throwaway vhosts, and prints both and their ratio (see [`crate::loadgen`]).
 //!
 //! Progress and errors go to the log on stderr; the report goes to stdout, as a table or as
 //! JSON for scripts (`scripts/bench hub`). Ctrl-C stops the bench and still removes its vhosts
 //! and temporary database.
 
 use std::io::Write;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::Context;
 
 use super::{OutputFormat, Status};
-use crate::loadgen::{self, BenchOptions, Report, RunReport, StoreChoice};
+use crate::loadgen::{self, BenchOptions, Report, RunReport, StoreChoice, WorkerProgram};
 use crate::settings::Settings;
 
 const INTERRUPTED: &str = "interrupted; the bench's vhosts and temporary database were removed";
@@ -44,6 +45,9 @@ pub struct BenchArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
     pub format: OutputFormat,
+    /// The `--config` file, handed to the worker processes.
+    #[arg(skip)]
+    pub config: Option<PathBuf>,
 }
 
 /// Run the bench and print its report.
@@ -60,6 +64,11 @@ pub(super) fn run(
         rate: args.rate,
         stall: Duration::from_secs(args.stall_secs.max(1)),
         catalogue: args.catalogue,
+        worker: WorkerProgram {
+            exe: None,
+            config: args.config.clone(),
+            env: Vec::new(),
+        },
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -114,10 +123,10 @@ fn text(r: &Report, out: &mut dyn Write) -> std::io::Result<()> {
     writeln!(out)?;
     writeln!(
         out,
-        "Latency: publish → the need's status on the region's queue. RSS covers the whole \
-         process (load generator and observer included); process peak {}. CPU and writes: the whole process while \
-         the measured needs ran (the pass-through column is the load generator's share).",
-        kib(r.process_peak_rss_kib)
+        "Latency: publish → the need's status on the region's queue. Worker rows: the worker's \
+         own process (CPU and writes while the measured needs ran, peak RSS over its life). \
+         Load generator: the bench process (publisher and observer); its peak RSS {}.",
+        kib(r.load_generator_peak_rss_kib)
     )
 }
 
@@ -155,25 +164,32 @@ fn rows(r: &Report) -> Vec<[String; 4]> {
             Some(x.p99_latency),
         ),
         row("latency max", &|r| ms(r.latency_ms.max), None),
-        row("RSS at start", &|r| kib(r.rss_start_kib), None),
-        row("peak RSS", &|r| kib(r.peak_rss_kib), None),
         row(
-            "CPU per need",
-            &|r| {
-                r.cpu_ms_per_need
-                    .map_or("n/a".into(), |v| format!("{v:.2} ms"))
-            },
+            "worker CPU per need",
+            &|r| per_need_ms(r.worker.cpu_ms_per_need),
             None,
         ),
+        row("worker peak RSS", &|r| kib(r.worker.peak_rss_kib), None),
+        row("worker RSS at stop", &|r| kib(r.worker.rss_kib), None),
         row(
-            "written per need",
+            "worker written/need",
             &|r| {
-                r.write_bytes_per_need
+                r.worker
+                    .write_bytes_per_need
                     .map_or("n/a".into(), |v| format!("{:.1} KiB", v / 1024.0))
             },
             None,
         ),
+        row(
+            "loadgen CPU per need",
+            &|r| per_need_ms(r.load_generator_cpu_ms_per_need),
+            None,
+        ),
     ]
+}
+
+fn per_need_ms(value: Option<f64>) -> String {
+    value.map_or("n/a".into(), |v| format!("{v:.2} ms"))
 }
 
 fn kib(value: Option<u64>) -> String {
@@ -185,7 +201,7 @@ fn kib(value: Option<u64>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::loadgen::{Latency, Ratio};
+    use crate::loadgen::{Latency, Ratio, WorkerFigures};
 
     fn run_report(run: &'static str, rate: f64) -> RunReport {
         RunReport {
@@ -205,10 +221,14 @@ mod tests {
                 p99: 3.0,
                 max: 4.0,
             },
-            rss_start_kib: Some(2048),
-            peak_rss_kib: None,
-            cpu_ms_per_need: Some(1.5),
-            write_bytes_per_need: None,
+            worker: WorkerFigures {
+                cpu_ms_per_need: Some(1.5),
+                peak_rss_kib: Some(2048),
+                rss_kib: None,
+                write_bytes_per_need: Some(2048.0),
+            },
+            load_generator_cpu_ms_per_need: Some(0.25),
+            write_bytes_per_need: Some(2048.0),
         }
     }
 
@@ -228,7 +248,7 @@ mod tests {
             ratio: Ratio::of(&hub, &pass),
             hub,
             pass_through: pass,
-            process_peak_rss_kib: Some(4096),
+            load_generator_peak_rss_kib: Some(4096),
         };
         let mut out = Vec::new();
         text(&report, &mut out).unwrap();
@@ -237,7 +257,14 @@ mod tests {
         assert!(text.contains("fan-out to VGR\n"), "{text}");
         assert!(text.contains("0.25"), "{text}");
         assert!(text.contains("2.0 MiB") && text.contains("n/a"), "{text}");
-        assert!(text.contains("process peak 4.0 MiB"), "{text}");
-        assert!(text.contains("1.50 ms"), "{text}");
+        assert!(text.contains("its peak RSS 4.0 MiB"), "{text}");
+        assert!(
+            text.contains("worker CPU per need") && text.contains("1.50 ms"),
+            "{text}"
+        );
+        assert!(
+            text.contains("2.0 KiB") && text.contains("0.25 ms"),
+            "{text}"
+        );
     }
 }

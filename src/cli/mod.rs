@@ -7,6 +7,7 @@
 
 mod audit;
 mod bench;
+mod bench_worker;
 mod console;
 mod contract;
 mod credentials;
@@ -60,6 +61,9 @@ pub enum Command {
     /// Load generator: the hub against a pass-through baseline on RabbitMQ, in throwaway vhosts;
     /// reports throughput, p50/p99 latency, peak memory and the ratio.
     Bench(bench::BenchArgs),
+    /// One worker of `samverkan bench` in a process of its own; the bench starts it.
+    #[command(name = "bench-worker", hide = true)]
+    BenchWorker,
     /// The web console's tools.
     Console {
         /// What to do.
@@ -388,6 +392,11 @@ pub fn main() -> ExitCode {
 /// Load settings, start telemetry, dispatch.
 pub fn run(cli: Cli) -> anyhow::Result<Status> {
     let settings = settings::load(cli.config.as_deref())?;
+    let mut command = cli.command;
+    if let Command::Bench(args) = &mut command {
+        // Its worker processes load the same file.
+        args.config.clone_from(&cli.config);
+    }
     let log_format = match cli.log_format {
         Some(LogFormatArg::Json) => LogFormat::Json,
         Some(LogFormatArg::Text) => LogFormat::Text,
@@ -395,13 +404,13 @@ pub fn run(cli: Cli) -> anyhow::Result<Status> {
     };
     // The demo tells its story on stdout and refuses events on purpose; the hub's INFO lines
     // about those refusals would only interleave with it. `RUST_LOG` still shows them.
-    let level = match cli.command {
+    let level = match command {
         Command::Demo(_) => "warn",
         _ => settings.log.level.as_str(),
     };
     telemetry::init(level, log_format)?;
     dispatch(
-        cli.command,
+        command,
         &settings,
         &mut std::io::stdout().lock(),
         &mut std::io::stderr(),
@@ -419,6 +428,7 @@ pub(crate) fn dispatch(
     match command {
         Command::Run => run::run(settings),
         Command::Bench(args) => bench::run(settings, &args, out),
+        Command::BenchWorker => bench_worker::run(settings),
         Command::Onboard(args) => onboard::run(settings, &args, out),
         Command::Demo(args) => demo::run(&args, out),
         Command::Console {

@@ -6,8 +6,8 @@
 //! On one broker node the broker, not the client, is the wall (measured: about
 //! 10k msg/s through one queue pair on the project machine, shared with everything else). An
 //! absolute "needs per second" would mostly measure the machine and the broker of the day. So
-//! every bench runs two workers back to back on the same broker, in the same process, with
-//! the same needs, the same topology and the same prefetch:
+//! every bench runs two workers back to back on the same broker, each in a process of its own
+//! (see below), with the same needs, the same topology and the same prefetch:
 //!
 //! - the **hub** — [`crate::hub::startup::serve`], exactly what `samverkan run` runs: decode,
 //!   authenticate, validate, PII guard, match, one store transaction with inbox and outbox,
@@ -17,6 +17,13 @@
 //!   after confirm, doing nothing else.
 //!
 //! Hub ÷ pass-through is the figure: what the hub's work costs on top of moving its messages.
+//!
+//! # A process per worker
+//!
+//! The bench process runs only the load generator and the observer; each worker is a child
+//! process of the same binary (`sut`, `worker`), so the CPU time, peak memory and storage
+//! writes reported for a run are the worker's own — for the hub, what `samverkan run` would
+//! use — not the bench's, and the pass-through does not start with what the hub run left.
 //!
 //! # Sandbox
 //!
@@ -29,41 +36,39 @@
 //!
 //! `world` the sample data and needs, `sandbox` vhosts, `store` the hub's store,
 //! `load` publishing, `observe` consuming the organisation queues, `tally` counting,
-//! `sut` the worker's thread, `passthrough` the baseline worker, `runs` one run's steps,
-//! `report` figures.
+//! `sut` the worker's process, `worker` what it is handed and its side, `passthrough` the
+//! baseline worker, `runs` one run's steps, `procfs` reading `/proc`, `report` figures.
 
 mod error;
 mod load;
 mod observe;
 mod passthrough;
+mod procfs;
 mod report;
 mod runs;
 mod sandbox;
 mod store;
 mod sut;
 mod tally;
+mod worker;
 mod world;
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::catalogue::{Catalogue, synthetic};
-use crate::clock::{FixedClock, SharedClock};
-use crate::hub::startup::{StartupError, serve_with};
-use crate::hub::{HubError, load_catalogue};
 use crate::onboard::Management;
-use crate::schema::SchemaRegistry;
 use crate::settings::Settings;
 use crate::transport::amqp::redact_url;
 
 pub use error::{LoadgenError, START_POSTGRES_HINT};
-pub use report::{Latency, Ratio, Report, RunReport};
+pub use report::{Latency, Ratio, Report, RunReport, WorkerFigures};
 pub use store::{DEFAULT_POSTGRES_SERVER, StoreChoice};
+pub use worker::{WORKER_SUBCOMMAND, WorkerKind, WorkerProgram, WorkerSpec, serve as serve_worker};
 pub use world::{BENCH_USER, NeedMessage, REFERENCE_DATE, TEMPLATE_NEED, need_messages};
 
 use load::Loader;
-use passthrough::PassThrough;
-use runs::{RunOutcome, RunPlan};
+use procfs::{Proc, status_kib};
+use runs::RunPlan;
 use sandbox::{Sandbox, run_url};
 use store::BenchStore;
 use world::World;
@@ -84,6 +89,8 @@ pub struct BenchOptions {
     /// Generated courses and partners added to the sample catalogue, this many of each
     /// (`crate::catalogue::synthetic`), so the hub matches at a realistic scale.
     pub catalogue: usize,
+    /// How to start the worker processes.
+    pub worker: WorkerProgram,
 }
 
 impl Default for BenchOptions {
@@ -95,6 +102,7 @@ impl Default for BenchOptions {
             rate: None,
             stall: Duration::from_secs(60),
             catalogue: 0,
+            worker: WorkerProgram::default(),
         }
     }
 }
@@ -142,6 +150,7 @@ async fn bench(
     let topology = crate::hub::topology(&world.settings)
         .map_err(|e| LoadgenError::broker("the sample topology", e))?;
     let plan = |i: usize, name| RunPlan {
+        program: &options.worker,
         name,
         admin_url: admin_urls[i].clone(),
         topology: topology.clone(),
@@ -152,16 +161,26 @@ async fn bench(
         rate: options.rate,
         stall: options.stall,
     };
-    let catalogue = catalogue(world, options.catalogue)?;
-    let hub = hub_run(
-        &plan(0, "hub"),
-        world,
-        admin_urls[0].clone(),
-        &store.url,
-        catalogue,
-    )
-    .await?;
-    let pass = pass_run(&plan(1, "pass-through"), world, &hub.template).await?;
+    let prefetch = world.settings.amqp.prefetch;
+    let hub_spec = WorkerSpec {
+        prefetch,
+        worker: WorkerKind::Hub {
+            amqp_url: admin_urls[0].clone(),
+            store_url: store.url.clone(),
+            catalogue: options.catalogue,
+            date: REFERENCE_DATE,
+        },
+    };
+    let hub = runs::execute(&plan(0, "hub"), None, &hub_spec).await?;
+    let pass_spec = WorkerSpec {
+        prefetch,
+        worker: WorkerKind::PassThrough {
+            url: admin_urls[1].clone(),
+            fan_out: hub.template.clone(),
+        },
+    };
+    let known = Some(hub.template.len());
+    let pass = runs::execute(&plan(1, "pass-through"), known, &pass_spec).await?;
     for loader in loaders {
         loader.close().await;
     }
@@ -170,7 +189,7 @@ async fn bench(
         generated_catalogue: options.catalogue,
         fan_out: u32::try_from(hub.template.len()).unwrap_or(u32::MAX),
         destinations: hub.template.iter().map(|m| m.routing_key.clone()).collect(),
-        prefetch: world.settings.amqp.prefetch,
+        prefetch,
         rate: options.rate,
         store: store.label.clone(),
         broker: redact_url(base),
@@ -178,7 +197,7 @@ async fn bench(
         ratio: report::Ratio::of(&hub.report, &pass.report),
         hub: hub.report,
         pass_through: pass.report,
-        process_peak_rss_kib: report::proc_status_kib("VmHWM"),
+        load_generator_peak_rss_kib: status_kib(Proc::This, "VmHWM"),
     })
 }
 
@@ -192,58 +211,6 @@ async fn connect_loaders(world: &World, sandbox: &Sandbox) -> Result<Vec<Loader>
         loaders.push(Loader::connect(&url, BENCH_USER, "samverkan-bench-load").await?);
     }
     Ok(loaders)
-}
-
-/// The sample catalogue plus `generated` generated courses and partners; `None` (the hub
-/// loads the sample files itself) when nothing is generated.
-fn catalogue(world: &World, generated: usize) -> Result<Option<Catalogue>, LoadgenError> {
-    if generated == 0 {
-        return Ok(None);
-    }
-    let sample = SchemaRegistry::new()
-        .map_err(HubError::from)
-        .and_then(|schemas| load_catalogue(&world.settings, &schemas))
-        .map_err(|e| LoadgenError::from(StartupError::from(e)))?;
-    let mut catalogue = sample;
-    synthetic::extend(&mut catalogue, generated)
-        .map_err(|e| LoadgenError::Sample(format!("generating the catalogue: {e}")))?;
-    Ok(Some(catalogue))
-}
-
-/// The hub, as `samverkan run` serves it, with the clock pinned to the sample data's date.
-async fn hub_run(
-    plan: &RunPlan<'_>,
-    world: &World,
-    amqp_url: String,
-    store_url: &str,
-    catalogue: Option<Catalogue>,
-) -> Result<RunOutcome, LoadgenError> {
-    let settings = world.for_run(amqp_url, store_url, "samverkan-bench-hub");
-    let clock: SharedClock = Arc::new(FixedClock::at_noon(REFERENCE_DATE));
-    runs::execute(plan, None, move |shutdown| async move {
-        serve_with(&settings, clock, catalogue, shutdown)
-            .await
-            .map_err(LoadgenError::from)
-    })
-    .await
-}
-
-/// The pass-through worker, publishing `template` per delivery.
-async fn pass_run(
-    plan: &RunPlan<'_>,
-    world: &World,
-    template: &[crate::transport::Outbound],
-) -> Result<RunOutcome, LoadgenError> {
-    let worker = PassThrough {
-        url: plan.admin_url.clone(),
-        topology: plan.topology.clone(),
-        prefetch: world.settings.amqp.prefetch,
-        fan_out: template.to_vec(),
-    };
-    runs::execute(plan, Some(template.len()), move |shutdown| {
-        worker.serve(shutdown)
-    })
-    .await
 }
 
 /// Connect to `url` as `name` and open a channel; errors say `context`.

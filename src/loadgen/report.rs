@@ -1,6 +1,6 @@
-//! What a bench reports: per run counts, rates, latency percentiles and memory, and the ratio
-//! of the hub to the pass-through — the figure that matters, since absolute rates
-//! depend on the machine and the broker far more than on the hub.
+//! What a bench reports: per run counts, rates, latency percentiles and the worker process's
+//! own CPU, memory and writes, and the ratio of the hub to the pass-through — the figure that
+//! matters, since absolute rates depend on the machine and the broker far more than on the hub.
 
 use std::time::{Duration, Instant};
 
@@ -36,8 +36,9 @@ pub struct Report {
     pub pass_through: RunReport,
     /// Hub ÷ pass-through.
     pub ratio: Ratio,
-    /// VmHWM of the whole bench process at the end, KiB.
-    pub process_peak_rss_kib: Option<u64>,
+    /// VmHWM of the bench process at the end, KiB: the load generator and the observer of both
+    /// runs (the workers run in processes of their own; see [`WorkerFigures`]).
+    pub load_generator_peak_rss_kib: Option<u64>,
 }
 
 /// One run.
@@ -65,74 +66,13 @@ pub struct RunReport {
     pub msgs_out_per_sec: f64,
     /// Publish → arrival of the need's status on the region's queue.
     pub latency_ms: Latency,
-    /// Resident memory when the worker started, KiB.
-    pub rss_start_kib: Option<u64>,
-    /// Peak resident memory during the run (VmHWM, reset at the start when the kernel allows),
-    /// KiB; it covers the load generator and the observer too.
-    pub peak_rss_kib: Option<u64>,
-    /// CPU time (user + system) of the whole bench process while the measured needs ran, per
-    /// need, milliseconds: the worker plus the load generator and the observer, whose share is
-    /// what the pass-through run shows.
-    pub cpu_ms_per_need: Option<f64>,
-    /// Bytes the process caused to be written to storage while the measured needs ran, per need
-    /// (Linux `write_bytes`): the hub's SQLite database and WAL; PostgreSQL writes in its own
-    /// processes, so a PostgreSQL run shows next to nothing here.
+    /// The worker process's own figures (the hub's, or the pass-through's).
+    pub worker: WorkerFigures,
+    /// CPU time (user + system) of the bench process — the load generator and the observer,
+    /// not the worker — while the measured needs ran, per need, milliseconds.
+    pub load_generator_cpu_ms_per_need: Option<f64>,
+    /// The same as `worker.write_bytes_per_need`, kept under its old name for scripts.
     pub write_bytes_per_need: Option<f64>,
-}
-
-/// CPU time and storage writes of this process so far (Linux `/proc/self`).
-#[derive(Debug, Clone, Copy, Default)]
-pub(crate) struct ProcessCounters {
-    cpu_ms: Option<f64>,
-    write_bytes: Option<u64>,
-}
-
-/// Linux reports CPU time in `/proc` in ticks of 1/100 s (`USER_HZ`, fixed by its ABI).
-const USER_HZ: f64 = 100.0;
-
-impl ProcessCounters {
-    /// The counters now; `None` fields off Linux.
-    pub(crate) fn now() -> Self {
-        Self {
-            cpu_ms: proc_cpu_ticks().map(|ticks| ticks as f64 * 1000.0 / USER_HZ),
-            write_bytes: proc_io("write_bytes"),
-        }
-    }
-
-    /// `(cpu ms, write bytes)` per need between `self` and `later`, over `needs` needs.
-    pub(crate) fn per_need(self, later: Self, needs: usize) -> (Option<f64>, Option<f64>) {
-        if needs == 0 {
-            return (None, None);
-        }
-        let n = needs as f64;
-        let cpu = self.cpu_ms.zip(later.cpu_ms).map(|(a, b)| (b - a) / n);
-        let bytes = self
-            .write_bytes
-            .zip(later.write_bytes)
-            .map(|(a, b)| b.saturating_sub(a) as f64 / n);
-        (cpu, bytes)
-    }
-}
-
-/// utime + stime of the whole process (fields 14 and 15 of `/proc/self/stat`, after the
-/// parenthesised command name, which may hold spaces).
-fn proc_cpu_ticks() -> Option<u64> {
-    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
-    let after_name = &stat[stat.rfind(')')? + 1..];
-    let fields: Vec<&str> = after_name.split_whitespace().collect();
-    // after_name starts at field 3 (state): utime is field 14, stime field 15.
-    let utime: u64 = fields.get(11)?.parse().ok()?;
-    let stime: u64 = fields.get(12)?.parse().ok()?;
-    Some(utime + stime)
-}
-
-/// A field of `/proc/self/io`.
-fn proc_io(field: &str) -> Option<u64> {
-    let io = std::fs::read_to_string("/proc/self/io").ok()?;
-    io.lines().find_map(|line| {
-        let rest = line.strip_prefix(field)?.strip_prefix(':')?;
-        rest.trim().parse().ok()
-    })
 }
 
 /// Latency percentiles, milliseconds.
@@ -146,6 +86,24 @@ pub struct Latency {
     pub p99: f64,
     /// Slowest.
     pub max: f64,
+}
+
+/// The worker process's own figures, read from `/proc/<its pid>/…` by the bench (Linux; `None`
+/// elsewhere).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct WorkerFigures {
+    /// CPU time (user + system) of the worker process while the measured needs ran, per need,
+    /// milliseconds (`stat` utime + stime at the start and the end of the measured phase).
+    pub cpu_ms_per_need: Option<f64>,
+    /// Peak resident memory of the worker process (`status` VmHWM just before it was stopped),
+    /// KiB: its whole life, start-up and the generated catalogue included.
+    pub peak_rss_kib: Option<u64>,
+    /// Resident memory of the worker process just before it was stopped (VmRSS), KiB.
+    pub rss_kib: Option<u64>,
+    /// Bytes the worker process caused to be written to storage while the measured needs ran,
+    /// per need (`io` write_bytes): the hub's SQLite database and WAL; PostgreSQL writes in
+    /// its own processes, so a PostgreSQL run shows next to nothing here.
+    pub write_bytes_per_need: Option<f64>,
 }
 
 /// Hub ÷ pass-through.
@@ -171,22 +129,9 @@ impl Ratio {
     }
 }
 
-/// Memory figures of one run.
-#[derive(Debug, Clone, Copy, Default)]
-pub(crate) struct Memory {
-    pub start_kib: Option<u64>,
-    pub peak_kib: Option<u64>,
-}
-
 impl RunReport {
     /// The report of a complete run: `sent[k]` is when need `k` was published.
-    pub(crate) fn new(
-        run: &'static str,
-        tally: &Tally,
-        sent: &[Instant],
-        fan_out: u32,
-        memory: Memory,
-    ) -> Self {
+    pub(crate) fn new(run: &'static str, tally: &Tally, sent: &[Instant], fan_out: u32) -> Self {
         let latencies: Vec<Duration> = sent
             .iter()
             .zip(&tally.status_at)
@@ -211,9 +156,8 @@ impl RunReport {
             msgs_in_per_sec: per_sec(messages_in),
             msgs_out_per_sec: per_sec(tally.delivered + tally.duplicates),
             latency_ms: Latency::of(latencies),
-            rss_start_kib: memory.start_kib,
-            peak_rss_kib: memory.peak_kib,
-            cpu_ms_per_need: None,
+            worker: WorkerFigures::default(),
+            load_generator_cpu_ms_per_need: None,
             write_bytes_per_need: None,
         }
     }
@@ -241,24 +185,6 @@ impl Latency {
     }
 }
 
-/// A `kB` field of `/proc/self/status` (`VmRSS`, `VmHWM`), in KiB; `None` off Linux.
-pub(crate) fn proc_status_kib(field: &str) -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    status.lines().find_map(|line| {
-        let rest = line.strip_prefix(field)?.strip_prefix(':')?;
-        rest.trim().trim_end_matches("kB").trim().parse().ok()
-    })
-}
-
-/// Reset the process's peak RSS to its current RSS (Linux: `5` to `/proc/self/clear_refs`),
-/// so the next VmHWM is the peak of what follows; the current RSS.
-pub(crate) fn reset_peak_rss() -> Option<u64> {
-    if let Err(e) = std::fs::write("/proc/self/clear_refs", "5") {
-        tracing::debug!(error = %e, "cannot reset the peak RSS; the run's peak covers the process so far");
-    }
-    proc_status_kib("VmRSS")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -271,39 +197,5 @@ mod tests {
         let one = Latency::of(vec![Duration::from_millis(7)]);
         assert_eq!((one.p50, one.p99, one.max), (7.0, 7.0, 7.0));
         assert_eq!(Latency::of(Vec::new()), Latency::default());
-    }
-
-    #[test]
-    fn cpu_time_and_writes_are_read_from_proc() {
-        if cfg!(target_os = "linux") {
-            let before = ProcessCounters::now();
-            let mut x = 0u64;
-            // Burn enough CPU for at least a few ticks.
-            for i in 0..200_000_000u64 {
-                x = std::hint::black_box(x.wrapping_add(i));
-            }
-            let dir = tempfile::TempDir::new().expect("temp dir");
-            let file = dir.path().join("w");
-            std::fs::write(&file, vec![7u8; 1 << 20]).expect("write");
-            std::fs::File::open(&file)
-                .expect("open")
-                .sync_all()
-                .expect("sync");
-            let (cpu, bytes) = before.per_need(ProcessCounters::now(), 1);
-            assert!(cpu.expect("cpu") > 0.0);
-            assert!(
-                bytes.expect("write_bytes") >= f64::from(1 << 20),
-                "{bytes:?}"
-            );
-        }
-    }
-
-    #[test]
-    fn memory_is_read_from_proc() {
-        if cfg!(target_os = "linux") {
-            let rss = reset_peak_rss().expect("VmRSS");
-            let peak = proc_status_kib("VmHWM").expect("VmHWM");
-            assert!(rss > 0 && peak > 0);
-        }
     }
 }

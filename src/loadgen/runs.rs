@@ -1,17 +1,18 @@
 //! One run, the same steps for the hub and for the pass-through worker:
 //!
 //! 1. declare the topology on the run's vhost and start observing every organisation queue;
-//! 2. start the worker and wait until it consumes `samverkan.hub.ingress`;
+//! 2. start the worker process and wait until it consumes `samverkan.hub.ingress`;
 //! 3. **warm-up**: publish one need and wait for its whole fan-out — for the hub this is where
 //!    the fan-out is learnt (the status lists the recipients; one message each, plus the
 //!    status), for the pass-through it checks the copy; connection set-up, first-use
 //!    allocations and the first store writes stay out of the figures;
 //! 4. **measure**: publish the N needs while counting arrivals, until every need's fan-out has
-//!    arrived, or nothing arrives for the stall timeout;
+//!    arrived, or nothing arrives for the stall timeout; the worker's and the bench's CPU time
+//!    and writes are read at the start and the end of this phase, the worker's memory at its
+//!    end;
 //! 5. stop the worker (it settles what it holds) and the observer.
 
 use std::collections::HashMap;
-use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -23,13 +24,15 @@ use tokio::task::JoinHandle;
 use super::LoadgenError;
 use super::load::Loader;
 use super::observe::{Arrival, Observer};
-use super::report::{Memory, ProcessCounters, RunReport, proc_status_kib, reset_peak_rss};
+use super::procfs::{Proc, ProcessCounters, status_kib};
+use super::report::{RunReport, WorkerFigures};
 use super::sut::Sut;
 use super::tally::{FanOut, Tally};
+use super::worker::{WorkerProgram, WorkerSpec};
 use super::world::NeedMessage;
+use crate::transport::Outbound;
 use crate::transport::amqp::declare;
 use crate::transport::{EGRESS_EXCHANGE, HUB_INGRESS_QUEUE, Topology};
-use crate::transport::{Outbound, Shutdown};
 
 /// How long the worker may take to start consuming.
 const START_TIMEOUT: Duration = Duration::from_secs(60);
@@ -38,6 +41,8 @@ const TICK: Duration = Duration::from_millis(500);
 
 /// What one run needs.
 pub(crate) struct RunPlan<'a> {
+    /// How to start the worker process.
+    pub program: &'a WorkerProgram,
     /// `hub` or `pass-through`.
     pub name: &'static str,
     /// The broker URL with the run's vhost, as the hub's user.
@@ -65,33 +70,26 @@ pub(crate) struct RunOutcome {
     pub template: Vec<Outbound>,
 }
 
-/// Run `worker` through the steps in the module docs. `known` is the fan-out to expect (the
-/// pass-through's); without it the warm-up learns it from the status.
-pub(crate) async fn execute<F, Fut>(
+/// Run the worker `spec` describes through the steps in the module docs. `known` is the
+/// fan-out to expect (the pass-through's); without it the warm-up learns it from the status.
+pub(crate) async fn execute(
     plan: &RunPlan<'_>,
     known: Option<usize>,
-    worker: F,
-) -> Result<RunOutcome, LoadgenError>
-where
-    F: FnOnce(Shutdown) -> Fut + Send + 'static,
-    Fut: Future<Output = Result<(), LoadgenError>>,
-{
+    spec: &WorkerSpec,
+) -> Result<RunOutcome, LoadgenError> {
     let admin = declare_topology(&plan.admin_url, &plan.topology).await?;
     let mut observer = Observer::start(&plan.admin_url, &plan.topology).await?;
-    let start_kib = reset_peak_rss();
-    let mut sut = Sut::start(plan.name, worker)?;
-    let result = phases(plan, known, &admin, &mut observer, &mut sut).await;
-    let stopped = sut.stop().await;
-    let memory = Memory {
-        start_kib,
-        peak_kib: proc_status_kib("VmHWM"),
+    let result = match Sut::start(plan.program, spec).await {
+        Ok(mut sut) => {
+            let result = phases(plan, known, &admin, &mut observer, &mut sut).await;
+            let stopped = sut.stop().await;
+            result.and_then(|outcome| stopped.map(|()| outcome))
+        }
+        Err(e) => Err(e),
     };
     observer.close().await;
     admin.close(200, "bench done".into()).await.ok();
-    let (mut report, template) = result?;
-    stopped?;
-    report.rss_start_kib = memory.start_kib;
-    report.peak_rss_kib = memory.peak_kib;
+    let (report, template) = result?;
     Ok(RunOutcome { report, template })
 }
 
@@ -235,7 +233,8 @@ async fn measure(
     sut: &mut Sut,
 ) -> Result<RunReport, LoadgenError> {
     let mut tally = Tally::new(index(plan), fan_out.clone(), plan.needs.len());
-    let counters = ProcessCounters::now();
+    let bench_counters = ProcessCounters::of(Proc::This);
+    let worker_counters = ProcessCounters::of(sut.proc());
     let mut publishing = Some(plan.loader.spawn(plan.needs.clone(), plan.rate));
     let mut sent = None;
     let mut last = Instant::now();
@@ -264,19 +263,22 @@ async fn measure(
         (None, Some(publishing)) => joined(publishing).await?,
         (None, None) => Vec::new(),
     };
-    let (cpu, bytes) = counters.per_need(ProcessCounters::now(), plan.needs.len());
-    let report = RunReport {
+    let n = plan.needs.len();
+    let (bench_cpu, _) = bench_counters.per_need(ProcessCounters::of(Proc::This), n);
+    let (cpu, bytes) = worker_counters.per_need(ProcessCounters::of(sut.proc()), n);
+    // Read before the worker is told to stop: its peak over its whole life so far.
+    let worker = WorkerFigures {
         cpu_ms_per_need: cpu,
+        peak_rss_kib: status_kib(sut.proc(), "VmHWM"),
+        rss_kib: status_kib(sut.proc(), "VmRSS"),
         write_bytes_per_need: bytes,
-        ..RunReport::new(
-            plan.name,
-            &tally,
-            &sent,
-            fan_out.total(),
-            Default::default(),
-        )
     };
-    Ok(report)
+    Ok(RunReport {
+        worker,
+        load_generator_cpu_ms_per_need: bench_cpu,
+        write_bytes_per_need: bytes,
+        ..RunReport::new(plan.name, &tally, &sent, fan_out.total())
+    })
 }
 
 /// Correlation ids → measured need: the hub correlates by need id, the pass-through by the
