@@ -57,11 +57,11 @@ pub(super) const SENT_ONLY: &str = "sent_at_ms IS NULL";
 /// What giving a row back changes: its claim ends, nothing else.
 pub(super) const RELEASE: &str = "claimed_until_ms = NULL";
 
-/// What a sent mark changes: `sent_at_ms`, as of now (a number formatted here, not text from
-/// anywhere else).
-pub(super) fn sent_now() -> String {
-    format!("sent_at_ms = {}", now_ms())
-}
+/// What a sent mark changes: `sent_at_ms`, to now, bound as the statement's first value.
+///
+/// Bound, not spliced in: a statement whose text changes every millisecond is prepared anew
+/// every time (and pushes the hot statements out of the connection's statement cache).
+pub(super) const SENT: &str = "sent_at_ms = $1";
 
 /// SQLite: `$1` claimed until, `$2` now, `$3` row limit, `$4` byte budget, `$5` the claim's
 /// token. Sizes are computed in the innermost query, which reads only row headers' lengths,
@@ -178,7 +178,7 @@ impl Store {
     /// relay whose lease ran out cannot mark rows another relay has claimed since; `None` marks
     /// them regardless (tools and tests).
     pub async fn mark_sent(&self, claim: Option<&str>, ids: &[i64]) -> Result<(), StoreError> {
-        self.update_ids(&sent_now(), SENT_ONLY, claim, ids).await
+        self.update_ids(SENT, SENT_ONLY, claim, ids).await
     }
 
     /// Gives claimed rows back untouched — no attempt counted, due at once — because the
@@ -270,7 +270,8 @@ pub(super) async fn claim_in(
 
 /// `UPDATE outbox SET {set} WHERE {only} [AND claim_token = claim] AND id IN (ids)` on `conn`,
 /// one statement per [`IDS_CHUNK`] ids (one for any relay batch). `set` and `only` are
-/// constants of the store; the token and every id are bound.
+/// constants of the store; a `set` that names `$1` ([`SENT`]) gets the time now there. The
+/// token and every id are bound.
 pub(super) async fn update_ids_in(
     conn: &mut AnyConnection,
     set: &str,
@@ -278,21 +279,27 @@ pub(super) async fn update_ids_in(
     claim: Option<&str>,
     ids: &[i64],
 ) -> Result<(), StoreError> {
+    let now = set.contains("$1").then(now_ms);
     for chunk in ids.chunks(IDS_CHUNK) {
-        let first = if claim.is_some() { 2 } else { 1 };
-        let placeholders: Vec<String> = (first..first + chunk.len())
+        let mut next = 1 + usize::from(now.is_some());
+        let owned = match claim {
+            Some(_) => {
+                next += 1;
+                format!("AND claim_token = ${} ", next - 1)
+            }
+            None => String::new(),
+        };
+        let placeholders: Vec<String> = (next..next + chunk.len())
             .map(|i| format!("${i}"))
             .collect();
-        let owned = if claim.is_some() {
-            "AND claim_token = $1 "
-        } else {
-            ""
-        };
         let sql = format!(
             "UPDATE outbox SET {set} WHERE {only} {owned}AND id IN ({})",
             placeholders.join(", ")
         );
         let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        if let Some(now) = now {
+            query = query.bind(now);
+        }
         if let Some(token) = claim {
             query = query.bind(token.to_owned());
         }
