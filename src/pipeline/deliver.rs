@@ -17,6 +17,7 @@ pub struct Admission {
     admitted: Result<Admitted, Box<Refusal>>,
     /// A `need.submitted`'s guard, matching and routing, done at admission (outside any
     /// transaction).
+    ///
     /// Holds the event's `data` meanwhile (see [`PreparedNeed`]): nothing reads an admitted
     /// need's data before [`Pipeline::submit_need`] puts it back.
     need: Option<PreparedNeed>,
