@@ -7,6 +7,7 @@
 
 use std::collections::BTreeMap;
 
+use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -149,10 +150,69 @@ impl CloudEvent {
         Value::Object(obj)
     }
 
-    /// The structured-mode body bytes.
+    /// The structured-mode body bytes: exactly the bytes of [`CloudEvent::to_value`]
+    /// serialized, written straight from the event. Every outbound message is serialized once,
+    /// so building (and deep-cloning `data` into) a `Value` tree first only cost CPU.
     pub fn to_json_bytes(&self) -> Vec<u8> {
-        // Serializing a `Value` cannot fail: all keys are strings.
-        serde_json::to_vec(&self.to_value()).unwrap_or_default()
+        let mut bytes = Vec::with_capacity(BODY_CAPACITY);
+        // Cannot fail: every key is a string and writing to a `Vec` does not fail.
+        match serde_json::to_writer(&mut bytes, &Structured(self)) {
+            Ok(()) => bytes,
+            Err(_) => Vec::new(),
+        }
+    }
+}
+
+/// A first guess at a body's size, so that a typical challenge is written without regrowing.
+const BODY_CAPACITY: usize = 2048;
+
+/// A [`CloudEvent`] borrowed for serializing in structured mode.
+struct Structured<'a>(&'a CloudEvent);
+
+/// One attribute's value, borrowed.
+enum Attr<'a> {
+    Str(&'a str),
+    Json(&'a Value),
+}
+
+impl Serialize for Attr<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Self::Str(s) => serializer.serialize_str(s),
+            Self::Json(v) => v.serialize(serializer),
+        }
+    }
+}
+
+impl Serialize for Structured<'_> {
+    /// The attributes go into a sorted map in the order [`CloudEvent::to_value`] inserts them
+    /// (a later one replaces an earlier one of the same name), so keys come out in the same
+    /// order as a `serde_json::Map` (sorted, without `preserve_order`) writes them.
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let event = self.0;
+        let time = format_time(event.time);
+        let mut attrs: BTreeMap<&str, Attr<'_>> = BTreeMap::new();
+        attrs.insert("specversion", Attr::Str(SPEC_VERSION));
+        attrs.insert("id", Attr::Str(event.id.as_ref()));
+        attrs.insert("source", Attr::Str(event.source.as_ref()));
+        attrs.insert("type", Attr::Str(event.event_type.as_str()));
+        attrs.insert("time", Attr::Str(&time));
+        attrs.insert("dataschema", Attr::Str(&event.dataschema));
+        if let Some(subject) = &event.subject {
+            attrs.insert("subject", Attr::Str(subject));
+        }
+        if let Some(ct) = &event.datacontenttype {
+            attrs.insert("datacontenttype", Attr::Str(ct));
+        }
+        for (name, value) in &event.extensions {
+            attrs.insert(name.as_str(), Attr::Json(value));
+        }
+        attrs.insert("data", Attr::Json(&event.data));
+        let mut map = serializer.serialize_map(Some(attrs.len()))?;
+        for (name, value) in &attrs {
+            map.serialize_entry(name, value)?;
+        }
+        map.end()
     }
 }
 
@@ -299,6 +359,37 @@ mod tests {
             event.subject.unwrap().chars().count(),
             MAX_ATTRIBUTE_LEN / 2
         );
+    }
+
+    #[test]
+    fn the_bytes_are_those_of_the_value() {
+        let mut event = CloudEvent::from_value(base()).unwrap();
+        assert_eq!(
+            event.to_json_bytes(),
+            serde_json::to_vec(&event.to_value()).unwrap()
+        );
+        // Extensions sort among the attributes; one named like an attribute replaces it, as in
+        // `to_value` (`data` always wins).
+        for (name, value) in [
+            ("aaa", json!([1, "å\n"])),
+            ("zzz", json!(null)),
+            ("id", json!(7)),
+        ] {
+            event.extensions.insert(name.into(), value);
+        }
+        event
+            .extensions
+            .insert("data".into(), json!("not the data"));
+        event.subject = None;
+        event.datacontenttype = None;
+        let bytes = event.to_json_bytes();
+        assert_eq!(bytes, serde_json::to_vec(&event.to_value()).unwrap());
+        let text = String::from_utf8(bytes).unwrap();
+        assert!(
+            text.starts_with(r#"{"aaa":[1,"å\n"],"data":{"needId""#),
+            "{text}"
+        );
+        assert!(text.contains(r#""id":7,"#), "{text}");
     }
 
     #[test]

@@ -17,6 +17,9 @@ pub struct Admission {
     admitted: Result<Admitted, Box<Refusal>>,
     /// A `need.submitted`'s guard, matching and routing, done at admission (outside any
     /// transaction).
+    ///
+    /// Holds the event's `data` meanwhile (see [`PreparedNeed`]): nothing reads an admitted
+    /// need's data before [`Pipeline::submit_need`] puts it back.
     need: Option<PreparedNeed>,
 }
 
@@ -97,12 +100,11 @@ impl Pipeline {
     /// Admit `inbound`, recording its ids on the current span; a `need.submitted` is also
     /// guarded, matched and routed here, before any transaction (`PreparedNeed`).
     pub fn admission(&self, inbound: &Inbound) -> Admission {
-        let admitted = admit(inbound, self.limits, &self.directory, &self.registry);
-        let need = match &admitted {
+        let mut admitted = admit(inbound, self.limits, &self.directory, &self.registry);
+        let need = match &mut admitted {
             Ok(Admitted { sender, event }) => {
                 span::admitted(event, sender);
-                (event.event_type == EventType::NeedSubmitted)
-                    .then(|| self.prepare_need(event.clone()))
+                (event.event_type == EventType::NeedSubmitted).then(|| self.prepare_need(event))
             }
             Err(refusal) => {
                 span::refused(refusal);
@@ -160,7 +162,7 @@ impl Pipeline {
         inbound: &Inbound,
         admission: Admission,
     ) -> Result<Outcome, StoreError> {
-        let Admitted { sender, event } = match admission.admitted {
+        let Admitted { sender, mut event } = match admission.admitted {
             Ok(admitted) => admitted,
             Err(refusal) => return self.refuse_in(tx, inbound, &refusal).await,
         };
@@ -171,9 +173,10 @@ impl Pipeline {
             EventType::NeedSubmitted => {
                 let prepared = match admission.need {
                     Some(prepared) => prepared,
-                    None => self.prepare_need(event),
+                    None => self.prepare_need(&mut event),
                 };
-                self.submit_need(tx, inbound, &sender, prepared).await
+                self.submit_need(tx, inbound, &sender, event, prepared)
+                    .await
             }
             EventType::OfferSubmitted | EventType::ProposalSubmitted | EventType::NeedWithdrawn => {
                 self.reconcile(tx, inbound, &sender, event).await

@@ -9,7 +9,7 @@
 //! CPU work; doing it before the transaction keeps SQLite's one writer free for writing while
 //! the next needs are matched.
 
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 use time::{Date, OffsetDateTime};
 
 use super::outbox::to_org;
@@ -31,8 +31,9 @@ use crate::transport::{Inbound, KeptBody};
 /// is held for writing only, while the next batch's needs are matched beside it.
 #[derive(Debug)]
 pub(crate) struct PreparedNeed {
-    /// The event as guarded (redacted in place when the policy redacts).
-    event: CloudEvent,
+    /// The event's `data` as guarded (redacted in place when the policy redacts): taken out of
+    /// the admitted event rather than cloned, and put back by [`Pipeline::submit_need`].
+    data: Value,
     /// The time the need was handled at.
     now: OffsetDateTime,
     /// What to write, or the first reason to refuse it.
@@ -48,22 +49,25 @@ struct Ready {
 }
 
 impl Pipeline {
-    /// Guard, match and route `event` (a `need.submitted`): everything but the writes.
-    pub(crate) fn prepare_need(&self, mut event: CloudEvent) -> PreparedNeed {
+    /// Guard, match and route `event` (a `need.submitted`): everything but the writes. Takes
+    /// the event's `data` (left `null`) into the [`PreparedNeed`]; [`Pipeline::submit_need`]
+    /// puts it back.
+    pub(crate) fn prepare_need(&self, event: &mut CloudEvent) -> PreparedNeed {
         let now = self.clock.now();
+        let mut data = std::mem::take(&mut event.data);
         // Guarded in place: a refusal reads only the event's attributes, never its data.
         let redacted = match self
             .guard
-            .inspect(&mut event.data, crate::clock::stockholm_date(now))
+            .inspect(&mut data, crate::clock::stockholm_date(now))
         {
             GuardOutcome::Clean => Vec::new(),
             GuardOutcome::Redacted { findings } => findings,
             GuardOutcome::Rejected(refusal) => {
                 let step = Err(Rejection::from_guard(&refusal));
-                return PreparedNeed { event, now, step };
+                return PreparedNeed { data, now, step };
             }
         };
-        let step = self.plan(&event.data, now).and_then(|mut plan| {
+        let step = self.plan(&data, now).and_then(|mut plan| {
             let need_id = event
                 .subject
                 .as_deref()
@@ -76,18 +80,21 @@ impl Pipeline {
                 redacted,
             })
         });
-        PreparedNeed { event, now, step }
+        PreparedNeed { data, now, step }
     }
 
-    /// Record a prepared `need.submitted` inside `tx` (inbox already recorded).
+    /// Record a prepared `need.submitted` inside `tx` (inbox already recorded); `event` is the
+    /// one `prepared` was taken from.
     pub(super) async fn submit_need(
         &self,
         tx: &mut Tx,
         inbound: &Inbound,
         sender: &Organisation,
+        mut event: CloudEvent,
         prepared: PreparedNeed,
     ) -> Result<Outcome, StoreError> {
-        let PreparedNeed { event, now, step } = prepared;
+        let PreparedNeed { data, now, step } = prepared;
+        event.data = data;
         let Ready {
             need_id,
             mut plan,
@@ -340,16 +347,17 @@ impl Plan {
                 kind: RecipientKind::University,
                 score: u.best_score(),
                 reasons: u.courses.iter().flat_map(|c| c.reasons.clone()).collect(),
-                courses: json!(
-                    u.courses
-                        .iter()
-                        .map(|c| json!({
-                            "courseCode": c.course_code,
-                            "instanceId": c.instance_id,
-                            "score": c.score,
-                        }))
-                        .collect::<Vec<_>>()
-                ),
+                courses: u
+                    .courses
+                    .iter()
+                    .map(|c| {
+                        Value::Object(Map::from_iter([
+                            ("courseCode".to_owned(), c.course_code.as_str().into()),
+                            ("instanceId".to_owned(), c.instance_id.as_str().into()),
+                            ("score".to_owned(), c.score.into()),
+                        ]))
+                    })
+                    .collect(),
             })
         });
         let companies = self.outcome.companies.iter().filter_map(|c| {
@@ -358,7 +366,7 @@ impl Plan {
                 kind: RecipientKind::Company,
                 score: c.score,
                 reasons: c.reasons.clone(),
-                courses: json!([]),
+                courses: Value::Array(Vec::new()),
             })
         });
         universities.chain(companies).collect()

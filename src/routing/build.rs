@@ -19,6 +19,35 @@ const MAX_STATUS_REASON_CHARS: usize = 2000;
 const MAX_CHANGED_CHARS: usize = 500;
 const MAX_COURSES: usize = 50;
 
+/// What every message about one need shares, read once per need rather than once per
+/// message: the shareable view and the answer deadline.
+pub(super) struct Shared {
+    shareable: Shareable,
+    /// `respondBy`: a date, or `null`.
+    respond_by: Value,
+}
+
+impl Shared {
+    /// Reads the view of schema-valid need data; refuses a need that may not leave the region.
+    pub(super) fn new(
+        need: &Value,
+        outcome: &MatchOutcome,
+        now: OffsetDateTime,
+    ) -> Result<Self, RoutingError> {
+        let shareable = view::shareable(need)?;
+        let respond_by = respond_by_text(&shareable, outcome, now);
+        Ok(Self {
+            shareable,
+            respond_by,
+        })
+    }
+
+    /// The need's region (a status goes there).
+    pub(super) fn region(&self) -> &str {
+        &self.shareable.region
+    }
+}
+
 /// `challenge.v1.json` data for one university of the outcome.
 ///
 /// # Errors
@@ -31,7 +60,14 @@ pub fn challenge_data(
     university: &UniversityMatches,
     now: OffsetDateTime,
 ) -> Result<Value, RoutingError> {
-    let shareable = view::shareable(need)?;
+    challenge(&Shared::new(need, outcome, now)?, university)
+}
+
+/// [`challenge_data`] from what the need's messages share.
+pub(super) fn challenge(
+    shared: &Shared,
+    university: &UniversityMatches,
+) -> Result<Value, RoutingError> {
     if university.courses.is_empty() {
         return Err(RoutingError::NoCourses(university.university.clone()));
     }
@@ -40,23 +76,23 @@ pub fn challenge_data(
         .iter()
         .take(MAX_COURSES)
         .map(|c| {
-            json!({
-                "courseCode": c.course_code,
-                "instanceId": c.instance_id,
-                "academicYear": c.academic_year,
-                "studyPeriods": c.study_periods,
-                "score": score(c.score),
-                "reasons": reasons(&c.reasons),
-            })
+            object([
+                ("courseCode", text(&c.course_code)),
+                ("instanceId", text(&c.instance_id)),
+                ("academicYear", text(&c.academic_year)),
+                ("studyPeriods", texts(&c.study_periods)),
+                ("score", score(c.score).into()),
+                ("reasons", reasons(&c.reasons).into()),
+            ])
         })
         .collect();
-    Ok(json!({
-        "needId": shareable.need_id,
-        "university": university.university,
-        "courses": courses,
-        "respondBy": respond_by_text(&shareable, outcome, now),
-        "need": shareable.view,
-    }))
+    Ok(object([
+        ("needId", text(&shared.shareable.need_id)),
+        ("university", text(&university.university)),
+        ("courses", Value::Array(courses)),
+        ("respondBy", shared.respond_by.clone()),
+        ("need", shared.shareable.view.clone()),
+    ]))
 }
 
 /// `call.v1.json` data for one company of the outcome.
@@ -70,20 +106,25 @@ pub fn call_data(
     company: &CompanyMatch,
     now: OffsetDateTime,
 ) -> Result<Value, RoutingError> {
-    let shareable = view::shareable(need)?;
+    call(&Shared::new(need, outcome, now)?, company)
+}
+
+/// [`call_data`] from what the need's messages share.
+pub(super) fn call(shared: &Shared, company: &CompanyMatch) -> Result<Value, RoutingError> {
+    let shareable = &shared.shareable;
     let call = shareable
         .call
-        .clone()
+        .as_ref()
         .ok_or_else(|| RoutingError::NoCall(shareable.need_id.clone()))?;
-    Ok(json!({
-        "needId": shareable.need_id,
-        "partnerId": company.partner_id,
-        "call": call,
-        "score": score(company.score),
-        "reasons": reasons(&company.reasons),
-        "respondBy": respond_by_text(&shareable, outcome, now),
-        "need": shareable.view,
-    }))
+    Ok(object([
+        ("needId", text(&shareable.need_id)),
+        ("partnerId", text(&company.partner_id)),
+        ("call", call.clone()),
+        ("score", score(company.score).into()),
+        ("reasons", reasons(&company.reasons).into()),
+        ("respondBy", shared.respond_by.clone()),
+        ("need", shareable.view.clone()),
+    ]))
 }
 
 /// `need-status.v1.json` data for the region right after matching: `published` with every
@@ -95,6 +136,16 @@ pub fn call_data(
 /// leave the region.
 pub fn need_status_data(
     need: &Value,
+    outcome: &MatchOutcome,
+    now: OffsetDateTime,
+) -> Result<Value, RoutingError> {
+    need_status(need, None, outcome, now)
+}
+
+/// [`need_status_data`] from what the need's messages share (read here when `None`).
+pub(super) fn need_status(
+    need: &Value,
+    shared: Option<&Shared>,
     outcome: &MatchOutcome,
     now: OffsetDateTime,
 ) -> Result<Value, RoutingError> {
@@ -121,16 +172,23 @@ pub fn need_status_data(
             "counts": counts,
         }));
     }
-    let shareable = view::shareable(need)?;
-    Ok(json!({
-        "needId": shareable.need_id,
-        "state": "published",
-        "changed": clip(&changed(outcome), MAX_CHANGED_CHARS),
-        "respondBy": respond_by_text(&shareable, outcome, now),
-        "updatedAt": updated_at,
-        "recipients": recipients(outcome),
-        "counts": counts,
-    }))
+    let read;
+    let shared = match shared {
+        Some(shared) => shared,
+        None => {
+            read = Shared::new(need, outcome, now)?;
+            &read
+        }
+    };
+    Ok(object([
+        ("needId", text(&shared.shareable.need_id)),
+        ("state", text("published")),
+        ("changed", clip(&changed(outcome), MAX_CHANGED_CHARS).into()),
+        ("respondBy", shared.respond_by.clone()),
+        ("updatedAt", updated_at.into()),
+        ("recipients", Value::Array(recipients(outcome))),
+        ("counts", counts),
+    ]))
 }
 
 fn recipients(outcome: &MatchOutcome) -> Vec<Value> {
@@ -151,16 +209,22 @@ fn recipients(outcome: &MatchOutcome) -> Vec<Value> {
             codes.len(),
             codes.join(", ")
         ));
-        json!({
-            "org": u.university, "kind": "university", "score": score(u.best_score()),
-            "reasons": reasons(&summary), "latestAnswer": Value::Null,
-        })
+        object([
+            ("org", text(&u.university)),
+            ("kind", text("university")),
+            ("score", score(u.best_score()).into()),
+            ("reasons", reasons(&summary).into()),
+            ("latestAnswer", Value::Null),
+        ])
     });
     let companies = outcome.companies.iter().map(|c| {
-        json!({
-            "org": c.partner_id, "kind": "company", "score": score(c.score),
-            "reasons": reasons(&c.reasons), "latestAnswer": Value::Null,
-        })
+        object([
+            ("org", text(&c.partner_id)),
+            ("kind", text("company")),
+            ("score", score(c.score).into()),
+            ("reasons", reasons(&c.reasons).into()),
+            ("latestAnswer", Value::Null),
+        ])
     });
     universities.chain(companies).collect()
 }
@@ -192,6 +256,25 @@ fn respond_by_text(shareable: &Shareable, outcome: &MatchOutcome, now: OffsetDat
     let deadline: Option<Date> = shareable.view["deadline"].as_str().and_then(parse_date);
     respond_by(outcome, deadline, stockholm_date(now))
         .map_or(Value::Null, |date| Value::String(format_date(date)))
+}
+
+/// A JSON object of `entries`: what `json!` builds, without serializing every value into a
+/// new `Value` on the way (the builders run for every message of every need).
+pub(super) fn object<const N: usize>(entries: [(&str, Value); N]) -> Value {
+    Value::Object(
+        entries
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v))
+            .collect(),
+    )
+}
+
+fn text(s: &str) -> Value {
+    Value::String(s.to_owned())
+}
+
+fn texts(items: &[String]) -> Value {
+    Value::Array(items.iter().map(|s| text(s)).collect())
 }
 
 /// Two decimals, as people read scores; clamped to the schema's [0, 1].

@@ -83,26 +83,37 @@ pub fn outbound(
     outcome: &MatchOutcome,
     now: time::OffsetDateTime,
 ) -> Result<Vec<Outbound>, RoutingError> {
-    let mut messages = Vec::new();
-    for university in &outcome.universities {
-        messages.push(Outbound {
-            event_type: EventType::ChallengePublished,
-            recipient: university.university.clone(),
-            data: challenge_data(need, outcome, university, now)?,
-        });
+    // The view is read once for all of the need's messages, and only when it goes out.
+    let shared = if outcome.is_routed() {
+        Some(build::Shared::new(need, outcome, now)?)
+    } else {
+        None
+    };
+    let mut messages = Vec::with_capacity(outcome.universities.len() + outcome.companies.len() + 1);
+    if let Some(shared) = &shared {
+        for university in &outcome.universities {
+            messages.push(Outbound {
+                event_type: EventType::ChallengePublished,
+                recipient: university.university.clone(),
+                data: build::challenge(shared, university)?,
+            });
+        }
+        for company in &outcome.companies {
+            messages.push(Outbound {
+                event_type: EventType::CallPublished,
+                recipient: company.partner_id.clone(),
+                data: build::call(shared, company)?,
+            });
+        }
     }
-    for company in &outcome.companies {
-        messages.push(Outbound {
-            event_type: EventType::CallPublished,
-            recipient: company.partner_id.clone(),
-            data: call_data(need, outcome, company, now)?,
-        });
-    }
-    let (_, region) = view::identity(need)?;
+    let region = match &shared {
+        Some(shared) => shared.region().to_owned(),
+        None => view::identity(need)?.1,
+    };
     messages.push(Outbound {
         event_type: EventType::NeedStatus,
         recipient: region,
-        data: need_status_data(need, outcome, now)?,
+        data: build::need_status(need, shared.as_ref(), outcome, now)?,
     });
     Ok(messages)
 }

@@ -9,6 +9,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::RoutingError;
+use super::build::object;
 use crate::catalogue::model::Visibility;
 
 /// The need fields that may leave the region, plus the two that decide whether it may.
@@ -55,6 +56,8 @@ struct CompanyCall {
 /// A need that may be shown outside the region.
 pub(super) struct Shareable {
     pub need_id: String,
+    /// The need's region.
+    pub region: String,
     pub view: Value,
     /// `call` of call.v1.json, `None` when the need asks for no company call.
     pub call: Option<Value>,
@@ -90,20 +93,21 @@ pub(super) fn identity(need: &Value) -> Result<(String, String), RoutingError> {
 }
 
 fn from_source(source: Source) -> Shareable {
-    let view = json!({
-        "needId": source.id,
-        "region": source.region,
-        "title": source.title,
-        "description": source.description,
-        "desiredOutcome": source.desired_outcome,
-        "category": source.category,
-        "tags": source.tags,
-        "language": source.language,
-        "urgency": source.urgency,
-        "deadline": source.deadline,
-        "visibility": source.visibility.as_str(),
-        "careUnitName": source.care_unit_name,
-    });
+    let optional = |text: Option<String>| text.map_or(Value::Null, Value::String);
+    let view = object([
+        ("needId", source.id.clone().into()),
+        ("region", source.region.clone().into()),
+        ("title", source.title.into()),
+        ("description", source.description.into()),
+        ("desiredOutcome", source.desired_outcome.into()),
+        ("category", source.category.into()),
+        ("tags", source.tags.into()),
+        ("language", source.language.into()),
+        ("urgency", source.urgency.into()),
+        ("deadline", optional(source.deadline)),
+        ("visibility", source.visibility.as_str().into()),
+        ("careUnitName", optional(source.care_unit_name)),
+    ]);
     let company_call = source.routing.company_call;
     let call = (company_call.call_type != "none").then(|| {
         let mut call = json!({"type": company_call.call_type});
@@ -117,6 +121,7 @@ fn from_source(source: Source) -> Shareable {
     });
     Shareable {
         need_id: source.id,
+        region: source.region,
         view,
         call,
     }

@@ -1,5 +1,8 @@
 //! Outbound data built from matches, and the index and catalogue updates behind matching.
 
+use samverkan::event::{CloudEvent, EventId, Source, Trace};
+use samverkan::transport::Outbound;
+
 use super::*;
 
 #[test]
@@ -267,4 +270,60 @@ fn the_same_inputs_give_the_same_outcome_whatever_the_load_order() {
         let b_codes: BTreeSet<_> = b.exclusions.counts.keys().collect();
         assert_eq!(a_codes, b_codes, "{id}");
     }
+}
+
+/// Every sample need's outbound events, byte for byte: routing key, then the structured body,
+/// with fixed ids, time and trace context. The golden file was written by the builders before
+/// they were made cheaper (`json!` → direct maps, one view per need, the body written without
+/// a `Value` tree); run with `SAMVERKAN_UPDATE_GOLDEN=1` to rewrite it after a deliberate change.
+#[test]
+fn outbound_bodies_are_byte_for_byte_as_pinned() {
+    let catalogue = sample_catalogue();
+    let now = FixedClock::reference().0;
+    let trace = Trace::new(
+        Some("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"),
+        Some("vendor=1"),
+    );
+    let mut text = String::new();
+    for mut data in sample_needs() {
+        strip_annotations(&mut data);
+        let id = data["id"].as_str().unwrap().to_owned();
+        let outcome = outcome_on(&catalogue, &data, REFERENCE_DATE);
+        let messages = routing::outbound(&data, &outcome, now).unwrap();
+        for (n, message) in messages.into_iter().enumerate() {
+            let mut event = CloudEvent::new(
+                message.event_type,
+                Source::hub(),
+                Some(id.clone()),
+                message.data,
+            );
+            event.id = EventId::parse(&format!("{id}-{n}")).unwrap();
+            event.time = now;
+            let event = trace.stamp(event);
+            let out = Outbound::to_org(&message.recipient, &event);
+            assert_eq!(
+                out.body,
+                serde_json::to_vec(&event.to_value()).unwrap(),
+                "{id} → {}",
+                message.recipient
+            );
+            text.push_str(&out.routing_key);
+            text.push('\n');
+            text.push_str(std::str::from_utf8(&out.body).unwrap());
+            text.push('\n');
+        }
+    }
+    let golden = repo_path("tests/core/matching/outbound.golden");
+    if std::env::var_os("SAMVERKAN_UPDATE_GOLDEN").is_some() {
+        std::fs::write(&golden, &text).unwrap();
+    }
+    let pinned = std::fs::read_to_string(&golden).unwrap();
+    assert!(
+        text.lines().count() > 20,
+        "every sample need sends something"
+    );
+    assert!(
+        text == pinned,
+        "outbound bytes changed; diff against {golden:?}"
+    );
 }
