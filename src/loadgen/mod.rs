@@ -29,8 +29,8 @@
 //!
 //! Each run gets a throwaway vhost (`sandbox`) and the hub run a fresh store (`store`), so
 //! the operator's queues and database are never touched and every bench starts from empty.
-//! The region publishes as the dedicated broker user [`BENCH_USER`], onboarded with exactly a
-//! region's permissions. Everything is deleted at the end, also on error.
+//! The region publishes as a broker user of the run's own ([`BENCH_USER`]`-<run>`), onboarded
+//! with exactly a region's permissions. Everything is deleted at the end, also on error.
 //!
 //! # Files
 //!
@@ -64,7 +64,9 @@ pub use error::{LoadgenError, START_POSTGRES_HINT};
 pub use report::{Latency, Ratio, Report, RunReport, WorkerFigures};
 pub use store::{DEFAULT_POSTGRES_SERVER, StoreChoice};
 pub use worker::{WORKER_SUBCOMMAND, WorkerKind, WorkerProgram, WorkerSpec, serve as serve_worker};
-pub use world::{BENCH_USER, NeedMessage, REFERENCE_DATE, TEMPLATE_NEED, need_messages};
+pub use world::{
+    BENCH_USER, NeedMessage, REFERENCE_DATE, TEMPLATE_NEED, bench_user, need_messages,
+};
 
 use load::Loader;
 use procfs::{Proc, status_kib};
@@ -114,11 +116,11 @@ impl Default for BenchOptions {
 /// bench ends.
 pub async fn run(settings: &Settings, options: &BenchOptions) -> Result<Report, LoadgenError> {
     let dir = tempfile::TempDir::new()?;
-    let mut world = World::new(settings, dir.path())?;
+    let run_id = uuid::Uuid::new_v4().simple().to_string()[..8].to_owned();
+    let mut world = World::new(settings, dir.path(), &bench_user(&run_id))?;
     if let Some(prefetch) = options.prefetch {
         world.settings.amqp.prefetch = prefetch.max(1);
     }
-    let run_id = uuid::Uuid::new_v4().simple().to_string()[..8].to_owned();
     let management = Management::new(&settings.amqp.management_url, &settings.amqp.url)?;
     let store = BenchStore::prepare(&options.store, dir.path()).await?;
     let sandbox = Sandbox::create(management, &world, &run_id).await?;
@@ -162,8 +164,10 @@ async fn bench(
         stall: options.stall,
     };
     let prefetch = world.settings.amqp.prefetch;
+    let region_user = &world.region.broker_user;
     let hub_spec = WorkerSpec {
         prefetch,
+        region_user: region_user.clone(),
         worker: WorkerKind::Hub {
             amqp_url: admin_urls[0].clone(),
             store_url: store.url.clone(),
@@ -174,6 +178,7 @@ async fn bench(
     let hub = runs::execute(&plan(0, "hub"), None, &hub_spec).await?;
     let pass_spec = WorkerSpec {
         prefetch,
+        region_user: region_user.clone(),
         worker: WorkerKind::PassThrough {
             url: admin_urls[1].clone(),
             fan_out: hub.template.clone(),
@@ -201,14 +206,14 @@ async fn bench(
     })
 }
 
-/// The bench user's connections to both vhosts, opened right after its password was set (a
-/// concurrent bench resets it; open connections stay authenticated).
+/// The bench user's connections to both vhosts.
 async fn connect_loaders(world: &World, sandbox: &Sandbox) -> Result<Vec<Loader>, LoadgenError> {
-    let credentials = Some((BENCH_USER, sandbox.password.as_str()));
+    let user = world.region.broker_user.as_str();
+    let credentials = Some((user, sandbox.password.as_str()));
     let mut loaders = Vec::with_capacity(sandbox.vhosts.len());
     for vhost in &sandbox.vhosts {
         let url = run_url(&world.settings.amqp.url, vhost, credentials)?;
-        loaders.push(Loader::connect(&url, BENCH_USER, "samverkan-bench-load").await?);
+        loaders.push(Loader::connect(&url, user, "samverkan-bench-load").await?);
     }
     Ok(loaders)
 }

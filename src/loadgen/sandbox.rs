@@ -1,4 +1,4 @@
-//! Two throwaway virtual hosts on the operator's broker, one per run, and the bench user.
+//! Two throwaway virtual hosts on the operator's broker, one per run, and the run's bench user.
 //!
 //! The bench declares the full topology and fills queues with thousands of messages; doing that
 //! in the operator's vhost would mix bench traffic into real organisations' queues. So each
@@ -6,29 +6,31 @@
 //! the hub's own user (the one in `amqp.url`) full rights there and the bench user exactly what
 //! onboarding grants a region (publish to ingress, read its own queue), and deletes both vhosts
 //! at the end — on success, on error, and (through `Drop`) when the bench is interrupted or
-//! panics. Deleting a vhost removes its queues, exchanges and permissions; the bench user is
-//! left without any permission.
+//! panics. Deleting a vhost removes its queues, exchanges and permissions; the bench user,
+//! created for this bench alone (a concurrent bench has its own), is deleted with them.
 
 use lapin::uri::AMQPUri;
 
 use super::LoadgenError;
 use super::world::World;
-use crate::onboard::{self, Existing, Management, Password, Permissions};
+use crate::onboard::{self, Existing, Management, ManagementError, Password, Permissions};
 use crate::urls::{with_credentials, with_vhost};
 
-/// The bench's vhosts and the bench user's password.
+/// The bench's vhosts, its user and the user's password.
 pub(crate) struct Sandbox {
     management: Management,
     /// Vhost of the hub run, then of the pass-through run.
     pub vhosts: [String; 2],
+    /// The bench user (the region's broker user in the bench's world).
+    user: String,
     /// The bench user's password, generated for this run.
     pub password: String,
     removed: bool,
 }
 
 impl Sandbox {
-    /// Create both vhosts, permit the hub's user and onboard the bench user on them. On failure
-    /// whatever was created is deleted again.
+    /// Create both vhosts, permit the hub's user and onboard the bench user (the world's
+    /// region user) on them. On failure whatever was created is deleted again.
     pub(super) async fn create(
         management: Management,
         world: &World,
@@ -40,6 +42,7 @@ impl Sandbox {
                 format!("samverkan-bench-{run_id}-hub"),
                 format!("samverkan-bench-{run_id}-pass"),
             ],
+            user: world.region.broker_user.clone(),
             password: format!(
                 "{}{}",
                 uuid::Uuid::new_v4().simple(),
@@ -79,17 +82,29 @@ impl Sandbox {
         Ok(self.management.put_permissions(vhost, user, &all).await?)
     }
 
-    /// Delete both vhosts.
+    /// Delete both vhosts and the bench user.
     pub(super) async fn remove(mut self) -> Result<(), LoadgenError> {
         self.removed = true;
-        let mut failure = None;
-        for vhost in &self.vhosts {
-            if let Err(e) = self.management.delete_vhost(vhost).await {
-                failure.get_or_insert(e);
-            }
-        }
-        failure.map_or(Ok(()), |e| Err(e.into()))
+        Ok(delete_all(&self.management, &self.vhosts, &self.user).await?)
     }
+}
+
+/// Delete `vhosts` and `user`, trying each; the first failure.
+async fn delete_all(
+    management: &Management,
+    vhosts: &[String],
+    user: &str,
+) -> Result<(), ManagementError> {
+    let mut failure = None;
+    for vhost in vhosts {
+        if let Err(e) = management.delete_vhost(vhost).await {
+            failure.get_or_insert(e);
+        }
+    }
+    if let Err(e) = management.delete_user(user).await {
+        failure.get_or_insert(e);
+    }
+    failure.map_or(Ok(()), Err)
 }
 
 impl Drop for Sandbox {
@@ -99,22 +114,20 @@ impl Drop for Sandbox {
         if self.removed {
             return;
         }
-        let (management, vhosts) = (self.management.clone(), self.vhosts.clone());
+        let management = self.management.clone();
+        let (vhosts, user) = (self.vhosts.clone(), self.user.clone());
         let deleted = std::thread::spawn(move || {
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
                 .ok()?;
-            runtime.block_on(async {
-                for vhost in &vhosts {
-                    management.delete_vhost(vhost).await.ok()?;
-                }
-                Some(())
-            })
+            runtime
+                .block_on(delete_all(&management, &vhosts, &user))
+                .ok()
         })
         .join();
         if !matches!(deleted, Ok(Some(()))) {
-            tracing::error!(vhosts = ?self.vhosts, "could not delete the bench's vhosts; delete them with `rabbitmqctl delete_vhost`");
+            tracing::error!(vhosts = ?self.vhosts, user = %self.user, "could not delete the bench's vhosts and user; delete them with `rabbitmqctl delete_vhost` and `rabbitmqctl delete_user`");
         }
     }
 }

@@ -231,6 +231,7 @@ mod tests {
     fn spec() -> WorkerSpec {
         WorkerSpec {
             prefetch: 1,
+            region_user: "samverkan-bench-t".into(),
             worker: WorkerKind::PassThrough {
                 url: "amqp://u:p@h/v".into(),
                 fan_out: Vec::new(),

@@ -60,6 +60,9 @@ impl WorkerProgram {
 pub struct WorkerSpec {
     /// Per-consumer prefetch.
     pub prefetch: u16,
+    /// The broker user the region publishes as in this bench (the hub checks `user_id`
+    /// against it).
+    pub region_user: String,
     /// Which worker, and its run's own settings.
     pub worker: WorkerKind,
 }
@@ -110,7 +113,7 @@ pub async fn serve(
     shutdown: Shutdown,
 ) -> Result<(), LoadgenError> {
     let dir = tempfile::TempDir::new()?;
-    let mut world = World::new(operator, dir.path())?;
+    let mut world = World::new(operator, dir.path(), &spec.region_user)?;
     world.settings.amqp.prefetch = spec.prefetch.max(1);
     match spec.worker {
         WorkerKind::Hub {
@@ -165,6 +168,7 @@ mod tests {
     fn a_spec_survives_its_json_line() {
         let hub = WorkerSpec {
             prefetch: 500,
+            region_user: "samverkan-bench-r1".into(),
             worker: WorkerKind::Hub {
                 amqp_url: "amqp://u:p@h/v".into(),
                 store_url: "sqlite:///tmp/x.db".into(),
@@ -174,6 +178,7 @@ mod tests {
         };
         let pass = WorkerSpec {
             prefetch: 1,
+            region_user: "samverkan-bench-r1".into(),
             worker: WorkerKind::PassThrough {
                 url: "amqp://u:p@h/w".into(),
                 fan_out: vec![Outbound {

@@ -7,9 +7,11 @@
 //! delivery limit) and the hub's tuning (`[hub]`, `[limits]`, the store's connection count), so
 //! it measures the hub as the operator would run it, on data whose effect is known.
 //!
-//! The region's broker user is replaced by [`BENCH_USER`]: the bench must not reset the
-//! password of a real organisation's user (an organisation's system would be locked out), and
-//! the bench user's permissions live only in the bench's throwaway vhosts.
+//! The region's broker user is replaced by a user of the bench's own, [`bench_user`] of the
+//! run: the bench must not reset the password of a real organisation's user (an
+//! organisation's system would be locked out), the bench user's permissions live only in the
+//! bench's throwaway vhosts, and two benches on one broker each have their own user (with one
+//! shared user, the second bench's new password locked out the first's connections).
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -43,8 +45,14 @@ const SAMPLE_FILES: [(&str, &str); 3] = [
 
 /// The sample need every bench need is a copy of.
 pub const TEMPLATE_NEED: &str = "NEED-2026-0101";
-/// The broker user the bench publishes as, in place of the region's own user.
+/// The prefix of the broker user a bench publishes as, in place of the region's own user.
 pub const BENCH_USER: &str = "samverkan-bench";
+
+/// The broker user run `run_id` publishes as: [`BENCH_USER`]`-<run_id>`.
+#[must_use]
+pub fn bench_user(run_id: &str) -> String {
+    format!("{BENCH_USER}-{run_id}")
+}
 /// The sample data's reference date: the hub's clock is pinned to noon of it.
 pub const REFERENCE_DATE: Date = date!(2026 - 11 - 22);
 
@@ -69,9 +77,14 @@ pub(crate) struct World {
 }
 
 impl World {
-    /// The sample world with `operator`'s broker and tuning; catalogue files are written to
-    /// `dir` (the sample configuration's relative paths would tie the bench to the repository).
-    pub(super) fn new(operator: &Settings, dir: &Path) -> Result<Self, LoadgenError> {
+    /// The sample world with `operator`'s broker and tuning and `region_user` as the region's
+    /// broker user; catalogue files are written to `dir` (the sample configuration's relative
+    /// paths would tie the bench to the repository).
+    pub(super) fn new(
+        operator: &Settings,
+        dir: &Path,
+        region_user: &str,
+    ) -> Result<Self, LoadgenError> {
         let mut settings = settings::load_str(SAMPLE_CONFIG, HashMap::new())?;
         settings.amqp = operator.amqp.clone();
         settings.hub = operator.hub.clone();
@@ -91,7 +104,7 @@ impl World {
             .iter_mut()
             .find(|o| o.id.as_str() == region_id)
             .ok_or_else(|| LoadgenError::Sample(format!("region {region_id:?} not configured")))?;
-        region.broker_user = BENCH_USER.to_owned();
+        region.broker_user = region_user.to_owned();
         let region = region.clone();
         Ok(Self { settings, region })
     }
@@ -177,9 +190,9 @@ mod tests {
     fn the_world_is_the_sample_one_with_the_bench_user_as_the_region() {
         let dir = tempfile::TempDir::new().unwrap();
         let operator = settings::load_str("", HashMap::new()).unwrap();
-        let world = World::new(&operator, dir.path()).unwrap();
+        let world = World::new(&operator, dir.path(), &bench_user("r1")).unwrap();
         assert_eq!(world.region.id.as_str(), "VGR");
-        assert_eq!(world.region.broker_user, BENCH_USER);
+        assert_eq!(world.region.broker_user, "samverkan-bench-r1");
         assert!(world.settings.organisations.len() > 10);
         for course in &world.settings.catalogue.courses {
             assert!(course.path.starts_with(dir.path()) && course.path.exists());

@@ -210,6 +210,19 @@ impl Management {
         }
     }
 
+    /// Delete broker user `user` (its permissions go with it). Returns whether it existed.
+    pub(crate) async fn delete_user(&self, user: &str) -> Result<bool, ManagementError> {
+        let action = format!("deleting user {user:?}");
+        let response = self
+            .send(self.http.delete(self.endpoint(&["users", user])), &action)
+            .await?;
+        match response.status() {
+            StatusCode::NOT_FOUND => Ok(false),
+            status if status.is_success() => Ok(true),
+            _ => Err(self.refused(action, response, "").await),
+        }
+    }
+
     /// Create or replace policy `name` on `vhost` (`policy` as the API takes it: pattern,
     /// apply-to, priority, definition).
     pub(crate) async fn put_policy(

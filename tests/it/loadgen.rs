@@ -111,6 +111,13 @@ async fn a_small_bench_adds_up_in_both_runs_and_leaves_no_vhost() {
             .expect("management API");
         assert!(!exists, "vhost {vhost} is left behind");
     }
+    // The run's own broker user (a concurrent bench has another) is deleted with its vhosts.
+    let user = report.vhosts[0]
+        .strip_suffix("-hub")
+        .expect("the hub run's vhost");
+    assert!(user.starts_with(loadgen::BENCH_USER), "{user}");
+    let left = management.user(user).await.expect("management API");
+    assert!(left.is_none(), "bench user {user} is left behind");
 }
 
 /// The `samverkan` binary as the worker, with the test's environment.
