@@ -104,7 +104,8 @@ impl Pipeline {
         let need = match &mut admitted {
             Ok(Admitted { sender, event }) => {
                 span::admitted(event, sender);
-                (event.event_type == EventType::NeedSubmitted).then(|| self.prepare_need(event))
+                (event.event_type == EventType::NeedSubmitted)
+                    .then(|| self.prepare_need(event, sender))
             }
             Err(refusal) => {
                 span::refused(refusal);
@@ -173,7 +174,7 @@ impl Pipeline {
             EventType::NeedSubmitted => {
                 let prepared = match admission.need {
                     Some(prepared) => prepared,
-                    None => self.prepare_need(&mut event),
+                    None => self.prepare_need(&mut event, &sender),
                 };
                 self.submit_need(tx, inbound, &sender, event, prepared)
                     .await

@@ -1,13 +1,16 @@
-//! `need.submitted`: guard, match and build the outbound events when the delivery is admitted
-//! (`prepare_need`, pure, outside any transaction), then record everything in one transaction
-//! (`submit_need`).
+//! `need.submitted`: guard, match, route and build every row to write when the delivery is
+//! admitted (`prepare_need`, pure, outside any transaction), then record everything in one
+//! transaction (`submit_need`).
 //!
 //! The PII guard runs before anything is built from the need, so a need with personal data
 //! never reaches matching, the outbox or the store (only its refusal does). Everything the need
 //! causes — the need row, its recipients, every challenge, call and status — is written with
 //! the inbox row in one transaction: either all of it happens once, or none of it. Matching is
 //! CPU work; doing it before the transaction keeps SQLite's one writer free for writing while
-//! the next needs are matched.
+//! the next needs are matched. What a prepared need keeps while it waits for the writer is
+//! only what will be written (the outbound events already serialised), not the match outcome
+//! or the events' JSON trees: up to `amqp.prefetch` needs wait, so their size is the hub's
+//! memory.
 
 use serde_json::{Map, Value, json};
 use time::{Date, OffsetDateTime};
@@ -22,7 +25,7 @@ use crate::pii::{GuardOutcome, JsonFinding, PiiGuard, PiiPolicy};
 use crate::rejection::Rejection;
 use crate::routing;
 use crate::settings::Organisation;
-use crate::store::{AuditAction, AuditEntry, NewNeed, NewRecipient, StoreError, Tx};
+use crate::store::{AuditAction, AuditEntry, NewNeed, NewRecipient, OutboxMessage, StoreError, Tx};
 use crate::transport::{Inbound, KeptBody};
 
 /// A `need.submitted` guarded, matched and routed before any transaction: pure work from the
@@ -34,25 +37,28 @@ pub(crate) struct PreparedNeed {
     /// The event's `data` as guarded (redacted in place when the policy redacts): taken out of
     /// the admitted event rather than cloned, and put back by [`Pipeline::submit_need`].
     data: Value,
-    /// The time the need was handled at.
-    now: OffsetDateTime,
     /// What to write, or the first reason to refuse it.
     step: Result<Ready, Rejection>,
 }
 
-/// A need that passed the guard and was routed.
+/// A need that passed the guard and was routed: the rows to write.
 #[derive(Debug)]
 struct Ready {
-    need_id: NeedId,
-    plan: Plan,
-    redacted: Vec<JsonFinding>,
+    need: NewNeed,
+    recipients: Vec<NewRecipient>,
+    /// Challenges, calls and the region's status, serialised.
+    outbound: Vec<OutboxMessage>,
 }
 
 impl Pipeline {
-    /// Guard, match and route `event` (a `need.submitted`): everything but the writes. Takes
-    /// the event's `data` (left `null`) into the [`PreparedNeed`]; [`Pipeline::submit_need`]
-    /// puts it back.
-    pub(crate) fn prepare_need(&self, event: &mut CloudEvent) -> PreparedNeed {
+    /// Guard, match and route `event` (a `need.submitted` from `region`): everything but the
+    /// writes. Takes the event's `data` (left `null`) into the [`PreparedNeed`];
+    /// [`Pipeline::submit_need`] puts it back.
+    pub(crate) fn prepare_need(
+        &self,
+        event: &mut CloudEvent,
+        region: &Organisation,
+    ) -> PreparedNeed {
         let now = self.clock.now();
         let mut data = std::mem::take(&mut event.data);
         // Guarded in place: a refusal reads only the event's attributes, never its data.
@@ -64,7 +70,7 @@ impl Pipeline {
             GuardOutcome::Redacted { findings } => findings,
             GuardOutcome::Rejected(refusal) => {
                 let step = Err(Rejection::from_guard(&refusal));
-                return PreparedNeed { data, now, step };
+                return PreparedNeed { data, step };
             }
         };
         let step = self.plan(&data, now).and_then(|mut plan| {
@@ -74,13 +80,13 @@ impl Pipeline {
                 .and_then(|s| NeedId::parse(s).ok())
                 .ok_or_else(invalid_need_id)?;
             plan.note_redactions(&redacted);
-            Ok(Ready {
-                need_id,
-                plan,
-                redacted,
-            })
+            let stamp = Stamp {
+                trace: Trace::of(event),
+                now,
+            };
+            Ok(plan.into_ready(need_id, region, &redacted, &stamp))
         });
-        PreparedNeed { data, now, step }
+        PreparedNeed { data, step }
     }
 
     /// Record a prepared `need.submitted` inside `tx` (inbox already recorded); `event` is the
@@ -93,12 +99,12 @@ impl Pipeline {
         mut event: CloudEvent,
         prepared: PreparedNeed,
     ) -> Result<Outcome, StoreError> {
-        let PreparedNeed { data, now, step } = prepared;
+        let PreparedNeed { data, step } = prepared;
         event.data = data;
         let Ready {
-            need_id,
-            mut plan,
-            redacted,
+            need,
+            recipients,
+            outbound,
         } = match step {
             Ok(ready) => ready,
             Err(rejection) => {
@@ -107,7 +113,6 @@ impl Pipeline {
                     .await;
             }
         };
-        let need = plan.new_need(need_id.clone(), sender, &redacted);
         match tx.insert_need(&need).await {
             Err(StoreError::NeedExists { .. }) => {
                 let rejection = need_exists();
@@ -117,28 +122,12 @@ impl Pipeline {
             }
             other => other?,
         }
-        let key = NeedKey::new(sender.id.clone(), need_id.clone());
-        tx.insert_recipients(&key, &plan.recipients()).await?;
-        let trace = Trace::of(&event);
-        let outbound: Vec<_> = std::mem::take(&mut plan.messages)
-            .into_iter()
-            .map(|message| {
-                let out = CloudEvent::new(
-                    message.event_type,
-                    Source::hub(),
-                    Some(need_id.as_str().to_owned()),
-                    message.data,
-                );
-                to_org(
-                    &message.recipient,
-                    &trace.stamp(CloudEvent { time: now, ..out }),
-                )
-            })
-            .collect();
+        let key = NeedKey::new(sender.id.clone(), need.need_id.clone());
+        tx.insert_recipients(&key, &recipients).await?;
         tx.enqueue_all(&outbound).await?;
         let routed = AuditEntry {
             event_id: Some(event.id.clone()),
-            need_id: Some(need_id),
+            need_id: Some(need.need_id),
             region: Some(sender.id.clone()),
             org: Some(sender.id.clone()),
             ..AuditEntry::new(AuditAction::Routed)
@@ -259,6 +248,12 @@ impl Pipeline {
     }
 }
 
+/// The trace and time every event a need causes carries.
+struct Stamp {
+    trace: Trace,
+    now: OffsetDateTime,
+}
+
 /// What routing a need decided.
 #[derive(Debug)]
 struct Plan {
@@ -270,6 +265,40 @@ struct Plan {
 }
 
 impl Plan {
+    /// The rows to write for need `need_id` of `region`: the plan's outbound events built and
+    /// serialised, the match outcome reduced to the recipients.
+    fn into_ready(
+        mut self,
+        need_id: NeedId,
+        region: &Organisation,
+        redacted: &[JsonFinding],
+        stamp: &Stamp,
+    ) -> Ready {
+        let need = self.new_need(need_id, region, redacted);
+        let recipients = self.recipients();
+        let outbound = std::mem::take(&mut self.messages)
+            .into_iter()
+            .map(|message| {
+                let out = CloudEvent::new(
+                    message.event_type,
+                    Source::hub(),
+                    Some(need.need_id.as_str().to_owned()),
+                    message.data,
+                );
+                let event = CloudEvent {
+                    time: stamp.now,
+                    ..out
+                };
+                to_org(&message.recipient, &stamp.trace.stamp(event))
+            })
+            .collect();
+        Ready {
+            need,
+            recipients,
+            outbound,
+        }
+    }
+
     fn new_need(
         &self,
         need_id: NeedId,
