@@ -34,11 +34,16 @@ use crate::transport::{Inbound, KeptBody};
 /// is held for writing only, while the next batch's needs are matched beside it.
 #[derive(Debug)]
 pub(crate) struct PreparedNeed {
-    /// The event's `data` as guarded (redacted in place when the policy redacts): taken out of
-    /// the admitted event rather than cloned, and put back by [`Pipeline::submit_need`].
-    data: Value,
     /// What to write, or the first reason to refuse it.
-    step: Result<Ready, Rejection>,
+    step: Result<Ready, Refused>,
+}
+
+/// A need refused before anything was written, with the event's `data` as guarded (redacted
+/// in place when the policy redacts), for its dead letter.
+#[derive(Debug)]
+struct Refused {
+    rejection: Rejection,
+    data: Value,
 }
 
 /// A need that passed the guard and was routed: the rows to write.
@@ -52,8 +57,10 @@ struct Ready {
 
 impl Pipeline {
     /// Guard, match and route `event` (a `need.submitted` from `region`): everything but the
-    /// writes. Takes the event's `data` (left `null`) into the [`PreparedNeed`];
-    /// [`Pipeline::submit_need`] puts it back.
+    /// writes. Takes the event's `data` (left `null`): a routed need's rows are built from it
+    /// and it is dropped (nothing written later reads it, and up to `amqp.prefetch` prepared
+    /// needs wait for the writer); a refused need keeps it, and [`Pipeline::submit_need`] puts
+    /// it back for the dead letter.
     pub(crate) fn prepare_need(
         &self,
         event: &mut CloudEvent,
@@ -69,8 +76,9 @@ impl Pipeline {
             GuardOutcome::Clean => Vec::new(),
             GuardOutcome::Redacted { findings } => findings,
             GuardOutcome::Rejected(refusal) => {
-                let step = Err(Rejection::from_guard(&refusal));
-                return PreparedNeed { data, step };
+                let rejection = Rejection::from_guard(&refusal);
+                let step = Err(Refused { rejection, data });
+                return PreparedNeed { step };
             }
         };
         let step = self.plan(&data, now).and_then(|mut plan| {
@@ -86,7 +94,8 @@ impl Pipeline {
             };
             Ok(plan.into_ready(need_id, region, &redacted, &stamp))
         });
-        PreparedNeed { data, step }
+        let step = step.map_err(|rejection| Refused { rejection, data });
+        PreparedNeed { step }
     }
 
     /// Record a prepared `need.submitted` inside `tx` (inbox already recorded); `event` is the
@@ -99,15 +108,14 @@ impl Pipeline {
         mut event: CloudEvent,
         prepared: PreparedNeed,
     ) -> Result<Outcome, StoreError> {
-        let PreparedNeed { data, step } = prepared;
-        event.data = data;
         let Ready {
             need,
             recipients,
             outbound,
-        } = match step {
+        } = match prepared.step {
             Ok(ready) => ready,
-            Err(rejection) => {
+            Err(Refused { rejection, data }) => {
+                event.data = data;
                 return self
                     .refuse_after(tx, inbound, sender, &event, rejection)
                     .await;
