@@ -211,7 +211,8 @@ async fn seed(store: &Store) -> anyhow::Result<()> {
                 view: json!({"needId": need_id.as_str(), "region": region.as_str(),
                     "title": "Benchmark need", "description": "Text that the console never shows.",
                     "category": topic, "tags": [topic, TOPICS[(i + 1) % TOPICS.len()]],
-                    "urgency": "medium"}),
+                    "urgency": "medium"})
+                .to_string(),
             })
             .await?;
             let recipients: Vec<NewRecipient> = orgs

@@ -5,6 +5,7 @@
 //! ([`crate::schema::SchemaRegistry::validate`]), which is the only way to get a
 //! [`crate::schema::ValidatedEvent`].
 
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 
 use serde::ser::{Serialize, SerializeMap, Serializer};
@@ -153,18 +154,33 @@ impl CloudEvent {
     /// The structured-mode body bytes: exactly the bytes of [`CloudEvent::to_value`]
     /// serialized, written straight from the event. Every outbound message is serialized once,
     /// so building (and deep-cloning `data` into) a `Value` tree first only cost CPU.
+    ///
+    /// The bytes are written to a per-thread buffer and copied out at their exact size: a
+    /// `Vec` grown while writing holds up to twice what it contains, and a prepared need's
+    /// bodies wait for the store's writer (up to `amqp.prefetch` needs of them).
     pub fn to_json_bytes(&self) -> Vec<u8> {
-        let mut bytes = Vec::with_capacity(BODY_CAPACITY);
-        // Cannot fail: every key is a string and writing to a `Vec` does not fail.
-        match serde_json::to_writer(&mut bytes, &Structured(self)) {
-            Ok(()) => bytes,
-            Err(_) => Vec::new(),
-        }
+        SCRATCH.with_borrow_mut(|scratch| {
+            scratch.clear();
+            // Cannot fail: every key is a string and writing to a `Vec` does not fail.
+            let bytes = match serde_json::to_writer(&mut *scratch, &Structured(self)) {
+                Ok(()) => scratch.as_slice().to_vec(),
+                Err(_) => Vec::new(),
+            };
+            if scratch.capacity() > SCRATCH_KEPT {
+                *scratch = Vec::new();
+            }
+            bytes
+        })
     }
 }
 
-/// A first guess at a body's size, so that a typical challenge is written without regrowing.
-const BODY_CAPACITY: usize = 2048;
+thread_local! {
+    /// [`CloudEvent::to_json_bytes`]'s buffer.
+    static SCRATCH: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+}
+
+/// The most a thread's buffer keeps between events; a larger event's is freed after it.
+const SCRATCH_KEPT: usize = 64 * 1024;
 
 /// A [`CloudEvent`] borrowed for serializing in structured mode.
 struct Structured<'a>(&'a CloudEvent);

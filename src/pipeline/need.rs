@@ -369,12 +369,13 @@ impl Plan {
     }
 
     /// The PII-free view sent out with challenges and calls, or the bare identity when nothing
-    /// was sent.
-    fn view(&self) -> Value {
+    /// was sent, as JSON text.
+    fn view(&self) -> String {
         self.messages
             .iter()
-            .find_map(|m| m.data.get("need").cloned())
-            .unwrap_or_else(|| self.identity.clone())
+            .find_map(|m| m.data.get("need"))
+            .unwrap_or(&self.identity)
+            .to_string()
     }
 
     fn recipients(&self) -> Vec<NewRecipient> {

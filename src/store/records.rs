@@ -30,8 +30,9 @@ pub struct NewNeed {
     pub state_reason: Option<String>,
     /// The answer deadline given to recipients, if anything is published.
     pub respond_by: Option<OffsetDateTime>,
-    /// The PII-free need view (what challenges and calls carry), never the raw submission.
-    pub view: Value,
+    /// The PII-free need view (what challenges and calls carry), never the raw submission, as
+    /// JSON text: serialised when the need is prepared, so the writer only writes it.
+    pub view: String,
 }
 
 /// A matched recipient of a need's challenge or call.

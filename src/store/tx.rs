@@ -152,7 +152,7 @@ impl Tx {
         .bind(need.state.as_str())
         .bind(need.state_reason.as_deref())
         .bind(need.respond_by.map(to_ms))
-        .bind(to_json(&need.view, "needs.view")?)
+        .bind(need.view.as_str())
         .bind(now)
         .execute(&mut *self.inner)
         .await?;

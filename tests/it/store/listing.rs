@@ -14,7 +14,8 @@ fn need_of(region: &str, id: &str, state: NeedState, category: &str, tags: &[&st
         respond_by: None,
         // The title mentions a topic in quotes: only category and tags may match a topic.
         view: json!({"needId": id, "title": "Om \"lean\" på akuten", "category": category,
-                     "tags": tags, "urgency": "high"}),
+                     "tags": tags, "urgency": "high"})
+        .to_string(),
     }
 }
 

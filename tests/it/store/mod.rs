@@ -52,7 +52,8 @@ fn new_need(id: &str, state: NeedState, respond_by: Option<OffsetDateTime>) -> N
         state,
         state_reason: None,
         respond_by,
-        view: json!({"needId": id, "title": "Kortare väntetid på akuten", "tags": ["lean"]}),
+        view: json!({"needId": id, "title": "Kortare väntetid på akuten", "tags": ["lean"]})
+            .to_string(),
     }
 }
 
