@@ -83,6 +83,11 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "needs_listing",
         include_str!("../../migrations/sqlite/0013_needs_listing.sql"),
     ),
+    (
+        14,
+        "outbox_body_lz4",
+        include_str!("../../migrations/sqlite/0014_outbox_body_lz4.sql"),
+    ),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (
@@ -149,6 +154,11 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         13,
         "needs_listing",
         include_str!("../../migrations/postgres/0013_needs_listing.sql"),
+    ),
+    (
+        14,
+        "outbox_body_lz4",
+        include_str!("../../migrations/postgres/0014_outbox_body_lz4.sql"),
     ),
 ];
 

@@ -20,6 +20,19 @@ async fn migrations_run_at_every_connect_and_are_idempotent() {
                 .expect("journal mode");
             assert_eq!(mode, "wal");
             raw.close().await.expect("close");
+        } else {
+            // Outbox bodies are compressed with lz4 (migration 14), which Debian's and the
+            // official PostgreSQL builds support.
+            let mut raw = AnyConnection::connect(&url).await.expect("raw connection");
+            let method: String = sqlx::query_scalar(
+                "SELECT attcompression::text FROM pg_attribute \
+                 WHERE attrelid = 'outbox'::regclass AND attname = 'body'",
+            )
+            .fetch_one(&mut raw)
+            .await
+            .expect("outbox.body's compression");
+            assert_eq!(method, "l", "lz4");
+            raw.close().await.expect("close");
         }
         first.close().await;
         second.close().await;
