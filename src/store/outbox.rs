@@ -51,17 +51,39 @@ const OUTBOX_COLUMNS: &str = "id, event_id, exchange, routing_key, content_type,
 /// The relay's backlog: not confirmed, not parked.
 pub(super) const UNSENT: &str = "sent_at_ms IS NULL AND parked_at_ms IS NULL";
 
-/// Which rows a sent mark may change: not yet marked.
-pub(super) const SENT_ONLY: &str = "sent_at_ms IS NULL";
+/// What [`update_ids_in`] does to the rows it names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum IdUpdate {
+    /// Mark them sent, now; only rows not yet marked.
+    Sent,
+    /// Give their claim back, nothing else; only rows neither sent nor parked.
+    Release,
+}
 
-/// What giving a row back changes: its claim ends, nothing else.
-pub(super) const RELEASE: &str = "claimed_until_ms = NULL";
+impl IdUpdate {
+    /// The `SET` clause. A sent mark's time is bound as the statement's first value, not
+    /// spliced in: a statement whose text changes every millisecond is prepared anew every
+    /// time (and pushes the hot statements out of the connection's statement cache).
+    fn set(self) -> &'static str {
+        match self {
+            Self::Sent => "sent_at_ms = $1",
+            Self::Release => "claimed_until_ms = NULL",
+        }
+    }
 
-/// What a sent mark changes: `sent_at_ms`, to now, bound as the statement's first value.
-///
-/// Bound, not spliced in: a statement whose text changes every millisecond is prepared anew
-/// every time (and pushes the hot statements out of the connection's statement cache).
-pub(super) const SENT: &str = "sent_at_ms = $1";
+    /// Which rows it may change.
+    fn only(self) -> &'static str {
+        match self {
+            Self::Sent => "sent_at_ms IS NULL",
+            Self::Release => UNSENT,
+        }
+    }
+
+    /// The value bound as `$1`, if [`IdUpdate::set`] has one.
+    fn now(self) -> Option<i64> {
+        (self == Self::Sent).then(now_ms)
+    }
+}
 
 /// SQLite: `$1` claimed until, `$2` now, `$3` row limit, `$4` byte budget, `$5` the claim's
 /// token. Sizes are computed in the innermost query, which reads only row headers' lengths,
@@ -178,7 +200,7 @@ impl Store {
     /// relay whose lease ran out cannot mark rows another relay has claimed since; `None` marks
     /// them regardless (tools and tests).
     pub async fn mark_sent(&self, claim: Option<&str>, ids: &[i64]) -> Result<(), StoreError> {
-        self.update_ids(SENT, SENT_ONLY, claim, ids).await
+        self.update_ids(IdUpdate::Sent, claim, ids).await
     }
 
     /// Gives claimed rows back untouched — no attempt counted, due at once — because the
@@ -186,14 +208,13 @@ impl Store {
     /// (with a working link) may take them now.
     /// With `claim`, only rows still under that claim (see [`Store::mark_sent`]).
     pub async fn release(&self, claim: Option<&str>, ids: &[i64]) -> Result<(), StoreError> {
-        self.update_ids(RELEASE, UNSENT, claim, ids).await
+        self.update_ids(IdUpdate::Release, claim, ids).await
     }
 
     /// [`update_ids_in`] in a transaction of its own.
     async fn update_ids(
         &self,
-        set: &str,
-        only: &str,
+        update: IdUpdate,
         claim: Option<&str>,
         ids: &[i64],
     ) -> Result<(), StoreError> {
@@ -201,7 +222,7 @@ impl Store {
             return Ok(());
         }
         let mut tx = self.write_tx().await?;
-        update_ids_in(&mut tx, set, only, claim, ids).await?;
+        update_ids_in(&mut tx, update, claim, ids).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -268,18 +289,16 @@ pub(super) async fn claim_in(
     Ok(claimed)
 }
 
-/// `UPDATE outbox SET {set} WHERE {only} [AND claim_token = claim] AND id IN (ids)` on `conn`,
-/// one statement per [`IDS_CHUNK`] ids (one for any relay batch). `set` and `only` are
-/// constants of the store; a `set` that names `$1` ([`SENT`]) gets the time now there. The
-/// token and every id are bound.
+/// `UPDATE outbox SET {set} WHERE {only} [AND claim_token = claim] AND id IN (ids)` on `conn`
+/// (`set` and `only` of `update`), one statement per [`IDS_CHUNK`] ids (one for any relay
+/// batch). The time of a sent mark, the token and every id are bound.
 pub(super) async fn update_ids_in(
     conn: &mut AnyConnection,
-    set: &str,
-    only: &str,
+    update: IdUpdate,
     claim: Option<&str>,
     ids: &[i64],
 ) -> Result<(), StoreError> {
-    let now = set.contains("$1").then(now_ms);
+    let (set, only, now) = (update.set(), update.only(), update.now());
     for chunk in ids.chunks(IDS_CHUNK) {
         let mut next = 1 + usize::from(now.is_some());
         let owned = match claim {

@@ -16,7 +16,7 @@
 use std::time::Duration;
 
 use super::codes::ReasonCode;
-use super::outbox::{RELEASE, SENT, SENT_ONLY, UNSENT, claim_in, retry_later_in, update_ids_in};
+use super::outbox::{IdUpdate, claim_in, retry_later_in, update_ids_in};
 use super::parked::park_in;
 use super::{OutboxRow, Store, StoreError};
 
@@ -92,9 +92,9 @@ impl Store {
                     .collect()
             };
             let sent = ids(|fate| matches!(fate, RowFate::Sent));
-            update_ids_in(&mut tx, SENT, SENT_ONLY, claim, &sent).await?;
+            update_ids_in(&mut tx, IdUpdate::Sent, claim, &sent).await?;
             let released = ids(|fate| matches!(fate, RowFate::Release));
-            update_ids_in(&mut tx, RELEASE, UNSENT, claim, &released).await?;
+            update_ids_in(&mut tx, IdUpdate::Release, claim, &released).await?;
             for (id, fate) in &settlement.fates {
                 match fate {
                     RowFate::Retry(delay) => {
