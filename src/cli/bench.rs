@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 
-use super::{OutputFormat, Status};
+use super::{LogFormatArg, OutputFormat, Status};
 use crate::loadgen::{self, BenchOptions, Report, RunReport, StoreChoice, WorkerProgram};
 use crate::settings::Settings;
 
@@ -48,6 +48,20 @@ pub struct BenchArgs {
     /// The `--config` file, handed to the worker processes.
     #[arg(skip)]
     pub config: Option<PathBuf>,
+    /// The global `--log-format`, handed to the worker processes.
+    #[arg(skip)]
+    pub log_format: Option<LogFormatArg>,
+}
+
+/// The environment that makes a worker log in `format` (the bench's `--log-format`); none
+/// when it was not given (the worker reads `log.format` from the same configuration).
+fn worker_env(format: Option<LogFormatArg>) -> Vec<(String, String)> {
+    let value = match format {
+        Some(LogFormatArg::Json) => "json",
+        Some(LogFormatArg::Text) => "text",
+        None => return Vec::new(),
+    };
+    vec![("SAMVERKAN__LOG__FORMAT".to_owned(), value.to_owned())]
 }
 
 /// Run the bench and print its report.
@@ -67,7 +81,7 @@ pub(super) fn run(
         worker: WorkerProgram {
             exe: None,
             config: args.config.clone(),
-            env: Vec::new(),
+            env: worker_env(args.log_format),
         },
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -202,6 +216,22 @@ fn kib(value: Option<u64>) -> String {
 mod tests {
     use super::*;
     use crate::loadgen::{Latency, Ratio, WorkerFigures};
+
+    #[test]
+    fn a_worker_logs_in_the_bench_s_log_format() {
+        use crate::settings::LogFormat;
+        let format = |arg| {
+            let env = worker_env(arg).into_iter().collect();
+            crate::settings::load_str("[log]\nformat = \"text\"", env)
+                .expect("settings")
+                .log
+                .format
+        };
+        assert_eq!(format(Some(LogFormatArg::Json)), LogFormat::Json);
+        assert_eq!(format(Some(LogFormatArg::Text)), LogFormat::Text);
+        assert_eq!(format(None), LogFormat::Text, "the configuration's own");
+        assert!(worker_env(None).is_empty());
+    }
 
     fn run_report(run: &'static str, rate: f64) -> RunReport {
         RunReport {

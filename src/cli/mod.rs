@@ -394,8 +394,9 @@ pub fn run(cli: Cli) -> anyhow::Result<Status> {
     let settings = settings::load(cli.config.as_deref())?;
     let mut command = cli.command;
     if let Command::Bench(args) = &mut command {
-        // Its worker processes load the same file.
+        // Its worker processes load the same file and log like it.
         args.config.clone_from(&cli.config);
+        args.log_format = cli.log_format;
     }
     let log_format = match cli.log_format {
         Some(LogFormatArg::Json) => LogFormat::Json,
