@@ -186,36 +186,33 @@ impl Management {
     /// Whether virtual host `vhost` exists.
     pub async fn vhost_exists(&self, vhost: &str) -> Result<bool, ManagementError> {
         let action = format!("looking up vhost {vhost:?}");
-        let response = self
-            .send(self.http.get(self.endpoint(&["vhosts", vhost])), &action)
-            .await?;
-        match response.status() {
-            StatusCode::NOT_FOUND => Ok(false),
-            status if status.is_success() => Ok(true),
-            _ => Err(self.refused(action, response, "").await),
-        }
+        let request = self.http.get(self.endpoint(&["vhosts", vhost]));
+        self.found(request, action).await
     }
 
     /// Delete virtual host `vhost` with everything in it (queues, exchanges, permissions).
     /// Returns whether it existed.
     pub async fn delete_vhost(&self, vhost: &str) -> Result<bool, ManagementError> {
         let action = format!("deleting vhost {vhost:?}");
-        let response = self
-            .send(self.http.delete(self.endpoint(&["vhosts", vhost])), &action)
-            .await?;
-        match response.status() {
-            StatusCode::NOT_FOUND => Ok(false),
-            status if status.is_success() => Ok(true),
-            _ => Err(self.refused(action, response, "").await),
-        }
+        let request = self.http.delete(self.endpoint(&["vhosts", vhost]));
+        self.found(request, action).await
     }
 
     /// Delete broker user `user` (its permissions go with it). Returns whether it existed.
     pub(crate) async fn delete_user(&self, user: &str) -> Result<bool, ManagementError> {
         let action = format!("deleting user {user:?}");
-        let response = self
-            .send(self.http.delete(self.endpoint(&["users", user])), &action)
-            .await?;
+        let request = self.http.delete(self.endpoint(&["users", user]));
+        self.found(request, action).await
+    }
+
+    /// Send `request`: `true` on success, `false` when the API says its object does not
+    /// exist, the API's refusal otherwise.
+    async fn found(
+        &self,
+        request: reqwest::RequestBuilder,
+        action: String,
+    ) -> Result<bool, ManagementError> {
+        let response = self.send(request, &action).await?;
         match response.status() {
             StatusCode::NOT_FOUND => Ok(false),
             status if status.is_success() => Ok(true),
