@@ -49,6 +49,8 @@ struct Refused {
 /// A need that passed the guard and was routed: the rows to write.
 #[derive(Debug)]
 struct Ready {
+    /// Whether the guard redacted personal data from it.
+    redacted: bool,
     need: NewNeed,
     recipients: Vec<NewRecipient>,
     /// Challenges, calls and the region's status, serialised.
@@ -109,6 +111,7 @@ impl Pipeline {
         prepared: PreparedNeed,
     ) -> Result<Outcome, StoreError> {
         let Ready {
+            redacted,
             need,
             recipients,
             outbound,
@@ -124,8 +127,14 @@ impl Pipeline {
         match tx.insert_need(&need).await {
             Err(StoreError::NeedExists { .. }) => {
                 let rejection = need_exists();
+                // Its data is gone, and the body as sent holds what the guard redacted.
+                let body = if redacted {
+                    KeptBody::Withheld
+                } else {
+                    self.kept_body(&event, rejection.reason)
+                };
                 return self
-                    .refuse_after(tx, inbound, sender, &event, rejection)
+                    .refuse_after_keeping(tx, inbound, sender, &event, rejection, body)
                     .await;
             }
             other => other?,
@@ -208,21 +217,22 @@ impl Pipeline {
         event: &CloudEvent,
         rejection: Rejection,
     ) -> Result<Outcome, StoreError> {
-        tx.rollback_to_savepoint().await?;
-        self.refuse_event(tx, inbound, sender, event, rejection)
+        let body = self.kept_body(event, rejection.reason);
+        self.refuse_after_keeping(tx, inbound, sender, event, rejection, body)
             .await
     }
 
-    /// Refuse an admitted event in `tx`.
-    async fn refuse_event(
+    /// [`Pipeline::refuse_after`], with the dead letter keeping `body`.
+    async fn refuse_after_keeping(
         &self,
         tx: &mut Tx,
         inbound: &Inbound,
         sender: &Organisation,
         event: &CloudEvent,
         rejection: Rejection,
+        body: KeptBody,
     ) -> Result<Outcome, StoreError> {
-        let body = self.kept_body(event, rejection.reason);
+        tx.rollback_to_savepoint().await?;
         let refusal = Refusal {
             rejection,
             sender: Some(sender.clone()),
@@ -301,6 +311,7 @@ impl Plan {
             })
             .collect();
         Ready {
+            redacted: !redacted.is_empty(),
             need,
             recipients,
             outbound,

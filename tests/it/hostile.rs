@@ -197,6 +197,55 @@ async fn personal_data_never_rests_in_a_dead_letter() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redacted_need_refused_after_routing_keeps_no_body() {
+    let app = spawn_app_with(&[("SAMVERKAN__PII__POLICY", "redact")]).await;
+    // NEED-2026-0109 carries planted personal data: redacted and routed the first time, and
+    // refused the second (its id is in use) — after the guard, so its body as sent is the
+    // unredacted one.
+    let region_user = |event: &samverkan::event::CloudEvent| {
+        if event.data["region"] == "VGR" {
+            "vgr"
+        } else {
+            "rv"
+        }
+    };
+    for _ in 0..2 {
+        let event = need_event("NEED-2026-0109");
+        app.send(region_user(&event), &event).await;
+    }
+    // A need without personal data refused the same way keeps its body, to be fixed and
+    // replayed.
+    for _ in 0..2 {
+        app.send("vgr", &need_event("NEED-2026-0101")).await;
+    }
+    app.settle().await;
+    let dead = app.queue(HUB_DEAD_QUEUE).await;
+    let kept: BTreeMap<&str, (&str, &str, bool)> = dead
+        .iter()
+        .map(|d| {
+            (
+                d.headers[NEED_ID_HEADER].as_str(),
+                (
+                    d.headers[REASON_HEADER].as_str(),
+                    d.headers[BODY_HEADER].as_str(),
+                    d.body.is_empty(),
+                ),
+            )
+        })
+        .collect();
+    assert_eq!(dead.len(), 2, "{kept:?}");
+    assert_eq!(
+        kept["NEED-2026-0109"],
+        ("invalid_attribute", "withheld", true)
+    );
+    assert_eq!(
+        kept["NEED-2026-0101"],
+        ("invalid_attribute", "original", false)
+    );
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn long_subjects_in_bulk_do_not_delay_the_next_need() {
     let app = spawn_app_with(&[]).await;
     let long = format!("NEED-{}", "7".repeat(300));
