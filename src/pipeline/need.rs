@@ -141,7 +141,7 @@ impl Pipeline {
         }
         let key = NeedKey::new(sender.id.clone(), need.need_id.clone());
         tx.insert_recipients(&key, &recipients).await?;
-        tx.enqueue_all(&outbound).await?;
+        tx.enqueue_all(outbound).await?;
         let routed = AuditEntry {
             event_id: Some(event.id.clone()),
             need_id: Some(need.need_id),

@@ -66,6 +66,9 @@ pub(super) struct Pools {
     pub(super) feed: super::feed::FeedSignal,
     /// The intake's turn at SQLite's one writer (see [`intake_turn`]).
     pub(super) intake: IntakeTurn,
+    /// Where committed outbox rows go, once this process's relay opened a handoff
+    /// (`handoff.rs`).
+    pub(super) handoff: super::handoff::Slot,
 }
 
 /// One permit: the pipeline's write transactions ([`Tx`](super::Tx)) on SQLite take it before
@@ -200,6 +203,7 @@ pub(super) async fn open(url: &str, max_connections: u32) -> Result<Pools, Store
                 reader: shared,
                 feed: super::feed::signal(),
                 intake: intake_turn(),
+                handoff: super::handoff::Slot::default(),
             }
         }
         Backend::Sqlite => Pools {
@@ -208,6 +212,7 @@ pub(super) async fn open(url: &str, max_connections: u32) -> Result<Pools, Store
             reader: pool(max_connections),
             feed: super::feed::signal(),
             intake: intake_turn(),
+            handoff: super::handoff::Slot::default(),
         },
     })
 }
@@ -233,6 +238,7 @@ async fn open_in_memory(target: &Target, options: AnyConnectOptions) -> Result<P
         reader: pool,
         feed: super::feed::signal(),
         intake: intake_turn(),
+        handoff: super::handoff::Slot::default(),
     })
 }
 

@@ -29,7 +29,9 @@
 //! and calls [`Store::mark_sent`], or gives a failed row back: [`Store::retry_later`] (its own
 //! backoff), [`Store::release`] (the broker was away) or [`Store::park`] (it can never be sent).
 //! The running relay does all of that with [`Store::settle_and_claim`]: one transaction per
-//! batch records the last batch's fates and claims the next (`settle.rs`).
+//! batch records the last batch's fates and claims the next (`settle.rs`). It claims only what
+//! it was not handed: while it holds the store's handoff ([`Store::hand_off`]), a [`Tx`] writes
+//! its outbox rows already claimed for it and hands them over at the commit (`handoff.rs`).
 //! Whatever was not confirmed before a crash is claimed again once its lease runs out, so
 //! it is published again and receivers dedupe by event id. [`Store::prune`] deletes sent outbox
 //! rows, inbox rows and audit entries past their retention.
@@ -56,6 +58,7 @@ mod codes;
 mod connect;
 mod error;
 mod feed;
+mod handoff;
 mod migrations;
 mod needs_list;
 mod outbox;
@@ -81,6 +84,7 @@ pub use codes::{AuditAction, ReasonCode};
 pub use connect::Backend;
 pub use error::{Fault, StoreError};
 pub use feed::FeedEvent;
+pub use handoff::{Backlog, CAPACITY as HANDOFF_CAPACITY, Handed, HandoffReceiver};
 pub use migrations::migrator;
 pub use needs_list::{NeedFilter, NeedPage, NeedSummary, PageRequest};
 pub use parked::ParkedRow;

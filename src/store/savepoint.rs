@@ -4,7 +4,8 @@
 //!
 //! One level is enough: the pipeline sets the savepoint when it starts a delivery, and the
 //! next delivery's savepoint replaces it. What a [`Tx`] buffers in memory for its commit (feed
-//! entries) is rolled back with the rows, so a discarded delivery's events reach no feed.
+//! entries, outbox rows for the relay) is rolled back with the rows, so a discarded delivery's
+//! events reach no feed and no relay.
 
 use super::connect::Backend;
 use super::error::StoreError;
@@ -36,7 +37,7 @@ impl Tx {
             self.release_savepoint().await?;
         }
         sqlx::query("SAVEPOINT d").execute(&mut *self.inner).await?;
-        self.savepoint = Some(self.feed.len());
+        self.savepoint = Some((self.feed.len(), self.handed_len()));
         Ok(())
     }
 
@@ -56,7 +57,7 @@ impl Tx {
     /// also makes a transaction usable again after a failed statement. Without an open
     /// savepoint it does nothing. If it fails, the transaction is [broken](Tx::is_broken).
     pub async fn rollback_to_savepoint(&mut self) -> Result<(), StoreError> {
-        let Some(mark) = self.savepoint else {
+        let Some((feed, handed)) = self.savepoint else {
             return Ok(());
         };
         if let Err(e) = sqlx::query("ROLLBACK TO SAVEPOINT d")
@@ -66,7 +67,8 @@ impl Tx {
             self.broken = true;
             return Err(e.into());
         }
-        self.feed.truncate(mark);
+        self.feed.truncate(feed);
+        self.unhand(handed);
         Ok(())
     }
 

@@ -44,13 +44,28 @@ pub struct Settlement {
 }
 
 impl Settlement {
+    /// The fates of a published batch, one settlement per claim token: rows handed over at a
+    /// commit (`handoff.rs`) and rows claimed from the database may share a batch.
+    #[must_use]
+    pub fn of<'a>(fates: impl IntoIterator<Item = (&'a OutboxRow, RowFate)>) -> Vec<Self> {
+        let mut settlements: Vec<Self> = Vec::new();
+        for (row, fate) in fates {
+            let token = row.claim_token.as_deref();
+            match settlements.iter_mut().find(|s| s.claim.as_deref() == token) {
+                Some(settlement) => settlement.fates.push((row.id, fate)),
+                None => settlements.push(Self {
+                    claim: token.map(str::to_owned),
+                    fates: vec![(row.id, fate)],
+                }),
+            }
+        }
+        settlements
+    }
+
     /// Every row of `rows` given back untouched (claimed, but not published).
     #[must_use]
-    pub fn release_all(rows: &[OutboxRow]) -> Self {
-        Self {
-            claim: rows.first().and_then(|row| row.claim_token.clone()),
-            fates: rows.iter().map(|row| (row.id, RowFate::Release)).collect(),
-        }
+    pub fn release_all(rows: &[OutboxRow]) -> Vec<Self> {
+        Self::of(rows.iter().map(|row| (row, RowFate::Release)))
     }
 }
 

@@ -63,8 +63,11 @@ pub struct Tx {
     /// Feed entries of the events enqueued for organisations, written just before the commit.
     pub(super) feed: Vec<FeedEntry>,
     signal: FeedSignal,
-    /// The length of `feed` at the open savepoint, if one is open.
-    pub(super) savepoint: Option<usize>,
+    /// The lengths of `feed` and of the handed rows at the open savepoint, if one is open.
+    pub(super) savepoint: Option<(usize, usize)>,
+    /// When this process's relay opened a handoff (`handoff.rs`): whether this transaction's
+    /// outbox rows go to it at the commit, and the rows written so far.
+    pub(super) handing: Option<super::tx_outbox::Handing>,
     /// A savepoint could not be rolled back to: the transaction is unusable.
     pub(super) broken: bool,
     /// SQLite: the intake's turn at the writer, held until the transaction ends (after
@@ -86,6 +89,11 @@ impl Tx {
     /// On SQLite it first waits for the intake's turn at the writer (`connect::IntakeTurn`), so
     /// that the relay never queues behind more than one pipeline transaction.
     pub(super) async fn begin(pools: &Pools) -> Result<Self, StoreError> {
+        // Before the writer: waiting for the relay's handoff must not hold it up.
+        let handing = match pools.handoff.current() {
+            Some(handoff) => Some(super::tx_outbox::Handing::new(&handoff).await),
+            None => None,
+        };
         let (inner, turn) = match pools.backend {
             Backend::Sqlite => {
                 // The semaphore is never closed; if it were, go on without a turn.
@@ -101,6 +109,7 @@ impl Tx {
             feed: Vec::new(),
             signal: pools.feed.clone(),
             savepoint: None,
+            handing,
             broken: false,
         })
     }
@@ -435,6 +444,9 @@ impl Tx {
     pub async fn commit(mut self) -> Result<(), StoreError> {
         let appended = self.append_feeds().await?;
         self.inner.commit().await?;
+        if let Some(handing) = self.handing.take() {
+            handing.hand_over();
+        }
         if appended {
             self.signal
                 .send_modify(|commits| *commits = commits.wrapping_add(1));

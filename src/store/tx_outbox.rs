@@ -1,59 +1,158 @@
 //! Outbox rows written inside a delivery's transaction: what the relay publishes once the
-//! transaction commits (the relay's side — claim, mark sent, retry — is `outbox.rs`).
+//! transaction commits (the relay's side — claim, mark sent, retry — is `outbox.rs`). While this
+//! process's relay holds a handoff, the rows are written claimed for it and handed to it at the
+//! commit (`handoff.rs`).
+
+use std::sync::Arc;
+use std::time::Instant;
 
 use sqlx::Row;
 
 use super::StoreError;
 use super::feed::FeedEntry;
-use super::records::OutboxMessage;
-use super::rows::{now_ms, to_json};
+use super::handoff::{Handed, Handoff, Ticket};
+use super::outbox::now_sql;
+use super::records::{OutboxMessage, OutboxRow};
+use super::rows::{from_ms, now_ms, to_json};
 use super::tx::{ROWS_PER_INSERT, Tx, multi_row_insert};
 
 /// The columns an outbox row is written with; `attempts` starts at 0.
 const INSERT: &str = "INSERT INTO outbox (event_id, exchange, routing_key, content_type, \
                       correlation_id, amqp_type, message_id, headers, body, created_at_ms, \
                       attempts) VALUES ";
+/// [`INSERT`] for rows claimed for the relay as they are written: the lease and the token are
+/// the statement's last two values, shared by its rows.
+const INSERT_CLAIMED: &str = "INSERT INTO outbox (event_id, exchange, routing_key, content_type, \
+                      correlation_id, amqp_type, message_id, headers, body, created_at_ms, \
+                      attempts, claimed_until_ms, claim_token) VALUES ";
 /// Bound values per row (every column of [`INSERT`] but `attempts`).
 const COLUMNS: usize = 10;
 
+/// A transaction's outbox rows on their way to the relay (or not: [`Ticket::Unclaimed`]).
+#[derive(Debug)]
+pub(super) struct Handing {
+    ticket: Ticket,
+    token: String,
+    lease_ms: i64,
+    /// Before the first row was written.
+    written_at: Option<Instant>,
+    rows: Vec<OutboxRow>,
+}
+
+impl Handing {
+    /// A slot in `handoff`'s channel if one frees up in time, else unclaimed rows.
+    pub(super) async fn new(handoff: &Arc<Handoff>) -> Self {
+        Self {
+            ticket: handoff.ticket().await,
+            token: handoff.token.clone(),
+            lease_ms: i64::try_from(handoff.lease.as_millis()).unwrap_or(i64::MAX / 4),
+            written_at: None,
+            rows: Vec::new(),
+        }
+    }
+
+    /// Gives the committed rows to the relay (an unclaimed write just ends).
+    pub(super) fn hand_over(self) {
+        if let Ticket::Direct(permit) = self.ticket
+            && !self.rows.is_empty()
+        {
+            permit.send(Handed {
+                rows: self.rows,
+                written_at: self.written_at.unwrap_or_else(Instant::now),
+            });
+        }
+    }
+}
+
 impl Tx {
     /// Writes a message for the relay to publish once this transaction commits; returns its
-    /// outbox id (for [`Store::mark_sent`](super::Store::mark_sent) after a direct publish).
+    /// outbox id.
     pub async fn enqueue(&mut self, message: &OutboxMessage) -> Result<i64, StoreError> {
-        let sql = multi_row_insert(INSERT, 1, COLUMNS, ", 0") + " RETURNING id";
-        let query = bind_row(sqlx::query(sqlx::AssertSqlSafe(sql)), message, now_ms())?;
-        let row = query.fetch_one(&mut *self.inner).await?;
-        let id: i64 = row.try_get(0)?;
-        self.note_feed(message, id);
-        Ok(id)
+        let ids = self.insert(vec![message.clone()], now_ms()).await?;
+        ids.first()
+            .copied()
+            .ok_or_else(|| StoreError::from(sqlx::Error::RowNotFound))
     }
 
     /// Writes several messages for the relay in as few statements as possible (a need's
     /// challenges, calls and status); they get ids in the order given.
     pub(crate) async fn enqueue_all(
         &mut self,
-        messages: &[OutboxMessage],
+        mut messages: Vec<OutboxMessage>,
     ) -> Result<(), StoreError> {
         let now = now_ms();
-        for chunk in messages.chunks(ROWS_PER_INSERT) {
-            let sql = multi_row_insert(INSERT, chunk.len(), COLUMNS, ", 0") + " RETURNING id";
-            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-            for message in chunk {
-                query = bind_row(query, message, now)?;
-            }
-            let rows = query.fetch_all(&mut *self.inner).await?;
-            // Ids follow the order of the values (the relay publishes in id order), but
-            // `RETURNING` promises no order of its own.
-            let mut ids = rows
-                .iter()
-                .map(|row| row.try_get::<i64, _>(0))
-                .collect::<Result<Vec<_>, _>>()?;
-            ids.sort_unstable();
-            for (message, id) in chunk.iter().zip(ids) {
-                self.note_feed(message, id);
-            }
+        while !messages.is_empty() {
+            let rest = messages.split_off(messages.len().min(ROWS_PER_INSERT));
+            self.insert(messages, now).await?;
+            messages = rest;
         }
         Ok(())
+    }
+
+    /// One statement for `chunk`, claimed for the relay when this transaction hands its rows
+    /// over (then they are kept for it); the ids in the order of `chunk`.
+    async fn insert(
+        &mut self,
+        chunk: Vec<OutboxMessage>,
+        now: i64,
+    ) -> Result<Vec<i64>, StoreError> {
+        let claimed = self
+            .handing
+            .as_mut()
+            .filter(|h| matches!(h.ticket, Ticket::Direct(_)))
+            .map(|h| {
+                h.written_at.get_or_insert_with(Instant::now);
+                (h.token.clone(), h.lease_ms)
+            });
+        let n = chunk.len() * COLUMNS;
+        let sql = match claimed {
+            Some(_) => {
+                let tail = format!(", 0, {} + ${}, ${}", now_sql(self.backend()), n + 1, n + 2);
+                multi_row_insert(INSERT_CLAIMED, chunk.len(), COLUMNS, &tail)
+            }
+            None => multi_row_insert(INSERT, chunk.len(), COLUMNS, ", 0"),
+        } + " RETURNING id";
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for message in &chunk {
+            query = bind_row(query, message, now)?;
+        }
+        if let Some((token, lease_ms)) = &claimed {
+            query = query.bind(*lease_ms).bind(token.clone());
+        }
+        let rows = query.fetch_all(&mut *self.inner).await?;
+        // Ids follow the order of the values (the relay publishes in id order), but
+        // `RETURNING` promises no order of its own.
+        let mut ids = rows
+            .iter()
+            .map(|row| row.try_get::<i64, _>(0))
+            .collect::<Result<Vec<_>, _>>()?;
+        ids.sort_unstable();
+        for (message, id) in chunk.iter().zip(&ids) {
+            self.note_feed(message, *id);
+        }
+        if let (Some((token, _)), Some(handing)) = (claimed, self.handing.as_mut()) {
+            let created_at = from_ms(now, "outbox.created_at_ms")?;
+            handing.rows.extend(chunk.into_iter().zip(&ids).map(|(message, id)| OutboxRow {
+                id: *id,
+                message,
+                created_at,
+                attempts: 0,
+                claim_token: Some(token.clone()),
+            }));
+        }
+        Ok(ids)
+    }
+
+    /// How many rows are to be handed over so far (for a savepoint).
+    pub(super) fn handed_len(&self) -> usize {
+        self.handing.as_ref().map_or(0, |h| h.rows.len())
+    }
+
+    /// Forgets the rows to be handed over beyond the first `len` (rolled back to a savepoint).
+    pub(super) fn unhand(&mut self, len: usize) {
+        if let Some(handing) = self.handing.as_mut() {
+            handing.rows.truncate(len);
+        }
     }
 
     /// Keeps an organisation's event for its feed, written at the commit (`feed.rs`); the feed

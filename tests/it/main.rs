@@ -28,6 +28,7 @@ mod needs_list;
 mod onboard;
 mod openapi;
 mod outbox_claim;
+mod outbox_handoff;
 mod outbox_parking;
 mod outbox_pipeline;
 mod outbox_retry;

@@ -17,23 +17,25 @@ use crate::on_both;
 use crate::outbox_retry::{enqueue, message, open};
 
 /// A lease no test outlives.
-const LONG: Duration = Duration::from_secs(600);
+pub(crate) const LONG: Duration = Duration::from_secs(600);
 
 /// Every publish call: its event ids, and whether the broker confirmed them.
-type Calls = Arc<Mutex<Vec<(Vec<String>, bool)>>>;
+pub(crate) type Calls = Arc<Mutex<Vec<(Vec<String>, bool)>>>;
 
 /// A broker stand-in: records every publish call (event ids, confirmed or not), fails the
 /// calls named in `outage` as an outage, hangs for ever in the call `hang_at` (after counting
 /// its messages as confirmed, as a broker that confirmed just before the relay died), and
 /// notes, during each call, whether the store already holds the next batch's claim.
 #[derive(Clone, Default)]
-struct Broker {
-    calls: Calls,
-    outage: Vec<usize>,
-    hang_at: Option<usize>,
+pub(crate) struct Broker {
+    pub(crate) calls: Calls,
+    pub(crate) outage: Vec<usize>,
+    pub(crate) hang_at: Option<usize>,
     /// (store, this relay's batch size): the store to look at for claims made ahead.
-    store: Option<Store>,
-    claimed_ahead: Arc<Mutex<usize>>,
+    pub(crate) store: Option<Store>,
+    pub(crate) claimed_ahead: Arc<Mutex<usize>>,
+    /// Rows published that a commit handed to the relay (their claim is the handoff's).
+    pub(crate) handed: Arc<Mutex<usize>>,
 }
 
 impl Publish for Broker {
@@ -59,6 +61,12 @@ impl Publish for Broker {
                     .count();
                 let mut most = this.claimed_ahead.lock().expect("claimed ahead");
                 *most = (*most).max(claimed);
+                let handed = pending
+                    .iter()
+                    .filter(|r| ids.contains(&r.message.event_id.to_string()))
+                    .filter(|r| r.claim_token.as_deref().is_some_and(|t| t.starts_with("handoff-")))
+                    .count();
+                *this.handed.lock().expect("handed") += handed;
             }
             let call = {
                 let mut calls = this.calls.lock().expect("calls");
@@ -88,7 +96,7 @@ impl Publish for Broker {
 
 impl Broker {
     /// Every event confirmed, in the order the broker confirmed them (repeats included).
-    fn confirmed(&self) -> Vec<String> {
+    pub(crate) fn confirmed(&self) -> Vec<String> {
         let calls = self.calls.lock().expect("calls");
         calls
             .iter()
@@ -134,7 +142,7 @@ async fn relay_until_flushed(store: &Store, broker: &Broker, config: RelayConfig
     relay.await.expect("relay");
 }
 
-fn per_org(events: &[String]) -> BTreeMap<&str, Vec<String>> {
+pub(crate) fn per_org(events: &[String]) -> BTreeMap<&str, Vec<String>> {
     let mut seen: BTreeMap<&str, Vec<String>> = BTreeMap::new();
     for id in events {
         seen.entry(&id[..1]).or_default().push(id.clone());

@@ -42,6 +42,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::Notify;
 
 mod fate;
+mod intake;
 mod pipelined;
 
 pub use fate::{
@@ -144,7 +145,8 @@ pub async fn run<P: Publish>(
     config: RelayConfig,
     shutdown: Shutdown,
 ) {
-    pipelined::run(&store, publisher.as_ref(), &wake, &config, &shutdown).await;
+    let handoff = store.hand_off(config.lease);
+    pipelined::run(&store, publisher.as_ref(), &wake, handoff, &config, &shutdown).await;
 }
 
 async fn sleep_or_shutdown(pause: Duration, shutdown: &Shutdown) {
@@ -187,7 +189,7 @@ pub async fn relay_once<P: Publish>(
     else {
         return Ok(Pass::default());
     };
-    store.settle_and_claim(&[settlement], None).await?;
+    store.settle_and_claim(&settlement, None).await?;
     pass.claimed = rows.len();
     Ok(pass)
 }
@@ -199,7 +201,7 @@ async fn publish_batch<P: Publish>(
     rows: &[OutboxRow],
     deadline: Instant,
     config: &RelayConfig,
-) -> Option<(Settlement, Pass)> {
+) -> Option<(Vec<Settlement>, Pass)> {
     if rows.is_empty() {
         return None;
     }
@@ -229,28 +231,19 @@ async fn publish_batch<P: Publish>(
         return Some((Settlement::release_all(rows), pass));
     };
     let published = fresh.iter().chain(&suspects).copied().zip(&results);
-    let mut judged = judge(config, claim_of(rows), published);
+    let mut judged = judge(config, published);
     judged.1.claimed = rows.len();
     Some(judged)
 }
 
-/// The token of the claim that handed out `rows` (one claim, one token).
-fn claim_of(rows: &[OutboxRow]) -> Option<&str> {
-    rows.first().and_then(|row| row.claim_token.as_deref())
-}
-
-/// Each row's fate by its [`verdict`], for the store to record under the claim's token, so it
-/// applies only while this relay's claim holds.
+/// Each row's fate by its [`verdict`], for the store to record under the token of the claim
+/// that handed the row out, so it applies only while this relay's claim holds.
 fn judge<'a>(
     config: &RelayConfig,
-    claim: Option<&str>,
     published: impl Iterator<Item = (&'a OutboxRow, &'a Result<(), TransportError>)>,
-) -> (Settlement, Pass) {
+) -> (Vec<Settlement>, Pass) {
     let mut pass = Pass::default();
-    let mut settlement = Settlement {
-        claim: claim.map(str::to_owned),
-        fates: Vec::new(),
-    };
+    let mut fates = Vec::new();
     for (row, result) in published {
         let fate = match verdict(row.attempts, result, config) {
             Verdict::Sent => {
@@ -279,9 +272,9 @@ fn judge<'a>(
                 RowFate::Park(reason, detail)
             }
         };
-        settlement.fates.push((row.id, fate));
+        fates.push((row, fate));
     }
-    (settlement, pass)
+    (Settlement::of(fates), pass)
 }
 
 async fn publish<P: Publish>(

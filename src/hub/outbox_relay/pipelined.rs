@@ -24,8 +24,9 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::Notify;
 
+use super::intake::Intake;
 use super::{IDLE_POLL, MAX_PAUSE, MIN_PAUSE, Pass, RelayConfig, publish_batch, sleep_or_shutdown};
-use crate::store::{ClaimLimits, OutboxRow, Settlement, Store};
+use crate::store::{ClaimLimits, HandoffReceiver, OutboxRow, Settlement, Store};
 use crate::transport::{Backoff, Publish, Shutdown};
 
 /// Claimed rows waiting for their turn on the wire, and when they must be published by.
@@ -72,6 +73,7 @@ pub(super) async fn run<P: Publish>(
     store: &Store,
     publisher: &P,
     wake: &Notify,
+    handoff: Option<HandoffReceiver>,
     config: &RelayConfig,
     shutdown: &Shutdown,
 ) {
@@ -84,13 +86,15 @@ pub(super) async fn run<P: Publish>(
     let mut ready = Batch::empty();
     // Fates of published batches the store has not recorded yet.
     let mut owed: Vec<Settlement> = Vec::new();
+    let mut intake = Intake::new(handoff);
     while !shutdown.is_triggered() {
-        match step(store, publisher, config, &mut ready, &mut owed).await {
+        match step(store, publisher, config, &mut ready, &mut owed, &mut intake).await {
             Step::Busy => pauses = backoff.delays(),
             Step::Idle => {
                 pauses = backoff.delays();
                 tokio::select! {
                     () = wake.notified() => {}
+                    () = intake.wait() => {}
                     () = tokio::time::sleep(IDLE_POLL) => {}
                     () = shutdown.wait() => {}
                 }
@@ -100,28 +104,35 @@ pub(super) async fn run<P: Publish>(
             }
         }
     }
-    // Shutting down: what was claimed but not published goes back at once.
-    owed.push(Settlement::release_all(&ready.rows));
+    // Shutting down: what was claimed or handed over but not published goes back at once.
+    owed.extend(Settlement::release_all(&ready.rows));
+    intake.close(&mut owed, config.lease).await;
     record(store, &mut owed).await;
 }
 
-/// Publishes `ready` while the store records `owed` and claims the next batch into `ready`.
+/// Publishes `ready` while the store records `owed` and claims the next batch into `ready`,
+/// then adds what commits handed over meanwhile.
 async fn step<P: Publish>(
     store: &Store,
     publisher: &P,
     config: &RelayConfig,
     ready: &mut Batch,
     owed: &mut Vec<Settlement>,
+    intake: &mut Intake,
 ) -> Step {
     let claimed_at = Instant::now();
     let (limits, within) = ahead(config);
+    let backlog = intake.claim_now(claimed_at, owed);
     let (published, stored) = tokio::join!(
         publish_batch(publisher, &ready.rows, ready.deadline, config),
-        store.settle_and_claim(owed, Some(limits)),
+        store.settle_and_claim(owed, backlog.map(|_| limits)),
     );
     let store_ok = match stored {
         Ok(rows) => {
             owed.clear();
+            if let Some(before) = backlog {
+                intake.claimed(claimed_at, before, rows.len(), limits.rows);
+            }
             let deadline = claimed_at + within;
             *ready = Batch { rows, deadline };
             true
@@ -132,8 +143,8 @@ async fn step<P: Publish>(
             false
         }
     };
-    let pass = published.map_or_else(Pass::default, |(settlement, pass)| {
-        owed.push(settlement);
+    let pass = published.map_or_else(Pass::default, |(settlements, pass)| {
+        owed.extend(settlements);
         pass
     });
     if pass.waiting > 0 {
@@ -141,13 +152,20 @@ async fn step<P: Publish>(
             waiting = pass.waiting,
             "broker unavailable; outbox rows wait for it"
         );
-        owed.push(Settlement::release_all(&ready.rows));
+        owed.extend(Settlement::release_all(&ready.rows));
+        intake.stop();
         *ready = Batch::empty();
         record(store, owed).await;
-        Step::Outage
-    } else if !store_ok {
-        Step::StoreDown
-    } else if ready.rows.is_empty() && owed.is_empty() {
+        return Step::Outage;
+    }
+    if !store_ok {
+        return Step::StoreDown;
+    }
+    let limit = usize::try_from(limits.rows).unwrap_or(usize::MAX);
+    if let Some(by) = intake.take_into(&mut ready.rows, owed, limit, config) {
+        ready.deadline = ready.deadline.min(by);
+    }
+    if ready.rows.is_empty() && owed.is_empty() {
         Step::Idle
     } else {
         Step::Busy
