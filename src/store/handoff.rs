@@ -252,7 +252,10 @@ impl Slot {
     /// it).
     pub(super) fn open(&self, lease: Duration) -> Option<HandoffReceiver> {
         let mut slot = self.0.write().unwrap_or_else(PoisonError::into_inner);
-        if slot.as_ref().is_some_and(|handoff| !handoff.sender.is_closed()) {
+        if slot
+            .as_ref()
+            .is_some_and(|handoff| !handoff.sender.is_closed())
+        {
             return None;
         }
         let (handoff, receiver) = open(lease);

@@ -132,13 +132,15 @@ impl Tx {
         }
         if let (Some((token, _)), Some(handing)) = (claimed, self.handing.as_mut()) {
             let created_at = from_ms(now, "outbox.created_at_ms")?;
-            handing.rows.extend(chunk.into_iter().zip(&ids).map(|(message, id)| OutboxRow {
-                id: *id,
-                message,
-                created_at,
-                attempts: 0,
-                claim_token: Some(token.clone()),
-            }));
+            handing
+                .rows
+                .extend(chunk.into_iter().zip(&ids).map(|(message, id)| OutboxRow {
+                    id: *id,
+                    message,
+                    created_at,
+                    attempts: 0,
+                    claim_token: Some(token.clone()),
+                }));
         }
         Ok(ids)
     }

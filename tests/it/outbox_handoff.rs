@@ -27,7 +27,10 @@ async fn catch_up(store: &Store, handoff: &HandoffReceiver) -> (usize, bool) {
 async fn flushed(store: &Store, backend: Backend) {
     let started = Instant::now();
     while !store.pending_outbox(1).await.expect("pending").is_empty() {
-        assert!(started.elapsed() < Duration::from_secs(30), "{backend}: not flushed");
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "{backend}: not flushed"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
@@ -45,19 +48,33 @@ async fn claimable(store: &Store) -> Vec<String> {
 async fn a_commit_hands_its_rows_over_claimed_and_a_rolled_back_delivery_hands_nothing() {
     on_both(|backend, url| async move {
         let store = open(&url).await;
-        let mut handoff = store.hand_off(LONG).expect("the first relay gets the handoff");
-        assert!(store.hand_off(LONG).is_none(), "{backend}: one relay holds it");
-        assert!(!handoff.is_direct(), "{backend}: off until the relay turns it on");
+        let mut handoff = store
+            .hand_off(LONG)
+            .expect("the first relay gets the handoff");
+        assert!(
+            store.hand_off(LONG).is_none(),
+            "{backend}: one relay holds it"
+        );
+        assert!(
+            !handoff.is_direct(),
+            "{backend}: off until the relay turns it on"
+        );
         assert_eq!(catch_up(&store, &handoff).await, (0, true), "{backend}");
         assert!(handoff.is_direct(), "{backend}");
 
         // Two deliveries in one transaction; the second is rolled back to its savepoint.
         let mut tx = store.begin().await.expect("begin");
         tx.savepoint().await.expect("savepoint");
-        tx.enqueue(&message("kept", b"{}".to_vec())).await.expect("enqueue");
+        tx.enqueue(&message("kept", b"{}".to_vec()))
+            .await
+            .expect("enqueue");
         tx.savepoint().await.expect("savepoint");
-        tx.enqueue(&message("undone", b"{}".to_vec())).await.expect("enqueue");
-        tx.rollback_to_savepoint().await.expect("rollback to savepoint");
+        tx.enqueue(&message("undone", b"{}".to_vec()))
+            .await
+            .expect("enqueue");
+        tx.rollback_to_savepoint()
+            .await
+            .expect("rollback to savepoint");
         tx.commit().await.expect("commit");
 
         let handed = handoff.try_take().expect("the commit handed its rows over");
@@ -68,18 +85,32 @@ async fn a_commit_hands_its_rows_over_claimed_and_a_rolled_back_delivery_hands_n
             .collect();
         assert_eq!(events, ["kept"], "{backend}");
         let token = handed.rows[0].claim_token.clone().expect("claimed");
-        assert!(claimable(&store).await.is_empty(), "{backend}: no claim takes it");
+        assert!(
+            claimable(&store).await.is_empty(),
+            "{backend}: no claim takes it"
+        );
         let pending = store.pending_outbox(10).await.expect("pending");
         assert_eq!(pending.len(), 1, "{backend}: written, unsent");
         assert_eq!(pending[0].claim_token.as_deref(), Some(token.as_str()));
 
         let mut tx = store.begin().await.expect("begin");
-        tx.enqueue(&message("rolled-back", b"{}".to_vec())).await.expect("enqueue");
+        tx.enqueue(&message("rolled-back", b"{}".to_vec()))
+            .await
+            .expect("enqueue");
         tx.rollback().await.expect("rollback");
-        assert!(handoff.try_take().is_none(), "{backend}: nothing handed over");
+        assert!(
+            handoff.try_take().is_none(),
+            "{backend}: nothing handed over"
+        );
 
-        store.mark_sent(Some(&token), &[handed.rows[0].id]).await.expect("mark");
-        assert!(store.pending_outbox(10).await.expect("pending").is_empty(), "{backend}");
+        store
+            .mark_sent(Some(&token), &[handed.rows[0].id])
+            .await
+            .expect("mark");
+        assert!(
+            store.pending_outbox(10).await.expect("pending").is_empty(),
+            "{backend}"
+        );
         store.close().await;
     })
     .await;
@@ -95,9 +126,15 @@ async fn a_full_handoff_falls_back_to_unclaimed_rows_until_a_claim_has_caught_up
         for i in 0..HANDOFF_CAPACITY {
             enqueue(&store, &[message(&format!("h{i}"), b"{}".to_vec())]).await;
         }
-        assert!(claimable(&store).await.is_empty(), "{backend}: all handed over");
+        assert!(
+            claimable(&store).await.is_empty(),
+            "{backend}: all handed over"
+        );
         enqueue(&store, &[message("late1", b"{}".to_vec())]).await;
-        assert!(!handoff.is_direct(), "{backend}: a full handoff turns itself off");
+        assert!(
+            !handoff.is_direct(),
+            "{backend}: a full handoff turns itself off"
+        );
         enqueue(&store, &[message("late2", b"{}".to_vec())]).await;
         let mut handed = 0;
         while handoff.try_take().is_some() {
@@ -131,7 +168,9 @@ async fn an_unclaimed_write_under_way_during_a_claim_keeps_the_relay_from_catchi
         // Handing over is off at the start, so this write is unclaimed; it is not committed
         // while the relay claims, so the claim cannot see it.
         let mut tx = store.begin().await.expect("begin");
-        tx.enqueue(&message("unseen", b"{}".to_vec())).await.expect("enqueue");
+        tx.enqueue(&message("unseen", b"{}".to_vec()))
+            .await
+            .expect("enqueue");
         assert_eq!(
             catch_up(&store, &handoff).await,
             (0, false),

@@ -64,7 +64,11 @@ impl Publish for Broker {
                 let handed = pending
                     .iter()
                     .filter(|r| ids.contains(&r.message.event_id.to_string()))
-                    .filter(|r| r.claim_token.as_deref().is_some_and(|t| t.starts_with("handoff-")))
+                    .filter(|r| {
+                        r.claim_token
+                            .as_deref()
+                            .is_some_and(|t| t.starts_with("handoff-"))
+                    })
                     .count();
                 *this.handed.lock().expect("handed") += handed;
             }

@@ -50,7 +50,11 @@ impl Intake {
     /// While handing over is off, what was handed over before goes back (into `owed`, recorded
     /// before the claim), and once a claim has come back short — the backlog is small —
     /// handing over is turned on again.
-    pub(super) fn claim_now(&mut self, now: Instant, owed: &mut Vec<Settlement>) -> Option<Backlog> {
+    pub(super) fn claim_now(
+        &mut self,
+        now: Instant,
+        owed: &mut Vec<Settlement>,
+    ) -> Option<Backlog> {
         let Some(handoff) = self.handoff.as_mut() else {
             return Some(Backlog::default());
         };

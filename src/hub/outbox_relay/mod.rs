@@ -146,7 +146,15 @@ pub async fn run<P: Publish>(
     shutdown: Shutdown,
 ) {
     let handoff = store.hand_off(config.lease);
-    pipelined::run(&store, publisher.as_ref(), &wake, handoff, &config, &shutdown).await;
+    pipelined::run(
+        &store,
+        publisher.as_ref(),
+        &wake,
+        handoff,
+        &config,
+        &shutdown,
+    )
+    .await;
 }
 
 async fn sleep_or_shutdown(pause: Duration, shutdown: &Shutdown) {
