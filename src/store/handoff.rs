@@ -21,11 +21,12 @@
 //! one if the relay is behind: the intake goes at the relay's pace instead of leaving it a
 //! backlog. When none frees up within [`SLOT_WAIT`] — the relay is stuck, or stopped — the
 //! transaction writes its rows unclaimed, for the relay's claim, as before, and turns handing
-//! over off (later transactions do not wait). Such a row is older than any row handed over later, so the relay then gives back
-//! what it was handed until then (it becomes claimable in id order), turns handing over on
-//! again ([`HandoffReceiver::reopen`]) and claims from the database, oldest first, leaving
-//! what it is handed meanwhile in the channel. Only once a claim finds less than a full batch,
-//! with no unclaimed write under way when it began and none begun since
+//! over off (later transactions do not wait). Such a row is older than any row handed over
+//! later, so the relay then gives back what it was handed until then (it becomes claimable in
+//! id order) and claims from the database, oldest first. Once a claim comes back short it
+//! turns handing over on again ([`HandoffReceiver::reopen`]), leaving what it is handed
+//! meanwhile in the channel; only once a claim finds less than a full batch, with no
+//! unclaimed write under way when it began and none begun since
 //! ([`HandoffReceiver::caught_up`]), does it publish handed rows again. So an organisation
 //! never receives a later event ahead of an earlier one because of the handoff.
 
@@ -219,7 +220,7 @@ pub(super) fn open(lease: Duration) -> (Arc<Handoff>, HandoffReceiver) {
         sender,
         token: format!("handoff-{}", uuid::Uuid::new_v4()),
         lease,
-        // Off until the relay's first claim finds the backlog a crash may have left taken.
+        // Off until a claim of the relay has come back short: what a crash left goes first.
         mode: Mutex::new(Mode {
             direct: false,
             epoch: 0,
