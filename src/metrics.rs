@@ -104,6 +104,12 @@ impl Metrics {
         self.largest_batch.fetch_max(n, Ordering::Relaxed);
     }
 
+    /// Deliveries committed as part of a batch so far.
+    #[must_use]
+    pub fn batched_deliveries(&self) -> u64 {
+        self.batched.load(Ordering::Relaxed)
+    }
+
     /// The most deliveries committed together in one batch so far (0: none yet).
     #[must_use]
     pub fn largest_batch(&self) -> u64 {

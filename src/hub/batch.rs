@@ -5,8 +5,14 @@
 //! commits and writes its WAL per commit; PostgreSQL pays a commit's backend work per
 //! delivery). So a worker takes the first delivery (waiting for it), then whatever else arrives
 //! within `hub.batch_window_ms`, up to `hub.batch_max`, and writes each into one transaction
-//! behind its own savepoint ([`Pipeline::handle_admitted`]). A delivery whose writes fail is
-//! rolled back to its savepoint and set aside; the others stay. After the one commit every
+//! ([`Pipeline::handle_admitted`]).
+//!
+//! It first writes them without savepoints ([`Tx::without_savepoints`]): on PostgreSQL each
+//! savepoint is a subtransaction and two more statements per delivery, and a batch seldom
+//! needs one. If a delivery must be undone alone — a failed statement, or a refusal found
+//! after its first writes, such as a need id already in use — that transaction is rolled back
+//! whole and the batch is written again with a savepoint per delivery: a delivery whose writes
+//! fail is rolled back to its savepoint and set aside; the others stay. After the one commit every
 //! delivery written into it is settled (acked — never before the commit; on AMQP with one
 //! `multiple` ack where they are contiguous on the channel, see `Delivery::ack_all`) and the
 //! relay is woken once.
@@ -67,7 +73,13 @@ pub(super) async fn collect<C: Consume>(
 /// the rest.
 pub(super) async fn process_batch<D: Delivery, P: Publish>(worker: &Worker<'_, P>, batch: Vec<D>) {
     let (committed, alone) = if batch.len() > 1 {
-        write_together(worker, batch).await
+        match write_together(worker, batch, Savepoints::None).await {
+            Written::Undone(batch) => match write_together(worker, batch, Savepoints::Each).await {
+                Written::Undone(batch) => (Vec::new(), batch),
+                Written::Done(committed, alone) => (committed, alone),
+            },
+            Written::Done(committed, alone) => (committed, alone),
+        }
     } else {
         (Vec::new(), batch)
     };
@@ -95,51 +107,79 @@ pub(super) async fn process_batch<D: Delivery, P: Publish>(worker: &Worker<'_, P
     }
 }
 
-/// Write the batch into one transaction and commit it: the deliveries committed with their
-/// outcomes, and the ones left for the single-delivery path (all of them if the commit failed).
+/// Whether a batch's deliveries are written behind savepoints of their own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Savepoints {
+    /// None ([`Tx::without_savepoints`]): tried first, since a batch seldom needs one.
+    None,
+    /// One per delivery, so that one can be undone alone.
+    Each,
+}
+
+/// What became of a batch written together.
+enum Written<D> {
+    /// Committed (with the outcomes), and the deliveries left for the single-delivery path
+    /// (all of them if the commit failed).
+    Done(Vec<(D, Outcome)>, Vec<D>),
+    /// Written without savepoints, one delivery had to be undone alone: nothing was
+    /// committed; write them again with savepoints.
+    Undone(Vec<D>),
+}
+
+/// Write the batch into one transaction and commit it.
 /// Admission (decoding, schemas) is done before the transaction begins: on SQLite the
 /// transaction is the only writer, and should be held for writing only.
 async fn write_together<D: Delivery, P: Publish>(
     worker: &Worker<'_, P>,
     batch: Vec<D>,
-) -> (Vec<(D, Outcome)>, Vec<D>) {
+    savepoints: Savepoints,
+) -> Written<D> {
     let pipeline = worker.pipeline;
     let (mut admitted, mut alone) = admit_all(pipeline, batch);
     // By need, keeping arrival order within one need: concurrent batches then take need rows
     // in the same order and do not wait on each other in a cycle.
     admitted.sort_by(|a, b| a.2.subject().cmp(&b.2.subject()));
-    let mut tx = match begin(pipeline).await {
+    let mut tx = match begin(pipeline, savepoints).await {
         Ok(tx) => tx,
         Err(e) => {
             tracing::debug!(error = %e, "a batch could not begin; its deliveries go one by one");
             alone.extend(admitted.into_iter().map(|(delivery, _, _)| delivery));
-            return (Vec::new(), alone);
+            return Written::Done(Vec::new(), alone);
         }
     };
     let written = write_each(pipeline, &mut tx, admitted, &mut alone).await;
-    if written.is_empty() || tx.is_broken() {
+    let broken = tx.is_broken();
+    if written.is_empty() || broken {
         if let Err(e) = tx.rollback().await {
             tracing::debug!(error = %e, "rolling back a batch failed; dropping it rolls back");
         }
-        return (Vec::new(), rejoin(written, alone));
+        let all = rejoin(written, alone);
+        if savepoints == Savepoints::None && broken {
+            tracing::debug!("a batch without savepoints needed one; it is written again with them");
+            return Written::Undone(all);
+        }
+        return Written::Done(Vec::new(), all);
     }
     let size = written.len();
     match tx.commit().await {
         Ok(()) => {
             tracing::debug!(size, "batch committed");
             pipeline.metrics().batch_committed(size);
-            (written, alone)
+            Written::Done(written, alone)
         }
         Err(e) => {
             tracing::debug!(error = %e, size, "a batch's commit failed; its deliveries go one by one");
-            (Vec::new(), rejoin(written, alone))
+            Written::Done(Vec::new(), rejoin(written, alone))
         }
     }
 }
 
 /// A batch's transaction, its lock waits bounded.
-async fn begin(pipeline: &Pipeline) -> Result<Tx, StoreError> {
+async fn begin(pipeline: &Pipeline, savepoints: Savepoints) -> Result<Tx, StoreError> {
     let mut tx = pipeline.store().begin().await?;
+    if savepoints == Savepoints::None {
+        tx.without_savepoints();
+    }
     tx.limit_lock_waits(BATCH_LOCK_WAIT_MS).await?;
     Ok(tx)
 }

@@ -87,6 +87,13 @@ pub enum StoreError {
         /// What the check saw.
         detail: String,
     },
+    /// A delivery in a transaction written without savepoints ([`Tx::without_savepoints`])
+    /// had to be undone alone, which only a savepoint can do: the transaction is unusable;
+    /// write its deliveries again with savepoints.
+    ///
+    /// [`Tx::without_savepoints`]: super::Tx::without_savepoints
+    #[error("a delivery cannot be undone alone in a transaction written without savepoints")]
+    NoSavepoint,
     /// The database refused or failed a statement.
     #[error("store query failed: {0}")]
     Database(#[from] sqlx::Error),
@@ -116,7 +123,7 @@ impl StoreError {
     #[must_use]
     pub fn fault(&self) -> Fault {
         match self {
-            Self::Conflict { .. } => Fault::Contention,
+            Self::Conflict { .. } | Self::NoSavepoint => Fault::Contention,
             Self::NeedExists { .. }
             | Self::NeedNotFound { .. }
             | Self::NotRecipient { .. }
@@ -135,7 +142,7 @@ impl StoreError {
     #[must_use]
     pub fn kind(&self) -> &'static str {
         match self {
-            Self::Conflict { .. } => "contention",
+            Self::Conflict { .. } | Self::NoSavepoint => "contention",
             Self::Connect { .. } => "unreachable",
             Self::Unwritable { .. } => "read_only",
             Self::Database(source) => sqlx_kind(source),

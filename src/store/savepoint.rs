@@ -29,10 +29,23 @@ impl Tx {
         Ok(())
     }
 
+    /// Writes this transaction without savepoints: [`Tx::savepoint`] and
+    /// [`Tx::release_savepoint`] do nothing, and [`Tx::rollback_to_savepoint`] breaks the
+    /// transaction ([`StoreError::NoSavepoint`]). A group commit tries this first: on
+    /// PostgreSQL every savepoint is a subtransaction and two more statements per delivery,
+    /// and a batch seldom needs one (measured in docs/benchmarks.md). When one is needed, the
+    /// batch is written again with savepoints.
+    pub fn without_savepoints(&mut self) {
+        self.savepoints = false;
+    }
+
     /// Marks the point [`Tx::rollback_to_savepoint`] returns to (`SAVEPOINT`): one level, so a
     /// delivery's writes in a shared transaction can be undone without undoing the others'.
     /// Setting it again replaces the previous one.
     pub async fn savepoint(&mut self) -> Result<(), StoreError> {
+        if !self.savepoints {
+            return Ok(());
+        }
         if self.savepoint.is_some() {
             self.release_savepoint().await?;
         }
@@ -55,8 +68,14 @@ impl Tx {
     /// Undoes everything written since the savepoint — rows and the feed entries collected for
     /// the commit — and keeps the savepoint open (`ROLLBACK TO SAVEPOINT`). On PostgreSQL it
     /// also makes a transaction usable again after a failed statement. Without an open
-    /// savepoint it does nothing. If it fails, the transaction is [broken](Tx::is_broken).
+    /// savepoint it does nothing. If it fails, or the transaction is written
+    /// [without savepoints](Tx::without_savepoints), the transaction is
+    /// [broken](Tx::is_broken).
     pub async fn rollback_to_savepoint(&mut self) -> Result<(), StoreError> {
+        if !self.savepoints {
+            self.broken = true;
+            return Err(StoreError::NoSavepoint);
+        }
         let Some((feed, handed)) = self.savepoint else {
             return Ok(());
         };

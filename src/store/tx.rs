@@ -70,6 +70,8 @@ pub struct Tx {
     pub(super) handing: Option<super::tx_outbox::Handing>,
     /// A savepoint could not be rolled back to: the transaction is unusable.
     pub(super) broken: bool,
+    /// Savepoints are set (the default); without them a delivery cannot be undone alone.
+    pub(super) savepoints: bool,
     /// SQLite: the intake's turn at the writer, held until the transaction ends (after
     /// `inner`, which is dropped first and so returns the writer before the turn passes on).
     _turn: Option<tokio::sync::OwnedSemaphorePermit>,
@@ -111,6 +113,7 @@ impl Tx {
             savepoint: None,
             handing,
             broken: false,
+            savepoints: true,
         })
     }
 

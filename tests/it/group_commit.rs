@@ -125,6 +125,37 @@ async fn a_duplicate_inside_a_batch_is_processed_once() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_need_id_in_use_inside_a_batch_is_refused_and_the_batch_written_again_with_savepoints() {
+    on_both_hubs_with(&one_batch_of("2"), |app, backend| async move {
+        send_need(&app, "NEED-2026-0102").await;
+        send_need(&app, "NEED-2026-0103").await;
+        app.settle().await;
+        // A new event reusing a need id, in a batch with another need: it is refused after its
+        // first writes, which only a savepoint undoes, so the batch (first written without
+        // savepoints) is rolled back and written again, still as one batch.
+        send_need(&app, "NEED-2026-0102").await;
+        send_need(&app, "NEED-2026-0104").await;
+        app.settle().await;
+        let metrics = app.pipeline.metrics();
+        assert_eq!(
+            metrics.batched_deliveries(),
+            4,
+            "{backend}: two batches of two"
+        );
+        let (statuses, rejections) = regions_view(&app).await;
+        assert_eq!(
+            statuses,
+            published(&["NEED-2026-0102", "NEED-2026-0103", "NEED-2026-0104"]),
+            "{backend}: one status each"
+        );
+        assert_eq!(rejections, ["invalid_attribute"], "{backend}");
+        assert_eq!(dead_reasons(&app).await, ["invalid_attribute"], "{backend}");
+        app.stop().await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_message_failing_for_its_own_data_inside_a_batch_affects_only_itself() {
     on_both_hubs_with(&one_batch_of("4"), |app, backend| async move {
         // The database refuses one need id, every time (SQLite: a trigger's ABORT, a
