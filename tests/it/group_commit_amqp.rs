@@ -33,6 +33,24 @@ fn ingress_consumers(vhost: &str) -> Vec<String> {
         .collect()
 }
 
+/// The hub's consumer tags on its ingress queue in `vhost`, once it has one: the test helper
+/// returns once the topology is declared, which can be before the hub starts consuming (CI
+/// once caught the list empty on RabbitMQ 4.0.5).
+async fn wait_ingress_consumers(vhost: &str) -> Vec<String> {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let consumers = ingress_consumers(vhost);
+        if !consumers.is_empty() {
+            return consumers;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the hub did not consume its ingress queue within 20 s"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 /// Wait until the hub's ingress queue on `vhost` holds nothing, ready or unacknowledged.
 async fn wait_ingress_settled(vhost: &str) {
     let deadline = Instant::now() + Duration::from_secs(60);
@@ -72,7 +90,7 @@ async fn a_batch_with_a_refusal_and_a_delivery_aside_settles_every_delivery_once
         ("SAMVERKAN__HUB__BATCH_WINDOW_MS", "5000".to_owned()),
     ])
     .await;
-    let consumers = ingress_consumers(&app.vhost);
+    let consumers = wait_ingress_consumers(&app.vhost).await;
     assert_eq!(consumers.len(), 1, "{consumers:?}");
     let submitted = EventType::NeedSubmitted.as_str().to_owned();
     let need = |id: &str| (submitted.clone(), need_event(id).to_json_bytes());
