@@ -5,7 +5,10 @@
 //! commits and writes its WAL per commit; PostgreSQL pays a commit's backend work per
 //! delivery). So a worker takes the first delivery (waiting for it), then whatever else arrives
 //! within `hub.batch_window_ms`, up to `hub.batch_max`, and writes each into one transaction
-//! ([`Pipeline::handle_admitted`]).
+//! ([`Pipeline::handle_admitted`]). The window is waited only while another batch is being
+//! handled (like PostgreSQL's `commit_delay`, which waits only with `commit_siblings`
+//! transactions open): then the store is busy and deliveries gather anyway; an idle hub takes
+//! what has already arrived and writes at once, so a lone delivery does not pay the window.
 //!
 //! It first writes them without savepoints ([`Tx::without_savepoints`]): on PostgreSQL each
 //! savepoint is a subtransaction and two more statements per delivery, and a batch seldom
@@ -36,6 +39,8 @@
 //! is rolled back to its savepoint and handled on its own after the commit, like a delivery
 //! the database picked to break a deadlock.
 
+use std::time::Duration;
+
 use tokio::time::Instant;
 use tracing::{Instrument, Span};
 
@@ -50,14 +55,17 @@ use crate::transport::{Consume, Delivery, Publish, Settle};
 const BATCH_LOCK_WAIT_MS: u64 = 100;
 
 /// The next batch: the first delivery (waiting for it), then whatever else arrives within the
-/// window, up to `batch_max`. `None` when the consumer has ended.
+/// window, up to `batch_max`. `None` when the consumer has ended. `others_busy` says whether
+/// another batch is being handled when the first delivery arrives; if none is, the window is
+/// not waited (unless `hub.batch_window_when_idle`): the batch takes what has already arrived.
 pub(super) async fn collect<C: Consume>(
     consumer: &mut C,
     settings: &HubSettings,
+    others_busy: impl Fn() -> bool,
 ) -> Option<Vec<C::Delivery>> {
     let first = consumer.next().await?;
     let mut batch = vec![first];
-    let deadline = Instant::now() + settings.batch_window();
+    let deadline = Instant::now() + window(settings, others_busy());
     while batch.len() < settings.batch_max {
         // `timeout_at` polls the delivery first, so a window of 0 still takes what has arrived.
         match tokio::time::timeout_at(deadline, consumer.next()).await {
@@ -67,6 +75,18 @@ pub(super) async fn collect<C: Consume>(
         }
     }
     Some(batch)
+}
+
+/// How long a batch waits for more deliveries after its first. Waiting pays while other
+/// batches hold the store: deliveries gather meanwhile and share the next commit. With the
+/// store idle it pays nothing, and a lone delivery (any delivery at a quiet hour) would pay
+/// the whole window in latency.
+fn window(settings: &HubSettings, others_busy: bool) -> Duration {
+    if others_busy || settings.batch_window_when_idle {
+        settings.batch_window()
+    } else {
+        Duration::ZERO
+    }
 }
 
 /// Handle and settle a batch: one transaction for what it can, the single-delivery path for
@@ -239,4 +259,38 @@ fn admit_all<D: Delivery>(
 
 fn rejoin<D>(written: Vec<(D, Outcome)>, alone: Vec<D>) -> Vec<D> {
     written.into_iter().map(|(d, _)| d).chain(alone).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hub(when_idle: bool) -> HubSettings {
+        let defaults = crate::settings::load_from(None, std::collections::HashMap::new());
+        HubSettings {
+            batch_window_ms: 2,
+            batch_window_when_idle: when_idle,
+            ..defaults.expect("the defaults load").hub
+        }
+    }
+
+    #[test]
+    fn the_window_is_waited_only_while_another_batch_is_handled() {
+        let two = Duration::from_millis(2);
+        assert_eq!(window(&hub(false), false), Duration::ZERO, "an idle hub");
+        assert_eq!(window(&hub(false), true), two, "another batch in flight");
+        assert_eq!(window(&hub(true), false), two, "batch_window_when_idle");
+        assert_eq!(window(&hub(true), true), two);
+    }
+
+    #[test]
+    fn the_default_is_not_to_wait_when_idle() {
+        let defaults = crate::settings::load_from(None, std::collections::HashMap::new());
+        assert!(
+            !defaults
+                .expect("the defaults load")
+                .hub
+                .batch_window_when_idle
+        );
+    }
 }

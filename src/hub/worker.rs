@@ -81,7 +81,9 @@ pub(crate) async fn run<C: Consume, P: Publish>(
         let Ok(permit) = permits.clone().acquire_owned().await else {
             break;
         };
-        let Some(batch) = batch::collect(&mut consumer, &settings).await else {
+        // Another batch is in flight if, besides this one's, some permit is taken.
+        let others_busy = || permits.available_permits() + 1 < settings.workers;
+        let Some(batch) = batch::collect(&mut consumer, &settings, others_busy).await else {
             break;
         };
         let (pipeline, publisher, relay) = (pipeline.clone(), publisher.clone(), relay.clone());

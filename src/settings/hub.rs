@@ -25,8 +25,13 @@ pub struct HubSettings {
     /// delivery in its own transaction. At least 1.
     pub batch_max: usize,
     /// How long a batch waits, after its first delivery, for more to arrive, in milliseconds;
-    /// 0 takes only what is already there.
+    /// 0 takes only what is already there. Waited only while another batch is being handled,
+    /// unless [`batch_window_when_idle`](Self::batch_window_when_idle).
     pub batch_window_ms: u64,
+    /// Whether a batch waits out `batch_window_ms` even when no other batch is being handled.
+    /// Off: an idle hub writes what has arrived at once (the window only adds latency while
+    /// nothing else holds the store); on: every batch waits, for the largest batches.
+    pub batch_window_when_idle: bool,
     /// Attempts at a delivery whose store transaction fails transiently before it is given up
     /// as `retries_exhausted`. At least 1.
     pub max_attempts: u32,
@@ -162,6 +167,7 @@ mod tests {
             workers: 8,
             batch_max: 128,
             batch_window_ms: 2,
+            batch_window_when_idle: false,
             max_attempts: 5,
             retry_base_ms: 50,
             timer_interval_secs: 60,

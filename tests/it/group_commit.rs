@@ -2,7 +2,8 @@
 //! once, and each still comes out exactly as it would alone — a refused one is refused, a
 //! duplicate counts once, one that fails for its own data is dead-lettered after its attempts,
 //! and the others' effects stay. Each test makes its deliveries one batch for certain: one
-//! worker, a batch as large as what the test sends, and a window long enough for all of it.
+//! worker, a batch as large as what the test sends, and a window long enough for all of it,
+//! waited although no other batch is in flight (by default an idle hub does not wait).
 
 use samverkan::event::EventType;
 use samverkan::transport::{HUB_DEAD_QUEUE, REASON_HEADER};
@@ -11,12 +12,14 @@ use serde_json::Value;
 use crate::hub_faults::sql_pool;
 use crate::{App, need_event, on_both_hubs_with};
 
-/// One worker, batches of `size`, a window the test never waits out.
-fn one_batch_of(size: &'static str) -> [(&'static str, &'static str); 3] {
+/// One worker, batches of `size`, a window the test never waits out, waited although no other
+/// batch is in flight.
+fn one_batch_of(size: &'static str) -> [(&'static str, &'static str); 4] {
     [
         ("SAMVERKAN__HUB__WORKERS", "1"),
         ("SAMVERKAN__HUB__BATCH_MAX", size),
         ("SAMVERKAN__HUB__BATCH_WINDOW_MS", "30000"),
+        ("SAMVERKAN__HUB__BATCH_WINDOW_WHEN_IDLE", "true"),
     ]
 }
 
@@ -60,6 +63,22 @@ async fn dead_reasons(app: &App) -> Vec<String> {
     dead.iter()
         .map(|d| d.headers[REASON_HEADER].clone())
         .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lone_delivery_on_an_idle_hub_does_not_wait_out_the_window() {
+    // A window longer than `settle` waits: with no other batch in flight the hub must not
+    // wait it out (by default), so the need is through long before.
+    let window = [("SAMVERKAN__HUB__BATCH_WINDOW_MS", "60000")];
+    on_both_hubs_with(&window, |app, backend| async move {
+        send_need(&app, "NEED-2026-0102").await;
+        app.settle().await;
+        let (statuses, rejections) = regions_view(&app).await;
+        assert_eq!(statuses, published(&["NEED-2026-0102"]), "{backend}");
+        assert!(rejections.is_empty(), "{backend}: {rejections:?}");
+        app.stop().await;
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

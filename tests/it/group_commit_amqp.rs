@@ -83,11 +83,13 @@ async fn wait_ingress_settled(vhost: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_batch_with_a_refusal_and_a_delivery_aside_settles_every_delivery_once() {
-    // One worker, batches of six, a window far longer than publishing the six takes.
+    // One worker, batches of six, a window far longer than publishing the six takes, waited
+    // although no other batch is in flight.
     let app = spawn_rabbit_app_with(&[
         ("SAMVERKAN__HUB__WORKERS", "1".to_owned()),
         ("SAMVERKAN__HUB__BATCH_MAX", "6".to_owned()),
         ("SAMVERKAN__HUB__BATCH_WINDOW_MS", "5000".to_owned()),
+        ("SAMVERKAN__HUB__BATCH_WINDOW_WHEN_IDLE", "true".to_owned()),
     ])
     .await;
     let consumers = wait_ingress_consumers(&app.vhost).await;
