@@ -13,6 +13,7 @@
 //! (`outbox_id`, migration 0012) and [`Store::feed_after`] reads the body from there, so each
 //! body is written once. Retention keeps an outbox row while a feed event names it.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use sqlx::Row;
@@ -59,8 +60,11 @@ pub struct FeedEvent {
 }
 
 impl Tx {
-    /// Writes the collected feed entries: per organisation (in order), take the next numbers
-    /// from its head and insert the rows. Called by [`Tx::commit`].
+    /// Writes the collected feed entries: take each organisation's next numbers from its head
+    /// (one statement for all of them, in organisation order), then insert the rows (one
+    /// statement per [`ROWS_PER_INSERT`]). Called by [`Tx::commit`]. Two statements however
+    /// many organisations the transaction addresses: on SQLite every statement is a round trip
+    /// to the connection's thread, and a need addresses five or so organisations.
     pub(super) async fn append_feeds(&mut self) -> Result<bool, StoreError> {
         let mut entries = std::mem::take(&mut self.feed);
         if entries.is_empty() {
@@ -68,43 +72,73 @@ impl Tx {
         }
         // Stable: one organisation's events keep the order they were enqueued in.
         entries.sort_by(|a, b| a.org.as_str().cmp(b.org.as_str()));
+        let heads = self.advance_heads(&entries).await?;
         let now = now_ms();
+        let mut numbered = Vec::with_capacity(entries.len());
         for group in entries.chunk_by(|a, b| a.org == b.org) {
-            let org = group[0].org.as_str();
-            let count = i64::try_from(group.len()).unwrap_or(i64::MAX);
-            let last: i64 = sqlx::query_scalar(
-                "INSERT INTO org_feed_heads (org_id, last_seq) VALUES ($1, $2) \
-                 ON CONFLICT (org_id) DO UPDATE SET last_seq = org_feed_heads.last_seq + $2 \
-                 RETURNING last_seq",
-            )
-            .bind(org)
-            .bind(count)
-            .fetch_one(&mut *self.inner)
-            .await?;
-            let mut seq = last - count;
-            for chunk in group.chunks(ROWS_PER_INSERT) {
-                let sql = multi_row_insert(
-                    "INSERT INTO org_feed (org_id, seq, event_id, event_type, outbox_id, \
-                     created_at_ms) VALUES ",
-                    chunk.len(),
-                    6,
-                    "",
-                );
-                let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-                for entry in chunk {
-                    seq += 1;
-                    query = query
-                        .bind(org)
-                        .bind(seq)
-                        .bind(entry.event_id.as_ref())
-                        .bind(entry.event_type.as_str())
-                        .bind(entry.outbox_id)
-                        .bind(now);
-                }
-                query.execute(&mut *self.inner).await?;
+            let last = heads
+                .get(group[0].org.as_str())
+                .copied()
+                .ok_or_else(|| StoreError::from(sqlx::Error::RowNotFound))?;
+            let first = last - i64::try_from(group.len()).unwrap_or(i64::MAX) + 1;
+            numbered.extend(group.iter().zip(first..));
+        }
+        for chunk in numbered.chunks(ROWS_PER_INSERT) {
+            let sql = multi_row_insert(
+                "INSERT INTO org_feed (org_id, seq, event_id, event_type, outbox_id, \
+                 created_at_ms) VALUES ",
+                chunk.len(),
+                6,
+                "",
+            );
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for (entry, seq) in chunk {
+                query = query
+                    .bind(entry.org.as_str())
+                    .bind(*seq)
+                    .bind(entry.event_id.as_ref())
+                    .bind(entry.event_type.as_str())
+                    .bind(entry.outbox_id)
+                    .bind(now);
             }
+            query.execute(&mut *self.inner).await?;
         }
         Ok(true)
+    }
+
+    /// Moves each organisation's head past its entries (sorted by organisation) and returns
+    /// the new heads. The rows are locked in organisation order, as the statement lists them,
+    /// so two transactions never wait on each other in a cycle.
+    async fn advance_heads(
+        &mut self,
+        entries: &[FeedEntry],
+    ) -> Result<HashMap<String, i64>, StoreError> {
+        let counts: Vec<(&str, i64)> = entries
+            .chunk_by(|a, b| a.org == b.org)
+            .map(|group| {
+                let count = i64::try_from(group.len()).unwrap_or(i64::MAX);
+                (group[0].org.as_str(), count)
+            })
+            .collect();
+        let mut heads = HashMap::with_capacity(counts.len());
+        for chunk in counts.chunks(ROWS_PER_INSERT) {
+            let sql = multi_row_insert(
+                "INSERT INTO org_feed_heads (org_id, last_seq) VALUES ",
+                chunk.len(),
+                2,
+                "",
+            ) + " ON CONFLICT (org_id) DO UPDATE \
+                 SET last_seq = org_feed_heads.last_seq + excluded.last_seq \
+                 RETURNING org_id, last_seq";
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for (org, count) in chunk {
+                query = query.bind(*org).bind(*count);
+            }
+            for row in query.fetch_all(&mut *self.inner).await? {
+                heads.insert(row.try_get("org_id")?, row.try_get("last_seq")?);
+            }
+        }
+        Ok(heads)
     }
 }
 
