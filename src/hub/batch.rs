@@ -20,6 +20,10 @@
 //! `multiple` ack where they are contiguous on the channel, see `Delivery::ack_all`) and the
 //! relay is woken once.
 //!
+//! A lone delivery is written the same way, a batch of one: a transaction without a
+//! savepoint, so the statements of a delivery at a quiet hour are its own writes and nothing
+//! else (on SQLite each statement is a round trip to the connection's thread).
+//!
 //! Everything that did not make it into a commit — a delivery set aside, a course or partner
 //! change (checked against committed changes only, so never batched), every delivery of a
 //! batch whose commit failed — then goes through the single-delivery path
@@ -92,16 +96,17 @@ fn window(settings: &HubSettings, others_busy: bool) -> Duration {
 /// Handle and settle a batch: one transaction for what it can, the single-delivery path for
 /// the rest.
 pub(super) async fn process_batch<D: Delivery, P: Publish>(worker: &Worker<'_, P>, batch: Vec<D>) {
-    let (committed, alone) = if batch.len() > 1 {
-        match write_together(worker, batch, Savepoints::None).await {
-            Written::Undone(batch) => match write_together(worker, batch, Savepoints::Each).await {
+    let (committed, alone) = match write_together(worker, batch, Savepoints::None).await {
+        // Written again with a savepoint each, so that only the one to undo is undone.
+        Written::Undone(batch) if batch.len() > 1 => {
+            match write_together(worker, batch, Savepoints::Each).await {
                 Written::Undone(batch) => (Vec::new(), batch),
                 Written::Done(committed, alone) => (committed, alone),
-            },
-            Written::Done(committed, alone) => (committed, alone),
+            }
         }
-    } else {
-        (Vec::new(), batch)
+        // A lone delivery to undo: its own path has the savepoint (and the retries).
+        Written::Undone(batch) => (Vec::new(), batch),
+        Written::Done(committed, alone) => (committed, alone),
     };
     if committed
         .iter()
@@ -184,7 +189,9 @@ async fn write_together<D: Delivery, P: Publish>(
     match tx.commit().await {
         Ok(()) => {
             tracing::debug!(size, "batch committed");
-            pipeline.metrics().batch_committed(size);
+            if size > 1 {
+                pipeline.metrics().batch_committed(size);
+            }
             Written::Done(written, alone)
         }
         Err(e) => {
