@@ -161,6 +161,10 @@ async fn write_together<D: Delivery, P: Publish>(
 ) -> Written<D> {
     let pipeline = worker.pipeline;
     let (mut admitted, mut alone) = admit_all(pipeline, batch);
+    if admitted.is_empty() {
+        // Only course or partner changes (a lone one, say): no transaction to begin here.
+        return Written::Done(Vec::new(), alone);
+    }
     // By need, keeping arrival order within one need: concurrent batches then take need rows
     // in the same order and do not wait on each other in a cycle.
     admitted.sort_by(|a, b| a.2.subject().cmp(&b.2.subject()));
