@@ -150,18 +150,21 @@ async fn publish_as(connection: &Connection, user: &str, exchange: &str) -> Resu
         mandatory: true,
         ..Default::default()
     };
-    let confirm = channel
-        .basic_publish(
-            exchange.into(),
-            "se.samverkan.need.submitted.v1".into(),
-            options,
-            b"{}",
-            properties,
-        )
-        .await
-        .map_err(|e| e.to_string())?
-        .await
-        .map_err(|e| e.to_string())?;
+    let publish = async {
+        channel
+            .basic_publish(
+                exchange.into(),
+                "se.samverkan.need.submitted.v1".into(),
+                options,
+                b"{}",
+                properties,
+            )
+            .await
+            .map_err(|e| e.to_string())?
+            .await
+            .map_err(|e| e.to_string())
+    };
+    let confirm = crate::refused_publish(&channel, publish).await?;
     let acked = confirm.is_ack();
     match confirm.take_message() {
         None if acked => Ok(()),
@@ -210,7 +213,9 @@ async fn onboarded_organisations_write_to_ingress_and_read_only_their_own_queue(
     let refused = |result: Result<(), String>, what: &str| {
         let error = result.expect_err(what);
         assert!(
-            error.contains("ACCESS_REFUSED") || error.contains("403"),
+            error.contains("ACCESS_REFUSED")
+                || error.contains("403")
+                || error == crate::CLOSED_BY_BROKER,
             "{what}: {error}"
         );
     };

@@ -31,8 +31,8 @@ pub use http::serve_http;
 pub use logs::{Captured, capture_logs};
 #[cfg(feature = "services")]
 pub use rabbit::{
-    AsUser, START_BROKER, broker_address, management_url, publish_as, rabbitmqctl, test_org,
-    topology_for, vhost_url,
+    AsUser, CLOSED_BY_BROKER, START_BROKER, broker_address, management_url, publish_as,
+    rabbitmqctl, refused_publish, test_org, topology_for, vhost_url,
 };
 #[cfg(feature = "services")]
 pub use stores::{DEFAULT_PG_URL, PgDatabase, START_PG, on_both, on_both_hubs, on_both_hubs_with};

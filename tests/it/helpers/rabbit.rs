@@ -11,10 +11,11 @@
 //! [`broker_address`], [`management_url`] and [`rabbitmqctl`], never a fixed port.
 
 use std::process::Command;
+use std::time::Duration;
 
 use lapin::options::{BasicPublishOptions, ConfirmSelectOptions};
 use lapin::types::FieldTable;
-use lapin::{BasicProperties, Confirmation};
+use lapin::{BasicProperties, Channel, Confirmation};
 use samverkan::transport::amqp::connect;
 use samverkan::transport::{DEFAULT_DELIVERY_LIMIT, INGRESS_EXCHANGE, Topology};
 
@@ -72,6 +73,33 @@ fn rabbitmqctl_command() -> Command {
     let mut command = Command::new(program);
     command.args(words);
     command
+}
+
+/// How long a publish the broker refuses may take to come back refused.
+const REFUSAL_WAIT: Duration = Duration::from_secs(20);
+
+/// What [`refused_publish`] returns when the broker closed the channel but lapin never
+/// resolved the publish.
+pub const CLOSED_BY_BROKER: &str = "the broker closed the channel";
+
+/// Awaits `publish` on `channel` — a publish (and its confirm) the broker is expected to
+/// refuse — and returns its outcome. lapin can lose a refused publish: when the broker's
+/// `channel.close` is handled before the publish's confirm is registered, the confirm never
+/// resolves (seen once in a full run on a loaded machine). So if `publish` has not finished
+/// within [`REFUSAL_WAIT`], a channel the broker closed counts as the refusal
+/// (`Err(CLOSED_BY_BROKER)`); one still open fails the test, naming the wait.
+pub async fn refused_publish<T>(
+    channel: &Channel,
+    publish: impl Future<Output = Result<T, String>>,
+) -> Result<T, String> {
+    match tokio::time::timeout(REFUSAL_WAIT, publish).await {
+        Ok(outcome) => outcome,
+        Err(_) if !channel.status().connected() => Err(CLOSED_BY_BROKER.to_owned()),
+        Err(_) => panic!(
+            "a publish was neither confirmed nor refused within {REFUSAL_WAIT:?}, \
+             and its channel is still open"
+        ),
+    }
 }
 
 /// Run `rabbitmqctl args` against the broker under test: its output (stdout then stderr) when
