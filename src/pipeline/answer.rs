@@ -112,9 +112,11 @@ impl Pipeline {
         let trace = Trace::of(event);
         self.record_transition(tx, stored, transition, &trace)
             .await?;
-        for (recipient, out) in notices {
-            tx.enqueue(&to_org(&recipient, &trace.stamp(out))).await?;
-        }
+        let notices = notices
+            .into_iter()
+            .map(|(recipient, out)| to_org(&recipient, &trace.stamp(out)))
+            .collect();
+        tx.enqueue_all(notices).await?;
         tx.audit(&AuditEntry {
             event_id: Some(event.id.clone()),
             need_id: Some(transition.need.need_id.clone()),
@@ -225,7 +227,8 @@ impl Pipeline {
             time: self.clock.now(),
             ..status
         });
-        tx.enqueue(&to_org(need.region.as_str(), &status)).await?;
+        tx.enqueue_all(vec![to_org(need.region.as_str(), &status)])
+            .await?;
         if transition.state_changed() {
             tx.audit(&AuditEntry {
                 need_id: Some(need.need_id.clone()),

@@ -142,6 +142,11 @@ impl Pipeline {
                 result = Err(e);
             }
         }
+        if result.is_ok()
+            && let Err(e) = tx.end_delivery().await
+        {
+            result = Err(e);
+        }
         match result {
             Ok(outcome) => {
                 tx.release_savepoint().await?;

@@ -148,14 +148,15 @@ pub(super) async fn record(
     .dead_lettered_at(now);
     // Each dead letter is its own outbox row (the same event may be refused twice, e.g. sent
     // by two unknown users); its AMQP message id is the refused event's id where it had one.
-    tx.enqueue(&to_row(dead, EventId::new_v7())).await?;
+    let mut rows = vec![to_row(dead, EventId::new_v7())];
     if let Some(sender) = &refusal.sender {
         // An unreadable event's rejection still continues the transport's trace.
         let trace = event.trace.clone().or(&inbound.trace);
         let mut reply = trace.stamp(rejection.to_event(event.as_refused()));
         reply.time = now;
-        tx.enqueue(&to_org(sender.id.as_str(), &reply)).await?;
+        rows.push(to_org(sender.id.as_str(), &reply));
     }
+    tx.enqueue_all(rows).await?;
     let need_id = origin
         .need_id
         .as_deref()

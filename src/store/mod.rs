@@ -63,6 +63,7 @@ mod migrations;
 mod needs_list;
 mod outbox;
 mod parked;
+mod pending;
 mod records;
 mod retention;
 mod rows;

@@ -3,9 +3,9 @@
 //! writes and keeps the others'.
 //!
 //! One level is enough: the pipeline sets the savepoint when it starts a delivery, and the
-//! next delivery's savepoint replaces it. What a [`Tx`] buffers in memory for its commit (feed
-//! entries, outbox rows for the relay) is rolled back with the rows, so a discarded delivery's
-//! events reach no feed and no relay.
+//! next delivery's savepoint replaces it. What a [`Tx`] buffers in memory for its commit (rows
+//! written behind, feed entries, outbox rows for the relay) is rolled back with the rows, so a
+//! discarded delivery's events reach no feed and no relay.
 
 use super::connect::Backend;
 use super::error::StoreError;
@@ -49,6 +49,8 @@ impl Tx {
         if self.savepoint.is_some() {
             self.release_savepoint().await?;
         }
+        // What is pending from before belongs before the savepoint (`pending.rs`).
+        self.flush().await?;
         sqlx::query("SAVEPOINT d").execute(&mut *self.inner).await?;
         self.savepoint = Some((self.feed.len(), self.handed_len()));
         Ok(())
@@ -86,6 +88,7 @@ impl Tx {
             self.broken = true;
             return Err(e.into());
         }
+        self.pending.clear();
         self.feed.truncate(feed);
         self.unhand(handed);
         Ok(())

@@ -18,7 +18,7 @@ use super::connect::{Backend, Pools};
 use super::error::StoreError;
 use super::feed::{FeedEntry, FeedSignal};
 use super::records::StoredNeed;
-use super::records::{AuditEntry, NewNeed, NewRecipient, ReferenceEntry};
+use super::records::{NewNeed, ReferenceEntry};
 use super::rows::{fetch_need, now_ms, org_id, to_json, to_ms};
 use crate::event::{EventId, Source};
 use crate::need::{AnswerApplied, Need, NeedId, NeedKey, NeedState, NewAnswer};
@@ -60,6 +60,8 @@ pub(super) fn multi_row_insert(prefix: &str, rows: usize, columns: usize, tail: 
 pub struct Tx {
     pub(super) inner: Transaction<'static, Any>,
     backend: Backend,
+    /// Rows written behind (`pending.rs`): recipients, outbox rows, audit entries.
+    pub(super) pending: super::pending::Pending,
     /// Feed entries of the events enqueued for organisations, written just before the commit.
     pub(super) feed: Vec<FeedEntry>,
     signal: FeedSignal,
@@ -108,6 +110,7 @@ impl Tx {
             inner,
             _turn: turn,
             backend: pools.backend,
+            pending: super::pending::Pending::default(),
             feed: Vec::new(),
             signal: pools.feed.clone(),
             savepoint: None,
@@ -176,39 +179,6 @@ impl Tx {
         Ok(())
     }
 
-    /// Records who the need `key` was sent to, with score and reasons. Each organisation at
-    /// most once per need: the caller merges duplicates (the primary key would refuse them).
-    pub async fn insert_recipients(
-        &mut self,
-        key: &NeedKey,
-        recipients: &[NewRecipient],
-    ) -> Result<(), StoreError> {
-        // One statement per chunk, not per row: a round trip per recipient was a large part of
-        // a need's cost on PostgreSQL.
-        for chunk in recipients.chunks(ROWS_PER_INSERT) {
-            let sql = multi_row_insert(
-                "INSERT INTO recipients (need_id, region, org_id, kind, score, reasons, courses) \
-                 VALUES ",
-                chunk.len(),
-                7,
-                "",
-            );
-            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-            for r in chunk {
-                query = query
-                    .bind(key.need_id.as_str())
-                    .bind(key.region.as_str())
-                    .bind(r.org_id.as_str())
-                    .bind(r.kind.as_str())
-                    .bind(r.score)
-                    .bind(to_json(&r.reasons, "recipients.reasons")?)
-                    .bind(to_json(&r.courses, "recipients.courses")?);
-            }
-            query.execute(&mut *self.inner).await?;
-        }
-        Ok(())
-    }
-
     /// Reads a need and its recipients for changing it. On PostgreSQL the need row stays locked
     /// (`SELECT … FOR UPDATE`) until this transaction ends, so a competing instance handling an
     /// answer to the same need waits instead of overwriting; on SQLite this transaction is
@@ -220,6 +190,7 @@ impl Tx {
         &mut self,
         key: &NeedKey,
     ) -> Result<Option<StoredNeed>, StoreError> {
+        self.flush().await?;
         let lock = self.backend == Backend::Postgres;
         fetch_need(&mut self.inner, key, lock).await
     }
@@ -233,6 +204,7 @@ impl Tx {
         need_id: &NeedId,
         org: &OrgId,
     ) -> Result<Vec<OrgId>, StoreError> {
+        self.flush().await?;
         let regions: Vec<String> = sqlx::query_scalar(
             "SELECT region FROM recipients WHERE need_id = $1 AND org_id = $2 ORDER BY region",
         )
@@ -326,6 +298,7 @@ impl Tx {
     /// [`StoreError::NotRecipient`] when the organisation is not a recipient of the need (on
     /// PostgreSQL the transaction is then aborted: roll it back).
     pub async fn record_answer(&mut self, answer: &NewAnswer) -> Result<AnswerApplied, StoreError> {
+        self.flush().await?;
         let time = to_ms(answer.time);
         let detail = to_json(&answer.detail, "answers.payload")?;
         let inserted = sqlx::query(
@@ -424,27 +397,10 @@ impl Tx {
         Ok(())
     }
 
-    /// Appends to the audit trail. The entry holds ids and codes only, by type.
-    pub async fn audit(&mut self, entry: &AuditEntry) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO audit (at_ms, action, event_id, need_id, region, org_id, reason_code) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        )
-        .bind(now_ms())
-        .bind(entry.action.as_str())
-        .bind(entry.event_id.as_ref().map(AsRef::<str>::as_ref))
-        .bind(entry.need_id.as_ref().map(NeedId::as_str))
-        .bind(entry.region.as_ref().map(OrgId::as_str))
-        .bind(entry.org.as_ref().map(|o| o.as_str()))
-        .bind(entry.reason.map(|r| r.as_str()))
-        .execute(&mut *self.inner)
-        .await?;
-        Ok(())
-    }
-
     /// Makes everything in this transaction durable. Ack the delivery only after this returns
     /// `Ok`.
     pub async fn commit(mut self) -> Result<(), StoreError> {
+        self.flush().await?;
         let appended = self.append_feeds().await?;
         self.inner.commit().await?;
         if let Some(handing) = self.handing.take() {

@@ -14,7 +14,7 @@ use super::handoff::{Handed, Handoff, Ticket};
 use super::outbox::now_sql;
 use super::records::{OutboxMessage, OutboxRow};
 use super::rows::{from_ms, now_ms, to_json};
-use super::tx::{ROWS_PER_INSERT, Tx, multi_row_insert};
+use super::tx::{Tx, multi_row_insert};
 
 /// The columns an outbox row is written with; `attempts` starts at 0.
 const INSERT: &str = "INSERT INTO outbox (event_id, exchange, routing_key, content_type, \
@@ -65,36 +65,23 @@ impl Handing {
 }
 
 impl Tx {
-    /// Writes a message for the relay to publish once this transaction commits; returns its
-    /// outbox id.
+    /// Writes a message for the relay to publish once this transaction commits, at once (what
+    /// is written behind goes first, so ids keep the order messages were given in); returns its
+    /// outbox id. The pipeline writes behind ([`Tx::enqueue_all`]).
     pub async fn enqueue(&mut self, message: &OutboxMessage) -> Result<i64, StoreError> {
-        let ids = self.insert(vec![message.clone()], now_ms()).await?;
+        self.flush().await?;
+        let ids = self.insert(vec![(message.clone(), now_ms())]).await?;
         ids.first()
             .copied()
             .ok_or_else(|| StoreError::from(sqlx::Error::RowNotFound))
     }
 
-    /// Writes several messages for the relay in as few statements as possible (a need's
-    /// challenges, calls and status); they get ids in the order given.
-    pub(crate) async fn enqueue_all(
+    /// One statement for `chunk` (each message with the time it was enqueued), claimed for the
+    /// relay when this transaction hands its rows over (then they are kept for it); the ids in
+    /// the order of `chunk`.
+    pub(super) async fn insert(
         &mut self,
-        mut messages: Vec<OutboxMessage>,
-    ) -> Result<(), StoreError> {
-        let now = now_ms();
-        while !messages.is_empty() {
-            let rest = messages.split_off(messages.len().min(ROWS_PER_INSERT));
-            self.insert(messages, now).await?;
-            messages = rest;
-        }
-        Ok(())
-    }
-
-    /// One statement for `chunk`, claimed for the relay when this transaction hands its rows
-    /// over (then they are kept for it); the ids in the order of `chunk`.
-    async fn insert(
-        &mut self,
-        chunk: Vec<OutboxMessage>,
-        now: i64,
+        chunk: Vec<(OutboxMessage, i64)>,
     ) -> Result<Vec<i64>, StoreError> {
         let claimed = self
             .handing
@@ -113,8 +100,8 @@ impl Tx {
             None => multi_row_insert(INSERT, chunk.len(), COLUMNS, ", 0"),
         } + " RETURNING id";
         let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-        for message in &chunk {
-            query = bind_row(query, message, now)?;
+        for (message, now) in &chunk {
+            query = bind_row(query, message, *now)?;
         }
         if let Some((token, lease_ms)) = &claimed {
             query = query.bind(*lease_ms).bind(token.clone());
@@ -127,20 +114,19 @@ impl Tx {
             .map(|row| row.try_get::<i64, _>(0))
             .collect::<Result<Vec<_>, _>>()?;
         ids.sort_unstable();
-        for (message, id) in chunk.iter().zip(&ids) {
+        for ((message, _), id) in chunk.iter().zip(&ids) {
             self.note_feed(message, *id);
         }
         if let (Some((token, _)), Some(handing)) = (claimed, self.handing.as_mut()) {
-            let created_at = from_ms(now, "outbox.created_at_ms")?;
-            handing
-                .rows
-                .extend(chunk.into_iter().zip(&ids).map(|(message, id)| OutboxRow {
+            for ((message, now), id) in chunk.into_iter().zip(&ids) {
+                handing.rows.push(OutboxRow {
                     id: *id,
                     message,
-                    created_at,
+                    created_at: from_ms(now, "outbox.created_at_ms")?,
                     attempts: 0,
                     claim_token: Some(token.clone()),
-                }));
+                });
+            }
         }
         Ok(ids)
     }

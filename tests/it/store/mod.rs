@@ -126,6 +126,7 @@ async fn seed_need(store: &Store, id: &str, respond_by: OffsetDateTime) {
     tx.commit().await.expect("commit");
 }
 
+mod behind;
 mod commit;
 mod feed;
 mod listing;
