@@ -49,6 +49,7 @@ use tokio::time::Instant;
 use tracing::{Instrument, Span};
 
 use super::worker::{Handled, Worker, count, delivery_span, process, settle, settlement};
+use crate::event::{EventId, Source};
 use crate::pipeline::{Admission, Outcome, Pipeline};
 use crate::settings::HubSettings;
 use crate::store::{Fault, StoreError, Tx};
@@ -168,7 +169,12 @@ async fn write_together<D: Delivery, P: Publish>(
     // By need, keeping arrival order within one need: concurrent batches then take need rows
     // in the same order and do not wait on each other in a cycle.
     admitted.sort_by(|a, b| a.2.subject().cmp(&b.2.subject()));
-    let mut tx = match begin(pipeline, savepoints).await {
+    let events = admitted
+        .iter()
+        .filter_map(|(_, _, a)| a.inbox_key())
+        .map(|(source, id)| (source.clone(), id.clone()))
+        .collect();
+    let mut tx = match begin(pipeline, savepoints, events).await {
         Ok(tx) => tx,
         Err(e) => {
             tracing::debug!(error = %e, "a batch could not begin; its deliveries go one by one");
@@ -177,6 +183,14 @@ async fn write_together<D: Delivery, P: Publish>(
         }
     };
     let written = write_each(pipeline, &mut tx, admitted, &mut alone).await;
+    if !written.is_empty()
+        && !tx.is_broken()
+        && let Err(e) = tx.write_pending().await
+    {
+        // Without savepoints this breaks the transaction: it is written again with them,
+        // where each delivery writes its own rows and a failure undoes it alone.
+        tracing::debug!(error = %e, "writing a batch's pending rows failed");
+    }
     let broken = tx.is_broken();
     if written.is_empty() || broken {
         if let Err(e) = tx.rollback().await {
@@ -206,12 +220,18 @@ async fn write_together<D: Delivery, P: Publish>(
 }
 
 /// A batch's transaction, its lock waits bounded.
-async fn begin(pipeline: &Pipeline, savepoints: Savepoints) -> Result<Tx, StoreError> {
+/// Without savepoints, the batch's events are recorded in the inbox ahead, in one statement.
+async fn begin(
+    pipeline: &Pipeline,
+    savepoints: Savepoints,
+    events: Vec<(Source, EventId)>,
+) -> Result<Tx, StoreError> {
     let mut tx = pipeline.store().begin().await?;
+    tx.limit_lock_waits(BATCH_LOCK_WAIT_MS).await?;
     if savepoints == Savepoints::None {
         tx.without_savepoints();
+        tx.record_inbox_ahead(&events).await?;
     }
-    tx.limit_lock_waits(BATCH_LOCK_WAIT_MS).await?;
     Ok(tx)
 }
 

@@ -5,7 +5,7 @@
 use super::need::PreparedNeed;
 use super::refuse::{self, Refusal};
 use super::{Admitted, EventType, Outcome, Pipeline, admit, is_reference, span};
-use crate::event::RejectReason;
+use crate::event::{EventId, RejectReason, Source};
 use crate::need::NeedId;
 use crate::store::{AuditAction, AuditEntry, StoreError, Tx};
 use crate::transport::Inbound;
@@ -30,6 +30,14 @@ impl Admission {
     #[must_use]
     pub fn is_reference(&self) -> bool {
         matches!(&self.admitted, Ok(admitted) if is_reference(admitted.event.event_type))
+    }
+
+    /// The inbox key (source and id) of an admitted event: its delivery records it in the
+    /// inbox before anything else ([`Tx::record_inbox`]), so a batch may record it ahead.
+    #[must_use]
+    pub fn inbox_key(&self) -> Option<(&Source, &EventId)> {
+        let admitted = self.admitted.as_ref().ok()?;
+        Some((&admitted.event.source, &admitted.event.id))
     }
 
     /// The need an admitted event concerns (its `subject`), if any: the order in which a batch

@@ -36,6 +36,12 @@
 //! it is published again and receivers dedupe by event id. [`Store::prune`] deletes sent outbox
 //! rows, inbox rows and audit entries past their retention.
 //!
+//! **Few statements per batch.** A group commit writes many deliveries in one [`Tx`], and each
+//! statement costs more than its rows. So the rows nothing in the transaction reads back
+//! (recipients, outbox rows, audit entries, and without savepoints new needs) are written
+//! behind, one statement per table (`pending.rs`), and a batch without savepoints records its
+//! events in the inbox ahead, in one statement (`inbox.rs`).
+//!
 //! **Competing instances.** Answers to one need are serialised by the need's row lock
 //! ([`Tx::load_need_for_update`]) and, as a second line, by the need's `version`: the store
 //! keeps it to itself, in the [`StoredNeed`] a load hands out, and checks it when
@@ -59,6 +65,7 @@ mod connect;
 mod error;
 mod feed;
 mod handoff;
+mod inbox;
 mod migrations;
 mod needs_list;
 mod outbox;

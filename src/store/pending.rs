@@ -24,8 +24,8 @@
 //! Outbox rows keep their order (ids follow it, and the relay publishes in id order).
 
 use super::StoreError;
-use super::records::{AuditEntry, NewRecipient, OutboxMessage};
-use super::rows::{now_ms, to_json};
+use super::records::{AuditEntry, NewNeed, NewRecipient, OutboxMessage};
+use super::rows::{now_ms, to_json, to_ms};
 use super::tx::{ROWS_PER_INSERT, Tx, multi_row_insert};
 use crate::need::{NeedId, NeedKey};
 use crate::settings::OrgId;
@@ -33,6 +33,8 @@ use crate::settings::OrgId;
 /// Rows waiting to be written, in the order they were given.
 #[derive(Debug, Default)]
 pub(super) struct Pending {
+    /// With the time each was given (its `created_at_ms`).
+    needs: Vec<(i64, NewNeed)>,
     recipients: Vec<(NeedKey, NewRecipient)>,
     /// With the time each was enqueued (its `created_at_ms`).
     outbox: Vec<(OutboxMessage, i64)>,
@@ -42,13 +44,21 @@ pub(super) struct Pending {
 
 impl Pending {
     fn is_empty(&self) -> bool {
-        self.recipients.is_empty() && self.outbox.is_empty() && self.audit.is_empty()
+        self.needs.is_empty()
+            && self.recipients.is_empty()
+            && self.outbox.is_empty()
+            && self.audit.is_empty()
     }
 
     fn full(&self) -> bool {
-        [self.recipients.len(), self.outbox.len(), self.audit.len()]
-            .into_iter()
-            .any(|len| len >= ROWS_PER_INSERT)
+        [
+            self.needs.len(),
+            self.recipients.len(),
+            self.outbox.len(),
+            self.audit.len(),
+        ]
+        .into_iter()
+        .any(|len| len >= ROWS_PER_INSERT)
     }
 
     /// Forgets them (the delivery that wrote them was rolled back).
@@ -58,6 +68,12 @@ impl Pending {
 }
 
 impl Tx {
+    /// A need at version 1, written behind (only without savepoints: see [`Tx::insert_need`]).
+    pub(super) async fn insert_need_behind(&mut self, need: &NewNeed) -> Result<(), StoreError> {
+        self.pending.needs.push((now_ms(), need.clone()));
+        self.flush_if_full().await
+    }
+
     /// Records who the need `key` was sent to, with score and reasons (written behind). Each
     /// organisation at most once per need: the caller merges duplicates (the primary key would
     /// refuse them, at the latest at the commit).
@@ -97,6 +113,12 @@ impl Tx {
         Ok(())
     }
 
+    /// Writes what is pending now (a batch does before its commit, so that a need id in use
+    /// is found while the batch can still be written again).
+    pub async fn write_pending(&mut self) -> Result<(), StoreError> {
+        self.flush().await
+    }
+
     async fn flush_if_full(&mut self) -> Result<(), StoreError> {
         if self.pending.full() {
             self.flush().await?;
@@ -104,16 +126,32 @@ impl Tx {
         Ok(())
     }
 
-    /// Writes every pending row: one statement per table and [`ROWS_PER_INSERT`] rows.
+    /// Writes every pending row: one statement per table and [`ROWS_PER_INSERT`] rows. If one
+    /// fails, what was pending is gone from memory: with savepoints the delivery is rolled back
+    /// to its savepoint (it held all of it); without, the transaction is
+    /// [broken](Tx::is_broken), never committed short of rows.
     pub(super) async fn flush(&mut self) -> Result<(), StoreError> {
         if self.pending.is_empty() {
             return Ok(());
         }
+        let written = self.write_all_pending().await;
+        if written.is_err() && !self.savepoints {
+            self.broken = true;
+        }
+        written
+    }
+
+    async fn write_all_pending(&mut self) -> Result<(), StoreError> {
         let Pending {
+            needs,
             recipients,
             outbox,
             audit,
         } = std::mem::take(&mut self.pending);
+        // Needs first: recipients name them.
+        for chunk in needs.chunks(ROWS_PER_INSERT) {
+            self.write_needs(chunk).await?;
+        }
         for chunk in recipients.chunks(ROWS_PER_INSERT) {
             self.write_recipients(chunk).await?;
         }
@@ -125,6 +163,37 @@ impl Tx {
         }
         for chunk in audit.chunks(ROWS_PER_INSERT) {
             self.write_audit(chunk).await?;
+        }
+        Ok(())
+    }
+
+    /// Inserts needs at version 1 (only without savepoints); one whose id its region already
+    /// uses fails with [`StoreError::NoSavepoint`], which breaks the transaction: refusing
+    /// that delivery alone takes a savepoint.
+    async fn write_needs(&mut self, chunk: &[(i64, NewNeed)]) -> Result<(), StoreError> {
+        let sql = multi_row_insert(
+            "INSERT INTO needs (need_id, region, state, state_reason, respond_by_ms, view, \
+             created_at_ms, updated_at_ms, version) VALUES ",
+            chunk.len(),
+            8,
+            ", 1",
+        ) + " ON CONFLICT (need_id, region) DO NOTHING";
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for (at_ms, need) in chunk {
+            query = query
+                .bind(need.need_id.as_str())
+                .bind(need.region.as_str())
+                .bind(need.state.as_str())
+                .bind(need.state_reason.as_deref())
+                .bind(need.respond_by.map(to_ms))
+                .bind(need.view.as_str())
+                .bind(*at_ms)
+                .bind(*at_ms);
+        }
+        let done = query.execute(&mut *self.inner).await?;
+        if done.rows_affected() < chunk.len() as u64 {
+            tracing::debug!("a need id in use inside a batch without savepoints");
+            return Err(StoreError::NoSavepoint);
         }
         Ok(())
     }

@@ -20,7 +20,6 @@ use super::feed::{FeedEntry, FeedSignal};
 use super::records::StoredNeed;
 use super::records::{NewNeed, ReferenceEntry};
 use super::rows::{fetch_need, now_ms, org_id, to_json, to_ms};
-use crate::event::{EventId, Source};
 use crate::need::{AnswerApplied, Need, NeedId, NeedKey, NeedState, NewAnswer};
 use crate::settings::OrgId;
 
@@ -62,6 +61,9 @@ pub struct Tx {
     backend: Backend,
     /// Rows written behind (`pending.rs`): recipients, outbox rows, audit entries.
     pub(super) pending: super::pending::Pending,
+    /// Events recorded in the inbox ahead of their deliveries (`inbox.rs`), and whether each
+    /// is still new to its delivery.
+    pub(super) inbox_ahead: super::inbox::Ahead,
     /// Feed entries of the events enqueued for organisations, written just before the commit.
     pub(super) feed: Vec<FeedEntry>,
     signal: FeedSignal,
@@ -111,6 +113,7 @@ impl Tx {
             _turn: turn,
             backend: pools.backend,
             pending: super::pending::Pending::default(),
+            inbox_ahead: super::inbox::Ahead::default(),
             feed: Vec::new(),
             signal: pools.feed.clone(),
             savepoint: None,
@@ -126,36 +129,20 @@ impl Tx {
         self.backend
     }
 
-    /// Records that the event (`source`, `event_id`) is being processed. `false` means it was
-    /// processed before (a redelivery or a re-send): skip its effects and ack it.
-    ///
-    /// The row is part of this transaction, so if the transaction rolls back the event counts as
-    /// unprocessed and a retry can succeed. On PostgreSQL a second instance recording the same
-    /// event waits for this transaction and then gets `false`.
-    pub async fn record_inbox(
-        &mut self,
-        source: &Source,
-        event_id: &EventId,
-    ) -> Result<bool, StoreError> {
-        let done = sqlx::query(
-            "INSERT INTO inbox (source, event_id, received_at_ms) VALUES ($1, $2, $3) \
-             ON CONFLICT (source, event_id) DO NOTHING",
-        )
-        .bind(source.as_ref())
-        .bind(event_id.as_ref())
-        .bind(now_ms())
-        .execute(&mut *self.inner)
-        .await?;
-        Ok(done.rows_affected() == 1)
-    }
-
     /// Inserts a need at version 1.
     ///
     /// # Errors
     ///
     /// [`StoreError::NeedExists`] when its region already has a need with this id (the
     /// transaction stays usable). Another region's need with the same id is no conflict.
+    ///
+    /// Without savepoints ([`Tx::without_savepoints`]) it is written behind (`pending.rs`): a
+    /// need id in use then breaks the transaction when it is written
+    /// ([`StoreError::NoSavepoint`]), since only a savepoint could undo that delivery alone.
     pub async fn insert_need(&mut self, need: &NewNeed) -> Result<(), StoreError> {
+        if !self.savepoints {
+            return self.insert_need_behind(need).await;
+        }
         let now = now_ms();
         let done = sqlx::query(
             "INSERT INTO needs (need_id, region, state, state_reason, respond_by_ms, view, \
@@ -399,7 +386,16 @@ impl Tx {
 
     /// Makes everything in this transaction durable. Ack the delivery only after this returns
     /// `Ok`.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::NoSavepoint`], committing nothing, when the transaction is
+    /// [broken](Tx::is_broken) or an event recorded in the inbox ahead was not handled.
     pub async fn commit(mut self) -> Result<(), StoreError> {
+        if self.broken {
+            return Err(StoreError::NoSavepoint);
+        }
+        self.inbox_ahead.check_all_handled()?;
         self.flush().await?;
         let appended = self.append_feeds().await?;
         self.inner.commit().await?;

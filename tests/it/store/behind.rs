@@ -4,10 +4,12 @@
 
 use samverkan::event::{EventId, Source};
 use samverkan::need::{AnswerApplied, Decision, NeedState, RecipientKind};
-use samverkan::store::{AuditAction, AuditEntry, Store};
+use samverkan::store::{AuditAction, AuditEntry, Store, StoreError};
 use time::macros::datetime;
 
-use super::{answer, event, for_org, key, need_id, new_need, on_both, open, org, recipient};
+use super::{
+    answer, event, for_org, key, need_id, new_need, on_both, open, org, recipient, seed_need,
+};
 
 /// The bodies of `to`'s feed, in order.
 async fn feed(store: &Store, to: &str) -> Vec<String> {
@@ -181,8 +183,85 @@ async fn a_row_written_behind_that_fails_fails_its_delivery_or_the_commit() {
         tx.end_delivery()
             .await
             .expect("without savepoints: left for the commit");
+        assert!(tx.write_pending().await.is_err(), "{backend}");
+        assert!(
+            tx.is_broken(),
+            "{backend}: never committed short of its rows"
+        );
         assert!(tx.commit().await.is_err(), "{backend}");
         assert!(store.need(&key("NEED-4")).await.expect("read").is_none());
+        store.close().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_need_id_in_use_written_behind_breaks_a_transaction_without_savepoints() {
+    on_both(|backend, url| async move {
+        let store = open(&url).await;
+        seed_need(&store, "NEED-1", datetime!(2027-06-05 0:00 UTC)).await;
+        let mut tx = store.begin().await.expect("begin");
+        tx.without_savepoints();
+        tx.insert_need(&new_need("NEED-2", NeedState::Published, None))
+            .await
+            .expect("kept in memory");
+        tx.insert_need(&new_need("NEED-1", NeedState::Published, None))
+            .await
+            .expect("kept in memory");
+        let written = tx.write_pending().await;
+        assert!(
+            matches!(written, Err(StoreError::NoSavepoint)),
+            "{backend}: {written:?}"
+        );
+        assert!(tx.is_broken(), "{backend}");
+        tx.rollback().await.expect("rollback");
+        assert!(store.need(&key("NEED-2")).await.expect("read").is_none());
+        store.close().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn events_recorded_ahead_are_answered_from_memory_and_must_all_be_handled() {
+    on_both(|backend, url| async move {
+        let store = open(&url).await;
+        let source = Source::for_org("VGR");
+        let (a, b, c) = (EventId::new_v7(), EventId::new_v7(), EventId::new_v7());
+        let mut tx = store.begin().await.expect("begin");
+        assert!(tx.record_inbox(&source, &b).await.expect("b before"));
+        tx.commit().await.expect("commit");
+
+        let mut tx = store.begin().await.expect("begin");
+        tx.without_savepoints();
+        let events = [
+            (source.clone(), a.clone()),
+            (source.clone(), a.clone()),
+            (source.clone(), b.clone()),
+        ];
+        tx.record_inbox_ahead(&events).await.expect("ahead");
+        assert!(tx.record_inbox(&source, &a).await.expect("a"), "{backend}");
+        assert!(!tx.record_inbox(&source, &a).await.expect("a again"));
+        assert!(!tx.record_inbox(&source, &b).await.expect("b"), "{backend}");
+        tx.commit().await.expect("commit");
+
+        // Recorded ahead but never handled: the commit refuses to claim it processed.
+        let mut tx = store.begin().await.expect("begin");
+        tx.without_savepoints();
+        tx.record_inbox_ahead(&[(source.clone(), c.clone())])
+            .await
+            .expect("ahead");
+        let committed = tx.commit().await;
+        assert!(
+            matches!(committed, Err(StoreError::NoSavepoint)),
+            "{backend}: {committed:?}"
+        );
+        let mut tx = store.begin().await.expect("begin");
+        assert!(
+            tx.record_inbox(&source, &c).await.expect("c"),
+            "{backend}: c is new"
+        );
+        assert!(!tx.record_inbox(&source, &a).await.expect("a kept"));
+        tx.rollback().await.expect("rollback");
         store.close().await;
     })
     .await;
