@@ -85,6 +85,7 @@ impl Tx {
         }
         for chunk in numbered.chunks(ROWS_PER_INSERT) {
             let sql = multi_row_insert(
+                self.backend(),
                 "INSERT INTO org_feed (org_id, seq, event_id, event_type, outbox_id, \
                  created_at_ms) VALUES ",
                 chunk.len(),
@@ -123,6 +124,7 @@ impl Tx {
         let mut heads = HashMap::with_capacity(counts.len());
         for chunk in counts.chunks(ROWS_PER_INSERT) {
             let sql = multi_row_insert(
+                self.backend(),
                 "INSERT INTO org_feed_heads (org_id, last_seq) VALUES ",
                 chunk.len(),
                 2,

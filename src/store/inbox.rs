@@ -71,7 +71,7 @@ impl Tx {
     }
 
     /// Records `events` in the inbox ahead of their deliveries, one statement per
-    /// [`ROWS_PER_INSERT`]: each delivery's [`Tx::record_inbox`] then answers from memory.
+    /// 50 events: each delivery's [`Tx::record_inbox`] then answers from memory.
     /// Only in a transaction written [without savepoints](Tx::without_savepoints) (with them it
     /// does nothing: a delivery undone at its savepoint must take its inbox row with it).
     /// Every event recorded ahead must then be handled in this transaction, or the commit
@@ -91,18 +91,18 @@ impl Tx {
             .collect();
         let now = now_ms();
         for chunk in keys.chunks(ROWS_PER_INSERT) {
-            let tail = format!(", ${}", chunk.len() * 2 + 1);
             let sql = multi_row_insert(
+                self.backend(),
                 "INSERT INTO inbox (source, event_id, received_at_ms) VALUES ",
                 chunk.len(),
-                2,
-                &tail,
+                3,
+                "",
             ) + " ON CONFLICT (source, event_id) DO NOTHING RETURNING source, event_id";
             let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
             for (source, id) in chunk {
-                query = query.bind(source.as_str()).bind(id.as_str());
+                query = query.bind(source.as_str()).bind(id.as_str()).bind(now);
             }
-            let rows = query.bind(now).fetch_all(&mut *self.inner).await?;
+            let rows = query.fetch_all(&mut *self.inner).await?;
             let mut new = HashSet::with_capacity(rows.len());
             for row in rows {
                 new.insert((row.try_get::<String, _>(0)?, row.try_get::<String, _>(1)?));

@@ -33,6 +33,7 @@
 use std::time::Duration;
 
 use super::rows::{now_ms, outbox_from_row};
+use super::tx::placeholders;
 use sqlx::AnyConnection;
 
 use super::{Backend, OutboxRow, Store, StoreError};
@@ -66,7 +67,7 @@ impl IdUpdate {
     /// time (and pushes the hot statements out of the connection's statement cache).
     fn set(self) -> &'static str {
         match self {
-            Self::Sent => "sent_at_ms = $1",
+            Self::Sent => "sent_at_ms = ?",
             Self::Release => "claimed_until_ms = NULL",
         }
     }
@@ -222,7 +223,7 @@ impl Store {
             return Ok(());
         }
         let mut tx = self.write_tx().await?;
-        update_ids_in(&mut tx, update, claim, ids).await?;
+        update_ids_in(&mut tx, self.pools.backend, update, claim, ids).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -294,27 +295,23 @@ pub(super) async fn claim_in(
 /// batch). The time of a sent mark, the token and every id are bound.
 pub(super) async fn update_ids_in(
     conn: &mut AnyConnection,
+    backend: Backend,
     update: IdUpdate,
     claim: Option<&str>,
     ids: &[i64],
 ) -> Result<(), StoreError> {
     let (set, only, now) = (update.set(), update.only(), update.now());
+    let owned = if claim.is_some() {
+        "AND claim_token = ? "
+    } else {
+        ""
+    };
     for chunk in ids.chunks(IDS_CHUNK) {
-        let mut next = 1 + usize::from(now.is_some());
-        let owned = match claim {
-            Some(_) => {
-                next += 1;
-                format!("AND claim_token = ${} ", next - 1)
-            }
-            None => String::new(),
-        };
-        let placeholders: Vec<String> = (next..next + chunk.len())
-            .map(|i| format!("${i}"))
-            .collect();
         let sql = format!(
             "UPDATE outbox SET {set} WHERE {only} {owned}AND id IN ({})",
-            placeholders.join(", ")
+            vec!["?"; chunk.len()].join(", ")
         );
+        let sql = placeholders(backend, &sql);
         let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
         if let Some(now) = now {
             query = query.bind(now);

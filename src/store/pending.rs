@@ -172,6 +172,7 @@ impl Tx {
     /// that delivery alone takes a savepoint.
     async fn write_needs(&mut self, chunk: &[(i64, NewNeed)]) -> Result<(), StoreError> {
         let sql = multi_row_insert(
+            self.backend(),
             "INSERT INTO needs (need_id, region, state, state_reason, respond_by_ms, view, \
              created_at_ms, updated_at_ms, version) VALUES ",
             chunk.len(),
@@ -203,6 +204,7 @@ impl Tx {
         chunk: &[(NeedKey, NewRecipient)],
     ) -> Result<(), StoreError> {
         let sql = multi_row_insert(
+            self.backend(),
             "INSERT INTO recipients (need_id, region, org_id, kind, score, reasons, courses) \
              VALUES ",
             chunk.len(),
@@ -226,6 +228,7 @@ impl Tx {
 
     async fn write_audit(&mut self, chunk: &[(i64, AuditEntry)]) -> Result<(), StoreError> {
         let sql = multi_row_insert(
+            self.backend(),
             "INSERT INTO audit (at_ms, action, event_id, need_id, region, org_id, reason_code) \
              VALUES ",
             chunk.len(),

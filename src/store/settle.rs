@@ -107,9 +107,9 @@ impl Store {
                     .collect()
             };
             let sent = ids(|fate| matches!(fate, RowFate::Sent));
-            update_ids_in(&mut tx, IdUpdate::Sent, claim, &sent).await?;
+            update_ids_in(&mut tx, backend, IdUpdate::Sent, claim, &sent).await?;
             let released = ids(|fate| matches!(fate, RowFate::Release));
-            update_ids_in(&mut tx, IdUpdate::Release, claim, &released).await?;
+            update_ids_in(&mut tx, backend, IdUpdate::Release, claim, &released).await?;
             for (id, fate) in &settlement.fates {
                 match fate {
                     RowFate::Retry(delay) => {

@@ -21,7 +21,7 @@ const INSERT: &str = "INSERT INTO outbox (event_id, exchange, routing_key, conte
                       correlation_id, amqp_type, message_id, headers, body, created_at_ms, \
                       attempts) VALUES ";
 /// [`INSERT`] for rows claimed for the relay as they are written: the lease and the token are
-/// the statement's last two values, shared by its rows.
+/// each row's last two values.
 const INSERT_CLAIMED: &str = "INSERT INTO outbox (event_id, exchange, routing_key, content_type, \
                       correlation_id, amqp_type, message_id, headers, body, created_at_ms, \
                       attempts, claimed_until_ms, claim_token) VALUES ";
@@ -91,20 +91,20 @@ impl Tx {
                 h.written_at.get_or_insert_with(Instant::now);
                 (h.token.clone(), h.lease_ms)
             });
-        let n = chunk.len() * COLUMNS;
         let sql = match claimed {
+            // Each row's lease and token are its last two values.
             Some(_) => {
-                let tail = format!(", 0, {} + ${}, ${}", now_sql(self.backend()), n + 1, n + 2);
-                multi_row_insert(INSERT_CLAIMED, chunk.len(), COLUMNS, &tail)
+                let tail = format!(", 0, {} + ?, ?", now_sql(self.backend()));
+                multi_row_insert(self.backend(), INSERT_CLAIMED, chunk.len(), COLUMNS, &tail)
             }
-            None => multi_row_insert(INSERT, chunk.len(), COLUMNS, ", 0"),
+            None => multi_row_insert(self.backend(), INSERT, chunk.len(), COLUMNS, ", 0"),
         } + " RETURNING id";
         let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
         for (message, now) in &chunk {
             query = bind_row(query, message, *now)?;
-        }
-        if let Some((token, lease_ms)) = &claimed {
-            query = query.bind(*lease_ms).bind(token.clone());
+            if let Some((token, lease_ms)) = &claimed {
+                query = query.bind(*lease_ms).bind(token.clone());
+            }
         }
         let rows = query.fetch_all(&mut *self.inner).await?;
         // Ids follow the order of the values (the relay publishes in id order), but
