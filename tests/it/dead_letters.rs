@@ -182,6 +182,8 @@ async fn dead_letters_are_listed_with_reasons_and_stay_in_the_queue() {
         String::from_utf8_lossy(&text.stderr)
     );
     assert!(shown.contains("broker:rejected"), "{shown}");
+    // The log names the vhost, whose random tail may hold any four digits.
+    let shown = shown.replace(vhost.name.as_str(), "<vhost>");
     for value in ["9891", "850522", "174 06"] {
         assert!(!shown.contains(value), "a body leaked: {shown}");
     }
