@@ -171,6 +171,19 @@ impl Tx {
     /// uses fails with [`StoreError::NoSavepoint`], which breaks the transaction: refusing
     /// that delivery alone takes a savepoint.
     async fn write_needs(&mut self, chunk: &[(i64, NewNeed)]) -> Result<(), StoreError> {
+        if self.insert_needs(chunk).await? < chunk.len() as u64 {
+            tracing::debug!("a need id in use inside a batch without savepoints");
+            return Err(StoreError::NoSavepoint);
+        }
+        Ok(())
+    }
+
+    /// Inserts needs at version 1, each created at its time, in one statement, skipping any
+    /// whose id its region already uses; how many were inserted.
+    pub(super) async fn insert_needs(
+        &mut self,
+        chunk: &[(i64, NewNeed)],
+    ) -> Result<u64, StoreError> {
         let sql = multi_row_insert(
             self.backend(),
             "INSERT INTO needs (need_id, region, state, state_reason, respond_by_ms, view, \
@@ -191,12 +204,7 @@ impl Tx {
                 .bind(*at_ms)
                 .bind(*at_ms);
         }
-        let done = query.execute(&mut *self.inner).await?;
-        if done.rows_affected() < chunk.len() as u64 {
-            tracing::debug!("a need id in use inside a batch without savepoints");
-            return Err(StoreError::NoSavepoint);
-        }
-        Ok(())
+        Ok(query.execute(&mut *self.inner).await?.rows_affected())
     }
 
     async fn write_recipients(

@@ -175,22 +175,8 @@ impl Tx {
         if !self.savepoints {
             return self.insert_need_behind(need).await;
         }
-        let now = now_ms();
-        let done = sqlx::query(
-            "INSERT INTO needs (need_id, region, state, state_reason, respond_by_ms, view, \
-             version, created_at_ms, updated_at_ms) VALUES ($1, $2, $3, $4, $5, $6, 1, $7, $7) \
-             ON CONFLICT (need_id, region) DO NOTHING",
-        )
-        .bind(need.need_id.as_str())
-        .bind(need.region.as_str())
-        .bind(need.state.as_str())
-        .bind(need.state_reason.as_deref())
-        .bind(need.respond_by.map(to_ms))
-        .bind(need.view.as_str())
-        .bind(now)
-        .execute(&mut *self.inner)
-        .await?;
-        if done.rows_affected() == 0 {
+        let inserted = self.insert_needs(&[(now_ms(), need.clone())]).await?;
+        if inserted == 0 {
             return Err(StoreError::NeedExists {
                 need_id: NeedKey::new(need.region.clone(), need.need_id.clone()).to_string(),
             });
