@@ -247,9 +247,14 @@ async fn refusals_answer_with_their_reason_code_and_are_recorded_like_amqp_ones(
                 .is_some_and(|p| p.starts_with("/data/")),
             "{pii}"
         );
+        // The refused event's id is the hub's random UUID, which may hold any four digits.
+        let mut shown = pii.clone();
+        if let Some(data) = shown.as_object_mut() {
+            data.remove("rejectedEventId");
+        }
         for value in ["9891", "850522", "174 06 42"] {
             assert!(
-                !pii.to_string().contains(value),
+                !shown.to_string().contains(value),
                 "{backend}: {value} in {pii}"
             );
         }
