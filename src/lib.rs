@@ -55,7 +55,8 @@
 //!      offer/proposal/need.withdrawn  pipeline/answer.rs: pii guard → need row locked
 //!                                     → reconcile (on need::Need) → record state
 //!      course/partner              pipeline/reference.rs: catalogue
-//!   ─► pipeline/outbox.rs: outbox rows + audit, commit ─► hub/worker.rs: ack
+//!   ─► pipeline/outbox.rs: outbox rows + audit, commit (hub/writer.rs merges the admitted
+//!        deliveries of all workers into one transaction: hub/batch.rs) ─► ack
 //!   refusal: pipeline/refuse.rs → transport/dead_letter.rs dead letter + message.rejected
 //!            as outbox rows, own tx, commit, ack
 //!   hub/outbox_relay/: outbox ─► transport::Publish (amqp/publisher.rs: confirms, mandatory,

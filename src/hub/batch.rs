@@ -4,7 +4,8 @@
 //! One transaction per delivery made the commit the hub's bottleneck (SQLite serialises
 //! commits and writes its WAL per commit; PostgreSQL pays a commit's backend work per
 //! delivery). So a worker takes the first delivery (waiting for it), then whatever else arrives
-//! within `hub.batch_window_ms`, up to `hub.batch_max`, and writes each into one transaction
+//! within `hub.batch_window_ms`, up to `hub.batch_max`, and admits them; the writer
+//! (`super::writer`) merges what is admitted and writes each into one transaction
 //! ([`Pipeline::handle_admitted`]). The window is waited only while another batch is being
 //! handled (like PostgreSQL's `commit_delay`, which waits only with `commit_siblings`
 //! transactions open): then the store is busy and deliveries gather anyway; an idle hub takes
@@ -35,8 +36,8 @@
 //! A failure inside a batch is not counted in `samverkan_store_faults_total`: the delivery is
 //! tried again on its own, and that path counts what fails there.
 //!
-//! On PostgreSQL several batches run at once (`hub.workers`, and other hub instances). A batch
-//! holds the row locks of all its deliveries until its commit, so batches that touch the same
+//! One hub writes one batch at a time (`super::writer`, which merges what its workers admitted);
+//! on PostgreSQL other hub instances write theirs at the same moment. A batch holds the row locks of all its deliveries until its commit, so batches that touch the same
 //! needs wait for each other. Each batch takes its deliveries in need order, so those waits
 //! rarely form a cycle; and a delivery that waits for a lock longer than `BATCH_LOCK_WAIT_MS`
 //! fails (a contention fault) instead of holding up its batch and everyone waiting on it — it
@@ -48,7 +49,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 use tracing::{Instrument, Span};
 
-use super::worker::{Handled, Worker, count, delivery_span, process, settle, settlement};
+use super::worker::{Handled, Worker, count, delivery_span, settle, settlement};
 use crate::event::{EventId, Source};
 use crate::pipeline::{Admission, Outcome, Pipeline};
 use crate::settings::HubSettings;
@@ -94,10 +95,17 @@ fn window(settings: &HubSettings, others_busy: bool) -> Duration {
     }
 }
 
-/// Handle and settle a batch: one transaction for what it can, the single-delivery path for
-/// the rest.
-pub(super) async fn process_batch<D: Delivery, P: Publish>(worker: &Worker<'_, P>, batch: Vec<D>) {
-    let (committed, alone) = match write_together(worker, batch, Savepoints::None).await {
+/// Deliveries one worker task admitted, on their way to the writer (`super::writer`).
+pub(super) type Admitted<D> = Vec<(D, Span, Admission)>;
+
+/// Write admitted deliveries in one transaction and settle what committed; returns the
+/// deliveries left for the single-delivery path (`worker::process`).
+pub(super) async fn write_batch<D: Delivery, P: Publish>(
+    worker: &Worker<'_, P>,
+    admitted: Admitted<D>,
+) -> Vec<D> {
+    let first = write_admitted(worker, admitted, Vec::new(), Savepoints::None).await;
+    let (committed, alone) = match first {
         // Written again with a savepoint each, so that only the one to undo is undone.
         Written::Undone(batch) if batch.len() > 1 => {
             match write_together(worker, batch, Savepoints::Each).await {
@@ -109,6 +117,15 @@ pub(super) async fn process_batch<D: Delivery, P: Publish>(worker: &Worker<'_, P
         Written::Undone(batch) => (Vec::new(), batch),
         Written::Done(committed, alone) => (committed, alone),
     };
+    settle_committed(worker, committed).await;
+    alone
+}
+
+/// Ack what a commit made durable (one `multiple` ack where contiguous) and wake the relay.
+async fn settle_committed<D: Delivery, P: Publish>(
+    worker: &Worker<'_, P>,
+    committed: Vec<(D, Outcome)>,
+) {
     if committed
         .iter()
         .any(|(_, outcome)| matches!(outcome, Outcome::Accepted { .. } | Outcome::Refused { .. }))
@@ -127,9 +144,6 @@ pub(super) async fn process_batch<D: Delivery, P: Publish>(worker: &Worker<'_, P
     // Together: the transport may ack a contiguous run of them with one frame.
     if let Err(e) = D::ack_all(acks).await {
         tracing::debug!(error = %e, "an ack after a batch failed; the broker will redeliver");
-    }
-    for delivery in alone {
-        process(worker, delivery).await;
     }
 }
 
@@ -160,8 +174,18 @@ async fn write_together<D: Delivery, P: Publish>(
     batch: Vec<D>,
     savepoints: Savepoints,
 ) -> Written<D> {
+    let (admitted, alone) = admit_all(worker.pipeline, batch);
+    write_admitted(worker, admitted, alone, savepoints).await
+}
+
+/// [`write_together`] for deliveries already admitted; `alone` is passed through.
+async fn write_admitted<D: Delivery, P: Publish>(
+    worker: &Worker<'_, P>,
+    mut admitted: Admitted<D>,
+    mut alone: Vec<D>,
+    savepoints: Savepoints,
+) -> Written<D> {
     let pipeline = worker.pipeline;
-    let (mut admitted, mut alone) = admit_all(pipeline, batch);
     if admitted.is_empty() {
         // Only course or partner changes (a lone one, say): no transaction to begin here.
         return Written::Done(Vec::new(), alone);
@@ -270,10 +294,7 @@ async fn write_each<D: Delivery>(
 
 /// Admit every delivery in its span; course and partner changes are left for the
 /// single-delivery path.
-fn admit_all<D: Delivery>(
-    pipeline: &Pipeline,
-    batch: Vec<D>,
-) -> (Vec<(D, Span, Admission)>, Vec<D>) {
+pub(super) fn admit_all<D: Delivery>(pipeline: &Pipeline, batch: Vec<D>) -> (Admitted<D>, Vec<D>) {
     let mut admitted = Vec::with_capacity(batch.len());
     let mut alone = Vec::new();
     for delivery in batch {

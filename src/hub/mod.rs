@@ -16,5 +16,6 @@ pub mod retention;
 pub mod startup;
 pub mod timer;
 pub(crate) mod worker;
+mod writer;
 
 pub use app::{App, HubError, build, load_catalogue, topology};

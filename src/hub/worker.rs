@@ -21,11 +21,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use backon::{BackoffBuilder, ExponentialBuilder};
-use tokio::sync::{Notify, Semaphore};
+use tokio::sync::{Notify, Semaphore, mpsc};
 use tokio::task::JoinSet;
 use tracing::Instrument;
 
 use super::batch;
+use super::writer::{self, Shared};
 
 use crate::event::{RejectReason, is_attribute_token};
 use crate::metrics::Metrics;
@@ -58,9 +59,10 @@ pub(super) fn settlement(handled: &Handled) -> Settle {
     }
 }
 
-/// Consume until the consumer ends (shutdown or broker closed), handling up to
-/// `settings.workers` batches at once (`super::batch`); waits for the ones in flight before
-/// returning. While the hub is paused it takes nothing new.
+/// Consume until the consumer ends (shutdown or broker closed): up to `settings.workers`
+/// tasks admit batches at once (`super::batch`) and queue them for the one writer
+/// (`super::writer`); waits for the ones in flight and the writer before returning. While the
+/// hub is paused it takes nothing new.
 pub(crate) async fn run<C: Consume, P: Publish>(
     pipeline: Arc<Pipeline>,
     mut consumer: C,
@@ -69,12 +71,22 @@ pub(crate) async fn run<C: Consume, P: Publish>(
     relay: Arc<Notify>,
     shutdown: Shutdown,
 ) {
-    let permits = Arc::new(Semaphore::new(settings.workers));
+    let workers = settings.workers;
+    let shared = Shared {
+        pipeline,
+        publisher,
+        settings,
+        relay,
+        shutdown,
+    };
+    let permits = Arc::new(Semaphore::new(workers));
+    let (to_writer, queue) = mpsc::channel(workers);
+    let writer = tokio::spawn(writer::run(shared.clone(), queue));
     let mut tasks = JoinSet::new();
     loop {
         tokio::select! {
-            () = pipeline.pause().until_running() => {}
-            () = shutdown.wait() => break,
+            () = shared.pipeline.pause().until_running() => {}
+            () = shared.shutdown.wait() => break,
         }
         // The permit first: while every worker is busy, deliveries gather in the prefetch and
         // the next batch takes them all.
@@ -82,26 +94,32 @@ pub(crate) async fn run<C: Consume, P: Publish>(
             break;
         };
         // Another batch is in flight if, besides this one's, some permit is taken.
-        let others_busy = || permits.available_permits() + 1 < settings.workers;
-        let Some(batch) = batch::collect(&mut consumer, &settings, others_busy).await else {
+        let others_busy = || permits.available_permits() + 1 < workers;
+        let Some(batch) = batch::collect(&mut consumer, &shared.settings, others_busy).await else {
             break;
         };
-        let (pipeline, publisher, relay) = (pipeline.clone(), publisher.clone(), relay.clone());
-        let (settings, shutdown) = (settings.clone(), shutdown.clone());
+        let (shared, to_writer) = (shared.clone(), to_writer.clone());
         tasks.spawn(async move {
-            let worker = Worker {
-                pipeline: &pipeline,
-                publisher: publisher.as_ref(),
-                settings: &settings,
-                relay: &relay,
-                shutdown: &shutdown,
-            };
-            batch::process_batch(&worker, batch).await;
-            drop(permit);
+            let worker = shared.worker();
+            let (admitted, alone) = batch::admit_all(worker.pipeline, batch);
+            // The permit goes with the batch and is given back once it is written: the
+            // deliveries admitted and not yet written stay within `workers` × `batch_max`.
+            if !admitted.is_empty() && to_writer.send((admitted, permit)).await.is_err() {
+                // Only if the writer task died: the deliveries are dropped unacknowledged, and
+                // the broker delivers them again.
+                tracing::error!("the writer is gone; a batch goes back to the broker");
+            }
+            for delivery in alone {
+                process(&worker, delivery).await;
+            }
         });
         while tasks.try_join_next().is_some() {}
     }
+    drop(to_writer);
     while tasks.join_next().await.is_some() {}
+    if let Err(e) = writer.await {
+        tracing::error!(error = %e, "the writer ended abnormally");
+    }
 }
 
 /// What handling deliveries takes, borrowed by one worker task.

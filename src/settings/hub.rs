@@ -18,8 +18,8 @@ pub const RELAY_LEASE_MARGIN: Duration = Duration::from_secs(1);
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct HubSettings {
-    /// Batches of deliveries handled at the same time, each batch in one transaction. At
-    /// least 1.
+    /// Batches of deliveries admitted at the same time (decoding, schemas, PII guard,
+    /// matching); one writer merges what they admitted into each transaction. At least 1.
     pub workers: usize,
     /// Most deliveries in one batch (one store transaction, one commit). 1 handles each
     /// delivery in its own transaction. At least 1.
