@@ -36,9 +36,10 @@
 //! A failure inside a batch is not counted in `samverkan_store_faults_total`: the delivery is
 //! tried again on its own, and that path counts what fails there.
 //!
-//! One hub writes one batch at a time (`super::writer`, which merges what its workers admitted);
-//! on PostgreSQL other hub instances write theirs at the same moment. A batch holds the row locks of all its deliveries until its commit, so batches that touch the same
-//! needs wait for each other. Each batch takes its deliveries in need order, so those waits
+//! One hub writes one batch at a time (`super::writer` merges what its workers admitted); on
+//! PostgreSQL other hub instances write theirs at the same moment. A batch holds the row locks
+//! of all its deliveries until its commit, so batches that touch the same needs wait for each
+//! other. Each batch takes its deliveries in need order, so those waits
 //! rarely form a cycle; and a delivery that waits for a lock longer than `BATCH_LOCK_WAIT_MS`
 //! fails (a contention fault) instead of holding up its batch and everyone waiting on it — it
 //! is rolled back to its savepoint and handled on its own after the commit, like a delivery
