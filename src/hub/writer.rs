@@ -5,7 +5,7 @@
 //! they admitted here. The writer takes everything queued, up to `hub.batch_max` deliveries,
 //! into one transaction ([`super::batch::write_batch`]) and commits it once; while it commits,
 //! the next batches queue behind it and share the next commit. So a batch grows with the time
-//! a commit takes, on its own, and no window is waited for it.
+//! a commit takes, whatever `hub.batch_window_ms` gathered before admission.
 //!
 //! Why one writer: several transactions at once gained nothing and cost a lot. SQLite has one
 //! writer anyway, and every worker queued behind it for a transaction of one or two
