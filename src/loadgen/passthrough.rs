@@ -4,7 +4,8 @@
 //! topology declaration, same prefetch, one ack per delivery) and, for each delivery, publishes
 //! the fan-out the hub published for the warm-up need — the same number of messages, to the
 //! same organisation queues, with the same routing keys and body sizes — through the hub's
-//! confirmed, mandatory [`Publisher`]. Confirms are pipelined across deliveries (a settle task
+//! confirmed, mandatory [`Publisher`], the fan-out's frames queued together as the hub's relay
+//! queues a chunk of its batch. Confirms are pipelined across deliveries (a settle task
 //! awaits them in order while the loop goes on publishing) and a delivery is acked only after
 //! all of its fan-out is confirmed, which is the hub's settlement rule without the store: no
 //! decode, no validation, no matching, no transaction. What the hub costs beyond this is the
@@ -84,12 +85,16 @@ impl PassThrough {
         publisher: &Publisher,
         correlation: Option<String>,
     ) -> Vec<PendingConfirm> {
-        let mut confirms = Vec::with_capacity(self.fan_out.len());
         let correlation = correlation.unwrap_or_default();
         for (k, message) in self.fan_out.iter_mut().enumerate() {
             message.message_id = Some(format!("{correlation}.{k}"));
             message.correlation_id = Some(correlation.clone());
-            match publisher.send(message).await {
+        }
+        // Queued together, as the hub's relay sends a batch (`Publisher::send_all`).
+        let fan_out: Vec<&Outbound> = self.fan_out.iter().collect();
+        let mut confirms = Vec::with_capacity(fan_out.len());
+        for sent in publisher.send_all(&fan_out).await {
+            match sent {
                 Ok(confirm) => confirms.push(confirm),
                 Err(e) => tracing::warn!(error = %e, "pass-through publish failed"),
             }

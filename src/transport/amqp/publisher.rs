@@ -24,8 +24,10 @@
 //! [`TransportError::Unsendable`] instead of closing the connection under the whole batch.
 //!
 //! Confirms are pipelined over the batch: up to `confirm_window` publishes await their confirm
-//! at once, the oldest is awaited when the window is full (never one round trip per message;
-//! 8–10× the throughput on one broker node). Each confirm has a deadline, so a stalled
+//! at once, the oldest are awaited when the window is full (never one round trip per message;
+//! 8–10× the throughput on one broker node). Messages are sent in chunks of up to 64 whose
+//! frames are queued together, so the connection writes a chunk in one go rather than each
+//! message on its own. Each confirm has a deadline, so a stalled
 //! broker cannot hang the relay; a missed deadline also retires the link. Returned
 //! (unroutable) messages are matched to publishes over the whole batch by `message_id`, since
 //! lapin may hand a return to a neighbour's confirm (`confirms.rs`); batches on one link
@@ -49,6 +51,9 @@ pub(super) const DEFAULT_CONFIRM_TIMEOUT: Duration = Duration::from_secs(30);
 /// Default for [`PublisherConfig::max_message_bytes`]: RabbitMQ 4's default `max_message_size`
 /// (16 MiB).
 pub(super) const DEFAULT_MAX_MESSAGE_BYTES: usize = 16 * 1024 * 1024;
+/// Messages whose frames are queued together and written in one go (`Publisher::send_all`);
+/// the window of confirms slides over such chunks.
+const SEND_CHUNK: usize = 64;
 
 /// Where [`AmqpPublisher`] publishes, and how many confirms it keeps in flight.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -129,32 +134,44 @@ impl AmqpPublisher {
         let window = self.config.confirm_window.max(1);
         let frame_max = link.connection.configuration().frame_max();
         let mut answers: Vec<Option<Confirm>> = messages.iter().map(|_| None).collect();
+        // A message AMQP cannot carry would cost the link (FRAME_ERROR) or never encode.
+        let mut sendable = Vec::with_capacity(messages.len());
+        for (i, message) in messages.iter().enumerate() {
+            match limits::check(message, frame_max, self.config.max_message_bytes) {
+                Ok(()) => sendable.push(i),
+                Err(reason) => {
+                    let event_id = message.message_id.clone().unwrap_or_default();
+                    let error = TransportError::Unsendable { event_id, reason };
+                    answers[i] = Some(Confirm::Failed(error));
+                }
+            }
+        }
         let mut in_flight: VecDeque<(usize, PendingConfirm, Instant)> = VecDeque::new();
         let mut broken: Option<String> = None;
-        for (i, message) in messages.iter().enumerate() {
+        for chunk in sendable.chunks(SEND_CHUNK.min(window)) {
             if let Some(cause) = &broken {
-                answers[i] = Some(Confirm::Failed(not_published(message, cause, true)));
+                for &i in chunk {
+                    answers[i] = Some(Confirm::Failed(not_published(&messages[i], cause, true)));
+                }
                 continue;
             }
-            // A message AMQP cannot carry would cost the link (FRAME_ERROR) or never encode.
-            if let Err(reason) = limits::check(message, frame_max, self.config.max_message_bytes) {
-                let event_id = message.message_id.clone().unwrap_or_default();
-                let error = TransportError::Unsendable { event_id, reason };
-                answers[i] = Some(Confirm::Failed(error));
-                continue;
-            }
-            if in_flight.len() >= window
+            while in_flight.len() + chunk.len() > window
                 && let Some((j, confirm, sent)) = in_flight.pop_front()
             {
                 answers[j] = Some(self.confirmation(&link, confirm, sent).await);
             }
-            match link.publisher.send(message).await {
-                Ok(confirm) => in_flight.push_back((i, confirm, Instant::now())),
-                Err(e) => {
-                    if !link.usable() {
-                        broken = Some(format!("the broker link was lost mid-batch ({e})"));
+            let chunk_messages: Vec<&Outbound> = chunk.iter().map(|&i| &messages[i]).collect();
+            let sent = link.publisher.send_all(&chunk_messages).await;
+            let at = Instant::now();
+            for (&i, result) in chunk.iter().zip(sent) {
+                match result {
+                    Ok(confirm) => in_flight.push_back((i, confirm, at)),
+                    Err(e) => {
+                        if !link.usable() {
+                            broken = Some(format!("the broker link was lost mid-batch ({e})"));
+                        }
+                        answers[i] = Some(Confirm::Failed(e));
                     }
-                    answers[i] = Some(Confirm::Failed(e));
                 }
             }
         }

@@ -317,6 +317,38 @@ async fn unroutable_messages_in_a_pipelined_batch_are_errors_and_only_they() {
 }
 
 #[tokio::test]
+async fn a_batch_sent_in_chunks_arrives_whole_and_in_order() {
+    with_rabbit(async |rabbit: &Rabbit| {
+        // Windows below, at and above a chunk (64) of frames queued together.
+        for window in [5, 64, 256] {
+            let mut config = PublisherConfig::new(rabbit.endpoint());
+            config.confirm_window = window;
+            let publisher = AmqpPublisher::connect(config).await.expect("publisher");
+            let batch: Vec<Outbound> = (0..300)
+                .map(|i| to_org(&rabbit.org, &format!("w{window}-{i:03}")))
+                .collect();
+            let results = publisher.publish_all(&batch).await;
+            assert!(
+                results.iter().all(Result::is_ok),
+                "window {window}: {results:?}"
+            );
+            publisher.close().await;
+            let (_trigger, shutdown) = Shutdown::new();
+            let mut consumer = rabbit.consumer(500, shutdown).await;
+            for i in 0..300 {
+                let delivery = consumer.next().await.expect("a delivery");
+                let id = delivery.inbound().message_id.clone();
+                assert_eq!(id, Some(format!("w{window}-{i:03}")), "window {window}");
+                delivery.settle(Settle::Ack).await.expect("acked");
+            }
+            consumer.close().await;
+            assert_eq!(rabbit.ready().await, 0, "window {window}: nothing more");
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn rabbitmq_and_the_memory_broker_agree_on_the_delivery_limit() {
     // The hub's ingress queue shares the limit, so the test cannot choose another one.
     const LIMIT: u32 = DEFAULT_DELIVERY_LIMIT;
