@@ -61,7 +61,7 @@ impl Loader {
 
     /// Close the connection.
     pub(super) async fn close(self) {
-        self.connection.close(200, "bench done".into()).await.ok();
+        crate::transport::amqp::close(&self.connection, "bench done").await;
     }
 }
 

@@ -91,7 +91,7 @@ impl Observer {
 
     /// Stop consuming.
     pub(super) async fn close(self) {
-        self.connection.close(200, "bench done".into()).await.ok();
+        crate::transport::amqp::close(&self.connection, "bench done").await;
     }
 }
 

@@ -75,7 +75,7 @@ impl PassThrough {
         drop(in_flight);
         settler.await.ok();
         consumer.close().await;
-        connection.close(200, "bench done".into()).await.ok();
+        crate::transport::amqp::close(&connection, "bench done").await;
         Ok(())
     }
 

@@ -88,7 +88,7 @@ pub(crate) async fn execute(
         Err(e) => Err(e),
     };
     observer.close().await;
-    admin.close(200, "bench done".into()).await.ok();
+    crate::transport::amqp::close(&admin, "bench done").await;
     let (report, template) = result?;
     Ok(RunOutcome { report, template })
 }

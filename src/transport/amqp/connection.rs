@@ -26,6 +26,53 @@ pub const DEFAULT_AMQP_URL: &str = "amqp://guest:guest@127.0.0.1:5672/%2f";
 /// How long the TCP connect plus AMQP handshake may take before [`connect`] gives up.
 pub(super) const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
 
+/// How long [`close`] waits for the broker to answer `connection.close`.
+pub const CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How [`close_within`] ended.
+#[derive(Debug)]
+pub enum CloseOutcome {
+    /// The broker answered: the connection is closed.
+    Closed,
+    /// Closing failed (the connection was already gone, or the broker refused).
+    Failed(lapin::Error),
+    /// The broker did not answer in time; the connection was left to be dropped.
+    TimedOut,
+}
+
+/// Close `connection` with `reason`, waiting at most [`CLOSE_TIMEOUT`] for the broker; see
+/// [`close_within`].
+pub async fn close(connection: &Connection, reason: &str) -> CloseOutcome {
+    close_within(connection, reason, CLOSE_TIMEOUT).await
+}
+
+/// Close `connection` with `reason`, waiting at most `timeout` for the broker's `close-ok`.
+///
+/// A broker that stopped answering must not hang a shutdown or an operator's request that
+/// only wanted to let go of the connection. When it times out, the caller drops the
+/// connection; the broker settles what the connection held as for any connection that went
+/// away (unacknowledged deliveries go back to their queue). Not an error for the caller to
+/// act on, so it is logged here at debug.
+pub async fn close_within(
+    connection: &Connection,
+    reason: &str,
+    timeout: Duration,
+) -> CloseOutcome {
+    let outcome = match tokio::time::timeout(timeout, connection.close(200, reason.into())).await {
+        Ok(Ok(())) => CloseOutcome::Closed,
+        Ok(Err(e)) => CloseOutcome::Failed(e),
+        Err(_elapsed) => CloseOutcome::TimedOut,
+    };
+    if !matches!(outcome, CloseOutcome::Closed) {
+        tracing::debug!(
+            ?outcome,
+            reason,
+            "closing an AMQP connection did not complete"
+        );
+    }
+    outcome
+}
+
 /// Connect to the broker at `url`, naming the connection `connection_name`.
 ///
 /// Errors say where (with the password redacted) and, when nothing listens there, how to

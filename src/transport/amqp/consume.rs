@@ -42,6 +42,7 @@ use lapin::types::FieldTable;
 use lapin::{Acker, Channel, Connection};
 
 use super::acks::Ledger;
+use super::connection::close;
 use super::convert::inbound;
 use super::declare::short_string;
 use super::session::{Endpoint, chain, usable};
@@ -158,10 +159,8 @@ impl AmqpConsumer {
     pub async fn close(mut self) {
         self.status.set(false);
         self.stop().await;
-        if let Some(link) = self.link.take()
-            && let Err(e) = link.connection.close(200, "consumer closed".into()).await
-        {
-            tracing::debug!(error = %e, "closing the consumer's connection failed");
+        if let Some(link) = self.link.take() {
+            close(&link.connection, "consumer closed").await;
         }
     }
 

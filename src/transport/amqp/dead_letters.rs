@@ -18,9 +18,9 @@
 use lapin::options::{BasicAckOptions, BasicGetOptions, QueueDeclareOptions};
 use lapin::{Acker, Channel, Connection};
 
-use super::connect;
 use super::convert::inbound;
 use super::publish::Publisher;
+use super::{close, connect};
 use crate::transport::dead_letter_admin::{
     AdminFuture, DeadLetterAdmin, DeadLetterDetail, DeadLetters, ReplayOutcome, ReplayReport,
     Selector, decide, describe, detail, replay_message,
@@ -109,7 +109,7 @@ impl AmqpDeadLetters {
         let (connection, channel) = self.open().await?;
         let seen = peek(&channel, limit).await;
         // Closing returns every message taken, unacknowledged, to the queue.
-        connection.close(200, "looked".into()).await.ok();
+        close(&connection, "looked").await;
         seen
     }
 
@@ -124,7 +124,7 @@ impl AmqpDeadLetters {
                 .map(|(m, _)| detail(m)))
         }
         .await;
-        connection.close(200, "looked".into()).await.ok();
+        close(&connection, "looked").await;
         found
     }
 
@@ -152,7 +152,7 @@ impl AmqpDeadLetters {
         }
         .await;
         // Closing gives back every dead letter taken and not acknowledged.
-        connection.close(200, "replayed".into()).await.ok();
+        close(&connection, "replayed").await;
         report
     }
 }

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use lapin::Connection;
 use tokio::sync::Mutex;
 
+use super::connection::close;
 use super::consume::LinkStatus;
 use super::publish::Publisher;
 use super::session::{Endpoint, chain, usable};
@@ -101,10 +102,8 @@ impl Links {
     /// Close the connection; the next [`Links::get`] reconnects.
     pub(super) async fn close(&self) {
         let link = self.state.lock().await.current.take();
-        if let Some(link) = link
-            && let Err(e) = link.connection.close(200, "publisher closed".into()).await
-        {
-            tracing::debug!(error = %e, "closing the publisher's connection failed");
+        if let Some(link) = link {
+            close(&link.connection, "publisher closed").await;
         }
     }
 

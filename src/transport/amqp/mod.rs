@@ -30,7 +30,9 @@ mod publisher;
 mod session;
 
 pub use crate::transport::DeadLetters;
-pub use connection::{DEFAULT_AMQP_URL, connect, redact_url};
+pub use connection::{
+    CLOSE_TIMEOUT, CloseOutcome, DEFAULT_AMQP_URL, close, close_within, connect, redact_url,
+};
 pub use consume::{AmqpConsumer, AmqpDelivery, ConsumerConfig, LinkStatus};
 pub use dead_letters::{AmqpDeadLetters, DeadLetter, peek};
 pub use declare::declare;

@@ -17,7 +17,8 @@ use lapin::options::{BasicPublishOptions, QueueDeclareOptions, QueueDeleteOption
 use lapin::types::{AMQPValue, FieldTable};
 use lapin::{BasicProperties, Connection};
 use samverkan::transport::amqp::{
-    AmqpConsumer, AmqpPublisher, ConsumerConfig, Endpoint, PublisherConfig, connect,
+    AmqpConsumer, AmqpPublisher, CloseOutcome, ConsumerConfig, Endpoint, PublisherConfig,
+    close_within, connect,
 };
 use samverkan::transport::memory::{
     FIRST_DEATH_QUEUE_HEADER, FIRST_DEATH_REASON_HEADER, MemoryBroker,
@@ -560,3 +561,87 @@ async fn the_publisher_survives_its_connection_being_closed_mid_batch() {
 
 mod acks;
 mod memory;
+
+/// A TCP proxy to the test broker that can stop forwarding in both directions at once, as a
+/// broker that hangs (or a network that drops everything) looks to its clients.
+struct FreezingProxy {
+    url: String,
+    frozen: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl FreezingProxy {
+    async fn start() -> Self {
+        let broker = amqp_url();
+        // `amqp://user:password@host:port/vhost`: the proxy takes host:port's place.
+        let (scheme_auth, rest) = broker.split_once('@').expect("a URL with credentials");
+        let (upstream, vhost) = rest.split_once('/').expect("a URL with a vhost");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("a free port");
+        let url = format!(
+            "{scheme_auth}@{}/{vhost}",
+            listener.local_addr().expect("bound")
+        );
+        let frozen = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (upstream, gate) = (upstream.to_owned(), frozen.clone());
+        tokio::spawn(async move {
+            while let Ok((client, _)) = listener.accept().await {
+                let broker = tokio::net::TcpStream::connect(&upstream)
+                    .await
+                    .expect("the broker");
+                let (client_read, client_write) = client.into_split();
+                let (broker_read, broker_write) = broker.into_split();
+                tokio::spawn(forward(client_read, broker_write, gate.clone()));
+                tokio::spawn(forward(broker_read, client_write, gate.clone()));
+            }
+        });
+        Self { url, frozen }
+    }
+
+    fn freeze(&self) {
+        self.frozen.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+/// Copy until either side closes; once `frozen`, hold everything (forward nothing more).
+async fn forward(
+    mut from: tokio::net::tcp::OwnedReadHalf,
+    mut to: tokio::net::tcp::OwnedWriteHalf,
+    frozen: std::sync::Arc<std::sync::atomic::AtomicBool>,
+) {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let mut buffer = vec![0; 64 * 1024];
+    loop {
+        let n = match from.read(&mut buffer).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => n,
+        };
+        if frozen.load(std::sync::atomic::Ordering::SeqCst) {
+            std::future::pending::<()>().await;
+        }
+        if to.write_all(&buffer[..n]).await.is_err() {
+            return;
+        }
+    }
+}
+
+#[tokio::test]
+async fn closing_a_connection_to_a_broker_that_stopped_answering_is_bounded() {
+    let proxy = FreezingProxy::start().await;
+    let answering = connect(&proxy.url, "samverkan-it-close").await;
+    let answering = answering.unwrap_or_else(|e| panic!("connect: {}", chain(&e)));
+    let outcome = close_within(&answering, "done", Duration::from_secs(5)).await;
+    assert!(matches!(outcome, CloseOutcome::Closed), "{outcome:?}");
+
+    let stalled = connect(&proxy.url, "samverkan-it-close-stalled").await;
+    let stalled = stalled.unwrap_or_else(|e| panic!("connect: {}", chain(&e)));
+    proxy.freeze();
+    let started = Instant::now();
+    let outcome = close_within(&stalled, "done", Duration::from_millis(300)).await;
+    assert!(matches!(outcome, CloseOutcome::TimedOut), "{outcome:?}");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "close waited {:?}",
+        started.elapsed()
+    );
+}
