@@ -27,11 +27,10 @@
 //! at once, the oldest are awaited when the window is full (never one round trip per message;
 //! 8–10× the throughput on one broker node). Messages are sent in chunks of up to 64 whose
 //! frames are queued together, so the connection writes a chunk in one go rather than each
-//! message on its own. Each confirm has a deadline, so a stalled
-//! broker cannot hang the relay; a missed deadline also retires the link. Returned
-//! (unroutable) messages are matched to publishes over the whole batch by `message_id`, since
-//! lapin may hand a return to a neighbour's confirm (`confirms.rs`); batches on one link
-//! therefore run one at a time.
+//! message on its own. Each confirm has a deadline, so a stalled broker cannot hang the
+//! relay; a missed deadline also retires the link. Returned (unroutable) messages are matched
+//! to publishes over the whole batch by `message_id`, since lapin may hand a return to a
+//! neighbour's confirm (`confirms.rs`); batches on one link therefore run one at a time.
 
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
@@ -134,18 +133,7 @@ impl AmqpPublisher {
         let window = self.config.confirm_window.max(1);
         let frame_max = link.connection.configuration().frame_max();
         let mut answers: Vec<Option<Confirm>> = messages.iter().map(|_| None).collect();
-        // A message AMQP cannot carry would cost the link (FRAME_ERROR) or never encode.
-        let mut sendable = Vec::with_capacity(messages.len());
-        for (i, message) in messages.iter().enumerate() {
-            match limits::check(message, frame_max, self.config.max_message_bytes) {
-                Ok(()) => sendable.push(i),
-                Err(reason) => {
-                    let event_id = message.message_id.clone().unwrap_or_default();
-                    let error = TransportError::Unsendable { event_id, reason };
-                    answers[i] = Some(Confirm::Failed(error));
-                }
-            }
-        }
+        let sendable = self.sendable(messages, frame_max, &mut answers);
         let mut in_flight: VecDeque<(usize, PendingConfirm, Instant)> = VecDeque::new();
         let mut broken: Option<String> = None;
         for chunk in sendable.chunks(SEND_CHUNK.min(window)) {
@@ -179,6 +167,29 @@ impl AmqpPublisher {
             answers[j] = Some(self.confirmation(&link, confirm, sent).await);
         }
         outcomes(messages, answers)
+    }
+
+    /// The indexes of the `messages` AMQP can carry; the others are answered as
+    /// [`TransportError::Unsendable`] (sent, they would cost the link a FRAME_ERROR or never
+    /// encode).
+    fn sendable(
+        &self,
+        messages: &[Outbound],
+        frame_max: u32,
+        answers: &mut [Option<Confirm>],
+    ) -> Vec<usize> {
+        let mut sendable = Vec::with_capacity(messages.len());
+        for (i, message) in messages.iter().enumerate() {
+            match limits::check(message, frame_max, self.config.max_message_bytes) {
+                Ok(()) => sendable.push(i),
+                Err(reason) => {
+                    let event_id = message.message_id.clone().unwrap_or_default();
+                    let error = TransportError::Unsendable { event_id, reason };
+                    answers[i] = Some(Confirm::Failed(error));
+                }
+            }
+        }
+        sendable
     }
 
     /// Await one confirm until its deadline; a missed deadline retires the link.
