@@ -20,7 +20,7 @@ use super::input::{Input, read_limited};
 use crate::event::STRUCTURED_CONTENT_TYPE;
 use crate::settings::Settings;
 use crate::transport::INGRESS_EXCHANGE;
-use crate::transport::amqp::{PERSISTENT, connect};
+use crate::transport::amqp::{PERSISTENT, close, connect};
 
 /// Publish `files` as organisation `org`.
 pub(super) fn run(
@@ -74,7 +74,7 @@ pub(super) fn run(
                 other => anyhow::bail!("{file}: the broker did not take it ({other:?})"),
             }
         }
-        connection.close(200, "done".into()).await?;
+        close(&connection, "done").await;
         anyhow::Ok(())
     })?;
     Ok(Status::Ok)

@@ -10,7 +10,7 @@ use std::io::Write;
 use super::Status;
 use crate::onboard::policy::{DEAD_LETTER_POLICY, ORG_QUEUE_POLICY, apply_configured};
 use crate::settings::Settings;
-use crate::transport::amqp::{connect, declare};
+use crate::transport::amqp::{close, connect, declare};
 
 /// Print the topology; with `declare`, also create it on the configured broker.
 pub(super) fn run(
@@ -28,7 +28,7 @@ pub(super) fn run(
         let connection = connect(&settings.amqp.url, &settings.amqp.connection_name).await?;
         let channel = connection.create_channel().await?;
         declare(&channel, &topology).await?;
-        connection.close(200, "topology declared".into()).await?;
+        close(&connection, "topology declared").await;
         let policies = apply_configured(settings).await?;
         anyhow::Ok(policies)
     })?;
