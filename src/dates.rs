@@ -41,6 +41,13 @@ pub(crate) fn day_number(date: Date) -> u16 {
     u16::try_from(days).unwrap_or(u16::MAX)
 }
 
+/// The date of a day number, for numbers [`day_number`] did not saturate (`1..u16::MAX`):
+/// `None` for 0 and `u16::MAX`, which stand for more than one date.
+#[must_use]
+pub(crate) fn date_of_day(day: u16) -> Option<Date> {
+    (day != 0 && day != u16::MAX).then(|| EPOCH + time::Duration::days(i64::from(day)))
+}
+
 /// The study period `LP3` and `P3` both name: 3 (universities normalise to P1–P4; Chalmers
 /// uses LP1–LP4). `None` for anything else.
 #[must_use]
@@ -62,6 +69,10 @@ mod tests {
         assert_eq!(day_number(date!(2000 - 01 - 02)), 1);
         assert_eq!(day_number(date!(2400 - 01 - 01)), u16::MAX);
         assert!(day_number(date!(2026 - 11 - 22)) < day_number(date!(2026 - 11 - 23)));
+        let day = day_number(date!(2026 - 11 - 22));
+        assert_eq!(date_of_day(day), Some(date!(2026 - 11 - 22)));
+        assert_eq!(date_of_day(0), None);
+        assert_eq!(date_of_day(u16::MAX), None);
     }
 
     #[test]

@@ -6,8 +6,10 @@
 //! filters from the posting itself, so only candidates that can still pass touch their entry.
 //!
 //! The matcher's filters *read* these facts (one implementation, no second copy of the
-//! rules); the entry itself is read only for what a digest cannot hold (course instances one
-//! by one, partner regions, already-known matches, text).
+//! rules); the entry itself is read only for what a digest cannot hold (the instances of a
+//! course with several open intakes, partner regions, already-known matches, text). A
+//! course with exactly one open intake carries that instance's facts: its window, capacity,
+//! periods and first period end.
 //!
 //! Dates are day numbers since 2000-01-01 in a `u16` (saturating: before 2000 is day 0,
 //! after 2179 is the last day), enough for catalogue dates.
@@ -35,6 +37,19 @@ pub(crate) struct Digest {
     days: [u16; 4],
 }
 
+/// A course's only instance with an open intake ([`Digest::one_open_instance`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct OpenInstance {
+    /// Its index among the course's instances.
+    pub index: usize,
+    /// It has a case left.
+    pub case_left: bool,
+    /// Its study periods (bit n = period n).
+    pub periods: u8,
+    /// The day number its first study period ends.
+    pub first_period_end: u16,
+}
+
 // Course flags.
 const POLICY_PUBLIC: u16 = 1 << 0;
 const POLICY_NDA: u16 = 1 << 1;
@@ -42,6 +57,10 @@ const TAUGHT_SV: u16 = 1 << 2;
 const TAUGHT_EN: u16 = 1 << 3;
 /// Bits 4..=8: study periods 1..=4 of the instances with an open intake (bit 4 unused).
 const PERIOD_SHIFT: u16 = 4;
+/// Exactly one instance has an open intake: the days are that instance's own.
+const ONE_OPEN: u16 = 1 << 9;
+/// That one instance has a case left.
+const CASE_LEFT: u16 = 1 << 10;
 
 // Partner flags.
 const ACTIVE: u16 = 1 << 0;
@@ -72,19 +91,30 @@ impl Digest {
             };
         }
         let mut days = [u16::MAX, 0, u16::MAX, 0];
-        let open = course
-            .instances
-            .iter()
-            .zip(plans)
-            .filter_map(|(instance, plan)| {
+        let open = course.instances.iter().zip(plans).enumerate().filter_map(
+            |(index, (instance, plan))| {
                 let intake = instance.case_intake.as_ref()?;
-                (intake.status == IntakeStatus::Open).then_some((intake, plan))
-            });
-        for (intake, plan) in open {
+                (intake.status == IntakeStatus::Open).then_some((index, (intake, plan)))
+            },
+        );
+        let mut open_count = 0;
+        for (index, (intake, plan)) in open {
+            open_count += 1;
             flags |= u16::from(plan.periods) << PERIOD_SHIFT;
             days[0] = days[0].min(day_number(intake.opens_at));
             days[1] = days[1].max(day_number(intake.deadline));
             days[2] = days[2].min(day_number(plan.first_period_end));
+            // The one open instance's own facts; meaningless, and unset below, with several.
+            days[3] = u16::try_from(index).unwrap_or(u16::MAX);
+            if intake.cases_accepted < intake.max_cases.min(cases.max_cases_per_instance) {
+                flags |= CASE_LEFT;
+            }
+        }
+        if open_count == 1 && days[3] != u16::MAX {
+            flags |= ONE_OPEN;
+        } else {
+            flags &= !CASE_LEFT;
+            days[3] = 0;
         }
         Self { flags, days }
     }
@@ -115,6 +145,18 @@ impl Digest {
             LanguageCode::En => TAUGHT_EN,
         };
         self.flags & bit != 0
+    }
+
+    /// The course's one instance with an open intake, when it has exactly one; its intake
+    /// window is the one [`Digest::intake_may_be_open`] tests, exactly.
+    #[must_use]
+    pub(crate) fn one_open_instance(self) -> Option<OpenInstance> {
+        (self.flags & ONE_OPEN != 0).then_some(OpenInstance {
+            index: usize::from(self.days[3]),
+            case_left: self.flags & CASE_LEFT != 0,
+            periods: self.open_periods(),
+            first_period_end: self.days[2],
+        })
     }
 
     /// Study periods (bit n = period n) of the instances with an open intake.

@@ -23,6 +23,9 @@ pub(super) struct Ctx<'a> {
     pub today: Date,
     /// `today` as a digest day number.
     pub today_day: u16,
+    /// `today` and the deadline lie strictly inside the digest's day range, so comparing day
+    /// numbers is comparing dates (a saturated day number stands for more than one date).
+    pub days_exact: bool,
     /// The requested call type's index in [`CALL_TYPES`]; `None` when no (known) call.
     pub call_index: Option<usize>,
     /// The need's tags the catalogue knows, as a set and in the need's order.
@@ -68,6 +71,11 @@ impl<'a> Ctx<'a> {
             options,
             today,
             today_day: day_number(today),
+            days_exact: [Some(today), profile.deadline]
+                .into_iter()
+                .flatten()
+                .map(day_number)
+                .all(|day| day != 0 && day != u16::MAX),
             call_index: profile
                 .call
                 .as_ref()

@@ -6,7 +6,9 @@
 //! course is reported under the furthest instance filter any of its instances reached. The
 //! instance offered is the best one that passes: a preferred study period first, then the
 //! earliest period (the tie-break in docs/matching.md). The first two filters are answered from the
-//! posting's [`Digest`], so most failing candidates never touch their entry.
+//! posting's [`Digest`], and for a course with one open intake (most courses) the instance
+//! filters and the instance offered too, so most candidates never touch their instances and
+//! failing ones not even their entry.
 //!
 //! Two judgement calls, both because the contract's own examples require them:
 //!
@@ -30,6 +32,7 @@ use crate::catalogue::digest::Digest;
 use crate::catalogue::index::{Posting, TopicId, TopicSet};
 use crate::catalogue::model::{ExternalCases, Instance, IntakeStatus, LanguageCode};
 use crate::catalogue::{CourseSlot, InstancePlan};
+use crate::dates::date_of_day;
 
 /// Fit weights: preferred university, preferred period, language.
 const FIT_UNIVERSITY: f64 = 0.5;
@@ -145,7 +148,50 @@ fn quick_check(ctx: &Ctx<'_>, digest: Digest) -> Result<(), Filter> {
     if !digest.intake_may_be_open(ctx.today_day) {
         return Err(Filter::IntakeNotOpen);
     }
-    Ok(())
+    match open_instance(ctx, digest) {
+        Some(Err(filter)) => Err(filter),
+        _ => Ok(()),
+    }
+}
+
+/// The instance a course with one open intake offers, or the filter it fails, from its
+/// digest alone: that intake is open today (checked before, exactly, since the digest's window
+/// is its own), so the furthest filter any instance reaches is this instance's capacity or
+/// period, and the only instance that can be offered is this one. `None` (read the entry)
+/// where [`best_instance`] could decide otherwise: when the need names known courses (that
+/// filter comes first and needs the entry), or a day number is saturated.
+///
+/// Reading a candidate's instances costs cache misses that, with the broker and the
+/// database on the same cores, were a tenth of the hub's CPU per need.
+fn open_instance(ctx: &Ctx<'_>, digest: Digest) -> Option<Result<Offer, Filter>> {
+    if !ctx.profile.known_courses.is_empty() || !ctx.days_exact {
+        return None;
+    }
+    let open = digest.one_open_instance()?;
+    let first_period_end = date_of_day(open.first_period_end)?;
+    if !open.case_left {
+        return Some(Err(Filter::NoCapacity));
+    }
+    if ctx
+        .profile
+        .deadline
+        .is_some_and(|deadline| first_period_end > deadline)
+    {
+        return Some(Err(Filter::PeriodAfterDeadline));
+    }
+    Some(Ok(Offer {
+        index: open.index,
+        periods: open.periods,
+        first_period_end,
+    }))
+}
+
+/// The instance offered and what ranking reads of it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Offer {
+    index: usize,
+    periods: u8,
+    first_period_end: Date,
 }
 
 /// The fit part for a course with `digest`, offered in `periods`, without the university.
@@ -203,16 +249,26 @@ fn evaluate(
     {
         return Err(Filter::AlreadyMatched);
     }
-    let instance = best_instance(ctx, entry)?;
-    let plan = entry.plans[instance];
+    let offer = match open_instance(ctx, entry.digest) {
+        Some(offer) => offer?,
+        None => {
+            let index = best_instance(ctx, entry)?;
+            let plan = entry.plans[index];
+            Offer {
+                index,
+                periods: plan.periods,
+                first_period_end: plan.first_period_end,
+            }
+        }
+    };
     let fit = FIT_UNIVERSITY * f64::from(u8::from(preferred_university))
-        + fit_from(ctx, entry.digest, plan.periods);
+        + fit_from(ctx, entry.digest, offer.periods);
     let text = text_score(ctx.hits.count(&entry.terms));
     Ok(Pick {
         score: combine(topic, text, fit),
-        period_end: plan.first_period_end,
+        period_end: offer.first_period_end,
         slot,
-        instance,
+        instance: offer.index,
     })
 }
 
@@ -302,8 +358,8 @@ fn name(ctx: &Ctx<'_>, entry: Option<&CourseSlot>) -> String {
 mod tests {
     use serde_json::json;
 
-    use super::super::MatchOutcome;
     use super::super::testkit::{course, instance, need, run};
+    use super::super::{MatchOptions, MatchOutcome, NeedProfile};
     use super::*;
 
     fn excluded(outcome: &MatchOutcome) -> Vec<Filter> {
@@ -313,6 +369,71 @@ mod tests {
             .iter()
             .map(|e| e.filter)
             .collect()
+    }
+
+    /// What a course's digest says of its instances is what its entry says (the instance
+    /// offered, or the furthest filter): for every course
+    /// of a generated catalogue, on days around the intakes, with deadlines before, between
+    /// and after the study periods and without one.
+    #[test]
+    fn the_digest_answers_the_instance_filters_as_the_entry_does() {
+        let catalogue = crate::catalogue::synthetic::catalogue(2_000).unwrap();
+        let options = MatchOptions::default();
+        let explain = |_: &str| true;
+        let (mut failed, mut offered, mut left) = (0, 0, 0);
+        for days in [-60, -20, 0, 20, 60] {
+            let today = crate::clock::REFERENCE_DATE + time::Duration::days(days);
+            for deadline in [
+                Some("2027-02-01"),
+                Some("2027-04-15"),
+                Some("2028-01-01"),
+                None,
+            ] {
+                let mut data = need();
+                data["deadline"] = json!(deadline);
+                let profile = NeedProfile::from_need(&data).unwrap();
+                let ctx = Ctx::new(&profile, &catalogue, &options, today, &explain);
+                for entry in (0..2_100).filter_map(|slot| catalogue.course_slot(slot)) {
+                    if !entry.digest.intake_may_be_open(ctx.today_day) {
+                        continue;
+                    }
+                    match open_instance(&ctx, entry.digest) {
+                        Some(Err(filter)) => {
+                            failed += 1;
+                            assert_eq!(best_instance(&ctx, entry), Err(filter));
+                        }
+                        Some(Ok(offer)) => {
+                            offered += 1;
+                            assert_eq!(best_instance(&ctx, entry), Ok(offer.index));
+                            let plan = entry.plans[offer.index];
+                            assert_eq!(offer.periods, plan.periods);
+                            assert_eq!(offer.first_period_end, plan.first_period_end);
+                        }
+                        None => left += 1,
+                    }
+                }
+            }
+        }
+        let counts = format!("{failed} failed, {offered} offered, {left} left to the entry");
+        assert!(failed > 500 && offered > 500 && left > 100, "{counts}");
+    }
+
+    /// A full course the need already lists is reported as already matched, the filter that
+    /// comes first, not as full (which its digest alone would say).
+    #[test]
+    fn a_known_course_is_already_matched_before_its_digest_says_full() {
+        let mut full = course("TST050");
+        full["instances"][0]["caseIntake"]["casesAccepted"] = json!(5);
+        assert_eq!(
+            excluded(&run(&need(), &[full.clone()], &[])),
+            [Filter::NoCapacity]
+        );
+        let mut data = need();
+        data["matches"] = json!([{"courseRef": "uni:TST050"}]);
+        assert_eq!(
+            excluded(&run(&data, &[full], &[])),
+            [Filter::AlreadyMatched]
+        );
     }
 
     #[test]
