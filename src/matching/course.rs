@@ -372,9 +372,9 @@ mod tests {
     }
 
     /// What a course's digest says of its instances is what its entry says (the instance
-    /// offered, or the furthest filter): for every course
-    /// of a generated catalogue, on days around the intakes, with deadlines before, between
-    /// and after the study periods and without one.
+    /// offered, or the furthest filter): for every course of a generated catalogue, on days
+    /// around the intakes, with deadlines before, between and after the study periods and
+    /// without one.
     #[test]
     fn the_digest_answers_the_instance_filters_as_the_entry_does() {
         let catalogue = crate::catalogue::synthetic::catalogue(2_000).unwrap();
