@@ -32,7 +32,7 @@ use serde_json::Value;
 use super::credentials::org_url;
 use super::{OutputFormat, Status};
 use crate::settings::{Organisation, Settings};
-use crate::transport::amqp::{close, connect};
+use crate::transport::amqp::{close_settled, connect};
 use crate::transport::{EGRESS_EXCHANGE, Topology};
 
 /// Options of `samverkan listen`.
@@ -85,7 +85,7 @@ pub(super) fn run(
             printed = print(consumer, args, out) => printed?,
             signal = tokio::signal::ctrl_c() => signal.map(|()| 0)?,
         };
-        close(&connection, "done").await;
+        close_settled(&connection, &channel, "done").await;
         writeln!(err, "{printed} events")?;
         anyhow::Ok(())
     })?;

@@ -42,7 +42,7 @@ use lapin::types::FieldTable;
 use lapin::{Acker, Channel, Connection};
 
 use super::acks::Ledger;
-use super::connection::close;
+use super::connection::close_settled;
 use super::convert::inbound;
 use super::declare::short_string;
 use super::session::{Endpoint, chain, usable};
@@ -154,13 +154,14 @@ impl AmqpConsumer {
         &self.config.queue
     }
 
-    /// Stop consuming and close the connection. Settle the deliveries still held first: once
-    /// the connection is closed they cannot be settled (the broker then delivers them again).
+    /// Stop consuming and close the channel, then the connection. Settle the deliveries still
+    /// held first: once the channel is closed they cannot be settled (the broker then delivers
+    /// them again); closing the channel first makes sure the acks already sent are settled.
     pub async fn close(mut self) {
         self.status.set(false);
         self.stop().await;
         if let Some(link) = self.link.take() {
-            close(&link.connection, "consumer closed").await;
+            close_settled(&link.connection, &link.channel, "consumer closed").await;
         }
     }
 

@@ -20,7 +20,7 @@ use lapin::{Acker, Channel, Connection};
 
 use super::convert::inbound;
 use super::publish::Publisher;
-use super::{CLOSE_TIMEOUT, close, connect};
+use super::{close, close_settled, connect};
 use crate::transport::dead_letter_admin::{
     AdminFuture, DeadLetterAdmin, DeadLetterDetail, DeadLetters, ReplayOutcome, ReplayReport,
     Selector, decide, describe, detail, replay_message,
@@ -151,16 +151,9 @@ impl AmqpDeadLetters {
             Ok(ReplayReport::of(selector, dry_run, items))
         }
         .await;
-        // The channel first: its close is handled after the acks sent on it, so the broker has
-        // settled the replayed dead letters before the rest are given back. Closing only the
-        // connection once left a replayed dead letter in the queue on RabbitMQ 4.0.5: the
-        // broker gave it back on the connection's close although its ack had been sent.
-        let closed = tokio::time::timeout(CLOSE_TIMEOUT, channel.close(200, "replayed".into()));
-        if let Err(e) = closed.await.unwrap_or(Ok(())) {
-            tracing::debug!(error = %e, "closing the replay channel failed");
-        }
-        // Closing gives back every dead letter taken and not acknowledged.
-        close(&connection, "replayed").await;
+        // The channel first, so the replayed dead letters' acks are settled; closing gives back
+        // every dead letter taken and not acknowledged.
+        close_settled(&connection, &channel, "replayed").await;
         report
     }
 }

@@ -31,7 +31,8 @@ mod session;
 
 pub use crate::transport::DeadLetters;
 pub use connection::{
-    CLOSE_TIMEOUT, CloseOutcome, DEFAULT_AMQP_URL, close, close_within, connect, redact_url,
+    CLOSE_TIMEOUT, CloseOutcome, DEFAULT_AMQP_URL, close, close_settled, close_settled_within,
+    close_within, connect, redact_url,
 };
 pub use consume::{AmqpConsumer, AmqpDelivery, ConsumerConfig, LinkStatus};
 pub use dead_letters::{AmqpDeadLetters, DeadLetter, peek};

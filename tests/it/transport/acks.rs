@@ -109,3 +109,37 @@ async fn acks_together_settle_exactly_their_deliveries_around_open_ones() {
     })
     .await;
 }
+
+/// Acks sent one by one and then, at once, the consumer closed: the broker settles every one
+/// (the channel is closed before the connection, so its acks are handled first) and gives
+/// nothing back. Closing only the connection once lost an ack on RabbitMQ 4.0.5.
+#[tokio::test]
+async fn acks_sent_right_before_the_consumer_closes_are_all_settled() {
+    with_rabbit(async |rabbit: &Rabbit| {
+        const MESSAGES: usize = 300;
+        let (trigger, shutdown) = Shutdown::new();
+        let mut consumer = rabbit.consumer(MESSAGES as u16, shutdown).await;
+        let publisher = rabbit.publisher().await;
+        let messages: Vec<_> = (0..MESSAGES)
+            .map(|i| to_org(&rabbit.org, &format!("closing-{i}")))
+            .collect();
+        let results = publisher.publish_all(&messages).await;
+        assert!(results.iter().all(Result::is_ok), "{results:?}");
+        let mut got = Vec::with_capacity(MESSAGES);
+        for _ in 0..MESSAGES {
+            got.push(next(&mut consumer).await);
+        }
+        for delivery in got {
+            delivery.settle(Settle::Ack).await.expect("acked");
+        }
+        trigger.trigger();
+        consumer.close().await;
+        assert_eq!(
+            rabbit.ready().await,
+            0,
+            "every acked message settled, none given back on close"
+        );
+        publisher.close().await;
+    })
+    .await;
+}

@@ -18,7 +18,7 @@ use lapin::types::{AMQPValue, FieldTable};
 use lapin::{BasicProperties, Connection};
 use samverkan::transport::amqp::{
     AmqpConsumer, AmqpPublisher, CloseOutcome, ConsumerConfig, Endpoint, PublisherConfig,
-    close_within, connect,
+    close_settled_within, close_within, connect,
 };
 use samverkan::transport::memory::{
     FIRST_DEATH_QUEUE_HEADER, FIRST_DEATH_REASON_HEADER, MemoryBroker,
@@ -635,6 +635,9 @@ async fn closing_a_connection_to_a_broker_that_stopped_answering_is_bounded() {
 
     let stalled = connect(&proxy.url, "samverkan-it-close-stalled").await;
     let stalled = stalled.unwrap_or_else(|e| panic!("connect: {}", chain(&e)));
+    let with_channel = connect(&proxy.url, "samverkan-it-close-stalled-channel").await;
+    let with_channel = with_channel.unwrap_or_else(|e| panic!("connect: {}", chain(&e)));
+    let channel = with_channel.create_channel().await.expect("a channel");
     proxy.freeze();
     let started = Instant::now();
     let outcome = close_within(&stalled, "done", Duration::from_millis(300)).await;
@@ -642,6 +645,16 @@ async fn closing_a_connection_to_a_broker_that_stopped_answering_is_bounded() {
     assert!(
         started.elapsed() < Duration::from_secs(5),
         "close waited {:?}",
+        started.elapsed()
+    );
+    // The channel and then the connection, within one bound for both.
+    let started = Instant::now();
+    let outcome =
+        close_settled_within(&with_channel, &channel, "done", Duration::from_millis(300)).await;
+    assert!(matches!(outcome, CloseOutcome::TimedOut), "{outcome:?}");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "closing the channel and the connection waited {:?}",
         started.elapsed()
     );
 }
