@@ -199,6 +199,21 @@ fn rows(r: &Report) -> Vec<[String; 4]> {
             &|r| per_need_ms(r.load_generator_cpu_ms_per_need),
             None,
         ),
+        row(
+            "machine CPU per need",
+            &|r| per_need_ms(r.machine.cpu_ms_per_need),
+            None,
+        ),
+        row(
+            "  broker (beam.smp)",
+            &|r| per_need_ms(r.machine.broker_cpu_ms_per_need),
+            None,
+        ),
+        row(
+            "  database (postgres)",
+            &|r| per_need_ms(r.machine.database_cpu_ms_per_need),
+            None,
+        ),
     ]
 }
 
@@ -215,7 +230,7 @@ fn kib(value: Option<u64>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::loadgen::{Latency, Ratio, WorkerFigures};
+    use crate::loadgen::{Latency, MachineFigures, Ratio, WorkerFigures};
 
     #[test]
     fn a_worker_logs_in_the_bench_s_log_format() {
@@ -257,6 +272,11 @@ mod tests {
                 rss_kib: None,
                 write_bytes_per_need: Some(2048.0),
             },
+            machine: MachineFigures {
+                cpu_ms_per_need: Some(2.75),
+                broker_cpu_ms_per_need: Some(0.6),
+                database_cpu_ms_per_need: None,
+            },
             load_generator_cpu_ms_per_need: Some(0.25),
             write_bytes_per_need: Some(2048.0),
         }
@@ -294,6 +314,14 @@ mod tests {
         );
         assert!(
             text.contains("2.0 KiB") && text.contains("0.25 ms"),
+            "{text}"
+        );
+        assert!(
+            text.contains("machine CPU per need") && text.contains("2.75 ms"),
+            "{text}"
+        );
+        assert!(
+            text.contains("broker (beam.smp)") && text.contains("0.60 ms"),
             "{text}"
         );
     }

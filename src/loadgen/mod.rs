@@ -41,6 +41,7 @@
 
 mod error;
 mod load;
+mod machine;
 mod observe;
 mod passthrough;
 mod procfs;
@@ -61,6 +62,7 @@ use crate::settings::Settings;
 use crate::transport::amqp::redact_url;
 
 pub use error::{LoadgenError, START_POSTGRES_HINT};
+pub use machine::MachineFigures;
 pub use report::{Latency, Ratio, Report, RunReport, WorkerFigures};
 pub use store::{DEFAULT_POSTGRES_SERVER, StoreChoice};
 pub use worker::{WORKER_SUBCOMMAND, WorkerKind, WorkerProgram, WorkerSpec, serve as serve_worker};

@@ -30,7 +30,7 @@ pub(crate) struct ProcessCounters {
 
 /// Linux reports CPU time in `/proc` in ticks of 1/100 s (`USER_HZ`, fixed by its ABI, which
 /// is what `sysconf(_SC_CLK_TCK)` returns there).
-const USER_HZ: f64 = 100.0;
+pub(super) const USER_HZ: f64 = 100.0;
 
 impl ProcessCounters {
     /// The counters of `proc` now.

@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
+use super::machine::MachineFigures;
 use super::tally::Tally;
 
 /// The whole bench.
@@ -68,6 +69,9 @@ pub struct RunReport {
     pub latency_ms: Latency,
     /// The worker process's own figures (the hub's, or the pass-through's).
     pub worker: WorkerFigures,
+    /// The whole machine's CPU per need, and the broker's and the database's part of it when
+    /// they run on this machine.
+    pub machine: MachineFigures,
     /// CPU time (user + system) of the bench process — the load generator and the observer,
     /// not the worker — while the measured needs ran, per need, milliseconds.
     pub load_generator_cpu_ms_per_need: Option<f64>,
@@ -157,6 +161,7 @@ impl RunReport {
             msgs_out_per_sec: per_sec(tally.delivered + tally.duplicates),
             latency_ms: Latency::of(latencies),
             worker: WorkerFigures::default(),
+            machine: MachineFigures::default(),
             load_generator_cpu_ms_per_need: None,
             write_bytes_per_need: None,
         }

@@ -23,6 +23,7 @@ use tokio::task::JoinHandle;
 
 use super::LoadgenError;
 use super::load::Loader;
+use super::machine::MachineCounters;
 use super::observe::{Arrival, Observer};
 use super::procfs::{Proc, ProcessCounters, status_kib};
 use super::report::{RunReport, WorkerFigures};
@@ -235,6 +236,7 @@ async fn measure(
     let mut tally = Tally::new(index(plan), fan_out.clone(), plan.needs.len());
     let bench_counters = ProcessCounters::of(Proc::This);
     let worker_counters = ProcessCounters::of(sut.proc());
+    let machine_counters = MachineCounters::now();
     let mut publishing = Some(plan.loader.spawn(plan.needs.clone(), plan.rate));
     let mut sent = None;
     let mut last = Instant::now();
@@ -264,6 +266,7 @@ async fn measure(
         (None, None) => Vec::new(),
     };
     let n = plan.needs.len();
+    let machine = machine_counters.per_need(MachineCounters::now(), n);
     let (bench_cpu, _) = bench_counters.per_need(ProcessCounters::of(Proc::This), n);
     let (cpu, bytes) = worker_counters.per_need(ProcessCounters::of(sut.proc()), n);
     // Read before the worker is told to stop: its peak over its whole life so far.
@@ -275,6 +278,7 @@ async fn measure(
     };
     Ok(RunReport {
         worker,
+        machine,
         load_generator_cpu_ms_per_need: bench_cpu,
         write_bytes_per_need: bytes,
         ..RunReport::new(plan.name, &tally, &sent, fan_out.total())

@@ -93,6 +93,18 @@ async fn a_small_bench_adds_up_in_both_runs_and_leaves_no_vhost() {
     // (~0.4 ms per need in a debug build) may round to one or two, so only the hub's is sure.
     let cpu = report.hub.worker.cpu_ms_per_need.unwrap_or_default();
     assert!(cpu > 0.0, "the hub process's CPU per need: {report:?}");
+    // The machine's CPU holds the hub's; the test broker runs on this machine.
+    let machine = report.hub.machine;
+    assert!(
+        machine.cpu_ms_per_need.is_some_and(|ms| ms > 0.0),
+        "the machine's CPU per need: {machine:?}"
+    );
+    if amqp_url().contains("@127.0.0.1:") || amqp_url().contains("@localhost:") {
+        assert!(
+            machine.broker_cpu_ms_per_need.is_some(),
+            "RabbitMQ's process on this machine: {machine:?}"
+        );
+    }
     // SQLite writes happen in the hub's process, the pass-through writes no store.
     let written = |r: &RunReport| r.worker.write_bytes_per_need.unwrap_or_default();
     assert!(
