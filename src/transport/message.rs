@@ -205,6 +205,47 @@ pub trait Publish: Send + Sync + 'static {
         &self,
         messages: &[Outbound],
     ) -> impl Future<Output = Vec<Result<(), TransportError>>> + Send;
+
+    /// Publish `first` as [`publish_all`](Self::publish_all) does, and, while their confirms
+    /// are outstanding, what `more` hands over meanwhile, on the same link after them, as one
+    /// batch: each fate in the order sent (`first`, then each hand-over in turn). So a message
+    /// handed over while a batch awaits its confirms goes out at once instead of after them.
+    /// Once a message of the batch was not published because the link was lost, nothing more
+    /// is taken. The default publishes `first` only (a transport whose confirms take no time
+    /// gains nothing).
+    fn publish_train<M: More>(
+        &self,
+        first: &[Outbound],
+        more: &mut M,
+    ) -> impl Future<Output = Vec<Result<(), TransportError>>> + Send {
+        let _ = more;
+        self.publish_all(first)
+    }
+}
+
+/// Messages handed over while a publish is under way, to go out with it
+/// ([`Publish::publish_train`]).
+pub trait More: Send {
+    /// Messages to send now, if any were handed over; never waits.
+    fn try_more(&mut self) -> Option<Vec<Outbound>>;
+
+    /// Waits until messages are handed over (for ever, if none will be). Must be cancel-safe:
+    /// the publish drops it as soon as its confirms are in.
+    fn more(&mut self) -> impl Future<Output = Vec<Outbound>> + Send;
+}
+
+/// Nothing more: [`Publish::publish_train`] publishes its first messages only.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoMore;
+
+impl More for NoMore {
+    fn try_more(&mut self) -> Option<Vec<Outbound>> {
+        None
+    }
+
+    fn more(&mut self) -> impl Future<Output = Vec<Outbound>> + Send {
+        std::future::pending()
+    }
 }
 
 #[cfg(test)]

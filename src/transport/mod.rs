@@ -54,7 +54,7 @@ pub use dead_letter_admin::{
     ReplayReport, Selector,
 };
 pub use error::{START_BROKER_HINT, TransportError};
-pub use message::{Consume, Delivery, Inbound, Outbound, Publish, Replay, Settle};
+pub use message::{Consume, Delivery, Inbound, More, NoMore, Outbound, Publish, Replay, Settle};
 pub use shutdown::{Shutdown, ShutdownTrigger};
 pub use topology::{
     Binding, DEAD_LETTER_EXCHANGE, DEAD_QUEUE_DELIVERY_LIMIT, DEFAULT_DELIVERY_LIMIT,

@@ -81,7 +81,7 @@ impl Confirm {
 
 /// Each message's fate, from the answers of the whole batch (see the module docs).
 pub(super) fn outcomes(
-    messages: &[Outbound],
+    messages: &[&Outbound],
     answers: Vec<Option<Confirm>>,
 ) -> Vec<Result<(), TransportError>> {
     let returned: HashMap<Option<String>, Returned> = answers
@@ -177,7 +177,7 @@ mod tests {
         let batch = [message("a"), message("b"), message("c")];
         // One `multiple` ack completed a, b, c; lapin gave b's return to a.
         let answers = vec![ack(Some(returned("b"))), ack(None), ack(None)];
-        let results = outcomes(&batch, answers);
+        let results = outcomes(&batch.iter().collect::<Vec<_>>(), answers);
         assert!(results[0].is_ok(), "{results:?}");
         assert!(matches!(
             &results[1],
@@ -196,7 +196,7 @@ mod tests {
             Some(Confirm::Failed(not_published(&batch[2], "link lost", true))),
             None,
         ];
-        let results = outcomes(&batch, answers);
+        let results = outcomes(&batch.iter().collect::<Vec<_>>(), answers);
         assert!(matches!(&results[0], Err(TransportError::Nacked { .. })));
         assert!(matches!(
             &results[1],

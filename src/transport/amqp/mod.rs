@@ -28,6 +28,7 @@ mod link;
 mod publish;
 mod publisher;
 mod session;
+mod train;
 
 pub use crate::transport::DeadLetters;
 pub use connection::{

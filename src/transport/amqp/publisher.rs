@@ -30,18 +30,19 @@
 //! message on its own. Each confirm has a deadline, so a stalled broker cannot hang the
 //! relay; a missed deadline also retires the link. Returned (unroutable) messages are matched
 //! to publishes over the whole batch by `message_id`, since lapin may hand a return to a
-//! neighbour's confirm (`confirms.rs`); batches on one link therefore run one at a time.
+//! neighbour's confirm (`confirms.rs`); batches on one link therefore run one at a time. A
+//! batch can take more messages while its confirms are outstanding
+//! ([`Publish::publish_train`]): they go out at once, after it, as part of it (`train.rs`).
 
-use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
-use super::confirms::{Confirm, not_published, outcomes};
+use super::confirms::{Confirm, not_published};
 use super::consume::LinkStatus;
-use super::limits;
 use super::link::{Link, Links};
 use super::publish::PendingConfirm;
 use super::session::Endpoint;
-use crate::transport::{Outbound, Publish, TransportError};
+use super::train::Train;
+use crate::transport::{More, NoMore, Outbound, Publish, TransportError};
 
 /// Default for [`PublisherConfig::confirm_window`] (`amqp.confirm_window` in the settings).
 pub(super) const DEFAULT_CONFIRM_WINDOW: usize = 256;
@@ -50,9 +51,6 @@ pub(super) const DEFAULT_CONFIRM_TIMEOUT: Duration = Duration::from_secs(30);
 /// Default for [`PublisherConfig::max_message_bytes`]: RabbitMQ 4's default `max_message_size`
 /// (16 MiB).
 pub(super) const DEFAULT_MAX_MESSAGE_BYTES: usize = 16 * 1024 * 1024;
-/// Messages whose frames are queued together and written in one go (`Publisher::send_all`);
-/// the window of confirms slides over such chunks.
-const SEND_CHUNK: usize = 64;
 
 /// Where [`AmqpPublisher`] publishes, and how many confirms it keeps in flight.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -118,11 +116,17 @@ impl AmqpPublisher {
         self.links.close().await;
     }
 
-    async fn publish_batch(&self, messages: &[Outbound]) -> Vec<Result<(), TransportError>> {
+    /// Publish `first` and what `more` hands over while their confirms are outstanding, as
+    /// one batch on the current link (`train.rs`).
+    async fn publish_batch<M: More>(
+        &self,
+        first: &[Outbound],
+        more: &mut M,
+    ) -> Vec<Result<(), TransportError>> {
         let link = match self.links.get().await {
             Ok(link) => link,
             Err(e) => {
-                return messages
+                return first
                     .iter()
                     .map(|m| Err(not_published(m, &e.message, e.transient)))
                     .collect();
@@ -130,70 +134,23 @@ impl AmqpPublisher {
         };
         // One batch at a time per link, so every return lands on a confirm of its own batch.
         let _batch = link.batch.lock().await;
-        let window = self.config.confirm_window.max(1);
-        let frame_max = link.connection.configuration().frame_max();
-        let mut answers: Vec<Option<Confirm>> = messages.iter().map(|_| None).collect();
-        let sendable = self.sendable(messages, frame_max, &mut answers);
-        let mut in_flight: VecDeque<(usize, PendingConfirm, Instant)> = VecDeque::new();
-        let mut broken: Option<String> = None;
-        for chunk in sendable.chunks(SEND_CHUNK.min(window)) {
-            if let Some(cause) = &broken {
-                for &i in chunk {
-                    answers[i] = Some(Confirm::Failed(not_published(&messages[i], cause, true)));
-                }
-                continue;
-            }
-            while in_flight.len() + chunk.len() > window
-                && let Some((j, confirm, sent)) = in_flight.pop_front()
-            {
-                answers[j] = Some(self.confirmation(&link, confirm, sent).await);
-            }
-            let chunk_messages: Vec<&Outbound> = chunk.iter().map(|&i| &messages[i]).collect();
-            let sent = link.publisher.send_all(&chunk_messages).await;
-            let at = Instant::now();
-            for (&i, result) in chunk.iter().zip(sent) {
-                match result {
-                    Ok(confirm) => in_flight.push_back((i, confirm, at)),
-                    Err(e) => {
-                        if !link.usable() {
-                            broken = Some(format!("the broker link was lost mid-batch ({e})"));
-                        }
-                        answers[i] = Some(Confirm::Failed(e));
-                    }
-                }
-            }
-        }
-        while let Some((j, confirm, sent)) = in_flight.pop_front() {
-            answers[j] = Some(self.confirmation(&link, confirm, sent).await);
-        }
-        outcomes(messages, answers)
+        Train::new(self, &link, self.config.confirm_window)
+            .run(first, more)
+            .await
     }
 
-    /// The indexes of the `messages` AMQP can carry; the others are answered as
-    /// [`TransportError::Unsendable`] (sent, they would cost the link a FRAME_ERROR or never
-    /// encode).
-    fn sendable(
-        &self,
-        messages: &[Outbound],
-        frame_max: u32,
-        answers: &mut [Option<Confirm>],
-    ) -> Vec<usize> {
-        let mut sendable = Vec::with_capacity(messages.len());
-        for (i, message) in messages.iter().enumerate() {
-            match limits::check(message, frame_max, self.config.max_message_bytes) {
-                Ok(()) => sendable.push(i),
-                Err(reason) => {
-                    let event_id = message.message_id.clone().unwrap_or_default();
-                    let error = TransportError::Unsendable { event_id, reason };
-                    answers[i] = Some(Confirm::Failed(error));
-                }
-            }
-        }
-        sendable
+    /// Largest body published.
+    pub(super) fn max_message_bytes(&self) -> usize {
+        self.config.max_message_bytes
     }
 
     /// Await one confirm until its deadline; a missed deadline retires the link.
-    async fn confirmation(&self, link: &Link, confirm: PendingConfirm, sent: Instant) -> Confirm {
+    pub(super) async fn confirmation(
+        &self,
+        link: &Link,
+        confirm: PendingConfirm,
+        sent: Instant,
+    ) -> Confirm {
         let deadline = sent + self.config.confirm_timeout;
         let event_id = confirm.event_id().to_owned();
         match tokio::time::timeout_at(deadline.into(), confirm.confirmation()).await {
@@ -211,10 +168,15 @@ impl AmqpPublisher {
 }
 
 impl Publish for AmqpPublisher {
-    fn publish_all(
+    async fn publish_all(&self, messages: &[Outbound]) -> Vec<Result<(), TransportError>> {
+        self.publish_batch(messages, &mut NoMore).await
+    }
+
+    fn publish_train<M: More>(
         &self,
-        messages: &[Outbound],
+        first: &[Outbound],
+        more: &mut M,
     ) -> impl Future<Output = Vec<Result<(), TransportError>>> + Send {
-        self.publish_batch(messages)
+        self.publish_batch(first, more)
     }
 }

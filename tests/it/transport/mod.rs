@@ -561,6 +561,7 @@ async fn the_publisher_survives_its_connection_being_closed_mid_batch() {
 
 mod acks;
 mod memory;
+mod train;
 
 /// A TCP proxy to the test broker that can stop forwarding in both directions at once, as a
 /// broker that hangs (or a network that drops everything) looks to its clients.
