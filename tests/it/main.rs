@@ -33,6 +33,7 @@ mod outbox_parking;
 mod outbox_pipeline;
 mod outbox_retry;
 mod outbox_stall;
+mod outbox_train;
 mod replay;
 mod replay_memory;
 mod retention;

@@ -99,6 +99,31 @@ impl Intake {
         limit: usize,
         config: &RelayConfig,
     ) -> Option<Instant> {
+        self.take(ready, owed, limit, config, None)
+    }
+
+    /// As [`take_into`](Self::take_into), for a batch already on the wire that must be
+    /// published by `floor`: it stops at a commit whose own deadline is earlier (that commit
+    /// waits for the next batch).
+    pub(super) fn take_for_batch(
+        &mut self,
+        ready: &mut Vec<OutboxRow>,
+        owed: &mut Vec<Settlement>,
+        limit: usize,
+        config: &RelayConfig,
+        floor: Instant,
+    ) {
+        self.take(ready, owed, limit, config, Some(floor));
+    }
+
+    fn take(
+        &mut self,
+        ready: &mut Vec<OutboxRow>,
+        owed: &mut Vec<Settlement>,
+        limit: usize,
+        config: &RelayConfig,
+        floor: Option<Instant>,
+    ) -> Option<Instant> {
         let handoff = self.handoff.as_mut()?;
         let mut deadline: Option<Instant> = None;
         let now = Instant::now();
@@ -112,6 +137,10 @@ impl Intake {
                 self.caught_up = false;
                 owed.extend(Settlement::release_all(&handed.rows));
                 continue;
+            }
+            if floor.is_some_and(|floor| by < floor) {
+                self.stash.push_front(handed);
+                break;
             }
             deadline = Some(deadline.map_or(by, |d| d.min(by)));
             self.taken.0 += handed.rows.len();

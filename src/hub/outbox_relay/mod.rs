@@ -4,7 +4,8 @@
 //! batches capped in rows (the confirm window) and bytes ([`Store::claim_outbox_within`]) and
 //! published with pipelined confirms; a row is marked sent only after the broker confirmed it
 //! and routed it to a queue. The relay itself is pipelined too (`pipelined.rs`): while a batch
-//! awaits its confirms, one store transaction records the batch before it and claims the next.
+//! awaits its confirms, one store transaction records the batch before it and claims the next,
+//! and rows that commits hand over meanwhile go out with it (`handed.rs`).
 //!
 //! **No row can stall the others.** Each failed row gets one of three fates, decided from the
 //! error alone ([`verdict`]):
@@ -42,6 +43,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::Notify;
 
 mod fate;
+mod handed;
 mod intake;
 mod pipelined;
 
@@ -193,8 +195,8 @@ pub async fn relay_once<P: Publish>(
         .claim_outbox_within(config.limits().rows, config.limits().bytes, config.lease)
         .await?;
     let deadline = claimed_at + config.publish_deadline();
-    let Some((settlement, mut pass)) = publish_batch(publisher, &rows, deadline, config).await
-    else {
+    let published = publish_batch(publisher, &rows, deadline, config, None).await;
+    let Some((settlement, mut pass)) = published else {
         return Ok(Pass::default());
     };
     store.settle_and_claim(&settlement, None).await?;
@@ -202,13 +204,16 @@ pub async fn relay_once<P: Publish>(
     Ok(pass)
 }
 
-/// Publishes `rows` and judges each; `None` when there are none. A batch not published by
-/// `deadline` (its lease less the margin) is given back whole.
+/// Publishes `rows` and judges each; `None` when there are none. Rows that never failed go
+/// out first, together with what commits hand over meanwhile (`handed`, judged with them);
+/// rows that failed before go out one by one after them. A batch not published by `deadline`
+/// (its lease less the margin) is given back whole.
 async fn publish_batch<P: Publish>(
     publisher: &P,
     rows: &[OutboxRow],
     deadline: Instant,
     config: &RelayConfig,
+    mut handed: Option<&mut handed::Handed<'_>>,
 ) -> Option<(Vec<Settlement>, Pass)> {
     if rows.is_empty() {
         return None;
@@ -216,7 +221,13 @@ async fn publish_batch<P: Publish>(
     let (fresh, suspects): (Vec<&OutboxRow>, Vec<&OutboxRow>) =
         rows.iter().partition(|row| row.attempts == 0);
     let publishing = async {
-        let mut results = publish(publisher, &fresh).await;
+        let mut results = match handed.as_deref_mut() {
+            Some(more) if !fresh.is_empty() => {
+                let messages: Vec<Outbound> = fresh.iter().map(|r| from_row(&r.message)).collect();
+                publisher.publish_train(&messages, more).await
+            }
+            _ => publish(publisher, &fresh).await,
+        };
         for row in &suspects {
             results.extend(publish(publisher, std::slice::from_ref(row)).await);
         }
@@ -231,16 +242,24 @@ async fn publish_batch<P: Publish>(
             deadline = ?config.publish_deadline(),
             "publishing a claimed batch took longer than its deadline; giving the rows back"
         );
+        let taken = handed.map_or(&[][..], |h| h.rows.as_slice());
         let pass = Pass {
-            claimed: rows.len(),
-            waiting: rows.len(),
+            claimed: rows.len() + taken.len(),
+            waiting: rows.len() + taken.len(),
             ..Pass::default()
         };
-        return Some((Settlement::release_all(rows), pass));
+        let mut given_back = Settlement::release_all(rows);
+        given_back.extend(Settlement::release_all(taken));
+        return Some((given_back, pass));
     };
-    let published = fresh.iter().chain(&suspects).copied().zip(&results);
-    let mut judged = judge(config, published);
-    judged.1.claimed = rows.len();
+    let taken = handed.map_or(&[][..], |h| h.rows.as_slice());
+    let published = fresh
+        .iter()
+        .copied()
+        .chain(taken)
+        .chain(suspects.iter().copied());
+    let mut judged = judge(config, published.zip(&results));
+    judged.1.claimed = rows.len() + taken.len();
     Some(judged)
 }
 

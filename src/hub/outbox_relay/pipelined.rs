@@ -4,9 +4,12 @@
 //! the relay takes the one writer once per batch instead of twice. At most two batches are
 //! claimed at a time: the one being published and the next.
 //!
+//! While batch k awaits its confirms, rows that commits hand over go out with it at once
+//! (`handed.rs`), up to a batch's worth: they are part of batch k, judged with it.
+//!
 //! **Order per organisation is kept.** The publisher sends one batch at a time per link, in
 //! the order the relay hands them over, and batch k + 1 is handed over only after batch k's
-//! results are in. If any row of batch k was not published because the broker was away, batch
+//! results are in; rows join batch k only while its link holds. If any row of batch k was not published because the broker was away, batch
 //! k + 1 is not published at all: it is given back with batch k's rows, and after the pause
 //! the next claim takes them again oldest first — so a rebuilt link never carries later rows
 //! ahead of earlier ones. (A row the broker refused waits for its own next attempt while the
@@ -24,6 +27,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::Notify;
 
+use super::handed::Handed;
 use super::intake::Intake;
 use super::{IDLE_POLL, MAX_PAUSE, MIN_PAUSE, Pass, RelayConfig, publish_batch, sleep_or_shutdown};
 use crate::store::{ClaimLimits, HandoffReceiver, OutboxRow, Settlement, Store};
@@ -123,10 +127,20 @@ async fn step<P: Publish>(
     let claimed_at = Instant::now();
     let (limits, within) = ahead(config);
     let backlog = intake.claim_now(claimed_at, owed);
+    let limit = usize::try_from(limits.rows).unwrap_or(usize::MAX);
+    let mut handed = Handed::new(intake, config, ready.deadline, limit);
     let (published, stored) = tokio::join!(
-        publish_batch(publisher, &ready.rows, ready.deadline, config),
+        publish_batch(
+            publisher,
+            &ready.rows,
+            ready.deadline,
+            config,
+            Some(&mut handed)
+        ),
         store.settle_and_claim(owed, backlog.map(|_| limits)),
     );
+    let given_back = std::mem::take(&mut handed.released);
+    drop(handed);
     let store_ok = match stored {
         Ok(rows) => {
             owed.clear();
@@ -143,6 +157,7 @@ async fn step<P: Publish>(
             false
         }
     };
+    owed.extend(given_back);
     let pass = published.map_or_else(Pass::default, |(settlements, pass)| {
         owed.extend(settlements);
         pass
@@ -161,7 +176,6 @@ async fn step<P: Publish>(
     if !store_ok {
         return Step::StoreDown;
     }
-    let limit = usize::try_from(limits.rows).unwrap_or(usize::MAX);
     if let Some(by) = intake.take_into(&mut ready.rows, owed, limit, config) {
         ready.deadline = ready.deadline.min(by);
     }
