@@ -2,16 +2,13 @@
 //! process's relay, the fall-back to unclaimed rows when the relay is behind, the rule that
 //! turns handing over back on, and the relay publishing handed rows in order across an outage.
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use samverkan::hub::outbox_relay::{self, RelayConfig};
+use samverkan::hub::outbox_relay::RelayConfig;
 use samverkan::store::{Backend, HANDOFF_CAPACITY, HandoffReceiver, Store};
-use samverkan::transport::Shutdown;
-use tokio::sync::Notify;
 
 use crate::on_both;
-use crate::outbox_pipeline::{Broker, LONG, per_org};
+use crate::outbox_pipeline::{Broker, LONG, per_org, spawn_relay};
 use crate::outbox_retry::{enqueue, message, open};
 
 /// What the relay does to catch up: turns handing over on and claims; returns the rows the
@@ -24,7 +21,7 @@ async fn catch_up(store: &Store, handoff: &HandoffReceiver) -> (usize, bool) {
 }
 
 /// Waits until every row is confirmed and marked sent.
-async fn flushed(store: &Store, backend: Backend) {
+pub(crate) async fn flushed(store: &Store, backend: Backend) {
     let started = Instant::now();
     while !store.pending_outbox(1).await.expect("pending").is_empty() {
         assert!(
@@ -199,14 +196,7 @@ async fn rows_committed_while_the_relay_runs_go_out_handed_over_in_order_across_
             lease: LONG,
             ..RelayConfig::default()
         };
-        let (trigger, shutdown) = Shutdown::new();
-        let relay = tokio::spawn(outbox_relay::run(
-            store.clone(),
-            Arc::new(broker.clone()),
-            Arc::new(Notify::new()),
-            config,
-            shutdown,
-        ));
+        let (trigger, relay) = spawn_relay(&store, broker.clone(), config);
         // Once the relay has published the first batch, its claims have caught up, so the
         // commits after it are handed over (the first of them at least, into an empty channel).
         let mut expected: Vec<String> = Vec::new();

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use samverkan::hub::outbox_relay::{self, BODY_TOO_LARGE, RelayConfig};
 use samverkan::store::{ClaimLimits, RowFate, Settlement, Store};
-use samverkan::transport::{Outbound, Publish, Shutdown, TransportError};
+use samverkan::transport::{Outbound, Publish, Shutdown, ShutdownTrigger, TransportError};
 use tokio::sync::Notify;
 
 use crate::on_both;
@@ -127,16 +127,26 @@ async fn interleaved(store: &Store, per_org: usize) -> BTreeMap<&'static str, Ve
     expected
 }
 
-/// Runs the relay until the outbox is flushed (with a deadline), then stops it.
-async fn relay_until_flushed(store: &Store, broker: &Broker, config: RelayConfig) {
+/// The relay of `store` publishing with `publisher`, until the trigger is pulled.
+pub(crate) fn spawn_relay<P: Publish>(
+    store: &Store,
+    publisher: P,
+    config: RelayConfig,
+) -> (ShutdownTrigger, tokio::task::JoinHandle<()>) {
     let (trigger, shutdown) = Shutdown::new();
     let relay = tokio::spawn(outbox_relay::run(
         store.clone(),
-        Arc::new(broker.clone()),
+        Arc::new(publisher),
         Arc::new(Notify::new()),
         config,
         shutdown,
     ));
+    (trigger, relay)
+}
+
+/// Runs the relay until the outbox is flushed (with a deadline), then stops it.
+async fn relay_until_flushed(store: &Store, broker: &Broker, config: RelayConfig) {
+    let (trigger, relay) = spawn_relay(store, broker.clone(), config);
     let started = Instant::now();
     while !store.pending_outbox(1).await.expect("pending").is_empty() {
         assert!(started.elapsed() < Duration::from_secs(30), "not flushed");
@@ -231,14 +241,7 @@ async fn a_relay_that_dies_between_confirm_and_mark_has_its_rows_published_again
             hang_at: Some(0),
             ..Broker::default()
         };
-        let (_trigger, shutdown) = Shutdown::new();
-        let relay = tokio::spawn(outbox_relay::run(
-            store.clone(),
-            Arc::new(dying.clone()),
-            Arc::new(Notify::new()),
-            config,
-            shutdown,
-        ));
+        let (_trigger, relay) = spawn_relay(&store, dying.clone(), config);
         let started = Instant::now();
         while dying.calls.lock().expect("calls").is_empty() {
             assert!(started.elapsed() < Duration::from_secs(10), "{backend}");

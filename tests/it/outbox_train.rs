@@ -5,15 +5,16 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use samverkan::hub::outbox_relay::{self, RelayConfig};
-use samverkan::store::{Backend, Store};
-use samverkan::transport::{More, Outbound, Publish, Shutdown, TransportError};
+use samverkan::hub::outbox_relay::RelayConfig;
+use samverkan::store::Store;
+use samverkan::transport::{More, Outbound, Publish, TransportError};
 use tokio::sync::Notify;
 
 use crate::on_both;
-use crate::outbox_pipeline::LONG;
+use crate::outbox_handoff::flushed;
+use crate::outbox_pipeline::{LONG, spawn_relay};
 use crate::outbox_retry::{enqueue_names, open};
 
 /// How long a held batch waits for a row to be handed over before it gives up.
@@ -88,18 +89,6 @@ impl Publish for HeldConfirms {
     }
 }
 
-/// Waits until every row is marked sent.
-async fn flushed(store: &Store, backend: Backend) {
-    let started = Instant::now();
-    while !store.pending_outbox(1).await.expect("pending").is_empty() {
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "{backend}: not flushed"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-}
-
 #[tokio::test]
 async fn a_row_committed_while_a_batch_awaits_its_confirms_goes_out_with_that_batch() {
     on_both(|backend, url| async move {
@@ -115,14 +104,7 @@ async fn a_row_committed_while_a_batch_awaits_its_confirms_goes_out_with_that_ba
             lease: LONG,
             ..RelayConfig::default()
         };
-        let (trigger, shutdown) = Shutdown::new();
-        let relay = tokio::spawn(outbox_relay::run(
-            store.clone(),
-            Arc::new(broker.clone()),
-            Arc::new(Notify::new()),
-            config,
-            shutdown,
-        ));
+        let (trigger, relay) = spawn_relay(&store, broker.clone(), config);
         // Until the relay publishes a row a commit handed over, it has not caught up with the
         // backlog (its claims take the rows): one row at a time until then.
         for i in 0.. {
