@@ -67,7 +67,7 @@ impl More for Handed<'_> {
             if let Some(messages) = self.try_more() {
                 return messages;
             }
-            if self.rows.len() >= self.limit {
+            if self.rows.len() >= self.limit || !self.intake.takes_handed() {
                 return std::future::pending().await;
             }
             self.intake.wait().await;

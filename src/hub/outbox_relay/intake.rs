@@ -149,6 +149,12 @@ impl Intake {
         deadline
     }
 
+    /// Whether handed rows may go out now: a claim has caught up (which only a step's claim
+    /// changes, never a batch on the wire).
+    pub(super) fn takes_handed(&self) -> bool {
+        self.caught_up && self.handoff.is_some()
+    }
+
     /// Turns handing over off: the relay gives rows back (the broker is away), and rows handed
     /// over later must not overtake them. What was handed over goes back at the next claim.
     pub(super) fn stop(&mut self) {
