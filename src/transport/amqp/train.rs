@@ -31,6 +31,14 @@ const SEND_CHUNK: usize = 64;
 
 type Confirming<'a> = Pin<Box<dyn Future<Output = Confirm> + Send + 'a>>;
 
+/// What a batch on the wire waits for next: the front confirm, or more messages handed over.
+enum Event {
+    /// The confirm of the oldest message in flight.
+    Answered(Confirm),
+    /// Messages handed over while confirms are outstanding; sent at once.
+    Handed(Vec<Outbound>),
+}
+
 /// A batch under way on `link`.
 pub(super) struct Train<'a> {
     publisher: &'a AmqpPublisher,
@@ -67,24 +75,24 @@ impl<'a> Train<'a> {
         self.send(first).await;
         loop {
             let taking = self.broken.is_none() && self.in_flight.len() < self.window;
-            let handed = match self.in_flight.front_mut() {
-                None if taking => more.try_more().map(Ok),
+            let event = match self.in_flight.front_mut() {
+                None if taking => more.try_more().map(Event::Handed),
                 None => None,
                 Some((_, front)) => Some(tokio::select! {
                     biased;
-                    answer = front => Err(answer),
-                    next = more.more(), if taking => Ok(next),
+                    answer = front => Event::Answered(answer),
+                    next = more.more(), if taking => Event::Handed(next),
                 }),
             };
-            match handed {
+            match event {
                 None => break,
-                Some(Ok(next)) => {
+                Some(Event::Handed(next)) => {
                     later.push(next);
                     if let Some(next) = later.last() {
                         self.send(next).await;
                     }
                 }
-                Some(Err(answer)) => {
+                Some(Event::Answered(answer)) => {
                     if let Some((j, _)) = self.in_flight.pop_front() {
                         self.answers[j] = Some(answer);
                     }
